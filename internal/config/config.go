@@ -1,0 +1,209 @@
+// Package config defines loraedge's configuration, its defaults and its
+// validation, and loads it from flags, environment and one YAML file.
+//
+// Viper is used only here: every other package receives its typed section.
+// Loading is strict: an unknown key or a value of the wrong type fails with
+// the key's path, and Validate reports every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/brocaar/lorawan"
+
+	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/site"
+)
+
+// Config is the whole configuration of one loraedge instance.
+type Config struct {
+	// GatewayID names this loraedge instance in topics and tags.
+	GatewayID string          `mapstructure:"gateway_id"`
+	DataDir   string          `mapstructure:"data_dir"`
+	Log       Log             `mapstructure:"log"`
+	UDP       UDP             `mapstructure:"udp"`
+	Network   Network         `mapstructure:"network"`
+	Profiles  Profiles        `mapstructure:"profiles"`
+	Store     Store           `mapstructure:"store"`
+	Simulator Simulator       `mapstructure:"simulator"`
+	Sites     []site.Site     `mapstructure:"sites"`
+	Devices   []device.Device `mapstructure:"devices"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // json (for journald) or text
+}
+
+// UDP configures the Semtech UDP (GWMP) listener for packet forwarders.
+type UDP struct {
+	Listen    string `mapstructure:"listen"`
+	QueueSize int    `mapstructure:"queue_size"`
+}
+
+// Network configures the LoRaWAN network layer.
+type Network struct {
+	Band             string        `mapstructure:"band"`
+	NetID            lorawan.NetID `mapstructure:"net_id"`
+	DedupWindow      time.Duration `mapstructure:"dedup_window"`
+	RX1Delay         time.Duration `mapstructure:"rx1_delay"`
+	JoinAcceptDelay1 time.Duration `mapstructure:"join_accept_delay1"`
+	RX1DROffset      int           `mapstructure:"rx1_dr_offset"`
+	RX2Frequency     uint32        `mapstructure:"rx2_frequency"`
+	RX2DataRate      int           `mapstructure:"rx2_data_rate"`
+	MaxFCntGap       uint32        `mapstructure:"max_fcnt_gap"`
+	DownlinkTXPower  int           `mapstructure:"downlink_tx_power"`
+	QueueSize        int           `mapstructure:"queue_size"`
+}
+
+// Profiles configures where firmware profiles come from in addition to the
+// ones built into the binary.
+type Profiles struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// Store configures the embedded time-series store.
+type Store struct {
+	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// DiskBudget is the most bytes the store may use; 0 means no budget.
+	DiskBudget int64 `mapstructure:"disk_budget_bytes"`
+}
+
+// Simulator runs virtual gateways and devices inside the daemon.
+type Simulator struct {
+	Enabled  bool    `mapstructure:"enabled"`
+	Scenario string  `mapstructure:"scenario"`
+	Speed    float64 `mapstructure:"speed"`
+	Gateways int     `mapstructure:"gateways"`
+}
+
+// Default returns the built-in configuration. configs/loraedge.yaml shows
+// the same values with comments; a test keeps the two equal.
+func Default() Config {
+	return Config{
+		GatewayID: "loraedge",
+		DataDir:   "/var/lib/loraedge",
+		Log:       Log{Level: "info", Format: "json"},
+		UDP:       UDP{Listen: ":1700", QueueSize: 4096},
+		Network: Network{
+			Band:             "EU868",
+			DedupWindow:      200 * time.Millisecond,
+			RX1Delay:         time.Second,
+			JoinAcceptDelay1: 5 * time.Second,
+			RX2Frequency:     869525000,
+			RX2DataRate:      0,
+			MaxFCntGap:       16384,
+			DownlinkTXPower:  14,
+			QueueSize:        4096,
+		},
+		Store:     Store{CommitInterval: 200 * time.Millisecond},
+		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
+	}
+}
+
+// Validate reports every problem in c, each prefixed with its key path.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.GatewayID == "" || strings.ContainsAny(c.GatewayID, "/+# ") {
+		add("gateway_id", "%q must be non-empty without '/', '+', '#' or spaces (it is an MQTT topic level)", c.GatewayID)
+	}
+	if c.DataDir == "" {
+		add("data_dir", "required")
+	}
+	if _, err := ParseLevel(c.Log.Level); err != nil {
+		add("log.level", "%v", err)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add("log.format", "%q is not json or text", c.Log.Format)
+	}
+	if c.UDP.Listen == "" {
+		add("udp.listen", "required, e.g. \":1700\"")
+	}
+	if c.UDP.QueueSize < 1 {
+		add("udp.queue_size", "must be at least 1, is %d", c.UDP.QueueSize)
+	}
+	n := c.Network
+	if n.Band != "EU868" {
+		add("network.band", "%q is not supported (EU868)", n.Band)
+	}
+	if n.DedupWindow < 10*time.Millisecond || n.DedupWindow > 2*time.Second {
+		add("network.dedup_window", "%s is outside 10ms..2s", n.DedupWindow)
+	}
+	if n.RX1Delay < time.Second || n.RX1Delay > 15*time.Second || n.RX1Delay%time.Second != 0 {
+		add("network.rx1_delay", "%s must be whole seconds from 1s to 15s", n.RX1Delay)
+	}
+	if n.JoinAcceptDelay1 != 5*time.Second {
+		add("network.join_accept_delay1", "%s: EU868 fixes JOIN_ACCEPT_DELAY1 at 5s", n.JoinAcceptDelay1)
+	}
+	if n.RX1DROffset < 0 || n.RX1DROffset > 5 {
+		add("network.rx1_dr_offset", "%d is outside 0..5", n.RX1DROffset)
+	}
+	if n.RX2Frequency < 863000000 || n.RX2Frequency > 870000000 {
+		add("network.rx2_frequency", "%d Hz is outside the EU868 band", n.RX2Frequency)
+	}
+	if n.RX2DataRate < 0 || n.RX2DataRate > 7 {
+		add("network.rx2_data_rate", "%d is outside DR0..DR7", n.RX2DataRate)
+	}
+	if n.MaxFCntGap < 1 {
+		add("network.max_fcnt_gap", "must be at least 1")
+	}
+	if n.DownlinkTXPower < 0 || n.DownlinkTXPower > 27 {
+		add("network.downlink_tx_power", "%d dBm is outside 0..27", n.DownlinkTXPower)
+	}
+	if n.QueueSize < 1 {
+		add("network.queue_size", "must be at least 1, is %d", n.QueueSize)
+	}
+	if c.Store.CommitInterval <= 0 || c.Store.CommitInterval > time.Second {
+		add("store.commit_interval", "%s is outside (0, 1s]: a power cut loses at most this much", c.Store.CommitInterval)
+	}
+	if c.Store.DiskBudget < 0 {
+		add("store.disk_budget_bytes", "must not be negative")
+	}
+	if c.Simulator.Speed <= 0 {
+		add("simulator.speed", "must be positive, is %g", c.Simulator.Speed)
+	}
+	if c.Simulator.Gateways < 1 || c.Simulator.Gateways > 16 {
+		add("simulator.gateways", "%d is outside 1..16", c.Simulator.Gateways)
+	}
+	siteIDs := map[string]bool{}
+	for i, s := range c.Sites {
+		if err := s.Validate(); err != nil {
+			add(fmt.Sprintf("sites[%d]", i), "%v", err)
+		}
+		if siteIDs[s.ID] {
+			add(fmt.Sprintf("sites[%d].id", i), "%q listed twice", s.ID)
+		}
+		siteIDs[s.ID] = true
+	}
+	seen := map[lorawan.EUI64]bool{}
+	for i, d := range c.Devices {
+		if err := d.Validate(); err != nil {
+			add(fmt.Sprintf("devices[%d]", i), "%v", err)
+		}
+		if seen[d.DevEUI] {
+			add(fmt.Sprintf("devices[%d].dev_eui", i), "%s listed twice", d.DevEUI)
+		}
+		seen[d.DevEUI] = true
+		if d.Site != "" && !siteIDs[d.Site] {
+			add(fmt.Sprintf("devices[%d].site", i), "unknown site %q", d.Site)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseLevel parses a log level name.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
