@@ -1,0 +1,26 @@
+// Package semtechudp implements the server side of the Semtech UDP packet
+// forwarder protocol (GWMP), versions 1 and 2.
+//
+// A packet forwarder sends PUSH_DATA (uplinks in "rxpk" and statistics in
+// "stat") and periodic PULL_DATA keepalives; the server answers them with
+// PUSH_ACK and PULL_ACK carrying the same token and protocol version. Downlinks
+// go out as PULL_RESP to the address the gateway's latest PULL_DATA came
+// from: that is the only address known to pass the gateway's NAT, because the
+// PULL_DATA keepalives are what keep the NAT mapping open. Version 2 gateways
+// confirm every PULL_RESP with a TX_ACK that echoes its token.
+//
+// The packet types have MarshalBinary/UnmarshalBinary so that the simulator
+// (internal/sim) speaks the same wire format as the server.
+//
+// Wire details worth knowing:
+//   - The gateway MAC is carried as 8 bytes in transmission order, which is
+//     the order of lorawan.EUI64 (no byte reversal, unlike EUI64.MarshalBinary).
+//   - The random token is treated as a big-endian uint16. Gateways only echo the
+//     two bytes, so the byte order is a local convention.
+//   - PULL_RESP to a version 1 gateway carries token 0: version 1 defines the
+//     token bytes as unused and has no TX_ACK.
+//   - An rxpk whose "size" differs from the length of its decoded "data" makes
+//     the whole datagram malformed (ErrSizeMismatch), since the forwarder
+//     produced both from the same buffer and a mismatch means corruption.
+//   - "data" is accepted with or without base64 padding.
+package semtechudp
