@@ -1,0 +1,40 @@
+# loraedge: `make run` shows it working, `make test` proves it.
+GO       ?= go
+BIN      := bin/loraedge
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 3s
+
+.PHONY: all build run test unit fuzz bench lint crashtest clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/loraedge
+
+# The daemon with its built-in defaults, fed by the built-in simulator on
+# loopback; data goes to ./data. Ctrl-C stops it.
+run: build
+	$(BIN) run --simulate --data-dir ./data --listen 127.0.0.1:1700 --log-format text
+
+# Every test, then a short run of every fuzz target.
+test: lint
+	bash scripts/test.sh
+
+unit:
+	$(GO) test -count=1 -timeout 10m ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -count 1 ./... >/dev/null
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench.out
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin dist data bench.out
