@@ -1,0 +1,39 @@
+// Package all registers every built-in payload codec. It is the one place
+// that knows them all, so the composition root and `loraedge validate` get
+// the same set.
+package all
+
+import (
+	"fmt"
+
+	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/codec/layout"
+)
+
+// natives lists codec id -> constructor. Keep one line per codec id.
+var natives = []struct {
+	id   string
+	ctor codec.Constructor
+}{
+	{layout.ID, layout.New},
+	// Part B codecs (elvaco, kamstrup, klax, axioma, zenner, ts013) go below.
+}
+
+// Register registers every built-in codec in r.
+func Register(r *codec.Registry) error {
+	for _, n := range natives {
+		if err := r.Register(n.id, n.ctor); err != nil {
+			return fmt.Errorf("register codecs: %w", err)
+		}
+	}
+	return nil
+}
+
+// NewRegistry returns a registry holding every built-in codec.
+func NewRegistry() (*codec.Registry, error) {
+	r := codec.NewRegistry()
+	if err := Register(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
