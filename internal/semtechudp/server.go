@@ -1,0 +1,555 @@
+package semtechudp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/brocaar/lorawan"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Frame is one rxpk with a good CRC, as heard by one gateway.
+type Frame struct {
+	GatewayID  lorawan.EUI64
+	RXPK       RXPK
+	ReceivedAt time.Time // server clock when the datagram arrived
+}
+
+// TxAckEvent reports the gateway's answer to a PULL_RESP sent with Send.
+type TxAckEvent struct {
+	GatewayID lorawan.EUI64
+	Token     uint16
+	Err       error  // nil when the gateway accepted the downlink, else a TxAckError
+	Warn      string // optional warning, e.g. "TX_POWER" when the power was lowered
+}
+
+// Options configure a Server. Zero values take the documented defaults.
+type Options struct {
+	Addr       string // UDP listen address, e.g. ":1700" or "127.0.0.1:0"
+	QueueSize  int    // capacity of Frames(); default 1024
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	Now        func() time.Time
+	// OnTxAck is called from the receive goroutine for every TX_ACK that
+	// matches a pending PULL_RESP. It must not block.
+	OnTxAck func(TxAckEvent)
+
+	// MaxGateways bounds the gateway table so that spoofed MACs cannot grow
+	// it without limit; default 4096.
+	MaxGateways int
+	// TxAckTimeout is how long a PULL_RESP token waits for its TX_ACK;
+	// default 30s. Forwarders answer as soon as they have scheduled the
+	// packet, so a few seconds would do; the margin covers slow backhauls.
+	TxAckTimeout time.Duration
+	// ReadBuffer is the socket receive buffer in bytes (capped by the
+	// kernel's rmem_max); default 1 MiB to absorb bursts.
+	ReadBuffer int
+}
+
+const (
+	maxDatagram = 65535
+	maxPending  = 4096
+	warnEvery   = 10 * time.Second
+)
+
+// GatewayStatus is a snapshot of what the server knows about one gateway.
+type GatewayStatus struct {
+	ID              lorawan.EUI64
+	Addr            netip.AddrPort // downlink address: source of the latest PULL_DATA (invalid if none yet)
+	PushAddr        netip.AddrPort // source of the latest PUSH_DATA
+	ProtocolVersion uint8
+	LastSeen        time.Time // any datagram
+	LastPullData    time.Time
+	RXReceived      uint64 // rxpk objects reported
+	RXOK            uint64 // rxpk with a good CRC
+	TXSent          uint64 // PULL_RESP sent
+	TXAcked         uint64 // TX_ACK without error
+	TXErrors        uint64 // TX_ACK with an error
+	Stat            *Stat  // last stat object, nil if none yet
+	StatAt          time.Time
+}
+
+type gateway struct {
+	GatewayStatus
+	pullAddr netip.AddrPort // as received, for sending (may be 4-in-6)
+	pullVer  uint8
+}
+
+type pendingKey struct {
+	gw    lorawan.EUI64
+	token uint16
+}
+
+// Server is a GWMP server. Create it with NewServer and run it with Run.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	m      *metrics
+	frames chan Frame
+
+	mu      sync.Mutex // guards conn and running
+	conn    *net.UDPConn
+	running bool
+
+	gwMu      sync.Mutex // guards gateways, pending, nextToken, lastSweep
+	gateways  map[lorawan.EUI64]*gateway
+	pending   map[pendingKey]time.Time
+	nextToken uint16
+	lastSweep time.Time
+
+	// Receive-goroutine state (no locking).
+	warnAt     map[string]time.Time
+	suppressed map[string]int
+}
+
+// NewServer checks the options, fills in defaults and registers metrics.
+// It does not bind the socket: call Listen or Run.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Addr == "" {
+		return nil, errors.New("semtechudp: Addr is required")
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxGateways <= 0 {
+		opts.MaxGateways = 4096
+	}
+	if opts.TxAckTimeout <= 0 {
+		opts.TxAckTimeout = 30 * time.Second
+	}
+	if opts.ReadBuffer <= 0 {
+		opts.ReadBuffer = 1 << 20
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("semtechudp: %w", err)
+	}
+	return &Server{
+		opts:       opts,
+		log:        opts.Logger.With("component", "semtechudp"),
+		m:          m,
+		frames:     make(chan Frame, opts.QueueSize),
+		gateways:   make(map[lorawan.EUI64]*gateway),
+		pending:    make(map[pendingKey]time.Time),
+		nextToken:  uint16(rand.Uint32()),
+		warnAt:     make(map[string]time.Time),
+		suppressed: make(map[string]int),
+	}, nil
+}
+
+// Listen binds the UDP socket. It is idempotent; Run calls it if needed.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		return nil
+	}
+	addr, err := net.ResolveUDPAddr("udp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", s.opts.Addr, err)
+	}
+	conn, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	}
+	if err := conn.SetReadBuffer(s.opts.ReadBuffer); err != nil {
+		s.log.Warn("set socket read buffer", "bytes", s.opts.ReadBuffer, "error", err)
+	}
+	s.conn = conn
+	s.log.Info("listening", "addr", conn.LocalAddr().String())
+	return nil
+}
+
+// LocalAddr returns the bound address, or nil before Listen.
+func (s *Server) LocalAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil
+	}
+	return s.conn.LocalAddr()
+}
+
+// Frames returns the queue of received uplink frames. It is closed when Run
+// returns. When the consumer falls behind, new frames are dropped and
+// counted in loraedge_semtechudp_frames_dropped_total.
+func (s *Server) Frames() <-chan Frame { return s.frames }
+
+// Run serves until ctx is done, then closes the socket and Frames and
+// returns nil. It can be called once.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("semtechudp: Run called twice")
+	}
+	s.running = true
+	conn := s.conn
+	s.mu.Unlock()
+
+	// Closing the socket is the only way to interrupt a blocked read.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer func() {
+		stop()
+		_ = conn.Close()
+		close(s.frames)
+	}()
+
+	buf := make([]byte, maxDatagram)
+	for {
+		n, addr, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				if ctx.Err() == nil {
+					return fmt.Errorf("semtechudp: socket closed: %w", err)
+				}
+				return nil
+			}
+			s.m.readErrors.Inc()
+			s.logLimited("read_error", "read udp", "error", err)
+			// Avoid spinning if the socket keeps failing.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		s.handle(buf[:n], addr)
+	}
+}
+
+// handle processes one datagram. buf is reused after it returns; everything
+// kept (rxpk data) is copied by the JSON decoder.
+func (s *Server) handle(b []byte, addr netip.AddrPort) {
+	now := s.opts.Now()
+	t, err := ParsePacketType(b)
+	if err != nil {
+		s.malformed(Reason(err), err, addr)
+		return
+	}
+	switch t {
+	case PushData:
+		s.handlePushData(b, addr, now)
+	case PullData:
+		s.handlePullData(b, addr, now)
+	case TxAck:
+		s.handleTxAck(b, addr, now)
+	default:
+		// ACKs and PULL_RESP travel server-to-gateway only.
+		s.malformed("unexpected_type", fmt.Errorf("%s from a gateway", t), addr)
+	}
+}
+
+func (s *Server) handlePushData(b []byte, addr netip.AddrPort, now time.Time) {
+	var p PushDataPacket
+	if err := p.UnmarshalBinary(b); err != nil {
+		s.malformed(Reason(err), err, addr)
+		return
+	}
+	s.m.byType[PushData].Inc()
+	s.reply(&PushAckPacket{ProtocolVersion: p.ProtocolVersion, RandomToken: p.RandomToken}, addr)
+
+	var ok uint64
+	for i := range p.Payload.RXPK {
+		if p.Payload.RXPK[i].Stat == 1 {
+			ok++
+		}
+	}
+	known := s.updateGateway(p.GatewayMAC, now, func(g *gateway) {
+		g.PushAddr = addr
+		if g.ProtocolVersion == 0 || g.pullVer == 0 {
+			g.ProtocolVersion = p.ProtocolVersion
+		}
+		g.RXReceived += uint64(len(p.Payload.RXPK))
+		g.RXOK += ok
+		if p.Payload.Stat != nil {
+			g.Stat, g.StatAt = p.Payload.Stat, now
+		}
+	})
+	if !known {
+		return
+	}
+	for _, rx := range p.Payload.RXPK {
+		switch rx.Stat {
+		case 1:
+		case 0:
+			s.m.crcMissing.Inc()
+			continue
+		default:
+			s.m.crcBad.Inc()
+			continue
+		}
+		select {
+		case s.frames <- Frame{GatewayID: p.GatewayMAC, RXPK: rx, ReceivedAt: now}:
+			s.m.framesReceived.Inc()
+		default:
+			s.m.framesDropped.Inc()
+			s.logLimited("queue_full", "frame queue full, dropping", "gateway_id", p.GatewayMAC.String())
+		}
+	}
+}
+
+func (s *Server) handlePullData(b []byte, addr netip.AddrPort, now time.Time) {
+	var p PullDataPacket
+	if err := p.UnmarshalBinary(b); err != nil {
+		s.malformed(Reason(err), err, addr)
+		return
+	}
+	s.m.byType[PullData].Inc()
+	known := s.updateGateway(p.GatewayMAC, now, func(g *gateway) {
+		if g.pullAddr != addr {
+			s.log.Info("gateway downlink address", "gateway_id", p.GatewayMAC.String(), "addr", addr.String())
+		}
+		g.pullAddr, g.pullVer = addr, p.ProtocolVersion
+		g.Addr = unmap(addr)
+		g.ProtocolVersion = p.ProtocolVersion
+		g.LastPullData = now
+	})
+	if known {
+		s.reply(&PullAckPacket{ProtocolVersion: p.ProtocolVersion, RandomToken: p.RandomToken}, addr)
+	}
+}
+
+func (s *Server) handleTxAck(b []byte, addr netip.AddrPort, now time.Time) {
+	var p TxAckPacket
+	if err := p.UnmarshalBinary(b); err != nil {
+		s.malformed(Reason(err), err, addr)
+		return
+	}
+	s.m.byType[TxAck].Inc()
+	ackErr := p.Err()
+	key := pendingKey{gw: p.GatewayMAC, token: p.RandomToken}
+
+	s.gwMu.Lock()
+	_, matched := s.pending[key]
+	if matched {
+		delete(s.pending, key)
+	}
+	if g := s.gateways[p.GatewayMAC]; g != nil {
+		g.LastSeen = now
+		if matched {
+			if ackErr == nil {
+				g.TXAcked++
+			} else {
+				g.TXErrors++
+			}
+		}
+	}
+	s.gwMu.Unlock()
+
+	if !matched {
+		s.m.txAckUnmatched.Inc()
+		s.log.Debug("tx ack without pending downlink", "gateway_id", p.GatewayMAC.String(), "token", p.RandomToken)
+		return
+	}
+	s.m.txAcks.WithLabelValues(txAckLabel(ackErr)).Inc()
+	ev := TxAckEvent{GatewayID: p.GatewayMAC, Token: p.RandomToken, Err: ackErr}
+	if p.Payload != nil {
+		ev.Warn = p.Payload.TXPKACK.Warn
+	}
+	if ackErr != nil {
+		s.log.Warn("downlink rejected by gateway", "gateway_id", p.GatewayMAC.String(), "token", p.RandomToken, "error", ackErr)
+	}
+	if s.opts.OnTxAck != nil {
+		s.opts.OnTxAck(ev)
+	}
+}
+
+// updateGateway applies fn to the gateway's record under the lock, creating
+// the record if there is room. It reports false if the gateway is new and
+// the table is full.
+func (s *Server) updateGateway(id lorawan.EUI64, now time.Time, fn func(*gateway)) bool {
+	s.gwMu.Lock()
+	g := s.gateways[id]
+	if g == nil {
+		if len(s.gateways) >= s.opts.MaxGateways {
+			s.gwMu.Unlock()
+			s.m.gwRejected.Inc()
+			s.logLimited("gateways_full", "gateway table full, ignoring new gateway", "gateway_id", id.String())
+			return false
+		}
+		g = &gateway{GatewayStatus: GatewayStatus{ID: id}}
+		s.gateways[id] = g
+		s.log.Info("new gateway", "gateway_id", id.String())
+	}
+	g.LastSeen = now
+	fn(g)
+	s.gwMu.Unlock()
+	return true
+}
+
+func (s *Server) reply(p Packet, addr netip.AddrPort) {
+	b, err := p.MarshalBinary()
+	if err == nil {
+		_, err = s.conn.WriteToUDPAddrPort(b, addr)
+	}
+	if err != nil {
+		s.m.sendErrors.Inc()
+		s.logLimited("ack_error", "send ack", "addr", addr.String(), "error", err)
+	}
+}
+
+// malformed counts a rejected datagram and logs it without flooding: one
+// warning per reason every warnEvery, the rest at debug level.
+func (s *Server) malformed(reason string, err error, addr netip.AddrPort) {
+	s.m.malformed.WithLabelValues(reason).Inc()
+	s.logLimited("malformed_"+reason, "malformed datagram", "reason", reason, "addr", addr.String(), "error", err)
+}
+
+// logLimited must only be called from the receive goroutine.
+func (s *Server) logLimited(key, msg string, args ...any) {
+	now := time.Now() // wall clock on purpose: rate limiting is not domain time
+	if now.Sub(s.warnAt[key]) >= warnEvery {
+		s.warnAt[key] = now
+		if n := s.suppressed[key]; n > 0 {
+			args = append(args, "suppressed", n)
+			s.suppressed[key] = 0
+		}
+		s.log.Warn(msg, args...)
+		return
+	}
+	s.suppressed[key]++
+	s.log.Debug(msg, args...)
+}
+
+// Send transmits txpk to the gateway as a PULL_RESP, addressed to the source
+// of the gateway's latest PULL_DATA and in that PULL_DATA's protocol
+// version. It returns the token that the gateway's TX_ACK will carry (0 for
+// version 1 gateways, which have no TX_ACK). Send is safe for concurrent use.
+func (s *Server) Send(gatewayID lorawan.EUI64, txpk TXPK) (uint16, error) {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return 0, errors.New("semtechudp: send: not listening")
+	}
+	now := s.opts.Now()
+
+	s.gwMu.Lock()
+	g := s.gateways[gatewayID]
+	if g == nil || !g.pullAddr.IsValid() {
+		s.gwMu.Unlock()
+		return 0, fmt.Errorf("send to %s: %w", gatewayID, ErrGatewayUnknown)
+	}
+	addr, ver := g.pullAddr, g.pullVer
+	s.sweepLocked(now)
+	var token uint16
+	if ver >= ProtocolVersion2 {
+		token = s.newTokenLocked(gatewayID, now)
+	} else if len(s.pending) < maxPending {
+		// Version 1 has no token; a forwarder that still sends TX_ACK
+		// echoes 0, so all of a v1 gateway's downlinks share one entry.
+		s.pending[pendingKey{gatewayID, 0}] = now
+	}
+	g.TXSent++
+	s.gwMu.Unlock()
+
+	b, err := (&PullRespPacket{ProtocolVersion: ver, RandomToken: token, Payload: PullRespPayload{TXPK: txpk}}).MarshalBinary()
+	if err == nil {
+		_, err = conn.WriteToUDPAddrPort(b, addr)
+	}
+	if err != nil {
+		s.m.sendErrors.Inc()
+		s.gwMu.Lock()
+		if token != 0 {
+			delete(s.pending, pendingKey{gatewayID, token})
+		}
+		if g := s.gateways[gatewayID]; g != nil {
+			g.TXSent--
+		}
+		s.gwMu.Unlock()
+		return 0, fmt.Errorf("send to %s: %w", gatewayID, err)
+	}
+	s.m.downlinks.Inc()
+	return token, nil
+}
+
+// sweepLocked forgets tokens whose TX_ACK is overdue, at most once a second.
+func (s *Server) sweepLocked(now time.Time) {
+	if now.Sub(s.lastSweep) < time.Second {
+		return
+	}
+	s.lastSweep = now
+	for k, at := range s.pending {
+		if now.Sub(at) > s.opts.TxAckTimeout {
+			delete(s.pending, k)
+			if k.token != 0 { // v1 forwarders normally never answer
+				s.m.txAckExpired.Inc()
+			}
+		}
+	}
+}
+
+// newTokenLocked picks a non-zero token not pending for the gateway and
+// records it before the datagram leaves, so a fast TX_ACK finds it.
+func (s *Server) newTokenLocked(gw lorawan.EUI64, now time.Time) uint16 {
+	for {
+		s.nextToken++
+		if s.nextToken == 0 {
+			continue
+		}
+		k := pendingKey{gw, s.nextToken}
+		if _, busy := s.pending[k]; busy {
+			continue
+		}
+		// When the table is full of live tokens the downlink still goes
+		// out; only its TX_ACK goes unmatched (and is counted).
+		if len(s.pending) < maxPending {
+			s.pending[k] = now
+		}
+		return s.nextToken
+	}
+}
+
+// Gateways returns a snapshot of every known gateway, sorted by ID.
+func (s *Server) Gateways() []GatewayStatus {
+	s.gwMu.Lock()
+	out := make([]GatewayStatus, 0, len(s.gateways))
+	for _, g := range s.gateways {
+		out = append(out, g.GatewayStatus)
+	}
+	s.gwMu.Unlock()
+	slices.SortFunc(out, func(a, b GatewayStatus) int {
+		for i := range a.ID {
+			if c := cmp.Compare(a.ID[i], b.ID[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return out
+}
+
+// Gateway returns the status of one gateway.
+func (s *Server) Gateway(id lorawan.EUI64) (GatewayStatus, bool) {
+	s.gwMu.Lock()
+	defer s.gwMu.Unlock()
+	g, ok := s.gateways[id]
+	if !ok {
+		return GatewayStatus{}, false
+	}
+	return g.GatewayStatus, true
+}
+
+func unmap(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
