@@ -1,0 +1,93 @@
+package network
+
+import (
+	"container/heap"
+	"time"
+)
+
+// dedupEntry collects the receptions of one PHYPayload within one window.
+type dedupEntry struct {
+	key      string
+	phy      []byte
+	rx       []RxInfo
+	first    time.Time
+	deadline time.Time
+	index    int // position in the heap
+}
+
+// dedup merges identical PHYPayloads by content. The window is timed from
+// the first reception; a copy arriving later opens a new window, so it is
+// processed on its own (and rejected by the counter rules). Deadlines sit in
+// a min-heap so the loop needs no timer per frame.
+type dedup struct {
+	open map[string]*dedupEntry
+	h    entryHeap
+}
+
+func (d *dedup) init() {
+	d.open = make(map[string]*dedupEntry)
+}
+
+func (d *dedup) add(in inFrame, window time.Duration, m *metrics) {
+	if len(in.f.PHYPayload) == 0 {
+		m.uplinks.WithLabelValues(resultDecodeError).Inc()
+		return
+	}
+	if e, ok := d.open[string(in.f.PHYPayload)]; ok {
+		if in.at.Before(e.deadline) {
+			e.rx = append(e.rx, in.f.RxInfo)
+			m.dedupMerged.Inc()
+			return
+		}
+		// The old window is closed but not yet processed: detach it so it is
+		// still processed (first, by its earlier deadline) and open a new one.
+		delete(d.open, e.key)
+	}
+	e := &dedupEntry{
+		key:      string(in.f.PHYPayload),
+		phy:      in.f.PHYPayload,
+		rx:       []RxInfo{in.f.RxInfo},
+		first:    in.at,
+		deadline: in.at.Add(window),
+	}
+	d.open[e.key] = e
+	heap.Push(&d.h, e)
+}
+
+// due pops every entry whose window closed at or before now, in deadline order.
+func (d *dedup) due(now time.Time) []*dedupEntry {
+	var out []*dedupEntry
+	for len(d.h) > 0 && !d.h[0].deadline.After(now) {
+		e := heap.Pop(&d.h).(*dedupEntry)
+		if cur, ok := d.open[e.key]; ok && cur == e {
+			delete(d.open, e.key)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (d *dedup) len() int { return len(d.h) }
+
+type entryHeap []*dedupEntry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*dedupEntry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	n := len(old)
+	e := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return e
+}

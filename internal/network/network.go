@@ -1,0 +1,376 @@
+// Package network is the LoRaWAN 1.0.x network layer: it merges the copies
+// of a frame heard by several gateways, finds the device session, checks MIC
+// and frame counters, decrypts, answers joins and MAC commands and schedules
+// Class A and Class C downlinks (EU868 via brocaar/lorawan/band).
+//
+// One goroutine (Run) owns all session state; frames reach it through a
+// bounded queue (HandleFrame) so packet receivers never block on crypto or
+// disk. Counter and DevNonce updates are committed to bbolt before an uplink
+// is handed on or a downlink is sent, so a crash cannot reopen a replay window.
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/brocaar/lorawan"
+	"github.com/brocaar/lorawan/band"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/device"
+)
+
+// RxInfo is the reception of a frame at one gateway.
+type RxInfo struct {
+	GatewayID lorawan.EUI64
+	RSSI      int
+	SNR       float64
+	Frequency uint32 // Hz
+	DataRate  string // e.g. "SF7BW125"
+	// Tmst is the concentrator counter in microseconds; RX1/RX2 are timed from it.
+	Tmst uint32
+	// Time is the GPS time of the reception when the gateway has it.
+	Time       *time.Time
+	ReceivedAt time.Time
+	Channel    uint8
+	RFChain    uint8
+}
+
+// Frame is one reception of a PHYPayload at one gateway.
+type Frame struct {
+	PHYPayload []byte
+	RxInfo     RxInfo
+}
+
+// Uplink is a verified, deduplicated and decrypted data frame.
+type Uplink struct {
+	DevEUI    lorawan.EUI64
+	DevAddr   lorawan.DevAddr
+	FPort     uint8
+	FCnt      uint32
+	Confirmed bool
+	ADR       bool
+	Payload   []byte   // decrypted FRMPayload
+	RxInfo    []RxInfo // every gateway, best SNR first
+	Frequency uint32
+	DataRate  string
+	// Time is the GPS time of the best reception that has one, else the
+	// first ReceivedAt.
+	Time time.Time
+}
+
+// Downlink is a frame to transmit through one gateway.
+type Downlink struct {
+	// ID identifies this transmission attempt; pass it back to
+	// Server.HandleTxAck with the gateway's TX_ACK result.
+	ID             uint64
+	GatewayID      lorawan.EUI64
+	PHYPayload     []byte
+	Frequency      uint32 // Hz
+	DataRate       string // e.g. "SF12BW125"
+	Power          int    // dBm EIRP
+	Immediately    bool
+	Tmst           uint32 // when !Immediately
+	InvertPolarity bool   // true for downlinks to devices
+}
+
+// DownlinkSender transmits downlinks; cmd wires it to semtechudp.
+type DownlinkSender interface {
+	SendDownlink(ctx context.Context, d Downlink) error
+}
+
+// UplinkHandler receives verified uplinks; cmd wires it to codec and store.
+type UplinkHandler interface {
+	HandleUplink(ctx context.Context, up Uplink) error
+}
+
+// DownlinkSenderFunc adapts a function to DownlinkSender.
+type DownlinkSenderFunc func(ctx context.Context, d Downlink) error
+
+// SendDownlink calls f.
+func (f DownlinkSenderFunc) SendDownlink(ctx context.Context, d Downlink) error { return f(ctx, d) }
+
+// UplinkHandlerFunc adapts a function to UplinkHandler.
+type UplinkHandlerFunc func(ctx context.Context, up Uplink) error
+
+// HandleUplink calls f.
+func (f UplinkHandlerFunc) HandleUplink(ctx context.Context, up Uplink) error { return f(ctx, up) }
+
+// Options configures a Server. Zero values take the defaults noted.
+type Options struct {
+	Devices *device.Registry // required
+	// State is the durable session store. When nil, StatePath is opened
+	// and closed by Server.Close.
+	State     *BoltState
+	StatePath string
+
+	DedupWindow      time.Duration // 200ms
+	Band             string        // "EU868"
+	RX1Delay         time.Duration // 1s (RECEIVE_DELAY1 given to joining devices)
+	JoinAcceptDelay1 time.Duration // 5s
+	RX2Frequency     uint32        // 869525000
+	RX2DataRate      string        // "SF12BW125" (DR0)
+	RX1DROffset      uint8         // 0
+	MaxFCntGap       uint32        // 16384
+	NetID            lorawan.NetID
+	// ExtraChannels are sent in the join-accept CFList; nil means the
+	// EU868 defaults 867.1 to 867.9 MHz. Use an empty non-nil slice for none.
+	ExtraChannels []uint32
+
+	Sender  DownlinkSender // nil: downlinks are built and counted as failed
+	Handler UplinkHandler  // nil: uplinks are dropped after verification
+
+	QueueSize         int // input frames, 1024
+	DownlinkQueueSize int // per device, 16
+	// TickInterval is how often the loop looks for dedup windows that have
+	// closed; default DedupWindow/8 clamped to [1ms, 25ms].
+	TickInterval time.Duration
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+}
+
+// Errors returned by EnqueueDownlink.
+var (
+	ErrUnknownDevice = errors.New("network: unknown device")
+	ErrQueueFull     = errors.New("network: downlink queue full")
+	ErrPayloadSize   = errors.New("network: payload too large")
+)
+
+type inFrame struct {
+	f  Frame
+	at time.Time
+}
+
+type txAck struct {
+	id  uint64
+	err error
+}
+
+// Server is the network layer. Create it with NewServer and run it with Run.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	band    band.Band
+	state   *BoltState
+	ownsDB  bool
+	m       *metrics
+	rx2DR   int
+	cfList  *lorawan.CFList
+	in      chan inFrame
+	acks    chan txAck
+	kick    chan struct{}
+	dedup   dedup
+	pending map[uint64]pendingTx
+	nextID  uint64
+
+	// mu guards sessions, byAddr, queues and joins: the loop writes them,
+	// status and EnqueueDownlink read or append from other goroutines.
+	mu       sync.RWMutex
+	sessions map[lorawan.EUI64]*session
+	byAddr   map[lorawan.DevAddr][]*session
+	queues   map[lorawan.EUI64][]queueItem
+	joins    map[lorawan.EUI64]*joinState
+	queueSeq uint64
+}
+
+// NewServer checks opts, fills defaults, opens or adopts the state and loads
+// every stored session.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Devices == nil {
+		return nil, errors.New("network: Options.Devices is required")
+	}
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = 200 * time.Millisecond
+	}
+	if opts.Band == "" {
+		opts.Band = string(band.EU868)
+	}
+	b, err := band.GetConfig(band.Name(opts.Band), false, lorawan.DwellTimeNoLimit)
+	if err != nil {
+		return nil, fmt.Errorf("network band: %w", err)
+	}
+	def := b.GetDefaults()
+	if opts.RX1Delay <= 0 {
+		opts.RX1Delay = def.ReceiveDelay1
+	}
+	if opts.RX1Delay > 15*time.Second {
+		return nil, errors.New("network: RX1Delay above 15s")
+	}
+	if opts.JoinAcceptDelay1 <= 0 {
+		opts.JoinAcceptDelay1 = def.JoinAcceptDelay1
+	}
+	if opts.RX2Frequency == 0 {
+		opts.RX2Frequency = def.RX2Frequency
+	}
+	if opts.RX2DataRate == "" {
+		dr, err := b.GetDataRate(def.RX2DataRate)
+		if err != nil {
+			return nil, fmt.Errorf("network rx2 data rate: %w", err)
+		}
+		opts.RX2DataRate = dataRateString(dr)
+	}
+	rx2DR, err := dataRateIndex(b, opts.RX2DataRate)
+	if err != nil {
+		return nil, fmt.Errorf("network rx2 data rate %q: %w", opts.RX2DataRate, err)
+	}
+	if opts.RX1DROffset > 5 {
+		return nil, errors.New("network: RX1DROffset above 5")
+	}
+	if opts.MaxFCntGap == 0 {
+		opts.MaxFCntGap = 16384
+	}
+	if opts.ExtraChannels == nil && b.Name() == "EU868" {
+		opts.ExtraChannels = []uint32{867100000, 867300000, 867500000, 867700000, 867900000}
+	}
+	for _, f := range opts.ExtraChannels {
+		if err := b.AddChannel(f, 0, 5); err != nil {
+			return nil, fmt.Errorf("network extra channel %d: %w", f, err)
+		}
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1024
+	}
+	if opts.DownlinkQueueSize <= 0 {
+		opts.DownlinkQueueSize = 16
+	}
+	if opts.TickInterval <= 0 {
+		opts.TickInterval = min(max(opts.DedupWindow/8, time.Millisecond), 25*time.Millisecond)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger.With("component", "network"),
+		now:      opts.Now,
+		band:     b,
+		rx2DR:    rx2DR,
+		in:       make(chan inFrame, opts.QueueSize),
+		acks:     make(chan txAck, 256),
+		kick:     make(chan struct{}, 1),
+		pending:  make(map[uint64]pendingTx),
+		sessions: make(map[lorawan.EUI64]*session),
+		byAddr:   make(map[lorawan.DevAddr][]*session),
+		queues:   make(map[lorawan.EUI64][]queueItem),
+		joins:    make(map[lorawan.EUI64]*joinState),
+	}
+	if len(opts.ExtraChannels) > 0 {
+		s.cfList = b.GetCFList("1.0.3")
+	}
+	s.dedup.init()
+	if s.m, err = newMetrics(opts.Registerer); err != nil {
+		return nil, err
+	}
+
+	s.state = opts.State
+	if s.state == nil {
+		if opts.StatePath == "" {
+			return nil, errors.New("network: Options.State or Options.StatePath is required")
+		}
+		st, err := OpenState(opts.StatePath)
+		if err != nil {
+			return nil, err
+		}
+		s.state, s.ownsDB = st, true
+	}
+	sessions, err := s.state.loadSessions()
+	if err != nil {
+		if s.ownsDB {
+			_ = s.state.Close()
+		}
+		return nil, err
+	}
+	for _, ss := range sessions {
+		s.sessions[ss.DevEUI] = ss
+		s.byAddr[ss.DevAddr] = append(s.byAddr[ss.DevAddr], ss)
+	}
+	return s, nil
+}
+
+// Close closes the state if NewServer opened it. Call it after Run returned.
+func (s *Server) Close() error {
+	if s.ownsDB {
+		return s.state.Close()
+	}
+	return nil
+}
+
+// HandleFrame queues one reception for deduplication. It never blocks: when
+// the queue is full the frame is dropped and counted.
+func (s *Server) HandleFrame(ctx context.Context, f Frame) {
+	select {
+	case s.in <- inFrame{f: f, at: s.now()}:
+	default:
+		s.m.uplinks.WithLabelValues(resultDropped).Inc()
+	}
+}
+
+// HandleTxAck reports the gateway's TX_ACK for the downlink with the given
+// ID (err nil means sent). A rejected RX1 transmission is retried in RX2.
+// Safe for concurrent use; it never blocks.
+func (s *Server) HandleTxAck(id uint64, err error) {
+	select {
+	case s.acks <- txAck{id: id, err: err}:
+	default:
+		s.m.txAckDropped.Inc()
+	}
+}
+
+// Run deduplicates and processes frames until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-s.in:
+			s.dedup.add(f, s.opts.DedupWindow, s.m)
+		case a := <-s.acks:
+			s.handleTxAck(ctx, a)
+		case <-s.kick:
+			s.sendClassC(ctx)
+		case <-t.C:
+			s.tick(ctx)
+		}
+	}
+}
+
+// tick closes due dedup windows. The clock is read before draining the
+// input so that every frame received before that instant is merged first.
+func (s *Server) tick(ctx context.Context) {
+	now := s.now()
+	for {
+		select {
+		case f := <-s.in:
+			s.dedup.add(f, s.opts.DedupWindow, s.m)
+			continue
+		default:
+		}
+		break
+	}
+	for {
+		select {
+		case a := <-s.acks:
+			s.handleTxAck(ctx, a)
+			continue
+		default:
+		}
+		break
+	}
+	if due := s.dedup.due(now); len(due) > 0 {
+		s.processBatch(ctx, due)
+	}
+	s.expirePending(now)
+}
