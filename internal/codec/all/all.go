@@ -7,7 +7,9 @@ import (
 	"fmt"
 
 	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/codec/elsys"
 	"github.com/loraedge/loraedge/internal/codec/layout"
+	"github.com/loraedge/loraedge/internal/codec/milesight"
 )
 
 // natives lists codec id -> constructor. Keep one line per codec id.
@@ -16,6 +18,12 @@ var natives = []struct {
 	ctor codec.Constructor
 }{
 	{layout.ID, layout.New},
+	{"elsys-ers-co2", elsys.Model("ers-co2")},
+	{"elsys-ers-voc", elsys.Model("ers-voc")},
+	{"elsys-ems", elsys.Model("ems")},
+	{"milesight-am319", milesight.Model("am319")},
+	{"milesight-am307", milesight.Model("am307")},
+	{"milesight-em300-di", milesight.Model("em300-di")},
 	// Part B codecs (elvaco, kamstrup, klax, axioma, zenner, ts013) go below.
 }
 

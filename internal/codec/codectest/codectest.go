@@ -1,0 +1,175 @@
+// Package codectest holds helpers for decoder tests: it reads the shared
+// payload vectors (internal/codec/testdata/examples.json, a copy of the
+// published examples) and compares decoded fields with the published
+// values at a relative tolerance.
+package codectest
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/codec"
+)
+
+// Example is one published payload vector.
+type Example struct {
+	Vendor      string `json:"vendor"`
+	Model       string `json:"model"`
+	Source      string `json:"source"`
+	FPort       *int   `json:"fport"`
+	Hex         string `json:"hex"`
+	Expected    any    `json:"expected"`
+	Description string `json:"description"`
+	Note        string `json:"note"`
+}
+
+// Input returns the example as a decoder input; fallback is the fPort for
+// examples that have none (fPort-independent formats).
+func (e Example) Input(fallback uint8) codec.Input {
+	b, err := hex.DecodeString(e.Hex)
+	if err != nil {
+		panic(fmt.Sprintf("codectest: bad hex in examples.json: %v", err))
+	}
+	port := fallback
+	if e.FPort != nil {
+		port = uint8(*e.FPort)
+	}
+	return codec.Input{FPort: port, Bytes: b}
+}
+
+// Path is the location of the shared examples file.
+func Path() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "examples.json")
+}
+
+// Examples returns the vectors whose vendor equals vendor and whose model
+// starts with model; it fails the test if there are none.
+func Examples(t testing.TB, vendor, model string) []Example {
+	t.Helper()
+	all := All(t)
+	var out []Example
+	for _, e := range all {
+		if e.Vendor == vendor && strings.HasPrefix(e.Model, model) {
+			out = append(out, e)
+		}
+	}
+	require.NotEmpty(t, out, "no examples for %s %s in %s", vendor, model, Path())
+	return out
+}
+
+// All returns every vector.
+func All(t testing.TB) []Example {
+	t.Helper()
+	b, err := os.ReadFile(Path())
+	require.NoError(t, err)
+	var all []Example
+	require.NoError(t, json.Unmarshal(b, &all))
+	return all
+}
+
+// Seeds adds the payload of every vector to a fuzz corpus.
+func Seeds(f *testing.F, vendor, model string) {
+	for _, e := range Examples(f, vendor, model) {
+		in := e.Input(1)
+		f.Add(in.FPort, in.Bytes)
+	}
+}
+
+// AssertFields checks that every key of want (decoded JSON) is in got with
+// an equal value; numbers compare at relative tolerance 1e-9. Keys that got
+// has beyond want are allowed (decoders may add e.g. warnings context).
+func AssertFields(t testing.TB, want, got any) {
+	t.Helper()
+	var diffs []string
+	compare("", want, got, &diffs)
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("decoded fields differ from the published values:\n  %s", strings.Join(diffs, "\n  "))
+	}
+}
+
+// Close reports whether a and b are equal at relative tolerance 1e-9.
+func Close(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))
+}
+
+func compare(path string, want, got any, diffs *[]string) {
+	if wf, ok := number(want); ok {
+		gf, ok := number(got)
+		if !ok || !Close(wf, gf) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want %v, got %v (%T)", path, want, got, got))
+		}
+		return
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		gv := reflect.ValueOf(got)
+		if gv.Kind() != reflect.Map || gv.Type().Key().Kind() != reflect.String {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want object, got %T", path, got))
+			return
+		}
+		for k, wv := range w {
+			e := gv.MapIndex(reflect.ValueOf(k).Convert(gv.Type().Key()))
+			if !e.IsValid() {
+				*diffs = append(*diffs, fmt.Sprintf("%s.%s: missing", path, k))
+				continue
+			}
+			compare(path+"."+k, wv, e.Interface(), diffs)
+		}
+	case []any:
+		gv := reflect.ValueOf(got)
+		if gv.Kind() != reflect.Slice && gv.Kind() != reflect.Array {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want array, got %T", path, got))
+			return
+		}
+		if gv.Len() != len(w) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want %d elements, got %d", path, len(w), gv.Len()))
+			return
+		}
+		for i := range w {
+			compare(fmt.Sprintf("%s[%d]", path, i), w[i], gv.Index(i).Interface(), diffs)
+		}
+	default:
+		if !reflect.DeepEqual(want, got) {
+			*diffs = append(*diffs, fmt.Sprintf("%s: want %#v, got %#v", path, want, got))
+		}
+	}
+}
+
+func number(v any) (float64, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(rv.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	}
+	return 0, false
+}
+
+// ValueOf returns the first value with field (and channel) from res.
+func ValueOf(res codec.Result, field string, channel int) (codec.Value, bool) {
+	for _, v := range res.Values {
+		if v.Field == field && v.Channel == channel {
+			return v, true
+		}
+	}
+	return codec.Value{}, false
+}
