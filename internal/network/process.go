@@ -161,20 +161,24 @@ func micMatch(phy *lorawan.PHYPayload, mac *lorawan.MACPayload, key lorawan.AES1
 }
 
 // fcntCandidates returns the 32-bit counters the 16-bit field may stand for:
-// the one at or after the last accepted counter (with rollover past 65535)
-// and, to tell a replay from a forgery, the one below it.
+// the first one after (or equal to) the last accepted counter, with rollover
+// past 65535, and the latest one below it, which tells a replayed frame
+// (valid MIC, old counter) from a forgery.
 func fcntCandidates(ss *session, f16 uint32, skipCheck bool) (next uint32, old uint32, hasOld bool, plain bool) {
 	if !ss.HasUp {
 		return f16, 0, false, false
 	}
 	base := ss.FCntUp&^0xffff | f16
-	if base >= ss.FCntUp {
+	switch {
+	case base < ss.FCntUp && base+0x10000 > base:
+		return base + 0x10000, base, true, skipCheck
+	case base < ss.FCntUp: // 32-bit counter exhausted
+		return base, base, false, skipCheck
+	case base > ss.FCntUp && base >= 0x10000:
+		return base, base - 0x10000, true, skipCheck
+	default:
 		return base, 0, false, skipCheck
 	}
-	if base+0x10000 < base { // 32-bit counter exhausted
-		return base, base, false, skipCheck
-	}
-	return base + 0x10000, base, true, skipCheck
 }
 
 func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) outcome {
@@ -185,39 +189,44 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	addr := mac.FHDR.DevAddr
 	f16 := mac.FHDR.FCnt & 0xffff
 
-	candidates := s.byAddr[addr]
-	var fresh []*session
-	if len(candidates) == 0 {
-		fresh = s.abpSessions(addr)
-		candidates = fresh
-	}
-	if len(candidates) == 0 {
-		return outcome{result: resultUnknownDevAddr}
-	}
-
 	// Pick the session by MIC; nothing is changed before a MIC matched.
+	// Registry ABP devices without a session yet are tried only when no
+	// stored session matches, which keeps the registry scan off the hot path.
 	var (
 		ss     *session
 		dev    device.Device
 		fcnt   uint32
 		replay bool
+		fresh  bool
 	)
-	for _, c := range candidates {
-		d, ok := s.opts.Devices.Get(c.DevEUI)
-		if !ok {
-			continue
+	match := func(candidates []*session) {
+		for _, c := range candidates {
+			d, ok := s.opts.Devices.Get(c.DevEUI)
+			if !ok {
+				continue
+			}
+			next, old, hasOld, plain := fcntCandidates(c, f16, d.SkipFCntCheck)
+			switch {
+			case micMatch(phy, mac, c.NwkSKey, next):
+				ss, dev, fcnt = c, d, next
+			case hasOld && micMatch(phy, mac, c.NwkSKey, old):
+				ss, dev, fcnt, replay = c, d, old, !d.SkipFCntCheck
+			case plain && micMatch(phy, mac, c.NwkSKey, f16):
+				ss, dev, fcnt = c, d, f16
+			}
+			if ss != nil {
+				return
+			}
 		}
-		next, old, hasOld, plain := fcntCandidates(c, f16, d.SkipFCntCheck)
-		switch {
-		case micMatch(phy, mac, c.NwkSKey, next):
-			ss, dev, fcnt = c, d, next
-		case hasOld && micMatch(phy, mac, c.NwkSKey, old):
-			ss, dev, fcnt, replay = c, d, old, !d.SkipFCntCheck
-		case plain && micMatch(phy, mac, c.NwkSKey, f16):
-			ss, dev, fcnt = c, d, f16
-		}
-		if ss != nil {
-			break
+	}
+	known := s.byAddr[addr]
+	match(known)
+	if ss == nil {
+		abp := s.abpSessions(addr)
+		match(abp)
+		fresh = ss != nil
+		if len(known) == 0 && len(abp) == 0 {
+			return outcome{result: resultUnknownDevAddr}
 		}
 	}
 	if ss == nil {
@@ -226,7 +235,7 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	out := outcome{devEUI: ss.DevEUI}
 	confirmed := phy.MHDR.MType == lorawan.ConfirmedDataUp
 
-	if fresh != nil {
+	if fresh {
 		s.addSession(ss)
 		b.touch(ss)
 	}
