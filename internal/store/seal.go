@@ -1,0 +1,392 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func chunkKey(sid uint64, start int64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, sid)
+	binary.BigEndian.PutUint64(k[8:], uint64(start)^(1<<63))
+	return k
+}
+
+func parseChunkKey(k []byte) (sid uint64, start int64) {
+	return binary.BigEndian.Uint64(k), int64(binary.BigEndian.Uint64(k[8:]) ^ (1 << 63))
+}
+
+func sidPrefix(sid uint64) []byte { return binary.BigEndian.AppendUint64(nil, sid) }
+
+// Seal moves the head (every durable record so far) into compressed chunks
+// in bbolt and deletes log segments nobody needs any more. It runs on its
+// own every SealInterval and when a segment is full.
+func (s *Store) Seal() error {
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	if err := s.Err(); err != nil {
+		return err
+	}
+	start := time.Now()
+	// Roll first so the segment holding the sealed records is closed and
+	// can be deleted once cursors pass it.
+	rc := make(chan error, 1)
+	select {
+	case s.rollc <- rc:
+		if err := <-rc; err != nil {
+			s.log.Warn("roll wal", "err", err)
+		}
+	case <-s.ctx.Done():
+	}
+	s.mu.Lock()
+	snap := s.head
+	upTo := s.committed
+	s.head = map[string]*headSeries{}
+	s.headN = 0
+	s.sealing = make(map[string][]point, len(snap))
+	metas := make(map[string]seriesMeta, len(snap))
+	for k, h := range snap {
+		if !h.sorted {
+			h.pts = sortPoints(h.pts)
+		} else {
+			h.pts = dedupe(h.pts)
+		}
+		s.sealing[k] = h.pts
+		metas[k] = *s.series[k]
+	}
+	s.mu.Unlock()
+	s.lastSeal = s.opts.Now()
+	if len(snap) == 0 && upTo == s.sealedSeq {
+		s.mu.Lock()
+		s.sealing = nil
+		s.mu.Unlock()
+		return s.deleteSegments()
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sb, cb := tx.Bucket(bucketSeries), tx.Bucket(bucketChunks)
+		for k, h := range snap {
+			meta := metas[k]
+			if meta.ID == 0 {
+				id, err := sb.NextSequence()
+				if err != nil {
+					return err
+				}
+				meta.ID = id
+			}
+			if err := s.addPoints(cb, &meta, h.pts); err != nil {
+				return fmt.Errorf("series %s: %w", k, err)
+			}
+			v, err := json.Marshal(meta)
+			if err != nil {
+				return err
+			}
+			if err := sb.Put([]byte(k), v); err != nil {
+				return err
+			}
+			metas[k] = meta
+		}
+		return tx.Bucket(bucketMeta).Put(keySealedSeq, binary.BigEndian.AppendUint64(nil, upTo))
+	})
+	s.mu.Lock()
+	if err != nil {
+		// Give the points back to the head; the log still has them.
+		for k, pts := range s.sealing {
+			h := s.head[k]
+			if h == nil {
+				s.head[k] = &headSeries{pts: pts, sorted: true}
+			} else {
+				h.pts = append(append([]point(nil), pts...), h.pts...)
+				h.sorted = false
+			}
+			s.headN += len(pts)
+		}
+		s.sealing = nil
+		s.mu.Unlock()
+		if isNoSpace(err) {
+			s.setReadOnly(true)
+		}
+		return fmt.Errorf("seal: %w", err)
+	}
+	for k, m := range metas {
+		cur := s.series[k]
+		cur.ID, cur.MaxSpan = m.ID, m.MaxSpan
+	}
+	s.sealing = nil
+	s.sealedSeq = upTo
+	s.mu.Unlock()
+	s.m.sealDuration.Observe(time.Since(start).Seconds())
+	return s.deleteSegments()
+}
+
+// addPoints writes sorted points of one series into chunks. A small last
+// chunk is merged with the new points so series that get few points per
+// seal still end up in large, well-compressed chunks.
+func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	c := cb.Cursor()
+	prefix := sidPrefix(meta.ID)
+	k, v := c.Seek(sidPrefix(meta.ID + 1))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k != nil && bytes.HasPrefix(k, prefix) {
+		if h, err := readChunkHeader(v); err == nil && h.Count < s.opts.ChunkPoints {
+			old, err := decodeChunk(nil, v)
+			if err == nil {
+				pts = sortPoints(append(old, pts...))
+				if err := cb.Delete(append([]byte(nil), k...)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for len(pts) > 0 {
+		n := min(len(pts), s.opts.ChunkPoints)
+		// Do not leave a tiny remainder: it would be rewritten next seal.
+		if rest := len(pts) - n; rest > 0 && rest < s.opts.ChunkPoints/4 {
+			n = len(pts)
+		}
+		if err := putChunk(cb, meta, pts[:n]); err != nil {
+			return err
+		}
+		pts = pts[n:]
+	}
+	return nil
+}
+
+// putChunk stores a chunk; if a chunk with the same start exists (late data)
+// both are merged so nothing is overwritten.
+func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
+	key := chunkKey(meta.ID, pts[0].T)
+	if old := cb.Get(key); old != nil {
+		prev, err := decodeChunk(nil, old)
+		if err != nil {
+			return fmt.Errorf("%w: chunk %x: %v", ErrCorrupt, key, err)
+		}
+		pts = sortPoints(append(prev, pts...))
+	}
+	if span := pts[len(pts)-1].T - pts[0].T; span > meta.MaxSpan {
+		meta.MaxSpan = span
+	}
+	cb.FillPercent = 0.9 // keys mostly arrive in order per series
+	return cb.Put(key, encodeChunk(pts))
+}
+
+// deleteSegments removes closed segments that are sealed and that every
+// cursor has passed.
+func (s *Store) deleteSegments() error {
+	s.mu.Lock()
+	limit := s.sealedSeq
+	for _, p := range s.cursors {
+		if p < limit {
+			limit = p
+		}
+	}
+	var del []*segment
+	keep := s.segs[:0:0]
+	for i, sg := range s.segs {
+		if i < len(s.segs)-1 && sg != s.curSeg && sg.last <= limit && len(keep) == 0 {
+			del = append(del, sg)
+			continue
+		}
+		keep = append(keep, sg)
+	}
+	s.segs = keep
+	s.mu.Unlock()
+	return s.removeSegments(del)
+}
+
+func (s *Store) removeSegments(del []*segment) error {
+	if len(del) == 0 {
+		return nil
+	}
+	var firstErr error
+	for _, sg := range del {
+		if err := s.fs.Remove(sg.path); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("remove segment: %w", err)
+		}
+	}
+	if err := s.fs.SyncDir(s.walDir); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	s.updateWALBytes()
+	return firstErr
+}
+
+// EnforceRetention deletes chunks older than their class's retention and,
+// when DiskBudget is exceeded, the oldest data. It runs every
+// RetentionInterval on its own.
+func (s *Store) EnforceRetention() error {
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	now := s.opts.Now().UnixNano()
+	s.mu.RLock()
+	type job struct {
+		id     uint64
+		cutoff int64
+	}
+	var jobs []job
+	for _, m := range s.series {
+		if d := s.opts.Retention[s.opts.ClassOf(m.Quantity)]; d > 0 && m.ID != 0 {
+			jobs = append(jobs, job{m.ID, now - int64(d)})
+		}
+	}
+	s.mu.RUnlock()
+	if len(jobs) > 0 {
+		var n int
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			cb := tx.Bucket(bucketChunks)
+			for _, j := range jobs {
+				c := cb.Cursor()
+				prefix := sidPrefix(j.id)
+				for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+					h, err := readChunkHeader(v)
+					if err != nil || h.MinT >= j.cutoff {
+						break
+					}
+					if h.MaxT >= j.cutoff {
+						continue
+					}
+					if err := c.Delete(); err != nil {
+						return err
+					}
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("retention: %w", err)
+		}
+		s.m.retentionDeleted.Add(float64(n))
+	}
+	return s.enforceBudget()
+}
+
+// DiskUsage is the bytes the store occupies by its own accounting: log
+// segments plus the bbolt pages in use (bbolt keeps freed pages in its file
+// for reuse, so the file size alone would never go down).
+func (s *Store) DiskUsage() int64 {
+	var inUse int64
+	s.db.View(func(tx *bolt.Tx) error {
+		inUse = tx.Size()
+		return nil
+	})
+	st := s.db.Stats()
+	inUse -= int64(st.FreePageN+st.PendingPageN) * int64(s.db.Info().PageSize)
+	return inUse + s.walSize()
+}
+
+// enforceBudget evicts the oldest chunks (and, if that is not enough, the
+// oldest sealed segments even if a cursor still needs them) until the
+// store fits DiskBudget. Writing continues meanwhile.
+func (s *Store) enforceBudget() error {
+	if s.opts.DiskBudget <= 0 {
+		return nil
+	}
+	for round := 0; round < 64; round++ {
+		over := s.DiskUsage() - s.opts.DiskBudget
+		if over <= 0 {
+			return nil
+		}
+		// Free a bit more than the excess so we do not run every round.
+		target := over + s.opts.DiskBudget/20
+		evicted, err := s.evictOldest(target)
+		if err != nil {
+			return err
+		}
+		if evicted == 0 {
+			if !s.evictSegment() {
+				s.log.Warn("disk budget exceeded by unsealed data", "over_bytes", over)
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// evictOldest deletes chunks in order of their start time across all
+// series until about target bytes are freed.
+func (s *Store) evictOldest(target int64) (int, error) {
+	type cand struct {
+		key   []byte
+		start int64
+		size  int
+	}
+	var cands []cand
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChunks).Cursor()
+		// The first chunks of every series, a handful each, are the
+		// candidates: enough to free target without scanning all data.
+		for k, v := c.First(); k != nil; {
+			sid, _ := parseChunkKey(k)
+			prefix := sidPrefix(sid)
+			for i := 0; k != nil && bytes.HasPrefix(k, prefix); i++ {
+				if i < 16 {
+					h, err := readChunkHeader(v)
+					if err == nil {
+						cands = append(cands, cand{append([]byte(nil), k...), h.MinT, len(k) + len(v) + 16})
+					}
+					k, v = c.Next()
+					continue
+				}
+				k, v = c.Seek(sidPrefix(sid + 1))
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil || len(cands) == 0 {
+		return 0, err
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].start < cands[j].start })
+	var freed int64
+	n := 0
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		cb := tx.Bucket(bucketChunks)
+		for _, c := range cands {
+			if freed >= target {
+				break
+			}
+			if err := cb.Delete(c.key); err != nil {
+				return err
+			}
+			freed += int64(c.size)
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("evict: %w", err)
+	}
+	s.m.evictions.Add(float64(n))
+	s.log.Warn("disk budget reached: evicted oldest chunks", "chunks", n, "bytes", freed)
+	return n, nil
+}
+
+// evictSegment drops the oldest sealed segment even though a cursor has
+// not read it; the cursor skips ahead and counts the loss.
+func (s *Store) evictSegment() bool {
+	s.mu.Lock()
+	if len(s.segs) < 2 || s.segs[0] == s.curSeg || s.segs[0].last > s.sealedSeq {
+		s.mu.Unlock()
+		return false
+	}
+	sg := s.segs[0]
+	s.segs = s.segs[1:]
+	s.mu.Unlock()
+	s.m.evictions.Inc()
+	s.log.Warn("disk budget reached: dropped log segment before all sinks read it", "segment", sg.path)
+	s.removeSegments([]*segment{sg})
+	return true
+}

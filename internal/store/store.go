@@ -1,0 +1,742 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Errors returned by the store; check them with errors.Is.
+var (
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("store closed")
+	// ErrReadOnly is returned by Append while the disk is full; a background
+	// probe lifts it when space returns.
+	ErrReadOnly = errors.New("store read-only: no space left on device")
+	// ErrFatal wraps an fsync or I/O error after which the store refuses all
+	// writes: the page cache may have dropped data, so the only safe way on
+	// is a restart that replays the log.
+	ErrFatal = errors.New("store failed")
+	// ErrCorrupt reports damage before the tail of the log or in a chunk.
+	ErrCorrupt = errors.New("store corrupt")
+	// ErrInvalid rejects a measurement without device, quantity or time.
+	ErrInvalid = errors.New("invalid measurement")
+)
+
+// Bucket names in the bbolt file.
+var (
+	bucketMeta    = []byte("meta")
+	bucketSeries  = []byte("series")
+	bucketChunks  = []byte("chunks")
+	bucketCursors = []byte("cursors")
+	bucketKV      = []byte("kv")
+	keySealedSeq  = []byte("sealed_seq")
+)
+
+// Options configure a Store. Zero values take the documented defaults.
+type Options struct {
+	// Dir holds store.db (bbolt) and wal/ (segments). Required.
+	Dir string
+	// FS is the filesystem of the log; OSFS{} when nil.
+	FS         FS
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	// CommitInterval is the longest time between two fsyncs of the log
+	// while appends arrive (group commit); a power cut loses at most this.
+	// Default 200 ms.
+	CommitInterval time.Duration
+	// SegmentSize rolls the log to a new segment (and seals) when reached.
+	// Default 4 MiB.
+	SegmentSize int64
+	// SealInterval is how often the in-memory head is sealed into
+	// compressed chunks in bbolt, which bounds replay time and memory.
+	// Default 15 min.
+	SealInterval time.Duration
+	// ChunkPoints is the target number of points per sealed chunk. Default 1024.
+	ChunkPoints int
+	// MaintenanceInterval paces sealing checks, retention, budget and the
+	// read-only probe. Default 5 s.
+	MaintenanceInterval time.Duration
+	// RetentionInterval is how often retention and the disk budget are
+	// enforced. Default 10 min.
+	RetentionInterval time.Duration
+	// Retention maps a quantity class (see ClassOf) to how long its data is
+	// kept; a missing or zero entry keeps data forever (within DiskBudget).
+	Retention map[string]time.Duration
+	// ClassOf names the retention class of a quantity. Default: "counter"
+	// for cumulative quantities, "gauge" otherwise.
+	ClassOf func(measurement.Quantity) string
+	// DiskBudget caps the bytes used by chunks and log; above it the oldest
+	// data is evicted. 0 means no cap.
+	DiskBudget int64
+	// TimeResolution truncates measurement times on append. Sensor data
+	// needs no nanoseconds and coarser times compress better. Default 1 ms;
+	// negative keeps nanoseconds.
+	TimeResolution time.Duration
+	// QueueSize bounds the batches waiting for the group commit; Append
+	// blocks (honouring its ctx) when it is full. Default 1024.
+	QueueSize int
+}
+
+func (o *Options) defaults() {
+	if o.FS == nil {
+		o.FS = OSFS{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Logger = o.Logger.With("component", "store")
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CommitInterval <= 0 {
+		o.CommitInterval = 200 * time.Millisecond
+	}
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = 4 << 20
+	}
+	if o.SealInterval <= 0 {
+		o.SealInterval = 15 * time.Minute
+	}
+	if o.ChunkPoints <= 0 {
+		o.ChunkPoints = 1024
+	}
+	if o.MaintenanceInterval <= 0 {
+		o.MaintenanceInterval = 5 * time.Second
+	}
+	if o.RetentionInterval <= 0 {
+		o.RetentionInterval = 10 * time.Minute
+	}
+	if o.ClassOf == nil {
+		o.ClassOf = DefaultClass
+	}
+	if o.TimeResolution == 0 {
+		o.TimeResolution = time.Millisecond
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+}
+
+// DefaultClass is the default retention class of a quantity.
+func DefaultClass(q measurement.Quantity) string {
+	if measurement.Cumulative(q) {
+		return "counter"
+	}
+	return "gauge"
+}
+
+// SeriesInfo is the metadata of one series.
+type SeriesInfo struct {
+	Key      string               `json:"key"`
+	Device   string               `json:"device"`
+	Quantity measurement.Quantity `json:"quantity"`
+	Channel  int                  `json:"channel,omitempty"`
+	Unit     string               `json:"unit"`
+}
+
+// seriesMeta is SeriesInfo plus what the store needs to find chunks.
+type seriesMeta struct {
+	SeriesInfo
+	ID uint64 `json:"id"` // 0 until first sealed
+	// MaxSpan is the longest time range of any chunk, so a range query
+	// knows how far before its start a chunk may begin.
+	MaxSpan int64 `json:"max_span"`
+}
+
+type headSeries struct {
+	pts    []point
+	sorted bool
+}
+
+type appendReq struct {
+	ms   []measurement.Measurement
+	done chan error
+}
+
+// Store is the embedded time-series store and durable log.
+type Store struct {
+	opts   Options
+	walDir string
+	fs     FS
+	db     *bolt.DB
+	log    *slog.Logger
+	m      *metrics
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	reqs   chan *appendReq
+	rollc  chan chan error
+	kick   chan struct{}
+
+	mu        sync.RWMutex
+	head      map[string]*headSeries
+	headN     int
+	sealing   map[string][]point
+	series    map[string]*seriesMeta
+	segs      []*segment
+	cursors   map[string]uint64
+	committed uint64
+	notify    chan struct{}
+	sealedSeq uint64
+
+	// Owned by the commit loop.
+	cur          File
+	curSeg       *segment
+	nextSeq      uint64
+	lastSync     time.Time
+	buf          []byte
+	needTruncate atomic.Bool
+
+	errMu    sync.Mutex
+	fatalErr error
+	readOnly atomic.Bool
+
+	sealMu   sync.Mutex // one bbolt maintenance writer at a time
+	closeMu  sync.Mutex
+	closed   bool
+	lastSeal time.Time
+	lastRet  time.Time
+
+	// Recovery is what Open found and did in the log.
+	Recovery Report
+}
+
+// Open opens or creates the store in opts.Dir, replaying the log.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("open store: no dir")
+	}
+	opts.defaults()
+	s := &Store{
+		opts:    opts,
+		walDir:  filepath.Join(opts.Dir, "wal"),
+		fs:      opts.FS,
+		log:     opts.Logger,
+		head:    map[string]*headSeries{},
+		series:  map[string]*seriesMeta{},
+		cursors: map[string]uint64{},
+		notify:  make(chan struct{}),
+		reqs:    make(chan *appendReq, opts.QueueSize),
+		rollc:   make(chan chan error),
+		kick:    make(chan struct{}, 1),
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.fs.MkdirAll(s.walDir, 0o755); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(opts.Dir, "store.db"), 0o644, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.db = db
+	s.m = newMetrics(opts.Registerer, s)
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.lastSeal, s.lastRet = opts.Now(), time.Time{}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go s.commitLoop()
+	go s.maintainLoop()
+	return s, nil
+}
+
+func (s *Store) load() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketCursors, bucketKV} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if v := tx.Bucket(bucketMeta).Get(keySealedSeq); len(v) == 8 {
+			s.sealedSeq = binary.BigEndian.Uint64(v)
+		}
+		if err := tx.Bucket(bucketSeries).ForEach(func(k, v []byte) error {
+			var m seriesMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("%w: series %q: %v", ErrCorrupt, k, err)
+			}
+			m.Key = string(k)
+			s.series[m.Key] = &m
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCursors).ForEach(func(k, v []byte) error {
+			if len(v) == 8 {
+				s.cursors[string(k)] = binary.BigEndian.Uint64(v)
+			}
+			return nil
+		})
+	})
+}
+
+// recover replays the log into the head and opens the segment to append to.
+func (s *Store) recover() error {
+	segs, rep, err := scanWAL(s.fs, s.walDir, s.sealedSeq, walOpen, func(seq uint64, p []byte) error {
+		if seq <= s.sealedSeq {
+			return nil
+		}
+		rec, err := decodePayload(p)
+		if err != nil {
+			return err
+		}
+		s.applyLocked(rec.Measurements)
+		return nil
+	})
+	s.Recovery = rep
+	if err != nil {
+		return err
+	}
+	if rep.TornTail {
+		s.m.tornTails.Inc()
+		s.log.Warn("truncated torn tail of the log", "bytes", rep.TornBytes)
+	}
+	s.nextSeq = s.sealedSeq + 1
+	for _, sg := range segs {
+		if sg.last+1 > s.nextSeq {
+			s.nextSeq = sg.last + 1
+		}
+	}
+	s.committed = s.nextSeq - 1
+	// Reuse an empty last segment (a crash right after a roll), otherwise
+	// start a fresh one so a torn or old file is never appended to.
+	if n := len(segs); n > 0 && segs[n-1].size == 0 && segs[n-1].first == s.nextSeq {
+		s.curSeg = segs[n-1]
+		segs = segs[:n-1]
+	} else {
+		s.curSeg = &segment{first: s.nextSeq, last: s.nextSeq - 1, path: filepath.Join(s.walDir, segName(s.nextSeq))}
+	}
+	f, err := s.fs.OpenFile(s.curSeg.path, os.O_CREATE|os.O_RDWR|os.O_APPEND|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create segment: %w", err)
+	}
+	if err := s.fs.SyncDir(s.walDir); err != nil {
+		f.Close()
+		return fmt.Errorf("sync wal dir: %w", err)
+	}
+	s.cur = f
+	s.segs = append(segs, s.curSeg)
+	s.updateWALBytes()
+	return nil
+}
+
+// fail makes the store refuse writes for good.
+func (s *Store) fail(err error) error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if s.fatalErr == nil {
+		s.fatalErr = fmt.Errorf("%w: %v", ErrFatal, err)
+		s.log.Error("store stopped; restart to replay the log", "err", err)
+	}
+	return s.fatalErr
+}
+
+// Err returns the fatal error that stopped the store, if any.
+func (s *Store) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.fatalErr
+}
+
+// ReadOnly reports whether writes are refused because the disk is full.
+func (s *Store) ReadOnly() bool { return s.readOnly.Load() }
+
+func (s *Store) setReadOnly(on bool) {
+	if s.readOnly.Swap(on) != on {
+		if on {
+			s.m.readOnly.Set(1)
+			s.log.Error("disk full: store is read-only until space returns")
+		} else {
+			s.m.readOnly.Set(0)
+			s.log.Info("disk space back: store writable again")
+		}
+	}
+}
+
+func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
+
+// Append stores ms durably: it returns nil only after the record holding
+// them is fsynced. Many concurrent callers share one fsync.
+func (s *Store) Append(ctx context.Context, ms []measurement.Measurement) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	if s.readOnly.Load() {
+		return ErrReadOnly
+	}
+	start := time.Now()
+	cp := make([]measurement.Measurement, len(ms))
+	res := int64(s.opts.TimeResolution)
+	for i, m := range ms {
+		if m.Device == "" || m.Quantity == "" || m.Time.IsZero() {
+			return fmt.Errorf("append: %w: %d (device %q, quantity %q)", ErrInvalid, i, m.Device, m.Quantity)
+		}
+		if res > 1 {
+			ns := m.Time.UnixNano()
+			r := ns % res
+			if r < 0 {
+				r += res
+			}
+			m.Time = time.Unix(0, ns-r).UTC()
+		}
+		cp[i] = m
+	}
+	req := &appendReq{ms: cp, done: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctxDone():
+		return ErrClosed
+	}
+	select {
+	case err := <-req.done:
+		if err == nil {
+			s.m.appendLatency.Observe(time.Since(start).Seconds())
+		}
+		return err
+	case <-ctx.Done():
+		// The record may still be committed; the caller does not get an ack.
+		return ctx.Err()
+	}
+}
+
+func (s *Store) ctxDone() <-chan struct{} { return s.ctx.Done() }
+
+func (s *Store) commitLoop() {
+	defer s.wg.Done()
+	for {
+		var batch []*appendReq
+		select {
+		case <-s.ctx.Done():
+			s.drain(ErrClosed)
+			return
+		case rc := <-s.rollc:
+			rc <- s.roll()
+			continue
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		}
+		// Group commit: fsync at most every CommitInterval, taking every
+		// request that arrives meanwhile into the same fsync.
+		if wait := time.Until(s.lastSync.Add(s.opts.CommitInterval)); wait > 0 {
+			t := time.NewTimer(wait)
+		collect:
+			for {
+				select {
+				case r := <-s.reqs:
+					batch = append(batch, r)
+				case <-t.C:
+					break collect
+				case <-s.ctx.Done():
+					t.Stop()
+					break collect
+				}
+			}
+		}
+	more:
+		for {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) drain(err error) {
+	for {
+		select {
+		case r := <-s.reqs:
+			r.done <- err
+		default:
+			return
+		}
+	}
+}
+
+func (s *Store) commit(batch []*appendReq) {
+	failAll := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	if err := s.Err(); err != nil {
+		failAll(err)
+		return
+	}
+	if s.readOnly.Load() {
+		failAll(ErrReadOnly)
+		return
+	}
+	if s.needTruncate.Load() {
+		if err := s.cur.Truncate(s.curSeg.size); err != nil {
+			s.setReadOnly(true)
+			failAll(ErrReadOnly)
+			return
+		}
+		s.needTruncate.Store(false)
+	}
+	buf := s.buf[:0]
+	seq := s.nextSeq
+	points := 0
+	for _, r := range batch {
+		buf = encodeFrame(buf, seq, r.ms)
+		seq++
+		points += len(r.ms)
+	}
+	s.buf = buf
+	if _, err := s.cur.Write(buf); err != nil {
+		if isNoSpace(err) {
+			// Drop the partial frame so the log stays clean; the probe
+			// retries the truncation if even that fails.
+			if terr := s.cur.Truncate(s.curSeg.size); terr != nil {
+				s.needTruncate.Store(true)
+			}
+			s.setReadOnly(true)
+			failAll(ErrReadOnly)
+			return
+		}
+		failAll(s.fail(fmt.Errorf("wal write: %w", err)))
+		return
+	}
+	if err := s.cur.Sync(); err != nil {
+		failAll(s.fail(fmt.Errorf("wal fsync: %w", err)))
+		return
+	}
+	s.lastSync = time.Now()
+	s.nextSeq = seq
+	s.mu.Lock()
+	s.curSeg.size += int64(len(buf))
+	s.curSeg.last = seq - 1
+	for _, r := range batch {
+		s.applyLocked(r.ms)
+	}
+	s.committed = seq - 1
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+	s.m.walWritten.Add(float64(len(buf)))
+	s.m.points.Add(float64(points))
+	s.m.fsyncs.Inc()
+	s.updateWALBytes()
+	failAll(nil)
+	if s.curSeg.size >= s.opts.SegmentSize {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// applyLocked adds measurements to the head; s.mu held (or single-threaded
+// during recovery).
+func (s *Store) applyLocked(ms []measurement.Measurement) {
+	for _, m := range ms {
+		key := m.SeriesKey()
+		if meta, ok := s.series[key]; !ok {
+			s.series[key] = &seriesMeta{SeriesInfo: SeriesInfo{Key: key, Device: m.Device, Quantity: m.Quantity, Channel: m.Channel, Unit: m.Unit}}
+		} else if m.Unit != "" && meta.Unit != m.Unit {
+			meta.Unit = m.Unit
+		}
+		h := s.head[key]
+		if h == nil {
+			h = &headSeries{sorted: true}
+			s.head[key] = h
+		}
+		t := m.Time.UnixNano()
+		if n := len(h.pts); n > 0 && t < h.pts[n-1].T {
+			h.sorted = false
+		}
+		h.pts = append(h.pts, point{T: t, V: m.Value})
+		s.headN++
+	}
+}
+
+// roll closes the current segment and starts a new one; commit loop only.
+func (s *Store) roll() error {
+	if s.curSeg.size == 0 {
+		return nil
+	}
+	seg := &segment{first: s.nextSeq, last: s.nextSeq - 1, path: filepath.Join(s.walDir, segName(s.nextSeq))}
+	f, err := s.fs.OpenFile(seg.path, os.O_CREATE|os.O_RDWR|os.O_APPEND|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("roll wal: %w", err)
+	}
+	if err := s.fs.SyncDir(s.walDir); err != nil {
+		f.Close()
+		s.fs.Remove(seg.path)
+		return fmt.Errorf("roll wal: %w", err)
+	}
+	old := s.cur
+	s.mu.Lock()
+	s.cur, s.curSeg = f, seg
+	s.segs = append(s.segs, seg)
+	s.mu.Unlock()
+	if err := old.Close(); err != nil {
+		s.log.Warn("close wal segment", "err", err)
+	}
+	return nil
+}
+
+func (s *Store) updateWALBytes() {
+	s.mu.RLock()
+	var n int64
+	for _, sg := range s.segs {
+		n += sg.size
+	}
+	s.mu.RUnlock()
+	s.m.walBytes.Set(float64(n))
+}
+
+func (s *Store) walSize() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for _, sg := range s.segs {
+		n += sg.size
+	}
+	return n
+}
+
+// Close seals the head, stops the background work and closes the files.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	var errs []error
+	if s.Err() == nil && !s.readOnly.Load() {
+		if err := s.Seal(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.cancel()
+	s.wg.Wait()
+	s.closed = true
+	if err := s.cur.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	s.m.unregister()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) maintainLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.kick:
+			s.maintain(true)
+		case <-t.C:
+			s.maintain(false)
+		}
+	}
+}
+
+// maxHeadPoints bounds memory between seals.
+const maxHeadPoints = 1 << 20
+
+func (s *Store) maintain(full bool) {
+	if s.Err() != nil {
+		return
+	}
+	if s.readOnly.Load() {
+		s.probe()
+		return
+	}
+	now := s.opts.Now()
+	s.mu.RLock()
+	headN := s.headN
+	s.mu.RUnlock()
+	if full || headN > maxHeadPoints || now.Sub(s.lastSeal) >= s.opts.SealInterval {
+		if err := s.Seal(); err != nil {
+			s.log.Error("seal", "err", err)
+		}
+	}
+	if now.Sub(s.lastRet) >= s.opts.RetentionInterval {
+		s.lastRet = now
+		if err := s.EnforceRetention(); err != nil {
+			s.log.Error("retention", "err", err)
+		}
+	}
+}
+
+// probe tests whether the disk has space again.
+func (s *Store) probe() {
+	p := filepath.Join(s.walDir, ".probe")
+	f, err := s.fs.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(make([]byte, 64<<10))
+	serr := f.Sync()
+	f.Close()
+	s.fs.Remove(p)
+	if werr != nil || serr != nil {
+		return
+	}
+	s.setReadOnly(false)
+}
+
+// sortPoints sorts by time and keeps the last of equal timestamps.
+func sortPoints(pts []point) []point {
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].T < pts[j].T })
+	return dedupe(pts)
+}
+
+func dedupe(pts []point) []point {
+	if len(pts) < 2 {
+		return pts
+	}
+	out := pts[:1]
+	for _, p := range pts[1:] {
+		if p.T == out[len(out)-1].T {
+			out[len(out)-1] = p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
