@@ -22,5 +22,20 @@
 //   - An rxpk whose "size" differs from the length of its decoded "data" makes
 //     the whole datagram malformed (ErrSizeMismatch), since the forwarder
 //     produced both from the same buffer and a mismatch means corruption.
-//   - "data" is accepted with or without base64 padding.
+//   - "data" is accepted with or without base64 padding, and a NUL or
+//     whitespace after the JSON is ignored.
+//
+// Additions to the package contract: Unmarshal and the Packet interface
+// (parse any datagram), Reason (error to metric label), ExpandedTime (the
+// stat "time"), RXPK.FrequencyHz, TxAckEvent.Warn, Server.Gateway, and the
+// options MaxGateways, TxAckTimeout and ReadBuffer. GatewayStatus.Addr is a
+// netip.AddrPort. Frames() is closed when Run returns, so consumers can
+// range over it. OnTxAck runs on the receive goroutine and must not block.
+//
+// Metrics (all counters, prefix loraedge_semtechudp_): datagrams_received_total
+// {type}, datagrams_malformed_total{reason}, frames_received_total,
+// frames_dropped_total, rxpk_ignored_total{reason=crc_bad|crc_missing},
+// tx_acks_total{error}, tx_acks_unmatched_total, tx_acks_missing_total,
+// downlinks_sent_total, send_errors_total, gateways_rejected_total,
+// read_errors_total.
 package semtechudp

@@ -185,6 +185,11 @@ func (c *CompactTime) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("compact time: %w", err)
 	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		// An offset can push a valid local time out of the range that
+		// can be written back.
+		return fmt.Errorf("compact time %q: year out of range", s)
+	}
 	*c = CompactTime(t.UTC())
 	return nil
 }
@@ -214,6 +219,9 @@ func (e *ExpandedTime) UnmarshalJSON(b []byte) error {
 	}
 	for _, layout := range []string{expandedLayout + " MST", time.RFC3339Nano, expandedLayout} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if y := t.UTC().Year(); y < 0 || y > 9999 {
+				return fmt.Errorf("stat time %q: year out of range", s)
+			}
 			*e = ExpandedTime(t.UTC())
 			return nil
 		}
