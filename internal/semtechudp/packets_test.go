@@ -203,3 +203,32 @@ func TestTestdata(t *testing.T) {
 		})
 	}
 }
+
+func TestTestdataPushDataContents(t *testing.T) {
+	b, err := os.ReadFile("testdata/push_data_v2_two_rxpk_stat.bin")
+	require.NoError(t, err)
+	var p PushDataPacket
+	require.NoError(t, p.UnmarshalBinary(b))
+	assert.Equal(t, ProtocolVersion2, p.ProtocolVersion)
+	assert.Equal(t, uint16(0x8a3c), p.RandomToken)
+	assert.Equal(t, "b827ebfffe6128a1", p.GatewayMAC.String())
+	require.Len(t, p.Payload.RXPK, 2)
+	lora, fsk := p.Payload.RXPK[0], p.Payload.RXPK[1]
+	require.NotNil(t, lora.Time)
+	assert.Equal(t, time.Date(2026, 11, 23, 16, 21, 17, 528002000, time.UTC), time.Time(*lora.Time))
+	assert.Equal(t, uint32(868500000), lora.FrequencyHz())
+	assert.Equal(t, DatR{LoRa: "SF7BW125"}, lora.DatR)
+	assert.Equal(t, int16(-47), lora.RSSI)
+	assert.InDelta(t, 9.8, lora.LSNR, 1e-9)
+	assert.Len(t, lora.Data, 23)
+	assert.Equal(t, byte(0x40), lora.Data[0], "unconfirmed data up MHDR")
+	assert.Equal(t, DatR{FSK: 50000}, fsk.DatR)
+	assert.Equal(t, "TEST_PACKET_1234", string(fsk.Data))
+	st := p.Payload.Stat
+	require.NotNil(t, st)
+	assert.Equal(t, time.Date(2026, 11, 23, 16, 21, 10, 0, time.UTC), time.Time(st.Time))
+	assert.InDelta(t, 48.1371, *st.Lati, 1e-9)
+	assert.Equal(t, int32(519), *st.Alti)
+	assert.Equal(t, uint32(2), st.RXFW)
+	assert.InDelta(t, 100.0, st.ACKR, 1e-9)
+}

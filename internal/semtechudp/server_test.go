@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -173,7 +175,7 @@ func TestServerProtocolVersions(t *testing.T) {
 			assert.Equal(t, fixed, st.LastSeen)
 			assert.Equal(t, fixed, st.LastPullData)
 			assert.Equal(t, uint64(4), st.RXReceived)
-			assert.Equal(t, uint64(2), st.RXOK)
+			assert.Equal(t, uint64(3), st.RXOK)
 			assert.Equal(t, uint64(1), st.TXSent)
 			assert.Equal(t, uint64(1), st.TXAcked)
 			assert.Zero(t, st.TXErrors)
@@ -452,4 +454,40 @@ func TestNewServerValidates(t *testing.T) {
 	s, err := NewServer(Options{Addr: "256.0.0.1:bad"})
 	require.NoError(t, err)
 	require.Error(t, s.Listen())
+}
+
+// TestServerTestdata replays the captured-style datagrams against a server.
+func TestServerTestdata(t *testing.T) {
+	s := startServer(t, Options{})
+	g := newGW(t, s, lorawan.EUI64{})
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(t, err)
+		return b
+	}
+	g.sendRaw(read("pull_data_v2.bin"))
+	assert.Equal(t, &PullAckPacket{ProtocolVersion: 2, RandomToken: 0xc001}, g.recv())
+	g.sendRaw(read("push_data_v2_two_rxpk_stat.bin"))
+	assert.Equal(t, &PushAckPacket{ProtocolVersion: 2, RandomToken: 0x8a3c}, g.recv())
+	assert.Equal(t, "LORA", recvFrame(t, s).RXPK.Modu)
+	assert.Equal(t, "FSK", recvFrame(t, s).RXPK.Modu)
+	g.sendRaw(read("push_data_v1_crc_bad.bin"))
+	assert.Equal(t, &PushAckPacket{ProtocolVersion: 1, RandomToken: 1}, g.recv())
+	assert.Equal(t, 1.0, testutil.ToFloat64(s.m.crcBad))
+	for _, f := range []string{"bad_short.bin", "bad_version.bin", "bad_json.bin", "bad_base64.bin"} {
+		g.sendRaw(read(f))
+	}
+	g.sendRaw(read("push_data_v2_rsig.bin"))
+	g.recv()
+	assert.Equal(t, int16(-118), recvFrame(t, s).RXPK.RSig[0].RSSIC)
+	assert.Equal(t, 1.0, testutil.ToFloat64(s.m.malformed.WithLabelValues("bad_json")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(s.m.malformed.WithLabelValues("bad_base64")))
+
+	mac := lorawan.EUI64{0xb8, 0x27, 0xeb, 0xff, 0xfe, 0x61, 0x28, 0xa1}
+	st, ok := s.Gateway(mac)
+	require.True(t, ok)
+	assert.Equal(t, uint64(4), st.RXReceived) // 2 + 1 bad CRC + 1 rsig
+	assert.Equal(t, uint64(3), st.RXOK)
+	require.NotNil(t, st.Stat)
+	assert.Equal(t, uint32(2), st.Stat.RXNb)
 }
