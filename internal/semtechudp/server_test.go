@@ -175,7 +175,7 @@ func TestServerProtocolVersions(t *testing.T) {
 			assert.Equal(t, fixed, st.LastSeen)
 			assert.Equal(t, fixed, st.LastPullData)
 			assert.Equal(t, uint64(4), st.RXReceived)
-			assert.Equal(t, uint64(3), st.RXOK)
+			assert.Equal(t, uint64(2), st.RXOK)
 			assert.Equal(t, uint64(1), st.TXSent)
 			assert.Equal(t, uint64(1), st.TXAcked)
 			assert.Zero(t, st.TXErrors)
