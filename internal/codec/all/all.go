@@ -7,6 +7,10 @@ import (
 	"fmt"
 
 	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/codec/adeunis"
+	"github.com/loraedge/loraedge/internal/codec/cayenne"
+	"github.com/loraedge/loraedge/internal/codec/decentlab"
+	"github.com/loraedge/loraedge/internal/codec/dragino"
 	"github.com/loraedge/loraedge/internal/codec/elsys"
 	"github.com/loraedge/loraedge/internal/codec/layout"
 	"github.com/loraedge/loraedge/internal/codec/milesight"
@@ -24,6 +28,14 @@ var natives = []struct {
 	{"milesight-am319", milesight.Model("am319")},
 	{"milesight-am307", milesight.Model("am307")},
 	{"milesight-em300-di", milesight.Model("em300-di")},
+	{"decentlab-dl-iam", decentlab.Model("dl-iam")},
+	{"decentlab-dl-pm", decentlab.Model("dl-pm")},
+	{"decentlab-dl-itst", decentlab.Model("dl-itst")},
+	{"decentlab-dl-atm41", decentlab.Model("dl-atm41")},
+	{"decentlab-dl-sht35", decentlab.Model("dl-sht35")},
+	{"dragino-lht65", dragino.New},
+	{"adeunis-pulse4", adeunis.New},
+	{"cayenne-lpp", cayenne.New},
 	// Part B codecs (elvaco, kamstrup, klax, axioma, zenner, ts013) go below.
 }
 
