@@ -12,7 +12,8 @@ type dedupEntry struct {
 	rx       []RxInfo
 	first    time.Time
 	deadline time.Time
-	index    int // position in the heap
+	index    int    // position in the heap
+	seq      uint64 // arrival order, breaks deadline ties
 }
 
 // dedup merges identical PHYPayloads by content. The window is timed from
@@ -22,6 +23,7 @@ type dedupEntry struct {
 type dedup struct {
 	open map[string]*dedupEntry
 	h    entryHeap
+	seq  uint64
 }
 
 func (d *dedup) init() {
@@ -49,7 +51,9 @@ func (d *dedup) add(in inFrame, window time.Duration, m *metrics) {
 		rx:       []RxInfo{in.f.RxInfo},
 		first:    in.at,
 		deadline: in.at.Add(window),
+		seq:      d.seq,
 	}
+	d.seq++
 	d.open[e.key] = e
 	heap.Push(&d.h, e)
 }
@@ -67,12 +71,15 @@ func (d *dedup) due(now time.Time) []*dedupEntry {
 	return out
 }
 
-func (d *dedup) len() int { return len(d.h) }
-
 type entryHeap []*dedupEntry
 
-func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(i, j int) bool {
+	if h[i].deadline.Equal(h[j].deadline) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].deadline.Before(h[j].deadline)
+}
 func (h entryHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index = i

@@ -32,6 +32,9 @@ type pendingTx struct {
 	expires time.Time
 }
 
+// classCHoldoff keeps Class C sends clear of the RX windows after an uplink.
+const classCHoldoff = 3 * time.Second
+
 // maxAppPayload is the largest FRMPayload any EU868 data rate carries
 // (DR5-7 without FOpts); smaller data rates are not checked here.
 const maxAppPayload = 242
@@ -76,6 +79,7 @@ func (s *Server) sendClassC(ctx context.Context) {
 	b := &batch{dirtySet: make(map[*session]struct{}), joins: make(map[lorawan.EUI64]*joinState)}
 	var plans []txPlan
 	var zero lorawan.EUI64
+	now := s.now()
 	s.mu.Lock()
 	for eui, q := range s.queues {
 		if len(q) == 0 || q[0].sent {
@@ -85,6 +89,12 @@ func (s *Server) sendClassC(ctx context.Context) {
 		ss := s.sessions[eui]
 		if !ok || dev.Class != device.ClassC || ss == nil || ss.LastGateway == zero {
 			continue // waits for an uplink
+		}
+		if now.Sub(ss.LastSeen) < classCHoldoff {
+			// The device may still listen in RX1/RX2 of its last uplink and
+			// the gateway may have a downlink scheduled there; a later tick
+			// sends this one.
+			continue
 		}
 		item := q[0]
 		phy, err := s.dataDownlink(ss, false, nil, &item, len(q) > 1)

@@ -170,6 +170,8 @@ type Server struct {
 	pending map[uint64]pendingTx
 	nextID  uint64
 
+	lastClassC time.Time
+
 	// mu guards sessions, byAddr, queues and joins: the loop writes them,
 	// status and EnqueueDownlink read or append from other goroutines.
 	mu       sync.RWMutex
@@ -334,6 +336,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.shutdown(ctx)
 			return nil
 		case f := <-s.in:
 			s.dedup.add(f, s.opts.DedupWindow, s.m)
@@ -373,4 +376,28 @@ func (s *Server) tick(ctx context.Context) {
 		s.processBatch(ctx, due)
 	}
 	s.expirePending(now)
+	if now.Sub(s.lastClassC) >= classCHoldoff/2 {
+		s.lastClassC = now
+		s.sendClassC(ctx)
+	}
+}
+
+// shutdown processes the frames still in their dedup windows instead of
+// dropping them: their counters are committed and they are handed on with
+// a short deadline, as the handler may be stopping too.
+func (s *Server) shutdown(parent context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 2*time.Second)
+	defer cancel()
+	for {
+		select {
+		case f := <-s.in:
+			s.dedup.add(f, s.opts.DedupWindow, s.m)
+			continue
+		default:
+		}
+		break
+	}
+	if due := s.dedup.due(time.Unix(1<<62, 0)); len(due) > 0 {
+		s.processBatch(ctx, due)
+	}
 }

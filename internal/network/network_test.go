@@ -603,6 +603,9 @@ func TestClassCImmediate(t *testing.T) {
 	_, err = e.s.EnqueueDownlink(d.DevEUI, 31, []byte{0xc2, 0xc3}, false)
 	require.NoError(t, err)
 	e.s.sendClassC(e.ctx)
+	require.Len(t, e.tx.all(), 1, "held off while RX1/RX2 of the uplink may be in use")
+	e.clock.Advance(classCHoldoff)
+	e.s.sendClassC(e.ctx)
 	dls := e.tx.all()
 	require.Len(t, dls, 2)
 	dl := dls[1]
@@ -650,4 +653,22 @@ func TestDecodeErrorsCounted(t *testing.T) {
 		e.deliver(b)
 	}
 	assert.Equal(t, float64(4), e.uplinks(resultDecodeError))
+}
+
+// TestRunShutdownFlushes stops the loop while a frame is still inside its
+// dedup window: it is processed, not lost.
+func TestRunShutdownFlushes(t *testing.T) {
+	d := abpDevice(1)
+	e := newEnv(t, []device.Device{d}, func(o *Options) { o.DedupWindow = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.s.Run(ctx) }()
+	e.s.HandleFrame(ctx, Frame{PHYPayload: abpFrame(d, 1, []byte{1}).bytes(t), RxInfo: rx(gw1, 1, 1)})
+	time.Sleep(10 * time.Millisecond) // usually lets the loop take it into the window; the drain covers the rest
+	cancel()
+	require.NoError(t, <-done)
+	assert.Len(t, e.up.all(), 1)
+	info, ok := e.s.Session(d.DevEUI)
+	require.True(t, ok)
+	assert.Equal(t, uint32(1), info.FCntUp)
 }
