@@ -1,0 +1,332 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/brocaar/lorawan"
+)
+
+// Options configure a simulation run. Durations marked real are wall-clock
+// time; the scenario itself runs on the virtual clock.
+type Options struct {
+	Target   string  // daemon GWMP address, e.g. "127.0.0.1:1700"
+	Scenario string  // one of Scenarios(); default "all"
+	Speed    float64 // virtual seconds per real second; default 600 (1 min per 100 ms)
+	Gateways int     // number of virtual gateways; default 2
+	Logger   *slog.Logger
+	Start    time.Time // virtual start; default per scenario
+
+	Duration          time.Duration // virtual length; default per scenario
+	KeepaliveInterval time.Duration // real; PULL_DATA period, default 10 s
+	StatInterval      time.Duration // real; stat PUSH_DATA period, default 30 s
+	JoinTimeout       time.Duration // real; join-request retry, default 10 s
+	RXWindow          time.Duration // real; how long a class A device listens after an uplink, default 10 s
+	Linger            time.Duration // real; wait for late downlinks after the last uplink, default 2 s
+	Seed              uint64        // radio jitter and tokens; 0 is a fixed default
+}
+
+func (o *Options) defaults() error {
+	if o.Target == "" {
+		return errors.New("sim: target address required")
+	}
+	if o.Scenario == "" {
+		o.Scenario = "all"
+	}
+	if _, ok := scenarios[o.Scenario]; !ok {
+		return fmt.Errorf("sim: unknown scenario %q (have %v)", o.Scenario, Scenarios())
+	}
+	if o.Speed <= 0 {
+		o.Speed = 600
+	}
+	if o.Gateways <= 0 {
+		o.Gateways = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Logger = o.Logger.With("component", "sim")
+	sc := scenarios[o.Scenario]
+	if o.Start.IsZero() {
+		o.Start = sc.Start
+	}
+	if o.Duration <= 0 {
+		o.Duration = sc.Duration
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.KeepaliveInterval, 10*time.Second)
+	def(&o.StatInterval, 30*time.Second)
+	def(&o.JoinTimeout, 10*time.Second)
+	def(&o.RXWindow, 10*time.Second)
+	def(&o.Linger, 2*time.Second)
+	if o.Seed == 0 {
+		o.Seed = 0x10aed9e
+	}
+	return nil
+}
+
+// counters are the simulator-wide statistics.
+type counters struct {
+	framesSent, joins, downlinks, acks, appDownlinks, downlinksUnmatched atomic.Uint64
+	pushData, pushAcks, pullData, pullAcks, pullResps, txAcks, malformed atomic.Uint64
+	writeErrors                                                          atomic.Uint64
+}
+
+// Stats is a snapshot of a run's counters.
+type Stats struct {
+	FramesSent         uint64 // uplinks on air (join-requests and data), counted once however many gateways heard them
+	JoinRequests       uint64
+	DataUplinks        uint64
+	JoinsDone          uint64
+	DownlinksReceived  uint64 // data downlinks accepted by a device (MIC and counter OK)
+	AcksReceived       uint64 // confirmed uplinks acknowledged
+	AcksMissed         uint64 // confirmed uplinks never acknowledged before the next one
+	AppDownlinks       uint64 // downlinks with an application payload
+	DownlinksUnmatched uint64 // PULL_RESP payloads no device took
+	PushData           uint64
+	PushAcks           uint64
+	PullData           uint64
+	PullAcks           uint64
+	PullResps          uint64
+	TxAcks             uint64
+	Malformed          uint64
+	WriteErrors        uint64
+}
+
+// Simulator runs one scenario. Stats and device states can be read while
+// it runs and after.
+type Simulator struct {
+	opts     Options
+	scenario Scenario
+	target   *net.UDPAddr
+	stats    counters
+	nodes    []*node
+	byEUI    map[lorawan.EUI64]*node
+
+	mu    sync.Mutex
+	clock *Clock
+	ran   bool
+}
+
+// New checks the options and builds the scenario's devices.
+func New(opts Options) (*Simulator, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	addr, err := net.ResolveUDPAddr("udp", opts.Target)
+	if err != nil {
+		return nil, fmt.Errorf("sim: resolve target %q: %w", opts.Target, err)
+	}
+	sc := scenarios[opts.Scenario]
+	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}}
+	now := time.Now()
+	for _, sd := range sc.build(opts.Start) {
+		n := newNode(sd, now)
+		s.nodes = append(s.nodes, n)
+		s.byEUI[sd.dev.DevEUI] = n
+	}
+	return s, nil
+}
+
+// Run runs the given scenario against opts.Target until it ends or ctx is
+// done.
+func Run(ctx context.Context, opts Options) error {
+	s, err := New(opts)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// Clock returns the virtual clock of the run, nil before Run.
+func (s *Simulator) Clock() *Clock {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock
+}
+
+// Run plays the scenario: gateways connect and keep alive, devices join and
+// send on the virtual clock until the scenario's end. It returns nil at the
+// end of the scenario or when ctx is cancelled, and an error if the
+// gateways cannot open their sockets.
+func (s *Simulator) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.ran {
+		s.mu.Unlock()
+		return errors.New("sim: Run called twice")
+	}
+	s.ran = true
+	clock := NewClock(s.opts.Start, s.opts.Speed)
+	s.clock = clock
+	s.mu.Unlock()
+
+	log := s.opts.Logger
+	a := newAir(s.nodes, s.opts.Gateways, s.opts.RXWindow, s.opts.JoinTimeout+s.opts.RXWindow, &s.stats, log, s.opts.Seed)
+	for i := range s.opts.Gateways {
+		g, err := newGateway(i, s.target, &s.opts, clock, a, &s.stats, s.opts.Seed)
+		if err != nil {
+			for _, g := range a.gateways {
+				g.conn.Close()
+			}
+			return fmt.Errorf("sim: %w", err)
+		}
+		a.gateways = append(a.gateways, g)
+	}
+	end := s.opts.Start.Add(s.opts.Duration)
+	log.Info("simulation started", "scenario", s.scenario.Name, "devices", len(s.nodes), "gateways", len(a.gateways),
+		"target", s.target.String(), "speed", s.opts.Speed, "virtual_start", s.opts.Start, "virtual_end", end)
+
+	gwCtx, stopGateways := context.WithCancel(ctx)
+	defer stopGateways()
+	var gwWG sync.WaitGroup
+	gwErrs := make([]error, len(a.gateways))
+	for i, g := range a.gateways {
+		gwWG.Add(1)
+		go func() {
+			defer gwWG.Done()
+			gwErrs[i] = g.run(gwCtx)
+		}()
+	}
+
+	// Let the first PULL_DATA reach the daemon before devices start, so
+	// the first join-accept has a downlink path.
+	if err := sleepReal(ctx, 50*time.Millisecond); err == nil {
+		var devWG sync.WaitGroup
+		for i, n := range s.nodes {
+			devWG.Add(1)
+			go func() {
+				defer devWG.Done()
+				s.runDevice(ctx, clock, a, i, n, end)
+			}()
+		}
+		devWG.Wait()
+		_ = sleepReal(ctx, s.opts.Linger)
+	}
+	stopGateways()
+	gwWG.Wait()
+	st := s.Stats()
+	log.Info("simulation finished", "frames_sent", st.FramesSent, "joins", st.JoinsDone,
+		"downlinks", st.DownlinksReceived, "acks", st.AcksReceived, "push_acks", st.PushAcks)
+	return errors.Join(gwErrs...)
+}
+
+// runDevice is the life of one device: join (OTAA) with retries, then one
+// uplink per interval on the virtual clock.
+func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int, n *node, end time.Time) {
+	sd := n.sd
+	log := s.opts.Logger.With("dev_eui", sd.dev.DevEUI.String())
+	// Spread the devices over their interval so they do not all talk at
+	// once; the factor is a fixed permutation of the device index.
+	offset := time.Duration(int64(sd.interval) * int64((idx*37)%100) / 100)
+	next := s.opts.Start.Add(offset)
+	joinWait := s.opts.JoinTimeout
+	for ctx.Err() == nil {
+		if !clock.Now().Before(end) {
+			return
+		}
+		if !n.isJoined() {
+			// Stagger join-requests a little in real time too.
+			if err := sleepReal(ctx, time.Duration(idx)*20*time.Millisecond); err != nil {
+				return
+			}
+			b, err := n.joinRequest(time.Now())
+			if err != nil {
+				log.Error("build join-request", "err", err)
+				return
+			}
+			a.transmit(idx, b, sd.dataRate, clock.Now())
+			log.Debug("join-request sent")
+			t := time.NewTimer(joinWait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-n.joinedSig:
+				t.Stop()
+			case <-t.C:
+				log.Warn("no join-accept, retrying", "timeout", joinWait)
+			}
+			continue
+		}
+		now := clock.Now()
+		for next.Before(now) {
+			next = next.Add(sd.interval)
+		}
+		if !next.Before(end) {
+			return
+		}
+		if clock.SleepUntil(ctx, next) != nil {
+			return
+		}
+		fport, payload, err := sd.sensor.reading(next)
+		if err != nil {
+			log.Error("encode payload", "err", err)
+			next = next.Add(sd.interval)
+			continue
+		}
+		b, err := n.dataUplink(fport, payload, sd.confirmed, time.Now())
+		if err != nil {
+			// Not joined any more cannot happen today; keep the loop honest.
+			log.Error("build uplink", "err", err)
+			continue
+		}
+		a.transmit(idx, b, sd.dataRate, next)
+		log.Debug("uplink sent", "f_port", fport, "f_cnt", n.state().FCntUp-1, "virtual_time", next)
+		next = next.Add(sd.interval)
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Simulator) Stats() Stats {
+	st := Stats{
+		FramesSent:         s.stats.framesSent.Load(),
+		JoinsDone:          s.stats.joins.Load(),
+		DownlinksReceived:  s.stats.downlinks.Load(),
+		AcksReceived:       s.stats.acks.Load(),
+		AppDownlinks:       s.stats.appDownlinks.Load(),
+		DownlinksUnmatched: s.stats.downlinksUnmatched.Load(),
+		PushData:           s.stats.pushData.Load(),
+		PushAcks:           s.stats.pushAcks.Load(),
+		PullData:           s.stats.pullData.Load(),
+		PullAcks:           s.stats.pullAcks.Load(),
+		PullResps:          s.stats.pullResps.Load(),
+		TxAcks:             s.stats.txAcks.Load(),
+		Malformed:          s.stats.malformed.Load(),
+		WriteErrors:        s.stats.writeErrors.Load(),
+	}
+	for _, n := range s.nodes {
+		ds := n.state()
+		st.JoinRequests += ds.JoinRequests
+		st.DataUplinks += ds.Uplinks
+		st.AcksMissed += ds.AcksMissed
+	}
+	return st
+}
+
+// DeviceStates returns a snapshot of every simulated device.
+func (s *Simulator) DeviceStates() []DeviceState {
+	out := make([]DeviceState, len(s.nodes))
+	for i, n := range s.nodes {
+		out[i] = n.state()
+	}
+	return out
+}
+
+// DeviceState returns the snapshot of one device.
+func (s *Simulator) DeviceState(eui lorawan.EUI64) (DeviceState, bool) {
+	n, ok := s.byEUI[eui]
+	if !ok {
+		return DeviceState{}, false
+	}
+	return n.state(), true
+}
