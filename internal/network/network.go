@@ -171,6 +171,8 @@ type Server struct {
 	nextID  uint64
 
 	lastClassC time.Time
+	abpIndex   map[lorawan.DevAddr][]lorawan.EUI64
+	abpIndexAt time.Time
 
 	// mu guards sessions, byAddr, queues and joins: the loop writes them,
 	// status and EnqueueDownlink read or append from other goroutines.

@@ -672,3 +672,32 @@ func TestRunShutdownFlushes(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, uint32(1), info.FCntUp)
 }
+
+func TestQueuedPayloadWaitsForDataRate(t *testing.T) {
+	d := abpDevice(1)
+	e := newEnv(t, []device.Device{d}, nil)
+	big := make([]byte, 100)
+	_, err := e.s.EnqueueDownlink(d.DevEUI, 9, big, false)
+	require.NoError(t, err)
+	slow := rx(gw1, 1, 10)
+	slow.DataRate = "SF12BW125" // 51 bytes at most
+	e.deliver(abpFrame(d, 1, []byte{1}).bytes(t), slow)
+	assert.Empty(t, e.tx.all())
+	info, _ := e.s.Session(d.DevEUI)
+	assert.Equal(t, 1, info.QueueLen)
+
+	fast := rx(gw1, 1, 20)
+	fast.DataRate = "SF7BW125"
+	e.deliver(abpFrame(d, 2, []byte{1}).bytes(t), fast)
+	assert.Empty(t, e.tx.all(), "RX2 at SF12 still limits the payload")
+}
+
+func TestQueuedPayloadFits(t *testing.T) {
+	d := abpDevice(1)
+	e := newEnv(t, []device.Device{d}, nil)
+	// An ABP session keeps the band's RX2 at DR0: 51 bytes fit.
+	_, err := e.s.EnqueueDownlink(d.DevEUI, 9, make([]byte, 51), false)
+	require.NoError(t, err)
+	e.deliver(abpFrame(d, 1, []byte{1}).bytes(t))
+	require.Len(t, e.tx.all(), 1)
+}

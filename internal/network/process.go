@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brocaar/lorawan"
+	"github.com/brocaar/lorawan/band"
 	"github.com/brocaar/lorawan/gps"
 
 	"github.com/loraedge/loraedge/internal/device"
@@ -42,7 +43,8 @@ type outcome struct {
 }
 
 type txPlan struct {
-	kind string // "join_accept" or "data"
+	item *queueItem // the queued payload carried, if any
+	kind string     // "join_accept" or "data"
 	rx1  Downlink
 	rx2  *Downlink // fallback when RX1 is rejected
 }
@@ -357,8 +359,8 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	if confirmed || len(answers) > 0 || item != nil {
 		if p, ok := s.classAPlan(ss, e.rx, confirmed, answers, item, len(q) > 1, b); ok {
 			out.tx = append(out.tx, p)
-			if item != nil {
-				s.afterItemSent(ss.DevEUI, *item, b)
+			if p.item != nil {
+				s.afterItemSent(ss.DevEUI, *p.item, b)
 			}
 		}
 	}
@@ -394,12 +396,24 @@ func classOf(d device.Device) device.Class {
 }
 
 // abpSessions builds sessions for the registry's ABP devices using addr; they
-// are stored only once a frame's MIC proves one of them.
+// are stored only once a frame's MIC proves one of them. Frames of foreign
+// networks end here, so the registry is indexed by DevAddr and the index
+// rebuilt at most every abpIndexTTL (a new ABP device is known within it).
 func (s *Server) abpSessions(addr lorawan.DevAddr) []*session {
+	if now := time.Now(); s.abpIndex == nil || now.Sub(s.abpIndexAt) > abpIndexTTL {
+		s.abpIndex = make(map[lorawan.DevAddr][]lorawan.EUI64)
+		for _, d := range s.opts.Devices.List() {
+			if d.Activation == device.ABP {
+				s.abpIndex[d.DevAddr] = append(s.abpIndex[d.DevAddr], d.DevEUI)
+			}
+		}
+		s.abpIndexAt = now
+	}
 	var out []*session
 	def := s.band.GetDefaults()
-	for _, d := range s.opts.Devices.List() {
-		if d.Activation != device.ABP || d.DevAddr != addr {
+	for _, eui := range s.abpIndex[addr] {
+		d, ok := s.opts.Devices.Get(eui)
+		if !ok || d.Activation != device.ABP || d.DevAddr != addr {
 			continue
 		}
 		if _, ok := s.sessions[d.DevEUI]; ok {
@@ -419,6 +433,8 @@ func (s *Server) abpSessions(addr lorawan.DevAddr) []*session {
 	}
 	return out
 }
+
+const abpIndexTTL = 10 * time.Second
 
 // addSession registers ss, replacing the device's previous session.
 func (s *Server) addSession(ss *session) {
@@ -485,6 +501,21 @@ func (s *Server) classAPlan(ss *session, rx []RxInfo, ack bool, macs []lorawan.P
 	if err != nil {
 		return txPlan{}, false
 	}
+	if item != nil {
+		// The queued payload must fit the smaller of the RX1 and RX2 data
+		// rates (FOpts included); otherwise it waits for a faster uplink.
+		maxN := s.maxPayload(rx1DR)
+		if n := s.maxPayload(int(ss.RX2DR)); n < maxN {
+			maxN = n
+		}
+		if len(item.Payload)+foptsLen(macs) > maxN {
+			s.log.Info("queued downlink too large for this data rate, kept", "dev_eui", ss.DevEUI.String(), "id", item.ID, "max", maxN)
+			item = nil
+			if !ack && len(macs) == 0 {
+				return txPlan{}, false
+			}
+		}
+	}
 	phy, err := s.dataDownlink(ss, ack, macs, item, fPending)
 	if err != nil {
 		s.log.Error("build downlink", "dev_eui", ss.DevEUI.String(), "err", err)
@@ -497,7 +528,7 @@ func (s *Server) classAPlan(ss *session, rx []RxInfo, ack bool, macs []lorawan.P
 	if err1 != nil || err2 != nil {
 		return txPlan{}, false
 	}
-	p := txPlan{kind: "data", rx1: Downlink{
+	p := txPlan{kind: "data", item: item, rx1: Downlink{
 		GatewayID:      best.GatewayID,
 		PHYPayload:     phy,
 		Frequency:      rx1Freq,
@@ -740,4 +771,24 @@ func deriveSessionKeys(appKey lorawan.AES128Key, joinNonce lorawan.JoinNonce, ne
 	in[0] = 0x02
 	block.Encrypt(app[:], in[:])
 	return nwk, app, nil
+}
+
+func foptsLen(macs []lorawan.Payload) int {
+	n := 0
+	for _, m := range macs {
+		if b, err := m.MarshalBinary(); err == nil && n+len(b) <= 15 {
+			n += len(b)
+		}
+	}
+	return n
+}
+
+// maxPayload is the largest FRMPayload plus FOpts the data rate carries
+// (regional parameters, LoRaWAN 1.0.3 revision A/B tables).
+func (s *Server) maxPayload(dr int) int {
+	ps, err := s.band.GetMaxPayloadSizeForDataRateIndex(band.LoRaWAN_1_0_3, band.RegParamRevB, dr)
+	if err != nil {
+		return 0
+	}
+	return ps.N
 }
