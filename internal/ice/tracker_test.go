@@ -245,7 +245,7 @@ func TestTrackerHoarFrost(t *testing.T) {
 	require.NotNil(t, x.Assessment.FrostPoint)
 	assert.InDelta(t, -1.7625, *x.Assessment.FrostPoint, 0.0001)
 	assert.Equal(t, LevelWarnung, obs(30, -1.8).To) // first reading below
-	x = obs(45, -1.9)                                // second
+	x = obs(45, -1.9)                               // second
 	assert.Equal(t, LevelAlarm, x.To)
 	assert.Contains(t, x.Reasons, "fbt_below_frost_point")
 }
