@@ -701,3 +701,21 @@ func TestQueuedPayloadFits(t *testing.T) {
 	e.deliver(abpFrame(d, 1, []byte{1}).bytes(t))
 	require.Len(t, e.tx.all(), 1)
 }
+
+// TestCommitFailureNotHandedOn closes the bbolt file under the server: the
+// frame must be counted as a store error and neither handed on nor answered.
+func TestCommitFailureNotHandedOn(t *testing.T) {
+	d := abpDevice(1)
+	db, err := bolt.Open(t.TempDir()+"/shared.db", 0o600, nil)
+	require.NoError(t, err)
+	st, err := NewState(db)
+	require.NoError(t, err)
+	e := newEnv(t, []device.Device{d}, func(o *Options) { o.State = st; o.StatePath = "" })
+	require.NoError(t, db.Close())
+	f := abpFrame(d, 1, []byte{1})
+	f.confirmed = true
+	e.deliver(f.bytes(t))
+	assert.Equal(t, float64(1), e.uplinks(resultStoreError))
+	assert.Empty(t, e.up.all())
+	assert.Empty(t, e.tx.all())
+}

@@ -258,15 +258,11 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 		}
 		return out
 	}
-	if !dev.SkipFCntCheck {
-		gap := fcnt
-		if ss.HasUp {
-			gap = fcnt - ss.FCntUp
-		}
-		if gap > s.opts.MaxFCntGap {
-			out.result = resultFCntGap
-			return out
-		}
+	// A session's first uplink has no reference counter: an ABP device may
+	// have been counting for a long time before it was registered here.
+	if ss.HasUp && !dev.SkipFCntCheck && fcnt-ss.FCntUp > s.opts.MaxFCntGap {
+		out.result = resultFCntGap
+		return out
 	}
 
 	ss.FCntUp, ss.HasUp, ss.ReAcked = fcnt, true, false
@@ -379,12 +375,13 @@ func (s *Server) afterItemSent(eui lorawan.EUI64, it queueItem, b *batch) {
 	if len(q) == 0 || q[0].ID != it.ID {
 		return
 	}
-	b.requeue = append(b.requeue, requeue{eui: eui, item: q[0]})
 	if it.Confirmed {
 		q[0].sent = true
 		q[0].attempts = it.attempts
 		return
 	}
+	// Popped: put back if the batch's commit fails and nothing is sent.
+	b.requeue = append(b.requeue, requeue{eui: eui, item: q[0]})
 	s.queues[eui] = q[1:]
 }
 
