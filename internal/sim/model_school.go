@@ -94,7 +94,7 @@ func (m *co2Model) Sample(t time.Time) ElsysReading {
 		gen := 0.0
 		if m.occupied(ts) {
 			gen = float64(m.room.pupils) * co2PerPupilLH / (m.room.volumeM3 * 1000) * 1e6 // ppm/h
-			m.motion += 40 * dt
+			m.motion += 120 * dt
 		}
 		steady := m.room.baselinePPM + gen/n
 		m.co2 = steady + (m.co2-steady)*math.Exp(-n*dt)

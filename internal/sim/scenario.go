@@ -92,7 +92,7 @@ var scenarios = map[string]Scenario{
 	"building-meters": {
 		Name:        "building-meters",
 		Description: "electricity, heat and water meters over 48 h; a 30 l/h leak starts in the second night; main valve actuator",
-		Start:       time.Date(2026, 1, 12, 0, 0, 0, 0, cet),
+		Start:       time.Date(2026, 1, 12, 6, 0, 0, 0, cet),
 		Duration:    48 * time.Hour,
 		Sites:       []Site{schoolSite},
 		build:       buildBuildingMeters,
@@ -218,7 +218,7 @@ var schoolRooms = []struct {
 	room classroom
 }{
 	{"Room 104 (class 5a)", classroom{volumeM3: 200, pupils: 26, achLesson: 3.0, achBreak: 12, achEmpty: 1.5, lastLesson: 15.4, seed: 11}},
-	{"Room 212 (class 7b)", classroom{volumeM3: 165, pupils: 29, achLesson: 0.4, achBreak: 1.2, achEmpty: 0.3, lastLesson: 15.4, seed: 12}},
+	{"Room 212 (class 7b)", classroom{volumeM3: 165, pupils: 29, achLesson: 1.0, achBreak: 3.0, achEmpty: 0.4, lastLesson: 15.4, seed: 12}},
 	{"Room 018 (music)", classroom{volumeM3: 180, pupils: 24, achLesson: 1.2, achBreak: 8, achEmpty: 0.6, lastLesson: 13.1, seed: 13}},
 }
 
