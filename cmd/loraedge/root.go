@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loraedge/loraedge/configs"
+	"github.com/loraedge/loraedge/internal/config"
+)
+
+// version is stamped by `make dist` with -ldflags "-X main.version=...".
+var version = "dev"
+
+// env carries what every subcommand may use from the process, so that tests
+// can call run with their own.
+type env struct {
+	environ []string
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+// run executes the command line args; only main calls os.Exit.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	root := newRootCmd(env{environ: environ, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+func newRootCmd(e env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "loraedge",
+		Short:         "LoRaWAN edge daemon: radio frames in, trustworthy measurements, alerts and reports out",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	runCmd := newRunCmd(e)
+	// `loraedge` alone runs the daemon, so the systemd unit stays short.
+	root.RunE = runCmd.RunE
+	root.Flags().AddFlagSet(runCmd.Flags())
+	root.AddCommand(
+		runCmd,
+		newSimulateCmd(e),
+		newValidateCmd(e),
+		newConfigfileCmd(e),
+		newVersionCmd(e),
+		newDecodeCmd(e),
+	)
+	return root
+}
+
+func newVersionCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and build information",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			rev := "unknown"
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" {
+						rev = s.Value
+					}
+				}
+			}
+			_, err := fmt.Fprintf(e.stdout, "loraedge %s (%s, %s, %s/%s)\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}
+
+func newConfigfileCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "configfile",
+		Short: "Print the commented default configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := e.stdout.Write(configs.Example)
+			return err
+		},
+	}
+}
+
+func newValidateCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a configuration file and exit: 0 if valid, 1 with every problem listed otherwise",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, err := config.Load(config.Source{File: args[0]})
+			if err != nil {
+				return err
+			}
+			if _, err := loadProfiles(c); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s: valid (%d sites, %d devices)\n", args[0], len(c.Sites), len(c.Devices))
+			return err
+		},
+	}
+}

@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/brocaar/lorawan"
+	"github.com/brocaar/lorawan/band"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/loraedge/loraedge/internal/codec/all"
+	"github.com/loraedge/loraedge/internal/config"
+	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/ingest"
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/sim"
+	"github.com/loraedge/loraedge/internal/site"
+	"github.com/loraedge/loraedge/internal/store"
+)
+
+// runFlags maps the run command's flags to configuration keys; a flag that
+// is set beats the environment and the file.
+var runFlags = map[string]string{
+	"listen":     "udp.listen",
+	"data-dir":   "data_dir",
+	"log-level":  "log.level",
+	"log-format": "log.format",
+	"simulate":   "simulator.enabled",
+	"scenario":   "simulator.scenario",
+	"speed":      "simulator.speed",
+}
+
+func newRunCmd(e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon (the default command)",
+		Args:  cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringP("config", "c", "", "configuration file (default: $LORAEDGE_CONFIG, else built-in defaults)")
+	f.String("listen", "", "UDP address for packet forwarders (udp.listen)")
+	f.String("data-dir", "", "data directory (data_dir)")
+	f.String("log-level", "", "debug, info, warn or error (log.level)")
+	f.String("log-format", "", "json or text (log.format)")
+	f.Bool("simulate", false, "run the built-in simulator against this daemon (simulator.enabled)")
+	f.String("scenario", "", "simulator scenario (simulator.scenario)")
+	f.Float64("speed", 0, "simulator speed: virtual seconds per real second (simulator.speed)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd, e)
+		if err != nil {
+			return err
+		}
+		d, err := newDaemon(cfg, e.stderr)
+		if err != nil {
+			return err
+		}
+		return d.run(cmd.Context())
+	}
+	return cmd
+}
+
+// loadConfig merges the --config file (or $LORAEDGE_CONFIG), environment
+// and the flags of cmd.
+func loadConfig(cmd *cobra.Command, e env) (config.Config, error) {
+	file, _ := cmd.Flags().GetString("config")
+	if file == "" {
+		file = lookupEnv(e.environ, config.EnvPrefix+"CONFIG")
+	}
+	return config.Load(config.Source{File: file, Env: e.environ, Flags: cmd.Flags(), FlagKeys: runFlags})
+}
+
+func lookupEnv(environ []string, name string) string {
+	for _, kv := range environ {
+		if len(kv) > len(name) && kv[:len(name)] == name && kv[len(name)] == '=' {
+			return kv[len(name)+1:]
+		}
+	}
+	return ""
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	lvl, _ := config.ParseLevel(c.Level) // validated with the config
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// loadProfiles loads the built-in firmware profiles, then the configured
+// directory's, and checks that every device names a known profile.
+func loadProfiles(c config.Config) (*profile.Set, error) {
+	reg, err := all.NewRegistry()
+	if err != nil {
+		return nil, err
+	}
+	sources := []profile.Source{profile.Embedded()}
+	if c.Profiles.Dir != "" {
+		sources = append(sources, profile.Source{FS: os.DirFS(c.Profiles.Dir), Name: c.Profiles.Dir})
+	}
+	set, err := profile.Load(reg, sources...)
+	if err != nil {
+		return nil, fmt.Errorf("firmware profiles: %w", err)
+	}
+	var errs []error
+	for i, d := range c.Devices {
+		if d.Profile == "" {
+			continue
+		}
+		if _, ok := set.Get(d.Profile); !ok {
+			errs = append(errs, fmt.Errorf("devices[%d].profile: unknown firmware profile %q", i, d.Profile))
+		}
+	}
+	return set, errors.Join(errs...)
+}
+
+// withSimulator adds the simulated scenario's sites and devices to c,
+// unless c already lists them (so their keys can be overridden).
+func withSimulator(c config.Config) config.Config {
+	have := map[string]bool{}
+	for _, s := range c.Sites {
+		have[s.ID] = true
+	}
+	for _, s := range sim.Sites(c.Simulator.Scenario) {
+		if !have[s.ID] {
+			c.Sites = append(c.Sites, site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Lat: s.Lat, Lon: s.Lon, Road: s.Road, Km: s.Km})
+		}
+	}
+	devs := map[string]bool{}
+	for _, d := range c.Devices {
+		devs[d.DevEUI.String()] = true
+	}
+	for _, d := range sim.Devices(c.Simulator.Scenario) {
+		if !devs[d.DevEUI.String()] {
+			c.Devices = append(c.Devices, d)
+		}
+	}
+	return c
+}
+
+// daemon is the composition root: every component, built with explicit
+// dependencies.
+type daemon struct {
+	cfg      config.Config
+	log      *slog.Logger
+	metrics  *prometheus.Registry
+	devices  *device.Registry
+	profiles *profile.Set
+	store    *store.Store
+	udp      *semtechudp.Server
+	net      *network.Server
+	ingest   *ingest.Ingester
+	bridge   *bridge
+}
+
+func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
+	if cfg.Simulator.Enabled {
+		if _, ok := sim.LookupScenario(cfg.Simulator.Scenario); !ok {
+			return nil, fmt.Errorf("simulator.scenario: unknown scenario %q (have %v)", cfg.Simulator.Scenario, sim.Scenarios())
+		}
+		cfg = withSimulator(cfg)
+	}
+	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry()}
+	if err := d.build(); err != nil {
+		if d.store != nil {
+			d.store.Close()
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// build creates the components in dependency order.
+func (d *daemon) build() (err error) {
+	cfg := d.cfg
+	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if d.profiles, err = loadProfiles(cfg); err != nil {
+		return err
+	}
+	if d.devices, err = device.NewRegistry(cfg.Devices); err != nil {
+		return err
+	}
+	d.store, err = store.Open(store.Options{
+		Dir:            filepath.Join(cfg.DataDir, "store"),
+		Logger:         d.log,
+		Registerer:     d.metrics,
+		CommitInterval: cfg.Store.CommitInterval,
+		DiskBudget:     cfg.Store.DiskBudget,
+	})
+	if err != nil {
+		return err
+	}
+	var observers []ingest.Observer
+	if cfg.Simulator.Enabled {
+		// A newcomer running `make run` sees the values arrive.
+		observers = append(observers, liveLog{d.log})
+	}
+	d.ingest, err = ingest.New(ingest.Options{
+		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: observers,
+		Logger: d.log, Registerer: d.metrics,
+	})
+	if err != nil {
+		return err
+	}
+	d.bridge = newBridge()
+	d.udp, err = semtechudp.NewServer(semtechudp.Options{
+		Addr:       cfg.UDP.Listen,
+		QueueSize:  cfg.UDP.QueueSize,
+		Logger:     d.log,
+		Registerer: d.metrics,
+		OnTxAck:    d.bridge.onTxAck,
+	})
+	if err != nil {
+		return err
+	}
+	n := cfg.Network
+	rx2DR, err := loraDataRate(n.Band, n.RX2DataRate)
+	if err != nil {
+		return fmt.Errorf("network.rx2_data_rate: %w", err)
+	}
+	d.net, err = network.NewServer(network.Options{
+		Devices:          d.devices,
+		StatePath:        filepath.Join(cfg.DataDir, "network.db"),
+		DedupWindow:      n.DedupWindow,
+		Band:             n.Band,
+		RX1Delay:         n.RX1Delay,
+		JoinAcceptDelay1: n.JoinAcceptDelay1,
+		RX2Frequency:     n.RX2Frequency,
+		RX2DataRate:      rx2DR,
+		RX1DROffset:      uint8(n.RX1DROffset),
+		MaxFCntGap:       n.MaxFCntGap,
+		NetID:            n.NetID,
+		QueueSize:        n.QueueSize,
+		Sender:           d.bridge,
+		Handler:          d.ingest,
+		Logger:           d.log,
+		Registerer:       d.metrics,
+	})
+	if err != nil {
+		return err
+	}
+	d.bridge.udp, d.bridge.net = d.udp, d.net
+	return nil
+}
+
+// run binds the UDP port, runs every component and shuts down in order:
+// sources (UDP, network, simulator) stop first, then the ingest queue is
+// drained into the store, then the store closes.
+func (d *daemon) run(ctx context.Context) error {
+	defer d.store.Close()
+	defer d.net.Close()
+	if err := d.udp.Listen(); err != nil {
+		return fmt.Errorf("listen for packet forwarders: %w", err)
+	}
+	d.log.Info("loraedge started", "version", version, "udp", d.udp.LocalAddr().String(),
+		"devices", len(d.devices.List()), "profiles", d.profiles.Len(), "data_dir", d.cfg.DataDir)
+
+	ingestCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopIngest()
+	ingestDone := make(chan error, 1)
+	go func() { ingestDone <- d.ingest.Run(ingestCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.udp.Run(gctx) })
+	g.Go(func() error { return d.bridge.run(gctx) })
+	g.Go(func() error { return d.net.Run(gctx) })
+	g.Go(func() error { return watchStore(gctx, d.store) })
+	if d.cfg.Simulator.Enabled {
+		g.Go(func() error {
+			return d.runSimulator(gctx)
+		})
+	}
+	err := g.Wait()
+	stopIngest()
+	if ierr := <-ingestDone; ierr != nil {
+		err = errors.Join(err, ierr)
+	}
+	d.log.Info("loraedge stopped", "err", err)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (d *daemon) runSimulator(ctx context.Context) error {
+	target := loopbackTarget(d.udp.LocalAddr())
+	err := sim.Run(ctx, sim.Options{
+		Target:   target,
+		Scenario: d.cfg.Simulator.Scenario,
+		Speed:    d.cfg.Simulator.Speed,
+		Gateways: d.cfg.Simulator.Gateways,
+		Logger:   d.log,
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	return nil
+}
+
+// watchStore stops the daemon when the store fails for good (an fsync
+// error): continuing could acknowledge data that is not on disk. The
+// service manager restarts the daemon, which replays the log.
+func watchStore(ctx context.Context, s *store.Store) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.Err(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// loopbackTarget is where an in-process simulator reaches addr: a wildcard
+// listen address is reached on loopback.
+func loopbackTarget(addr net.Addr) string {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return addr.String()
+	}
+	if ua.IP == nil || ua.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(ua.Port))
+	}
+	return ua.String()
+}
+
+// loraDataRate names a data rate index of the band as GWMP does, e.g.
+// DR0 of EU868 is "SF12BW125".
+func loraDataRate(bandName string, dr int) (string, error) {
+	b, err := band.GetConfig(band.Name(bandName), false, lorawan.DwellTimeNoLimit)
+	if err != nil {
+		return "", err
+	}
+	r, err := b.GetDataRate(dr)
+	if err != nil {
+		return "", err
+	}
+	if r.Modulation != band.LoRaModulation {
+		return "", fmt.Errorf("DR%d is not a LoRa data rate", dr)
+	}
+	return fmt.Sprintf("SF%dBW%d", r.SpreadFactor, r.Bandwidth), nil
+}
+
+// liveLog logs every stored batch, one line per device.
+type liveLog struct{ log *slog.Logger }
+
+func (l liveLog) Observe(ms []measurement.Measurement) {
+	byDev := map[string][]string{}
+	var order []string
+	for _, m := range ms {
+		if _, ok := byDev[m.Device]; !ok {
+			order = append(order, m.Device)
+		}
+		byDev[m.Device] = append(byDev[m.Device], fmt.Sprintf("%s=%.4g%s", m.Quantity, m.Value, unitSuffix(m.Unit)))
+	}
+	for _, dev := range order {
+		l.log.Info("stored", "component", "ingest", "dev_eui", dev, "values", strings.Join(byDev[dev], " "))
+	}
+}
+
+func unitSuffix(u string) string {
+	if u == "1" || u == "" {
+		return ""
+	}
+	return u
+}

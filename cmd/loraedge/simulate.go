@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/loraedge/loraedge/internal/sim"
+)
+
+func newSimulateCmd(e env) *cobra.Command {
+	var (
+		opts        sim.Options
+		printConfig bool
+		logLevel    string
+	)
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Run virtual gateways and devices against a loraedge (or any GWMP server)",
+		Long: "Plays a scenario on a virtual clock: virtual packet forwarders speak real GWMP to --target,\n" +
+			"virtual OTAA and ABP devices use real keys and crypto. --print-config prints the sites and\n" +
+			"devices (with keys) for the daemon's configuration file.\n\nScenarios: " + strings.Join(sim.Scenarios(), ", "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, ok := sim.LookupScenario(opts.Scenario); !ok {
+				return fmt.Errorf("--scenario: %w %q (have %s)", errNoScenario, opts.Scenario, strings.Join(sim.Scenarios(), ", "))
+			}
+			if printConfig {
+				return printSimConfig(e, opts.Scenario)
+			}
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			opts.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+			return sim.Run(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Target, "target", "127.0.0.1:1700", "UDP address of the daemon")
+	f.StringVar(&opts.Scenario, "scenario", "all", "scenario to play")
+	f.Float64Var(&opts.Speed, "speed", 600, "virtual seconds per real second")
+	f.IntVar(&opts.Gateways, "gateways", 3, "virtual gateways hearing the devices")
+	f.BoolVar(&printConfig, "print-config", false, "print the scenario's sites and devices as configuration YAML and exit")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// printSimConfig prints the scenario's sites and devices in the shape of
+// the configuration file's `sites:` and `devices:` lists.
+func printSimConfig(e env, scenario string) error {
+	type simSite struct {
+		ID   string  `yaml:"id"`
+		Name string  `yaml:"name"`
+		Kind string  `yaml:"kind"`
+		Road string  `yaml:"road,omitempty"`
+		Km   float64 `yaml:"km,omitempty"`
+		Lat  float64 `yaml:"lat"`
+		Lon  float64 `yaml:"lon"`
+	}
+	type simDevice struct {
+		DevEUI     string `yaml:"dev_eui"`
+		Name       string `yaml:"name,omitempty"`
+		Activation string `yaml:"activation"`
+		Class      string `yaml:"class,omitempty"`
+		MACVersion string `yaml:"mac_version,omitempty"`
+		Profile    string `yaml:"profile"`
+		Site       string `yaml:"site,omitempty"`
+		JoinEUI    string `yaml:"join_eui,omitempty"`
+		AppKey     string `yaml:"app_key,omitempty"`
+		DevAddr    string `yaml:"dev_addr,omitempty"`
+		NwkSKey    string `yaml:"nwk_s_key,omitempty"`
+		AppSKey    string `yaml:"app_s_key,omitempty"`
+	}
+	var out struct {
+		Sites   []simSite   `yaml:"sites"`
+		Devices []simDevice `yaml:"devices"`
+	}
+	for _, s := range sim.Sites(scenario) {
+		out.Sites = append(out.Sites, simSite{ID: s.ID, Name: s.Name, Kind: s.Kind, Road: s.Road, Km: s.Km, Lat: s.Lat, Lon: s.Lon})
+	}
+	for _, d := range sim.Devices(scenario) {
+		sd := simDevice{DevEUI: d.DevEUI.String(), Name: d.Name, Activation: string(d.Activation), Class: string(d.Class),
+			MACVersion: d.MACVersion, Profile: d.Profile, Site: d.Site}
+		if d.Activation == "otaa" {
+			sd.JoinEUI, sd.AppKey = d.JoinEUI.String(), d.AppKey.String()
+		} else {
+			sd.DevAddr, sd.NwkSKey, sd.AppSKey = d.DevAddr.String(), d.NwkSKey.String(), d.AppSKey.String()
+		}
+		out.Devices = append(out.Devices, sd)
+	}
+	fmt.Fprintf(e.stdout, "# Sites and devices of the simulator scenario %q (keys are test keys).\n", scenario)
+	enc := yaml.NewEncoder(e.stdout)
+	enc.SetIndent(2)
+	return enc.Encode(out)
+}

@@ -1,0 +1,245 @@
+// Package ingest turns verified uplinks into stored measurements: it decodes
+// each uplink with its device's firmware profile and appends the
+// measurements to the store.
+//
+// The network layer hands uplinks over from its processing loop, which must
+// never wait for a disk, so HandleUplink only queues (bounded; a full queue
+// drops and counts). Workers drain the queue in batches: one Append, and so
+// one group commit, serves many uplinks.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/profile"
+)
+
+// Appender stores measurements durably; Append returns once they are synced.
+type Appender interface {
+	Append(ctx context.Context, ms []measurement.Measurement) error
+}
+
+// Observer is told about every batch of measurements after it is stored,
+// e.g. the alert engine and the live view.
+type Observer interface {
+	Observe(ms []measurement.Measurement)
+}
+
+// ErrQueueFull is returned by HandleUplink when the uplink was dropped.
+var ErrQueueFull = errors.New("ingest: queue full, uplink dropped")
+
+// Options configures an Ingester.
+type Options struct {
+	Devices   *device.Registry // required
+	Profiles  *profile.Set     // required
+	Store     Appender         // required
+	Observers []Observer
+	// QueueSize bounds the uplinks waiting to be decoded and stored (4096).
+	QueueSize int
+	// Workers append concurrently so that the store's group commit can merge
+	// their batches (2).
+	Workers int
+	// BatchSize is the most uplinks one worker stores in one Append (512).
+	BatchSize  int
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Ingester decodes and stores uplinks.
+type Ingester struct {
+	opts Options
+	log  *slog.Logger
+	in   chan network.Uplink
+
+	uplinks      *prometheus.CounterVec
+	decodeErrors *prometheus.CounterVec
+	stored       prometheus.Counter
+	dropped      prometheus.Counter
+	appendErrors prometheus.Counter
+}
+
+var _ network.UplinkHandler = (*Ingester)(nil)
+
+// New checks opts and fills defaults.
+func New(opts Options) (*Ingester, error) {
+	if opts.Devices == nil || opts.Profiles == nil || opts.Store == nil {
+		return nil, errors.New("ingest: Devices, Profiles and Store are required")
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 4096
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 512
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	i := &Ingester{
+		opts: opts,
+		log:  opts.Logger.With("component", "ingest"),
+		in:   make(chan network.Uplink, opts.QueueSize),
+		uplinks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_ingest_uplinks_total",
+			Help: "Uplinks by ingest result: stored, no_profile, unknown_device, decode_error, store_error.",
+		}, []string{"result"}),
+		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_ingest_decode_errors_total",
+			Help: "Payloads a firmware profile could not decode, by profile.",
+		}, []string{"profile"}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_ingest_measurements_stored_total",
+			Help: "Measurements appended to the store.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_ingest_queue_dropped_total",
+			Help: "Uplinks dropped because the ingest queue was full.",
+		}),
+		appendErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_ingest_append_errors_total",
+			Help: "Batches the store refused.",
+		}),
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{i.uplinks, i.decodeErrors, i.stored, i.dropped, i.appendErrors} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("ingest metrics: %w", err)
+			}
+		}
+	}
+	return i, nil
+}
+
+// HandleUplink queues up for decoding and storing; it never blocks.
+func (i *Ingester) HandleUplink(_ context.Context, up network.Uplink) error {
+	select {
+	case i.in <- up:
+		return nil
+	default:
+		i.dropped.Inc()
+		return ErrQueueFull
+	}
+}
+
+// Run stores queued uplinks until ctx is done, then stores what is still
+// queued: stop the sources before cancelling ctx, and the store after Run
+// returned, so that nothing accepted is lost on shutdown.
+func (i *Ingester) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for w := 0; w < i.opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i.work(ctx)
+		}()
+	}
+	wg.Wait()
+	// Drain with a context of its own: ctx is already cancelled.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for {
+		batch := i.take(nil, false)
+		if len(batch) == 0 {
+			return nil
+		}
+		i.store(dctx, batch)
+	}
+}
+
+func (i *Ingester) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case up := <-i.in:
+			i.store(ctx, i.take([]network.Uplink{up}, true))
+		}
+	}
+}
+
+// take adds what is queued, up to BatchSize, without waiting.
+func (i *Ingester) take(batch []network.Uplink, _ bool) []network.Uplink {
+	for len(batch) < i.opts.BatchSize {
+		select {
+		case up := <-i.in:
+			batch = append(batch, up)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (i *Ingester) store(ctx context.Context, batch []network.Uplink) {
+	var ms []measurement.Measurement
+	n := 0
+	for _, up := range batch {
+		got, ok := i.decode(up)
+		if ok {
+			ms = append(ms, got...)
+			n++
+		}
+	}
+	if len(ms) == 0 {
+		return
+	}
+	if err := i.opts.Store.Append(ctx, ms); err != nil {
+		i.appendErrors.Inc()
+		i.uplinks.WithLabelValues("store_error").Add(float64(n))
+		i.log.Error("store append failed", "measurements", len(ms), "uplinks", n, "err", err)
+		return
+	}
+	i.uplinks.WithLabelValues("stored").Add(float64(n))
+	i.stored.Add(float64(len(ms)))
+	for _, o := range i.opts.Observers {
+		o.Observe(ms)
+	}
+}
+
+// decode maps one uplink to measurements; false means nothing to store.
+func (i *Ingester) decode(up network.Uplink) ([]measurement.Measurement, bool) {
+	eui := up.DevEUI.String()
+	dev, ok := i.opts.Devices.Get(up.DevEUI)
+	if !ok {
+		// Removed between verification and now.
+		i.uplinks.WithLabelValues("unknown_device").Inc()
+		return nil, false
+	}
+	if dev.Profile == "" || up.FPort == 0 {
+		i.uplinks.WithLabelValues("no_profile").Inc()
+		return nil, false
+	}
+	ms, res, err := i.opts.Profiles.Decode(dev.Profile, codec.Input{FPort: up.FPort, Bytes: up.Payload, RecvTime: up.Time}, eui)
+	if err != nil {
+		i.uplinks.WithLabelValues("decode_error").Inc()
+		i.decodeErrors.WithLabelValues(dev.Profile).Inc()
+		i.log.Warn("payload not decoded", "dev_eui", eui, "profile", dev.Profile, "f_port", up.FPort, "f_cnt", up.FCnt, "err", err)
+		return nil, false
+	}
+	for _, w := range res.Warnings {
+		i.log.Debug("decoder warning", "dev_eui", eui, "profile", dev.Profile, "warning", w)
+	}
+	if dev.Site != "" {
+		for k := range ms {
+			if ms[k].Meta == nil {
+				ms[k].Meta = map[string]string{}
+			}
+			ms[k].Meta["site"] = dev.Site
+		}
+	}
+	i.log.Debug("uplink decoded", "dev_eui", eui, "f_cnt", up.FCnt, "measurements", len(ms))
+	return ms, true
+}
