@@ -155,7 +155,7 @@ type Transition struct {
 	// Reasons are stable keys of the rules that fired for Raw, e.g.
 	// "fbt_le_freezing_wet", "fbt_below_frost_point", "slippery_observed",
 	// "near_frost_point", "wet_near_freezing", "fbt_falling",
-	// "predicted_fbt_low", "forecast_warning".
+	// "tree_immediate", "predicted_fbt_low", "forecast_warning".
 	Reasons []string `json:"reasons,omitempty"`
 	// ClearingFor is how long the all-clear condition has held (0 if not).
 	ClearingFor time.Duration `json:"clearing_for,omitempty"`
@@ -199,6 +199,7 @@ func (t *Tracker) Observe(r Reading, fc []HorizonAssessment, at time.Time) Trans
 		missing := st.LastReading.IsZero() || at.Sub(st.LastReading) > t.cfg.StaleAfter
 		if missing {
 			st.ClearSince = time.Time{}
+			st.FrostStreak = 0
 		}
 		tr.DataMissingChanged = missing != st.DataMissing
 		st.DataMissing = missing
@@ -217,6 +218,7 @@ func (t *Tracker) Observe(r Reading, fc []HorizonAssessment, at time.Time) Trans
 	}
 	if !st.LastReading.IsZero() && r.Time.Sub(st.LastReading) > t.cfg.StaleAfter {
 		st.ClearSince = time.Time{} // the hold must be observed without a gap
+		st.FrostStreak = 0          // "consecutive" does not span a gap
 	}
 	if r.PredictedFBT == nil && len(fc) > 0 {
 		r = r.WithForecast(fc, defaultLead)
@@ -298,6 +300,17 @@ func (t *Tracker) rawLevel(rs resolved, a Assessment, fc []HorizonAssessment, at
 	}
 	if rs.fbt <= t.cfg.VorwarnFBT && t.falling(rs.fbt, fc, at) {
 		reasons = append(reasons, "fbt_falling")
+	}
+	// The tree's "sofort möglich" states for black ice and hoar frost mean
+	// the road can turn slippery without any further cooling; the crew
+	// should be ready even when FBT is steady. The tree ignores residual
+	// salt, so a wet road well above a measured freezing temperature (the
+	// all-clear margin) does not count.
+	salted := rs.hasTg && rs.fbt >= rs.tg+t.cfg.ClearMargin
+	// A condition the tree only reached by assuming the worst for a missing
+	// input (Conservative) does not count: a guess should not page anyone.
+	if !a.Conservative && ((a.Condition == BlackIceImmediate && !salted) || a.Condition == OnPrecipitationOrFrostImmediate) {
+		reasons = append(reasons, "tree_immediate")
 	}
 	for _, h := range fc {
 		if h.Horizon > t.cfg.VorwarnHorizon || h.FBT == nil {

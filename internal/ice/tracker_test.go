@@ -238,8 +238,12 @@ func TestTrackerHoarFrost(t *testing.T) {
 	obs := func(m, fbt float64) Transition {
 		return tr.Observe(Reading{Sample: Sample{Time: minutes(m), FBT: new(fbt), TPT: new(-2.0), State: st(Dry)}}, nil, minutes(m))
 	}
-	x := obs(0, -1.0) // -1.0 <= -1.7625 + 0.5 is false; > frost point
-	assert.Equal(t, LevelNone, x.Raw)
+	// -1.0 <= -1.7625 + 0.5 is false: not near the frost point yet, but the
+	// tree says hoar frost is possible now (FBT - TPT = 1 <= 2): Vorwarnung.
+	x := obs(0, -1.0)
+	assert.Equal(t, LevelVorwarnung, x.To)
+	assert.Equal(t, []string{"tree_immediate"}, x.Reasons)
+	assert.Equal(t, OnPrecipitationOrFrostImmediate, x.Assessment.Condition)
 	x = obs(15, -1.3) // -1.3 <= -1.2625: near the frost point
 	assert.Equal(t, LevelWarnung, x.To)
 	require.NotNil(t, x.Assessment.FrostPoint)
@@ -298,4 +302,47 @@ func TestTrackerConfig(t *testing.T) {
 	assert.Equal(t, "Vorwarnung", LevelVorwarnung.German())
 	assert.Equal(t, "pre-warning", LevelVorwarnung.English())
 	require.Error(t, json.Unmarshal([]byte(`"panic"`), &l))
+}
+
+// One reading on a fresh tracker per case: which rule fires at which value.
+func TestTrackerRules(t *testing.T) {
+	horizon := func(fbt float64, s SurfaceState) []HorizonAssessment {
+		return []HorizonAssessment{{Horizon: 60 * time.Minute, FBT: new(fbt), FBTTrend: new(0.0),
+			Assessment: Assessment{Condition: NoDanger, FBT: new(fbt), Surface: st(s)}}}
+	}
+	tests := []struct {
+		name    string
+		s       Sample
+		fc      []HorizonAssessment
+		want    Level
+		reasons []string
+	}{
+		{"wet +1.8 steady: tree says black ice now", Sample{FBT: new(1.8), State: st(Wet)}, nil, LevelVorwarnung, []string{"tree_immediate"}},
+		{"wet +1.8 salted (Tg -3)", Sample{FBT: new(1.8), State: st(Wet), FreezingTemp: new(-3.0)}, nil, LevelNone, nil},
+		{"wet +1.0: 1.0 - 0 <= 1", Sample{FBT: new(1.0), State: st(Wet)}, nil, LevelWarnung, []string{"wet_near_freezing"}},
+		{"moist +0.9 salted Tg -3: 3.9 K margin", Sample{FBT: new(0.9), State: st(Moist), FreezingTemp: new(-3.0)}, nil, LevelNone, nil},
+		{"wet -2.5, Tg -3: 0.5 K margin", Sample{FBT: new(-2.5), State: st(Wet), FreezingTemp: new(-3.0)}, nil, LevelWarnung, []string{"wet_near_freezing"}},
+		{"wet -3, Tg -3: at freezing", Sample{FBT: new(-3.0), State: st(Wet), FreezingTemp: new(-3.0)}, nil, LevelAlarm, []string{"fbt_le_freezing_wet"}},
+		{"wet 0 without Tg: at 0", Sample{FBT: new(0.0), State: st(Wet)}, nil, LevelAlarm, []string{"fbt_le_freezing_wet"}},
+		{"ice at +3", Sample{FBT: new(3.0), State: st(IceSurface)}, nil, LevelAlarm, []string{"slippery_observed"}},
+		{"dry +0.5, TPT -10, no trend (conservative tree)", Sample{FBT: new(0.5), TPT: new(-10.0), State: st(Dry)}, nil, LevelNone, nil},
+		// TPT +1 -> g = 17.62/244.12 = 0.072178, Tf = 272.62*g/(22.46-g) = 0.879:
+		// FBT 1.1 <= Tf + 0.5 but > WarnFBT (1), so no Warnung; the tree
+		// (FBT - TPT = 0.1 <= 2) says hoar frost possible now.
+		{"dry +1.1 near frost point but above +1", Sample{FBT: new(1.1), TPT: new(1.0), State: st(Dry)}, nil, LevelVorwarnung, []string{"tree_immediate"}},
+		{"dry +4, forecast 60 min +0.8", Sample{FBT: new(4.0), State: st(Dry)}, horizon(0.8, Dry), LevelVorwarnung, []string{"predicted_fbt_low"}},
+		{"wet +4, forecast 60 min +0.8 (Warnung expected)", Sample{FBT: new(4.0), State: st(Wet)}, horizon(0.8, Wet), LevelVorwarnung, []string{"predicted_fbt_low", "forecast_warning"}},
+		{"dry +4, forecast 60 min +1.2", Sample{FBT: new(4.0), State: st(Dry)}, horizon(1.2, Dry), LevelNone, nil},
+		{"dry +8", Sample{FBT: new(8.0), LT: new(5.0), State: st(Dry)}, nil, LevelNone, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker(t)
+			tc.s.Time = t0
+			x := tr.Observe(Reading{Sample: tc.s}, tc.fc, t0)
+			assert.Equal(t, tc.want, x.Raw)
+			assert.Equal(t, tc.want, x.To)
+			assert.Equal(t, tc.reasons, x.Reasons)
+		})
+	}
 }
