@@ -100,3 +100,14 @@ func (p *Profile) Downlink(name string, args map[string]float64) (Downlink, erro
 func Embedded() Source {
 	return Source{FS: firmwareprofiles.FS, Name: "firmware-profiles"}
 }
+
+// LoadDefault loads the embedded profiles and then, if dir is not empty, the
+// profiles below dir, which replace embedded ones of the same id; this is
+// what the daemon runs with.
+func LoadDefault(reg *codec.Registry, dir string) (*Set, error) {
+	srcs := []Source{Embedded()}
+	if dir != "" {
+		srcs = append(srcs, Source{FS: dirFS(dir), Name: dir})
+	}
+	return Load(reg, srcs...)
+}

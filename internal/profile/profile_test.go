@@ -225,3 +225,20 @@ func TestRoadStation(t *testing.T) {
 	assert.True(t, errors.Is(err, codec.ErrTruncated), "%v", err)
 	assert.False(t, strings.Contains(err.Error(), "panic"))
 }
+
+func TestLoadDefaultOverrides(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "generic"), 0o755))
+	b, err := os.ReadFile("../../firmware-profiles/generic/valve-actuator.yaml")
+	require.NoError(t, err)
+	b = []byte(strings.Replace(string(b), "uplink_interval: 1h", "uplink_interval: 5m", 1))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "generic", "valve-actuator.yaml"), b, 0o600))
+	set, err := profile.LoadDefault(registry(t), dir)
+	require.NoError(t, err)
+	p, ok := set.Get("generic/valve-actuator")
+	require.True(t, ok)
+	assert.Equal(t, 5*time.Minute, p.UplinkInterval)
+	assert.Contains(t, p.File, dir)
+	_, ok = set.Get("decentlab/dl-iam")
+	assert.True(t, ok, "embedded profiles stay")
+}
