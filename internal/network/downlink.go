@@ -122,7 +122,7 @@ func (s *Server) sendClassC(ctx context.Context) {
 	if !b.mutations {
 		return
 	}
-	if err := s.state.commit(b.dirty, nil); err != nil {
+	if err := s.state.commit(b.dirty, nil, nil); err != nil {
 		s.log.Error("commit class c downlinks", "err", err)
 		s.rollback(b)
 		return

@@ -178,6 +178,7 @@ type Server struct {
 	// status and EnqueueDownlink read or append from other goroutines.
 	mu       sync.RWMutex
 	sessions map[lorawan.EUI64]*session
+	prev     map[lorawan.EUI64]*session // sessions before the latest join
 	byAddr   map[lorawan.DevAddr][]*session
 	queues   map[lorawan.EUI64][]queueItem
 	joins    map[lorawan.EUI64]*joinState
@@ -265,6 +266,7 @@ func NewServer(opts Options) (*Server, error) {
 		kick:     make(chan struct{}, 1),
 		pending:  make(map[uint64]pendingTx),
 		sessions: make(map[lorawan.EUI64]*session),
+		prev:     make(map[lorawan.EUI64]*session),
 		byAddr:   make(map[lorawan.DevAddr][]*session),
 		queues:   make(map[lorawan.EUI64][]queueItem),
 		joins:    make(map[lorawan.EUI64]*joinState),
@@ -295,10 +297,7 @@ func NewServer(opts Options) (*Server, error) {
 		}
 		return nil, err
 	}
-	for _, ss := range sessions {
-		s.sessions[ss.DevEUI] = ss
-		s.byAddr[ss.DevAddr] = append(s.byAddr[ss.DevAddr], ss)
-	}
+	s.index(sessions)
 	return s, nil
 }
 

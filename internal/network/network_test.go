@@ -719,3 +719,50 @@ func TestCommitFailureNotHandedOn(t *testing.T) {
 	assert.Empty(t, e.up.all())
 	assert.Empty(t, e.tx.all())
 }
+
+// joinAndKeys runs a join for d and returns what the device learns.
+func (e *env) joinAndKeys(t *testing.T, d device.Device, nonce lorawan.DevNonce) (lorawan.DevAddr, lorawan.AES128Key, lorawan.AES128Key) {
+	t.Helper()
+	before := len(e.tx.all())
+	e.deliver(joinRequest(t, d, nonce))
+	dls := e.tx.all()
+	require.Len(t, dls, before+1)
+	var phy lorawan.PHYPayload
+	require.NoError(t, phy.UnmarshalBinary(dls[before].PHYPayload))
+	require.NoError(t, phy.DecryptJoinAcceptPayload(d.AppKey))
+	ja := phy.MACPayload.(*lorawan.JoinAcceptPayload)
+	nwk, app := deviceKeys(t, d.AppKey, ja, nonce)
+	return ja.DevAddr, nwk, app
+}
+
+// TestPreviousSessionUntilNewOneUsed: a join-accept the device never got
+// (or a replayed join-request) must not cut off its working session.
+func TestPreviousSessionUntilNewOneUsed(t *testing.T) {
+	d := otaaDevice(1, "1.0.3")
+	e := newEnv(t, []device.Device{d}, nil)
+	addr1, nwk1, app1 := e.joinAndKeys(t, d, 1)
+	old := func(fc uint32) []byte {
+		return upFrame{addr: addr1, nwk: nwk1, app: app1, fcnt: fc, fport: port(1), payload: []byte{byte(fc)}}.bytes(t)
+	}
+	e.deliver(old(0))
+	addr2, nwk2, app2 := e.joinAndKeys(t, d, 2)
+	e.deliver(old(1)) // the device missed the second join-accept
+	require.Len(t, e.up.all(), 2)
+
+	e.restart() // the previous session is durable too
+	e.deliver(old(2))
+	require.Len(t, e.up.all(), 3)
+
+	e.deliver(upFrame{addr: addr2, nwk: nwk2, app: app2, fcnt: 0, fport: port(1), payload: []byte{0xee}}.bytes(t))
+	require.Len(t, e.up.all(), 4)
+	assert.Equal(t, []byte{0xee}, e.up.all()[3].Payload)
+
+	// Now the old session is gone.
+	e.deliver(old(3))
+	assert.Len(t, e.up.all(), 4)
+	e.restart()
+	e.deliver(old(4))
+	assert.Len(t, e.up.all(), 4)
+	info, _ := e.s.Session(d.DevEUI)
+	assert.Equal(t, addr2, info.DevAddr)
+}

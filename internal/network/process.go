@@ -26,6 +26,7 @@ type batch struct {
 	joins     map[lorawan.EUI64]*joinState
 	outs      []outcome
 	requeue   []requeue
+	dropPrev  []lorawan.EUI64
 	mutations bool
 }
 
@@ -68,7 +69,7 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 
 	if b.mutations {
 		start := time.Now()
-		err := s.state.commit(b.dirty, b.joins)
+		err := s.state.commit(b.dirty, b.joins, b.dropPrev)
 		s.m.commitSeconds.Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.log.Error("commit failed, frames of this batch are not handed on", "err", err, "frames", len(due))
@@ -120,9 +121,19 @@ func (s *Server) rollback(b *batch) {
 		return
 	}
 	clear(s.sessions)
+	clear(s.prev)
 	clear(s.byAddr)
+	s.index(sessions)
+}
+
+// index makes loaded sessions findable by DevEUI and DevAddr.
+func (s *Server) index(sessions []*session) {
 	for _, ss := range sessions {
-		s.sessions[ss.DevEUI] = ss
+		if ss.prev {
+			s.prev[ss.DevEUI] = ss
+		} else {
+			s.sessions[ss.DevEUI] = ss
+		}
 		s.byAddr[ss.DevAddr] = append(s.byAddr[ss.DevAddr], ss)
 	}
 }
@@ -238,8 +249,7 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	confirmed := phy.MHDR.MType == lorawan.ConfirmedDataUp
 
 	if fresh {
-		s.addSession(ss)
-		b.touch(ss)
+		s.addSession(ss, b)
 	}
 	if replay {
 		out.result = resultReplay
@@ -265,6 +275,10 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 		return out
 	}
 
+	if !ss.prev && !ss.HasUp {
+		// The device uses its new session: the old one is done.
+		s.dropPrev(ss.DevEUI, b)
+	}
 	ss.FCntUp, ss.HasUp, ss.ReAcked = fcnt, true, false
 	ss.LastGateway = e.rx[0].GatewayID
 	ss.LastSeen = s.now()
@@ -433,19 +447,44 @@ func (s *Server) abpSessions(addr lorawan.DevAddr) []*session {
 
 const abpIndexTTL = 10 * time.Second
 
-// addSession registers ss, replacing the device's previous session.
-func (s *Server) addSession(ss *session) {
+// addSession registers ss as the device's session. The replaced session is
+// kept as the previous one until ss proves itself with an uplink.
+func (s *Server) addSession(ss *session, b *batch) {
 	if old, ok := s.sessions[ss.DevEUI]; ok {
-		list := s.byAddr[old.DevAddr]
-		list = slices.DeleteFunc(list, func(x *session) bool { return x == old })
-		if len(list) == 0 {
-			delete(s.byAddr, old.DevAddr)
+		s.dropPrev(ss.DevEUI, b)
+		if old.HasUp {
+			old.prev = true
+			s.prev[ss.DevEUI] = old
+			b.touch(old)
 		} else {
-			s.byAddr[old.DevAddr] = list
+			// Never used: nothing to fall back to.
+			s.unindex(old)
 		}
 	}
 	s.sessions[ss.DevEUI] = ss
 	s.byAddr[ss.DevAddr] = append(s.byAddr[ss.DevAddr], ss)
+	b.touch(ss)
+}
+
+// dropPrev forgets the device's previous session.
+func (s *Server) dropPrev(eui lorawan.EUI64, b *batch) {
+	p, ok := s.prev[eui]
+	if !ok {
+		return
+	}
+	delete(s.prev, eui)
+	s.unindex(p)
+	b.dropPrev = append(b.dropPrev, eui)
+	b.mutations = true
+}
+
+func (s *Server) unindex(ss *session) {
+	list := slices.DeleteFunc(s.byAddr[ss.DevAddr], func(x *session) bool { return x == ss })
+	if len(list) == 0 {
+		delete(s.byAddr, ss.DevAddr)
+	} else {
+		s.byAddr[ss.DevAddr] = list
+	}
 }
 
 // requiredSNR is the demodulation floor per spreading factor (SX127x/SX130x
@@ -674,8 +713,7 @@ func (s *Server) processJoin(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 		out.result = joinError
 		return out
 	}
-	s.addSession(ss)
-	b.touch(ss)
+	s.addSession(ss, b)
 	out.result = joinOK
 
 	// The join-accept uses the band defaults: the device learns the new

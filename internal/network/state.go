@@ -1,6 +1,7 @@
 package network
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,8 +16,9 @@ import (
 // Bucket names carry the package prefix because the bbolt file may be shared
 // with other components (store, alert).
 var (
-	bucketSessions  = []byte("network_sessions")
-	bucketDevNonces = []byte("network_devnonces")
+	bucketSessions     = []byte("network_sessions")
+	bucketPrevSessions = []byte("network_prev_sessions")
+	bucketDevNonces    = []byte("network_devnonces")
 )
 
 // maxDevNonceHistory bounds the DevNonce history of a LoRaWAN 1.0.3 device:
@@ -48,7 +50,7 @@ func OpenState(path string) (*BoltState, error) {
 // NewState uses an already opened bbolt database; Close leaves it open.
 func NewState(db *bolt.DB) (*BoltState, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketDevNonces} {
+		for _, b := range [][]byte{bucketSessions, bucketPrevSessions, bucketDevNonces} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -91,6 +93,10 @@ type session struct {
 	ReAcked     bool
 	LastGateway lorawan.EUI64
 	LastSeen    time.Time
+	// prev marks the session a device had before its latest join. It stays
+	// valid until the new session's first uplink, so a join-accept the device
+	// never got (or a replayed join-request) does not cut it off.
+	prev bool
 }
 
 const sessionRecordLen = 1 + 4 + 16 + 16 + 4 + 4 + 1 + 3 + 8 + 8
@@ -218,14 +224,21 @@ func (js *joinState) unmarshal(b []byte) error {
 func (st *BoltState) loadSessions() ([]*session, error) {
 	var out []*session
 	err := st.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
-			ss := &session{}
-			if err := ss.unmarshal(k, v); err != nil {
-				return fmt.Errorf("session %x: %w", k, err)
+		for _, bucket := range [][]byte{bucketSessions, bucketPrevSessions} {
+			prev := bytes.Equal(bucket, bucketPrevSessions)
+			err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+				ss := &session{prev: prev}
+				if err := ss.unmarshal(k, v); err != nil {
+					return fmt.Errorf("session %x: %w", k, err)
+				}
+				out = append(out, ss)
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			out = append(out, ss)
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load sessions: %w", err)
@@ -248,15 +261,25 @@ func (st *BoltState) loadJoin(devEUI lorawan.EUI64) (*joinState, error) {
 	return js, nil
 }
 
-// commit writes the given sessions and join histories in one transaction.
-func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinState) error {
-	if len(sessions) == 0 && len(joins) == 0 {
+// commit writes the given sessions and join histories and deletes the
+// previous sessions of dropPrev, all in one transaction.
+func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinState, dropPrev []lorawan.EUI64) error {
+	if len(sessions) == 0 && len(joins) == 0 && len(dropPrev) == 0 {
 		return nil
 	}
 	err := st.db.Update(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(bucketSessions)
+		sb, pb := tx.Bucket(bucketSessions), tx.Bucket(bucketPrevSessions)
 		for _, ss := range sessions {
-			if err := sb.Put(ss.DevEUI[:], ss.marshal()); err != nil {
+			b := sb
+			if ss.prev {
+				b = pb
+			}
+			if err := b.Put(ss.DevEUI[:], ss.marshal()); err != nil {
+				return err
+			}
+		}
+		for _, eui := range dropPrev {
+			if err := pb.Delete(eui[:]); err != nil {
 				return err
 			}
 		}
