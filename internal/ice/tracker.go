@@ -110,6 +110,22 @@ type TrackerState struct {
 // Tracker turns readings and forecasts of one station into warning-level
 // changes with hysteresis. It is not safe for concurrent use; the engine owns
 // one per station.
+//
+// The level a reading calls for (Transition.Raw), with the default config
+// (Tg = freezing temperature, 0 degC if not measured; Tf = frost point from
+// TPT or LT/RH; "water" = moist or wet; "frozen" = TLS 64..67):
+//
+//	Alarm:      (water or frozen) and FBT <= Tg
+//	            or FBT < Tf for 2 consecutive readings
+//	            or the tree says Glätte vorhanden / Eis/Schnee auf der Fahrbahn
+//	Warnung:    FBT <= +1 and (FBT <= Tf + 0.5 K or (water and FBT - Tg <= 1 K))
+//	Vorwarnung: FBT <= +3 and falling faster than 0.2 K/h
+//	            or a forecast horizon <= 60 min has FBT <= +1
+//	            or a forecast horizon <= 60 min reaches Warnung/Alarm
+//	            or the tree says Eisglätte sofort möglich (not if FBT >= Tg + 1.5 K)
+//	            or ... sowie Reifglätte sofort möglich (unless only by Conservative)
+//
+// Raising is immediate; lowering waits for the all-clear hold (see Observe).
 type Tracker struct {
 	cfg   TrackerConfig
 	state TrackerState
@@ -178,7 +194,8 @@ type Transition struct {
 func (t *Tracker) Tick(at time.Time) Transition { return t.Observe(Reading{}, nil, at) }
 
 // Observe feeds one reading (and the forecast made with it, may be nil) at
-// evaluation time at. A reading without a valid FBT, older than StaleAfter,
+// evaluation time at. When r.PredictedFBT is nil the prediction is taken
+// from the forecast horizon nearest 60 min (ForecastOptions.Lead default). A reading without a valid FBT, older than StaleAfter,
 // or not newer than the last one is not new data: it can only raise the
 // data-missing flag.
 //
