@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/config"
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/sim"
+	"github.com/loraedge/loraedge/internal/store"
+)
+
+// runCmd runs the command line as main would and returns its output.
+func runCmd(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	err = run(ctx, args, nil, &out, &errw)
+	return out.String(), errw.String(), err
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := runCmd(t, context.Background(), "version")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(out, "loraedge "), out)
+}
+
+func TestConfigfileValidates(t *testing.T) {
+	out, _, err := runCmd(t, context.Background(), "configfile")
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "loraedge.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(out), 0o600))
+	out, _, err = runCmd(t, context.Background(), "validate", file)
+	require.NoError(t, err)
+	assert.Contains(t, out, "valid")
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`
+network: {dedup_window: 5s}
+devices:
+  - {dev_eui: "0102030405060708", activation: otaa, app_key: "000102030405060708090a0b0c0d0e0f", profile: acme/rocket}
+`), 0o600))
+	_, _, err := runCmd(t, context.Background(), "validate", file)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "network.dedup_window")
+
+	require.NoError(t, os.WriteFile(file, []byte(`
+devices:
+  - {dev_eui: "0102030405060708", activation: otaa, app_key: "000102030405060708090a0b0c0d0e0f", profile: acme/rocket}
+`), 0o600))
+	_, _, err = runCmd(t, context.Background(), "validate", file)
+	require.ErrorContains(t, err, `devices[0].profile: unknown firmware profile "acme/rocket"`)
+
+	_, _, err = runCmd(t, context.Background(), "validate", filepath.Join(t.TempDir(), "missing.yaml"))
+	require.Error(t, err)
+}
+
+func TestDecode(t *testing.T) {
+	// Elsys ERS CO2, published example: 22.6 degC, 41 %, 39 lx, motion 6, 776 ppm.
+	out, _, err := runCmd(t, context.Background(), "decode", "--profile", "elsys/ers-co2", "--fport", "1", "--hex", "0100e202290400270506060308")
+	require.NoError(t, err)
+	var got decodeOutput
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Equal(t, "elsys/ers-co2", got.Profile)
+	want := map[string]float64{"air_temperature": 22.6, "relative_humidity": 41, "co2": 776}
+	for _, m := range got.Measurements {
+		if v, ok := want[m.Quantity]; ok {
+			assert.InDelta(t, v, m.Value, 1e-9, m.Quantity)
+			delete(want, m.Quantity)
+		}
+		assert.Nil(t, m.Time, "live values carry no time of their own")
+	}
+	assert.Empty(t, want, "quantities missing from the output")
+	assert.EqualValues(t, 776, got.Fields["co2"])
+
+	_, _, err = runCmd(t, context.Background(), "decode", "--profile", "elsys/ers-co2", "--hex", "zz")
+	require.ErrorContains(t, err, "--hex")
+	_, _, err = runCmd(t, context.Background(), "decode", "--profile", "generic/road-station", "--fport", "10", "--hex", "0102")
+	require.ErrorContains(t, err, "decode with profile generic/road-station")
+	_, _, err = runCmd(t, context.Background(), "decode", "--profile", "acme/rocket", "--hex", "01")
+	require.Error(t, err)
+}
+
+func TestSimulatePrintConfigLoads(t *testing.T) {
+	out, _, err := runCmd(t, context.Background(), "simulate", "--scenario", "winter-night", "--print-config")
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "sim.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(out), 0o600))
+	c, err := config.Load(config.Source{File: file})
+	require.NoError(t, err)
+	assert.Len(t, c.Devices, len(sim.Devices("winter-night")))
+	_, _, err = runCmd(t, context.Background(), "simulate", "--scenario", "nope")
+	require.Error(t, err)
+}
+
+func TestRunRejectsBadFlagValue(t *testing.T) {
+	_, _, err := runCmd(t, context.Background(), "run", "--log-level", "loud", "--data-dir", t.TempDir())
+	require.ErrorContains(t, err, "log.level")
+}
+
+// The daemon with the simulator: virtual road stations join over real GWMP,
+// their uplinks are verified, decoded and stored, dated by the virtual
+// clock. A second run on the same data directory finds the data again.
+func TestRunWithSimulatorStoresMeasurements(t *testing.T) {
+	dir := t.TempDir()
+	runFor := func(d time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		_, stderr, err := runCmd(t, ctx, "run", "--simulate", "--scenario", "winter-night", "--speed", "3000",
+			"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn")
+		require.NoError(t, err, stderr)
+	}
+	runFor(4 * time.Second)
+
+	st, err := store.Open(store.Options{Dir: filepath.Join(dir, "store")})
+	require.NoError(t, err)
+	var keys []string
+	for _, d := range sim.Devices("winter-night") {
+		keys = append(keys, measurement.Measurement{Device: d.DevEUI.String(), Quantity: measurement.RoadSurfaceTemperature}.SeriesKey())
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	got, err := st.Range(context.Background(), keys, from, from.AddDate(0, 1, 0))
+	require.NoError(t, err)
+	require.Len(t, got, len(keys), "every road station stored")
+	first := 0
+	for _, s := range got {
+		require.NotEmpty(t, s.Points, s.Key)
+		first += len(s.Points)
+		for _, p := range s.Points {
+			assert.Equal(t, time.January, p.Time.Month(), "dated by the virtual clock, not the wall clock")
+			assert.Greater(t, p.Value, -30.0)
+			assert.Less(t, p.Value, 30.0)
+		}
+	}
+	require.NoError(t, st.Close())
+
+	runFor(3 * time.Second)
+	st, err = store.Open(store.Options{Dir: filepath.Join(dir, "store")})
+	require.NoError(t, err)
+	defer st.Close()
+	got, err = st.Range(context.Background(), keys, from, from.AddDate(0, 1, 0))
+	require.NoError(t, err)
+	second := 0
+	for _, s := range got {
+		second += len(s.Points)
+	}
+	assert.GreaterOrEqual(t, second, first, "nothing stored by the first run is lost")
+}
