@@ -7,6 +7,7 @@ package cayenne
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/loraedge/loraedge/internal/codec"
 	"github.com/loraedge/loraedge/internal/codec/codecopt"
@@ -88,7 +89,7 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 			return res, fmt.Errorf("%w: LPP %s at byte %d needs %d bytes, %d left", codec.ErrTruncated, t.name, i, t.size, len(v))
 		}
 		i += 2 + t.size
-		key := fmt.Sprintf("%s_%d", t.name, ch)
+		key := t.name + "_" + strconv.Itoa(int(ch))
 		if t.dims == nil {
 			x := read(v, t.width, t.signed) / t.div
 			res.Fields[key] = x

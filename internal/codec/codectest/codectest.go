@@ -119,6 +119,14 @@ func compare(path string, want, got any, diffs *[]string) {
 	switch w := want.(type) {
 	case map[string]any:
 		gv := reflect.ValueOf(got)
+		if gv.Kind() == reflect.Struct || gv.Kind() == reflect.Pointer {
+			// Decoders may return small structs with json tags for
+			// speed; compare them in their JSON shape.
+			var m map[string]any
+			if b, err := json.Marshal(got); err == nil && json.Unmarshal(b, &m) == nil {
+				gv = reflect.ValueOf(m)
+			}
+		}
 		if gv.Kind() != reflect.Map || gv.Type().Key().Kind() != reflect.String {
 			*diffs = append(*diffs, fmt.Sprintf("%s: want object, got %T", path, got))
 			return

@@ -127,6 +127,13 @@ var models = map[string][]group{
 	},
 }
 
+// Reading is one sensor value in the vendor's published output shape.
+type Reading struct {
+	DisplayName string  `json:"displayName"`
+	Value       float64 `json:"value"`
+	Unit        string  `json:"unit,omitempty"`
+}
+
 // Models lists the supported models ("dl-iam", ...), sorted.
 func Models() []string {
 	out := make([]string, 0, len(models))
@@ -216,11 +223,7 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 		pos += 2 * g.words
 		for _, s := range g.sensors {
 			v := s.conv(w)
-			f := map[string]any{"displayName": s.display, "value": v}
-			if s.unit != "" {
-				f["unit"] = s.unit
-			}
-			res.Fields[s.name] = f
+			res.Fields[s.name] = Reading{DisplayName: s.display, Value: v, Unit: s.unit}
 			res.Values = append(res.Values, codec.Value{Field: s.name, Value: v, Unit: s.unit})
 		}
 	}
