@@ -112,7 +112,7 @@ func TestDevNonceCounterFor104(t *testing.T) {
 }
 
 // serverDownlink builds a data downlink as a network server would.
-func serverDownlink(t *testing.T, devAddr lorawan.DevAddr, nwk, app lorawan.AES128Key, fCnt uint32, ack, confirmed bool, fport uint8, data []byte) []byte {
+func serverDownlink(t testing.TB, devAddr lorawan.DevAddr, nwk, app lorawan.AES128Key, fCnt uint32, ack, confirmed bool, fport uint8, data []byte) []byte {
 	t.Helper()
 	mtype := lorawan.UnconfirmedDataDown
 	if confirmed {

@@ -18,7 +18,7 @@ const (
 	ProfileElsysCO2    = "elsys/ers-co2"
 	ProfileEM300DI     = "milesight/em300-di"
 	ProfileCMi4140     = "elvaco/cmi4140"
-	ProfileKLAX        = "alpha-omega/klax"
+	ProfileKLAX        = "alphaomega/klax"
 	ProfileValve       = "generic/valve-actuator"
 )
 
