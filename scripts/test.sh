@@ -5,6 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Mosquitto and InfluxDB for the integration tests (idempotent).
+bash scripts/install-deps.sh || { echo "tests: 0 passed, 1 failed"; exit 1; }
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 go test -v -count=1 -timeout 12m ./... >"$log" 2>&1
