@@ -372,6 +372,7 @@ func TestFCntRollover(t *testing.T) {
 	var got []uint32
 	for _, up := range e.up.all() {
 		got = append(got, up.FCnt)
+		assert.Equal(t, []byte{1}, up.Payload, "decrypted with the 32-bit counter %d", up.FCnt)
 	}
 	assert.Equal(t, want, got)
 	// 65536 travels as 16-bit 0.
@@ -765,4 +766,18 @@ func TestPreviousSessionUntilNewOneUsed(t *testing.T) {
 	assert.Len(t, e.up.all(), 4)
 	info, _ := e.s.Session(d.DevEUI)
 	assert.Equal(t, addr2, info.DevAddr)
+}
+
+func TestSkipFCntCheckDeviceResets(t *testing.T) {
+	d := abpDevice(1)
+	d.SkipFCntCheck = true
+	e := newEnv(t, []device.Device{d}, nil)
+	for _, fc := range []uint32{100, 101, 0, 1} {
+		e.deliver(abpFrame(d, fc, []byte{byte(fc)}).bytes(t))
+	}
+	e.deliver(abpFrame(d, 1, []byte{1}).bytes(t))
+	ups := e.up.all()
+	require.Len(t, ups, 4)
+	assert.Equal(t, []byte{0}, ups[2].Payload)
+	assert.Equal(t, float64(1), e.uplinks(resultRetransmission))
 }

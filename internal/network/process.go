@@ -245,6 +245,8 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	if ss == nil {
 		return outcome{result: resultMICInvalid}
 	}
+	// Decryption uses the full counter of the matching MIC.
+	mac.FHDR.FCnt = fcnt
 	out := outcome{devEUI: ss.DevEUI}
 	confirmed := phy.MHDR.MType == lorawan.ConfirmedDataUp
 
