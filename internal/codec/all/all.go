@@ -8,12 +8,18 @@ import (
 
 	"github.com/loraedge/loraedge/internal/codec"
 	"github.com/loraedge/loraedge/internal/codec/adeunis"
+	"github.com/loraedge/loraedge/internal/codec/axioma"
 	"github.com/loraedge/loraedge/internal/codec/cayenne"
 	"github.com/loraedge/loraedge/internal/codec/decentlab"
 	"github.com/loraedge/loraedge/internal/codec/dragino"
 	"github.com/loraedge/loraedge/internal/codec/elsys"
+	"github.com/loraedge/loraedge/internal/codec/elvaco"
+	"github.com/loraedge/loraedge/internal/codec/jscodec"
+	"github.com/loraedge/loraedge/internal/codec/kamstrup"
+	"github.com/loraedge/loraedge/internal/codec/klax"
 	"github.com/loraedge/loraedge/internal/codec/layout"
 	"github.com/loraedge/loraedge/internal/codec/milesight"
+	"github.com/loraedge/loraedge/internal/codec/zenner"
 )
 
 // natives lists codec id -> constructor. Keep one line per codec id.
@@ -37,6 +43,12 @@ var natives = []struct {
 	{"adeunis-pulse4", adeunis.New},
 	{"cayenne-lpp", cayenne.New},
 	// Part B codecs (elvaco, kamstrup, klax, axioma, zenner, ts013) go below.
+	{elvaco.ID, elvaco.New},
+	{kamstrup.ID, kamstrup.New},
+	{klax.ID, klax.New},
+	{axioma.ID, axioma.New},
+	{zenner.ID, zenner.New},
+	{jscodec.ID, jscodec.New},
 }
 
 // Register registers every built-in codec in r.
