@@ -33,6 +33,13 @@ var (
 	ErrBadArgument    = errors.New("bad downlink argument")
 )
 
+// FieldNamer is implemented by decoders that know every Value.Field they
+// can return; a profile mapping any other field is rejected at load, so a
+// misspelt field fails at start instead of never producing a measurement.
+type FieldNamer interface {
+	FieldNames() []string
+}
+
 // Profile is one loaded and validated firmware profile.
 type Profile struct {
 	// ID is "<vendor>/<model>" taken from the file path, e.g. "elsys/ers-co2".
@@ -429,6 +436,13 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 			p.decoder = d
 		}
 	}
+	var fieldNames map[string]bool
+	if fn, ok := p.decoder.(FieldNamer); ok {
+		fieldNames = map[string]bool{}
+		for _, n := range fn.FieldNames() {
+			fieldNames[n] = true
+		}
+	}
 
 	if f.UplinkInterval != "" {
 		d, err := time.ParseDuration(f.UplinkInterval)
@@ -447,8 +461,11 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 	}
 	for i, fm := range f.Measurements {
 		m := Mapping{Field: fm.Field, Quantity: measurement.Quantity(fm.Quantity), Scale: 1, Offset: fm.Offset}
-		if fm.Field == "" {
+		switch {
+		case fm.Field == "":
 			pr.add(pr.line("measurements", i), "measurement %d: missing field", i)
+		case fieldNames != nil && !fieldNames[fm.Field]:
+			pr.add(pr.line("measurements", i, "field"), "codec %s has no field %q", p.Codec.ID, fm.Field)
 		}
 		if fm.Channel != nil {
 			m.Channel, m.HasChannel = *fm.Channel, true

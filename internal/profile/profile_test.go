@@ -80,6 +80,7 @@ func TestBadProfiles(t *testing.T) {
 		`testdata/bad/acme/broken.yaml:26: downlink close: bad hex "0g"`,
 		`testdata/bad/acme/badoptions.yaml:6: codec options:`,
 		`unknown type "u17"`,
+		`testdata/bad/acme2/typo.yaml:7: codec decentlab-dl-sht35 has no field "air_temprature"`,
 	} {
 		assert.Contains(t, msg, want)
 	}

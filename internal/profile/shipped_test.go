@@ -49,8 +49,15 @@ func TestShippedProfilesDecodeExamples(t *testing.T) {
 			e := codectest.Examples(t, tc.vendor, tc.model)[0]
 			in := e.Input(1)
 			in.RecvTime = recv
-			ms, _, err := set.Decode(tc.id, in, "a840410000000001")
+			ms, res, err := set.Decode(tc.id, in, "a840410000000001")
 			require.NoError(t, err)
+			// FieldNames must cover what the decoder really returns, or
+			// profiles mapping those fields would be rejected.
+			p, _ := set.Get(tc.id)
+			names := p.Decoder().(profile.FieldNamer).FieldNames()
+			for _, v := range res.Values {
+				assert.Contains(t, names, v.Field)
+			}
 			got := map[measurement.Quantity]float64{}
 			for _, m := range ms {
 				got[m.Quantity] = m.Value

@@ -176,3 +176,9 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	}
 	return res, nil
 }
+
+// FieldNames lists every Value.Field the decoder can return (channel 1 is
+// input A, 2 input B).
+func (d *Decoder) FieldNames() []string {
+	return []string{"lowBattery", "counterValues", "flowValues", "tamperAlarm", "leakageAlarm"}
+}

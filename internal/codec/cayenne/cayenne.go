@@ -115,3 +115,17 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	}
 	return res, nil
 }
+
+// FieldNames lists every Value.Field the decoder can return.
+func (d *Decoder) FieldNames() []string {
+	var names []string
+	for _, t := range types {
+		if t.dims == nil {
+			names = append(names, t.name)
+		}
+		for _, dim := range t.dims {
+			names = append(names, t.name+"_"+dim)
+		}
+	}
+	return names
+}

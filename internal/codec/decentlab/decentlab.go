@@ -232,3 +232,14 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	}
 	return res, nil
 }
+
+// FieldNames lists every Value.Field the decoder can return for its model.
+func (d *Decoder) FieldNames() []string {
+	var names []string
+	for _, g := range d.groups {
+		for _, s := range g.sensors {
+			names = append(names, s.name)
+		}
+	}
+	return names
+}

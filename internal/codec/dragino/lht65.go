@@ -116,3 +116,8 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	}
 	return o.res, nil
 }
+
+// FieldNames lists every Value.Field the decoder can return.
+func (d *Decoder) FieldNames() []string {
+	return []string{"BatV", "Bat_status", "TempC_SHT", "Hum_SHT", "TempC_DS", "Exti_status", "ILL_lx", "ADC_V", "Exit_count"}
+}

@@ -220,3 +220,14 @@ func int24(b []byte) int32 {
 	}
 	return v
 }
+
+// FieldNames lists every Value.Field the decoder can return.
+func (d *Decoder) FieldNames() []string {
+	names := []string{"x", "y", "z", "lat", "long", "irInternalTemperature", "irExternalTemperature", "soundPeak", "soundAvg"}
+	for _, r := range types {
+		if r != nil && r.key != "" && r.kind != grideye {
+			names = append(names, r.key)
+		}
+	}
+	return names
+}

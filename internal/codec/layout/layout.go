@@ -173,3 +173,12 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	}
 	return res, nil
 }
+
+// FieldNames lists the configured field names.
+func (d *Decoder) FieldNames() []string {
+	names := make([]string, len(d.fields))
+	for i, f := range d.fields {
+		names[i] = f.name
+	}
+	return names
+}

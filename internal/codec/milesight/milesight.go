@@ -237,3 +237,12 @@ func (d *Decoder) history(o *out, v []byte) {
 	hist, _ := o.res.Fields["history"].([]map[string]any)
 	o.res.Fields["history"] = append(hist, h)
 }
+
+// FieldNames lists every Value.Field the decoder can return for its model.
+func (d *Decoder) FieldNames() []string {
+	names := []string{"battery", "temperature", "humidity"}
+	if d.model == "em300-di" {
+		return append(names, "gpio", "pulse")
+	}
+	return append(names, "activity", "light_level", "co2", "tvoc", "tvoc_ugm3", "pressure", "hcho", "pm2.5", "pm10", "o3")
+}
