@@ -100,6 +100,11 @@ type UplinkHandlerFunc func(ctx context.Context, up Uplink) error
 // HandleUplink calls f.
 func (f UplinkHandlerFunc) HandleUplink(ctx context.Context, up Uplink) error { return f(ctx, up) }
 
+var (
+	_ DownlinkSender = DownlinkSenderFunc(nil)
+	_ UplinkHandler  = UplinkHandlerFunc(nil)
+)
+
 // Options configures a Server. Zero values take the defaults noted.
 type Options struct {
 	Devices *device.Registry // required

@@ -236,6 +236,9 @@ func TestConfirmedUplinkACK(t *testing.T) {
 	assert.Equal(t, uint32(0), mac.FHDR.FCnt)
 	require.Len(t, e.up.all(), 1)
 	assert.True(t, e.up.all()[0].Confirmed)
+	e.s.HandleTxAck(dl.ID, nil) // the gateway took RX1: no RX2 copy
+	e.s.tick(e.ctx)
+	require.Len(t, e.tx.all(), 1)
 
 	// The device missed the ACK and sends again: ACKed once more, not handed on.
 	e.deliver(phy, rx(gw1, 5, 2_000_000))
