@@ -18,6 +18,10 @@ type Activation string
 const (
 	OTAA Activation = "otaa"
 	ABP  Activation = "abp"
+	// External devices have their session in another network server
+	// (ChirpStack, The Things Stack) and reach loraedge through MQTT
+	// (internal/mqttin): no keys here.
+	External Activation = "external"
 )
 
 // Class is the LoRaWAN device class; Class B is a non-goal.
@@ -76,8 +80,9 @@ func (d Device) Validate() error {
 		if d.NwkSKey == zeroKey || d.AppSKey == zeroKey {
 			errs = append(errs, errors.New("nwk_s_key, app_s_key: required for abp"))
 		}
+	case External:
 	default:
-		errs = append(errs, fmt.Errorf("activation: %q is not otaa or abp", d.Activation))
+		errs = append(errs, fmt.Errorf("activation: %q is not otaa, abp or external", d.Activation))
 	}
 	switch d.Class {
 	case ClassA, ClassC, "":
