@@ -45,6 +45,14 @@ const (
 	stLowTemp      = 0x80
 )
 
+// deltaKeys are the Fields keys of the deltas, built once.
+var deltaKeys = func() (k [deltas]string) {
+	for i := range k {
+		k[i] = fmt.Sprintf("delta_%d_m3", i+1)
+	}
+	return k
+}()
+
 // Decoder decodes W1 frames; immutable and safe for concurrent use.
 type Decoder struct{}
 
@@ -61,7 +69,7 @@ func New(options map[string]any) (codec.Decoder, error) {
 
 // Decode implements codec.Decoder.
 func (Decoder) Decode(in codec.Input) (codec.Result, error) {
-	res := codec.Result{Fields: map[string]any{}}
+	res := codec.Result{Fields: make(map[string]any, 44)}
 	b := in.Bytes
 	if in.FPort != FPort {
 		return res, fmt.Errorf("%w: %d, the W1 24 h frame comes on %d", codec.ErrFPort, in.FPort, FPort)
@@ -87,6 +95,7 @@ func (Decoder) Decode(in codec.Input) (codec.Result, error) {
 	f["timestamp_unix"] = int64(unix)
 	f["timestamp_utc"] = meterTime.Format("2006-01-02T15:04:05.000Z")
 	f["status"] = int(status)
+	res.Values = make([]codec.Value, 0, 36)
 	backflow := status&stBackflow == stBackflow
 	burst := status&stBurst == stBurst
 	flags := []struct {
@@ -121,7 +130,7 @@ func (Decoder) Decode(in codec.Input) (codec.Result, error) {
 	for i := 0; i < deltas; i++ {
 		d := bits(b[historyStart:], i*deltaBits, deltaBits)
 		sum += d
-		f[fmt.Sprintf("delta_%d_m3", i+1)] = float64(d) / 1000
+		f[deltaKeys[i]] = float64(d) / 1000
 		// Volume at the end of hour i+1.
 		res.Values = append(res.Values, codec.Value{
 			Field: "current_volume_m3", Value: float64(uint64(logLitres)+sum) / 1000, Unit: "m3",
@@ -158,4 +167,10 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// FieldNames lists every Value.Field the decoder can return.
+func (Decoder) FieldNames() []string {
+	return []string{"low_battery", "permanent_error", "temporary_error", "pipe_empty", "backflow", "burst",
+		"leakage", "low_temperature", "status", "log_volume_m3", "current_volume_m3", "history_total_m3"}
 }

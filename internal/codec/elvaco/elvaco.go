@@ -125,3 +125,8 @@ func (Decoder) Decode(in codec.Input) (codec.Result, error) {
 	}
 	return res, nil
 }
+
+// FieldNames lists every Value.Field the decoder can return.
+func (Decoder) FieldNames() []string {
+	return []string{"energy", "volume", "power", "flow", "flow_temperature", "return_temperature", "error_flag", "error_flags_raw"}
+}

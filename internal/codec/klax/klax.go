@@ -288,3 +288,9 @@ func jsonNumber(v float64) any {
 	}
 	return v
 }
+
+// FieldNames lists every Value.Field the decoder can return with its
+// options: the battery level and one name per register filter.
+func (d *Decoder) FieldNames() []string {
+	return append([]string{"batteryPerc"}, d.names[:]...)
+}

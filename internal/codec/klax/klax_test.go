@@ -172,3 +172,26 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
 }
+
+// Every value a decode returns is announced by FieldNames, so profiles can
+// be checked at load time.
+func TestFieldNamesCoverValues(t *testing.T) {
+	d, err := New(nil)
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, n := range d.(interface{ FieldNames() []string }).FieldNames() {
+		names[n] = true
+	}
+	for _, tc := range fieldNameInputs(t) {
+		res, err := d.Decode(tc)
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Values)
+		for _, v := range res.Values {
+			assert.True(t, names[v.Field], "field %q not in FieldNames", v.Field)
+		}
+	}
+}
+
+func fieldNameInputs(t *testing.T) []codec.Input {
+	return []codec.Input{{FPort: PortApp, Bytes: mustHex(t, published)}, {FPort: PortApp, Bytes: frameV1()}, {FPort: PortConfig, Bytes: mustHex(t, "004a000f")}}
+}

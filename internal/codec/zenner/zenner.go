@@ -109,3 +109,12 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	res.Fields["meter_values"] = readings
 	return res, nil
 }
+
+// FieldNames lists every Value.Field the decoder can return.
+func (d *Decoder) FieldNames() []string {
+	names := []string{"meter_values"}
+	for _, f := range d.flags {
+		names = append(names, f.name)
+	}
+	return names
+}
