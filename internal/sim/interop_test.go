@@ -110,6 +110,6 @@ func TestInteropWithSemtechUDPServer(t *testing.T) {
 	st := sim.Stats()
 	assert.Equal(t, uint64(1), st.DownlinksReceived, "downlink reached the ABP device")
 	assert.Zero(t, st.Malformed)
-	assert.Positive(t, st.JoinRequests, "OTAA devices keep asking to join without a network server")
+	assert.Greater(t, st.JoinRequests, uint64(2*2), "both OTAA devices retry the join without a network server")
 	assert.Zero(t, st.JoinsDone)
 }
