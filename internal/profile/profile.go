@@ -346,6 +346,7 @@ func (p *problems) line(keys ...any) int {
 var (
 	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type`)
 	yamlLine         = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlSyntax       = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	versionRE        = regexp.MustCompile(`^v?\d+(\.\d+){0,3}$`)
 )
 
@@ -359,6 +360,9 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 	pr := &problems{file: name}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
+		if m := yamlSyntax.FindStringSubmatch(err.Error()); m != nil {
+			return nil, fmt.Errorf("%s:%s: %s", name, m[1], m[2])
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	pr.root = &root
@@ -376,6 +380,14 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 		}
 		// A TypeError leaves the rest of f decoded, so validation below
 		// still finds the other problems of the file.
+		for _, msg := range te.Errors {
+			// A duplicate key or a document that is not a mapping stops
+			// the decoder early; checking the half-filled profile would
+			// only add misleading "missing ..." messages.
+			if strings.Contains(msg, "already defined") || strings.Contains(msg, "into profile.file") {
+				return nil, fmt.Errorf("%s:%s", name, strings.TrimPrefix(msg, "line "))
+			}
+		}
 		for _, msg := range te.Errors {
 			if m := yamlUnknownField.FindStringSubmatch(msg); m != nil {
 				line, _ := strconv.Atoi(m[1])

@@ -243,3 +243,18 @@ func TestLoadDefaultOverrides(t *testing.T) {
 	_, ok = set.Get("decentlab/dl-iam")
 	assert.True(t, ok, "embedded profiles stay")
 }
+
+func TestStructuralYAMLErrors(t *testing.T) {
+	reg := registry(t)
+	for _, tc := range []struct{ yaml, want string }{
+		{"vendor: a\nmodel: b\nvendor: c\n", `x.yaml:3: mapping key "vendor" already defined at line 1`},
+		{"vendor: a\nmodel: [b\n", "did not find expected"}, // yaml.v3 names the line where the flow started
+		{"- a\n- b\n", "x.yaml:1: cannot unmarshal !!seq"},
+		{"\n", "x.yaml:1: empty profile"},
+	} {
+		_, err := profile.Parse("a/b", "x.yaml", []byte(tc.yaml), reg)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+		assert.NotContains(t, err.Error(), "missing vendor")
+	}
+}
