@@ -72,7 +72,9 @@ var attrLen = map[byte]int{
 	0x01: 1, 0x09: 2, 0x0A: 2, 0x0B: 1, 0x0F: 1, 0x16: 8, 0xFF: 2,
 }
 
-const historyLen = 13 // EM300-DI history record
+// historyLens are the lengths of the history record (0x20 0xCE) per model:
+// EM300-DI per the TTN decoder, AM307/AM319 per Milesight's v2 payload table.
+var historyLens = map[string]int{"em300-di": 13, "am307": 16, "am319": 22}
 
 type out struct {
 	res codec.Result
@@ -124,8 +126,9 @@ func (d *Decoder) recordLen(ch, ty byte) (int, bool) {
 	case ch == 0xFF:
 		n, ok := attrLen[ty]
 		return n, ok
-	case ch == 0x20 && ty == 0xCE && d.model == "em300-di":
-		return historyLen, true
+	case ch == 0x20 && ty == 0xCE:
+		n, ok := historyLens[d.model]
+		return n, ok
 	}
 	n, ok := typeLen[ty]
 	return n, ok
@@ -156,6 +159,8 @@ func (d *Decoder) record(o *out, ch, ty byte, v []byte) bool {
 		o.num("pulse", "1", float64(binary.LittleEndian.Uint32(v)))
 	case ch == 0x20 && ty == 0xCE && em:
 		d.history(o, v)
+	case ch == 0x20 && ty == 0xCE:
+		d.amHistory(o, v)
 	case em:
 		return attr(o, ch, ty, v)
 	case ch == 0x06 && ty == 0xCB:
@@ -245,4 +250,36 @@ func (d *Decoder) FieldNames() []string {
 		return append(names, "gpio", "pulse")
 	}
 	return append(names, "activity", "light_level", "co2", "tvoc", "tvoc_ugm3", "pressure", "hcho", "pm2.5", "pm10", "o3")
+}
+
+// amHistory decodes an AM307/AM319 history record: timestamp, temperature,
+// humidity, PIR, light level, CO2, TVOC, pressure (+ PM2.5, PM10, HCHO/O3
+// on the AM319). Values carry the record's own time. TVOC and HCHO/O3 stay
+// in Fields only: their encoding in history records is not documented
+// precisely enough to turn into measurements.
+func (d *Decoder) amHistory(o *out, v []byte) {
+	u16 := func(i int) float64 { return float64(binary.LittleEndian.Uint16(v[i:])) }
+	ts := time.Unix(int64(binary.LittleEndian.Uint32(v)), 0).UTC()
+	h := map[string]any{
+		"timestamp":   ts.Unix(),
+		"temperature": float64(int16(binary.LittleEndian.Uint16(v[4:]))) / 10,
+		"humidity":    u16(6) / 2,
+		"pir":         float64(v[8]),
+		"light_level": float64(v[9]),
+		"co2":         u16(10),
+		"tvoc":        u16(12),
+		"pressure":    u16(14) / 10,
+	}
+	keys := []struct{ key, unit string }{
+		{"temperature", "degC"}, {"humidity", "%"}, {"light_level", "1"}, {"co2", "ppm"}, {"pressure", "hPa"},
+	}
+	if len(v) >= 22 {
+		h["pm2.5"], h["pm10"], h["hcho_o3_raw"] = u16(16), u16(18), u16(20)
+		keys = append(keys, struct{ key, unit string }{"pm2.5", "ug/m3"}, struct{ key, unit string }{"pm10", "ug/m3"})
+	}
+	for _, k := range keys {
+		o.res.Values = append(o.res.Values, codec.Value{Field: k.key, Value: h[k.key].(float64), Unit: k.unit, Time: ts})
+	}
+	hist, _ := o.res.Fields["history"].([]map[string]any)
+	o.res.Fields["history"] = append(hist, h)
 }

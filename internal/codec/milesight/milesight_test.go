@@ -61,7 +61,8 @@ func TestRecords(t *testing.T) {
 		{"o3 and beep", "am319", "0d7d0c000e0101", map[string]any{"o3": 0.12, "beep": "yes"}, 0},
 		{"pir idle", "am319", "050000", map[string]any{"activity": "idle"}, 0},
 		{"em300 gpio", "em300-di", "050001", map[string]any{"gpio": 1.0}, 0},
-		{"am history unknown length stops", "am319", "20ce0102030405", map[string]any{}, 1},
+		{"am307 history skipped over by length", "am307", "20ce" + "80009265" + "e100" + "7800" + "01" + "02" + "a803" + "2500" + "6627" + "0367ea00",
+			map[string]any{"temperature": 23.4, "history": []any{map[string]any{"temperature": 22.5, "humidity": 60.0, "co2": 936.0, "pressure": 1008.6}}}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, _ := hex.DecodeString(tc.hex)
@@ -100,7 +101,7 @@ func TestEM300History(t *testing.T) {
 }
 
 func TestTruncated(t *testing.T) {
-	for _, h := range []string{"", "03", "0367", "036701", "05c8010203", "20ce00e0926500"} {
+	for _, h := range []string{"", "03", "0367", "036701", "05c8010203", "20ce00e0926500", "20ce0102030405"} {
 		b, _ := hex.DecodeString(h)
 		_, err := decoder(t, "em300-di").Decode(codec.Input{FPort: 85, Bytes: b})
 		assert.ErrorIs(t, err, codec.ErrTruncated, h)
@@ -135,4 +136,18 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+}
+
+func TestAM319History(t *testing.T) {
+	b, _ := hex.DecodeString("20ce" + "80009265" + "38ff" + "a000" + "00" + "01" + "2c01" + "0a00" + "1027" + "0c00" + "1400" + "0500")
+	res, err := decoder(t, "am319").Decode(codec.Input{FPort: 85, Bytes: b})
+	require.NoError(t, err)
+	assert.Empty(t, res.Warnings)
+	ts := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for field, want := range map[string]float64{"temperature": -20.0, "humidity": 80, "co2": 300, "pressure": 1000, "pm2.5": 12, "pm10": 20} {
+		v, ok := codectest.ValueOf(res, field, 0)
+		require.True(t, ok, field)
+		assert.Equal(t, want, v.Value, field)
+		assert.Equal(t, ts, v.Time, field)
+	}
 }
