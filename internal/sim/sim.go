@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/brocaar/lorawan"
+
+	"github.com/loraedge/loraedge/internal/device"
 )
 
 // Options configure a simulation run. Durations marked real are wall-clock
@@ -30,6 +32,10 @@ type Options struct {
 	RXWindow          time.Duration // real; how long a class A device listens after an uplink, default 10 s
 	Linger            time.Duration // real; wait for late downlinks after the last uplink, default 2 s
 	Seed              uint64        // radio jitter and tokens; 0 is a fixed default
+	// StateFile, if set, keeps the LoRaWAN 1.0.4 DevNonce counters and the
+	// ABP frame counters across runs, as a device's flash would. Without
+	// it the 1.0.4 counter starts from wall-clock minutes.
+	StateFile string
 }
 
 func (o *Options) defaults() error {
@@ -116,6 +122,8 @@ type Simulator struct {
 	mu    sync.Mutex
 	clock *Clock
 	ran   bool
+
+	stateMu sync.Mutex // serialises state file writes
 }
 
 // New checks the options and builds the scenario's devices.
@@ -129,13 +137,57 @@ func New(opts Options) (*Simulator, error) {
 	}
 	sc := scenarios[opts.Scenario]
 	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}}
+	var saved persisted
+	if opts.StateFile != "" {
+		if saved, err = loadState(opts.StateFile); err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+	}
 	now := time.Now()
 	for _, sd := range sc.build(opts.Start) {
 		n := newNode(sd, now)
+		if p, ok := saved.Devices[sd.dev.DevEUI.String()]; ok {
+			if p.NextDevNonce != nil {
+				n.devNonce = *p.NextDevNonce
+			}
+			if p.FCntUp != nil && n.joined {
+				n.fCntUp = *p.FCntUp
+			}
+		}
 		s.nodes = append(s.nodes, n)
 		s.byEUI[sd.dev.DevEUI] = n
 	}
 	return s, nil
+}
+
+// saveState writes the counters a real device would keep in flash.
+func (s *Simulator) saveState() {
+	if s.opts.StateFile == "" {
+		return
+	}
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	st := persisted{Devices: map[string]persistedDevice{}}
+	for _, n := range s.nodes {
+		n.mu.Lock()
+		var p persistedDevice
+		if n.sd.dev.Activation == device.OTAA && n.sd.dev.MACVersion == "1.0.4" {
+			v := n.devNonce
+			p.NextDevNonce = &v
+		}
+		if n.sd.dev.Activation == device.ABP {
+			// ABP: the session is the device's for life.
+			v := n.fCntUp
+			p.FCntUp = &v
+		}
+		n.mu.Unlock()
+		if p.NextDevNonce != nil || p.FCntUp != nil {
+			st.Devices[n.sd.dev.DevEUI.String()] = p
+		}
+	}
+	if err := saveState(s.opts.StateFile, st); err != nil {
+		s.opts.Logger.Warn("save simulator state", "err", err)
+	}
 }
 
 // Run runs the given scenario against opts.Target until it ends or ctx is
@@ -214,6 +266,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 	}
 	stopGateways()
 	gwWG.Wait()
+	s.saveState()
 	st := s.Stats()
 	log.Info("simulation finished", "frames_sent", st.FramesSent, "joins", st.JoinsDone,
 		"downlinks", st.DownlinksReceived, "acks", st.AcksReceived, "push_acks", st.PushAcks)
@@ -244,6 +297,7 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 				log.Error("build join-request", "err", err)
 				return
 			}
+			s.saveState() // the DevNonce is used: never again, even after a crash
 			a.transmit(idx, b, sd.dataRate, clock.Now())
 			log.Debug("join-request sent")
 			t := time.NewTimer(joinWait)
