@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"math"
 	"io/fs"
 	"os"
 
@@ -35,6 +36,11 @@ func (p *Profile) Decode(in codec.Input, dev string) ([]measurement.Measurement,
 	}
 	ms := make([]measurement.Measurement, 0, len(res.Values))
 	for _, v := range res.Values {
+		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			// A non-finite number would poison aggregates downstream.
+			res.Warnings = append(res.Warnings, fmt.Sprintf("field %s: non-finite value dropped", v.Field))
+			continue
+		}
 		for _, i := range p.byField[v.Field] {
 			m := &p.Mappings[i]
 			if m.HasChannel && m.Channel != v.Channel {

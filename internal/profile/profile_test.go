@@ -3,6 +3,7 @@ package profile_test
 import (
 	"encoding/hex"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,4 +258,26 @@ func TestStructuralYAMLErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want)
 		assert.NotContains(t, err.Error(), "missing vendor")
 	}
+}
+
+type nanDecoder struct{}
+
+func (nanDecoder) Decode(codec.Input) (codec.Result, error) {
+	return codec.Result{Values: []codec.Value{
+		{Field: "t", Value: math.NaN()}, {Field: "t", Value: math.Inf(1)}, {Field: "t", Value: 1.5, Channel: 2},
+	}}, nil
+}
+
+func TestDecodeDropsNonFinite(t *testing.T) {
+	reg := codec.NewRegistry()
+	require.NoError(t, reg.Register("nan", func(map[string]any) (codec.Decoder, error) { return nanDecoder{}, nil }))
+	p, err := profile.Parse("a/b", "x.yaml", []byte("vendor: a\nmodel: b\ncodec: {id: nan}\nmeasurements: [{field: t, quantity: air_temperature}, {field: t, channel: 3, quantity: road_surface_temperature}]\n"), reg)
+	require.NoError(t, err)
+	ms, res, err := p.Decode(codec.Input{}, "d")
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	assert.Equal(t, 1.5, ms[0].Value)
+	assert.Equal(t, 2, ms[0].Channel)
+	assert.Equal(t, measurement.AirTemperature, ms[0].Quantity)
+	assert.Len(t, res.Warnings, 2)
 }
