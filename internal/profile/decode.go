@@ -2,8 +2,8 @@ package profile
 
 import (
 	"fmt"
-	"math"
 	"io/fs"
+	"math"
 	"os"
 
 	firmwareprofiles "github.com/loraedge/loraedge/firmware-profiles"
