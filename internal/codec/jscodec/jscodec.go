@@ -441,6 +441,9 @@ func (d *Decoder) Decode(in codec.Input) (res codec.Result, err error) {
 	if err != nil {
 		// A runtime whose call failed may hold half-updated globals.
 		reuse = false
+		if errors.Is(err, ErrTimeout) {
+			return res, fmt.Errorf("%s: decodeUplink: %w (%v)", d.name, err, d.timeout)
+		}
 		return res, fmt.Errorf("%s: decodeUplink: %w", d.name, err)
 	}
 	return d.result(vm, out)

@@ -156,7 +156,7 @@ func TestTimeoutLeavesDecoderUsable(t *testing.T) {
 	start := time.Now()
 	_, err := d.Decode(codec.Input{FPort: 1, Bytes: []byte{0xff}})
 	require.ErrorIs(t, err, ErrTimeout)
-	assert.ErrorContains(t, err, "decodeUplink")
+	assert.ErrorContains(t, err, "decodeUplink: script exceeded its time limit (30ms)")
 	assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
 	res, err := d.Decode(codec.Input{FPort: 1, Bytes: []byte{3}})
 	require.NoError(t, err)
