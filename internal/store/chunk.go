@@ -152,6 +152,22 @@ func writeNum(w *bitWriter, z uint64, width uint) {
 }
 
 func readNum(r *bitReader, width uint) uint64 {
+	// Fast path: peek 2 control bits plus up to 56 value bits at once.
+	if width <= 54 && r.pos+64 <= uint(len(r.b))*8 {
+		i := r.pos >> 3
+		word := binary.BigEndian.Uint64(r.b[i:]) << (r.pos & 7)
+		if word>>63 == 0 {
+			r.pos++
+			return 0
+		}
+		if word>>62 == 0b10 {
+			r.pos += 2 + width
+			if width == 0 {
+				return 0
+			}
+			return (word << 2) >> (64 - width)
+		}
+	}
 	if r.read(1) == 0 {
 		return 0
 	}

@@ -75,13 +75,14 @@ func (s *Store) snapshot(keys []string, from, to int64) (*snapshot, error) {
 	return sn, nil
 }
 
-// points returns the sorted, deduplicated points of key in [from, to).
-func (sn *snapshot) points(key string, from, to int64) ([]point, error) {
+// points returns the sorted, deduplicated points of key in [from, to),
+// reusing dst's storage.
+func (sn *snapshot) points(dst []point, key string, from, to int64) ([]point, error) {
 	m, ok := sn.metas[key]
 	if !ok {
 		return nil, nil
 	}
-	var pts []point
+	pts := dst[:0]
 	if m.ID != 0 {
 		c := sn.tx.Bucket(bucketChunks).Cursor()
 		prefix := sidPrefix(m.ID)
@@ -99,6 +100,14 @@ func (sn *snapshot) points(key string, from, to int64) ([]point, error) {
 				break
 			}
 			if h.MaxT < from {
+				continue
+			}
+			if h.MinT >= from && h.MaxT < to {
+				// Wholly inside: decode straight into the result.
+				pts, err = decodeChunk(pts, v)
+				if err != nil {
+					return nil, fmt.Errorf("%w: series %s chunk %x: %v", ErrCorrupt, key, k, err)
+				}
 				continue
 			}
 			buf, err = decodeChunk(buf[:0], v)
@@ -155,7 +164,7 @@ func (s *Store) Range(ctx context.Context, keys []string, from, to time.Time) ([
 		if !ok {
 			continue
 		}
-		pts, err := sn.points(k, f, t)
+		pts, err := sn.points(nil, k, f, t)
 		if err != nil {
 			return nil, err
 		}
@@ -300,6 +309,7 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 	}
 	defer sn.tx.Rollback()
 	var out []AggregateSeries
+	var buf []point
 	for _, k := range q.Keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -308,10 +318,11 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 		if !ok {
 			continue
 		}
-		pts, err := sn.points(k, from, to)
+		pts, err := sn.points(buf, k, from, to)
 		if err != nil {
 			return nil, err
 		}
+		buf = pts
 		out = append(out, AggregateSeries{SeriesInfo: m.SeriesInfo, Buckets: aggregate(pts, edges, ns)})
 	}
 	return out, nil
@@ -338,8 +349,12 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 		b.Count++
 		b.Sum += p.V
 		b.Last = p.V
-		b.Min = math.Min(b.Min, p.V)
-		b.Max = math.Max(b.Max, p.V)
+		if p.V < b.Min {
+			b.Min = p.V
+		}
+		if p.V > b.Max {
+			b.Max = p.V
+		}
 		if i > 0 {
 			if d := p.V - pts[i-1].V; d >= 0 {
 				b.Increase += d

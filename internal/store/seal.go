@@ -140,7 +140,7 @@ func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error 
 		k, v = c.Prev()
 	}
 	if k != nil && bytes.HasPrefix(k, prefix) {
-		if h, err := readChunkHeader(v); err == nil && h.Count < s.opts.ChunkPoints {
+		if h, err := readChunkHeader(v); err == nil && h.Count < s.opts.ChunkPoints && len(v) < s.opts.ChunkBytes*7/8 {
 			old, err := decodeChunk(nil, v)
 			if err == nil {
 				pts = sortPoints(append(old, pts...))
@@ -151,12 +151,8 @@ func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error 
 		}
 	}
 	for len(pts) > 0 {
-		n := min(len(pts), s.opts.ChunkPoints)
-		// Do not leave a tiny remainder: it would be rewritten next seal.
-		if rest := len(pts) - n; rest > 0 && rest < s.opts.ChunkPoints/4 {
-			n = len(pts)
-		}
-		if err := putChunk(cb, meta, pts[:n]); err != nil {
+		n, enc := s.cut(pts)
+		if err := putChunk(cb, meta, pts[:n], enc); err != nil {
 			return err
 		}
 		pts = pts[n:]
@@ -164,9 +160,23 @@ func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error 
 	return nil
 }
 
+// cut returns how many leading points make one chunk and its encoding,
+// keeping it under ChunkBytes.
+func (s *Store) cut(pts []point) (int, []byte) {
+	n := min(len(pts), s.opts.ChunkPoints)
+	for {
+		enc := encodeChunk(pts[:n])
+		if len(enc) <= s.opts.ChunkBytes || n == 1 {
+			return n, enc
+		}
+		// Shrink in proportion to the excess, a little more to converge.
+		n = max(1, min(n-1, n*s.opts.ChunkBytes/len(enc)*97/100))
+	}
+}
+
 // putChunk stores a chunk; if a chunk with the same start exists (late data)
 // both are merged so nothing is overwritten.
-func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
+func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point, enc []byte) error {
 	key := chunkKey(meta.ID, pts[0].T)
 	if old := cb.Get(key); old != nil {
 		prev, err := decodeChunk(nil, old)
@@ -174,12 +184,15 @@ func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
 			return fmt.Errorf("%w: chunk %x: %v", ErrCorrupt, key, err)
 		}
 		pts = sortPoints(append(prev, pts...))
+		enc = encodeChunk(pts)
 	}
 	if span := pts[len(pts)-1].T - pts[0].T; span > meta.MaxSpan {
 		meta.MaxSpan = span
 	}
-	cb.FillPercent = 0.9 // keys mostly arrive in order per series
-	return cb.Put(key, encodeChunk(pts))
+	// Full pages: chunks are sized to fill a page, and a series' chunks
+	// arrive in key order.
+	cb.FillPercent = 1.0
+	return cb.Put(key, enc)
 }
 
 // deleteSegments removes closed segments that are sealed and that every

@@ -67,8 +67,13 @@ type Options struct {
 	// compressed chunks in bbolt, which bounds replay time and memory.
 	// Default 15 min.
 	SealInterval time.Duration
-	// ChunkPoints is the target number of points per sealed chunk. Default 1024.
+	// ChunkPoints caps the points per sealed chunk. Default 4096.
 	ChunkPoints int
+	// ChunkBytes caps the encoded size of a chunk. Default 480: bbolt
+	// splits pages with few large values badly (a page of 1 KiB values is
+	// about half empty); ~500 byte values keep pages 70-90 % full while the
+	// per-chunk key overhead stays under 7 %.
+	ChunkBytes int
 	// MaintenanceInterval paces sealing checks, retention, budget and the
 	// read-only probe. Default 5 s.
 	MaintenanceInterval time.Duration
@@ -84,9 +89,11 @@ type Options struct {
 	// DiskBudget caps the bytes used by chunks and log; above it the oldest
 	// data is evicted. 0 means no cap.
 	DiskBudget int64
-	// TimeResolution truncates measurement times on append. Sensor data
-	// needs no nanoseconds and coarser times compress better. Default 1 ms;
-	// negative keeps nanoseconds.
+	// TimeResolution truncates measurement times on append (in the log
+	// too, so sinks see the same times as queries). Uplinks of sensors come
+	// minutes apart and their receive times jitter by milliseconds, which
+	// would cost ~9 bits per point in chunks for no information. Default
+	// 1 s; negative keeps nanoseconds.
 	TimeResolution time.Duration
 	// QueueSize bounds the batches waiting for the group commit; Append
 	// blocks (honouring its ctx) when it is full. Default 1024.
@@ -114,7 +121,10 @@ func (o *Options) defaults() {
 		o.SealInterval = 15 * time.Minute
 	}
 	if o.ChunkPoints <= 0 {
-		o.ChunkPoints = 1024
+		o.ChunkPoints = 4096
+	}
+	if o.ChunkBytes <= 0 {
+		o.ChunkBytes = 480
 	}
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = 5 * time.Second
@@ -126,7 +136,7 @@ func (o *Options) defaults() {
 		o.ClassOf = DefaultClass
 	}
 	if o.TimeResolution == 0 {
-		o.TimeResolution = time.Millisecond
+		o.TimeResolution = time.Second
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024
