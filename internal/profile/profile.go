@@ -163,10 +163,15 @@ func Load(reg *codec.Registry, sources ...Source) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: %w", joinName(src.Name, p), err))
 				return nil
 			}
+			name := joinName(src.Name, p)
+			if !d.IsDir() && path.Ext(p) == ".yml" {
+				// Silently skipping it would leave the device without a profile.
+				errs = append(errs, fmt.Errorf("%s: profile files end in .yaml", name))
+				return nil
+			}
 			if d.IsDir() || path.Ext(p) != ".yaml" {
 				return nil
 			}
-			name := joinName(src.Name, p)
 			data, err := fs.ReadFile(src.FS, p)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -174,7 +179,7 @@ func Load(reg *codec.Registry, sources ...Source) (*Set, error) {
 			}
 			id, ok := idFromPath(p)
 			if !ok {
-				errs = append(errs, fmt.Errorf("%s: profile files must be <vendor>/<model>.yaml", name))
+				errs = append(errs, fmt.Errorf("%s: profile files must be <vendor>/<model>.yaml in lower case (a-z, 0-9, ., _, -)", name))
 				return nil
 			}
 			prof, err := Parse(id, name, data, reg)

@@ -92,6 +92,12 @@ func TestBadProfilePath(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "flat.yaml"), []byte("vendor: x\n"), 0o600))
 	_, err := profile.LoadDir(dir, registry(t))
 	require.ErrorContains(t, err, "flat.yaml: profile files must be <vendor>/<model>.yaml")
+
+	dir = t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "acme"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "acme", "x.yml"), []byte("vendor: x\n"), 0o600))
+	_, err = profile.LoadDir(dir, registry(t))
+	require.ErrorContains(t, err, "x.yml: profile files end in .yaml")
 }
 
 func TestParseProblemsReportedTogether(t *testing.T) {
