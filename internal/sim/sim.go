@@ -54,6 +54,9 @@ func (o *Options) defaults() error {
 	if o.Gateways <= 0 {
 		o.Gateways = 2
 	}
+	if o.Gateways > maxGateways {
+		return fmt.Errorf("sim: %d gateways: at most %d (one socket each)", o.Gateways, maxGateways)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,6 +83,9 @@ func (o *Options) defaults() error {
 	}
 	return nil
 }
+
+// maxGateways bounds the sockets one run opens.
+const maxGateways = 256
 
 // counters are the simulator-wide statistics.
 type counters struct {
@@ -330,8 +336,8 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 		}
 		b, err := n.dataUplink(fport, payload, sd.confirmed, time.Now())
 		if err != nil {
-			// Not joined any more cannot happen today; keep the loop honest.
 			log.Error("build uplink", "err", err)
+			next = next.Add(sd.interval)
 			continue
 		}
 		a.transmit(idx, b, sd.dataRate, next)
