@@ -1,0 +1,162 @@
+package influx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/testserver"
+)
+
+var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+func openStore(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: dir, CommitInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	return st
+}
+
+func testConfig(db *testserver.InfluxDB) Config {
+	c := DefaultConfig()
+	c.Enabled = true
+	c.URL, c.Token, c.Org, c.Bucket = db.URL, db.Token, db.Org, db.Bucket
+	c.FlushInterval = 50 * time.Millisecond
+	c.Timeout = 5 * time.Second
+	c.MaxBackoff = 200 * time.Millisecond
+	return c
+}
+
+// runSink starts a sink on st; the returned stop cancels it and waits.
+func runSink(t testing.TB, st *store.Store, cfg Config, reg prometheus.Registerer) (*Sink, func()) {
+	t.Helper()
+	s, err := New(st, cfg, Options{GatewayID: "gw-test", Registerer: reg, MinBackoff: 20 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
+	return s, stop
+}
+
+func fluxCount(t testing.TB, db *testserver.InfluxDB, filter string) int64 {
+	t.Helper()
+	c := influxdb2.NewClient(db.URL, db.Token)
+	defer c.Close()
+	q := fmt.Sprintf(`from(bucket: %q) |> range(start: 2000-01-01T00:00:00Z) |> filter(fn: (r) => %s) |> group() |> count()`, db.Bucket, filter)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := c.QueryAPI(db.Org).Query(ctx, q)
+	require.NoError(t, err)
+	var n int64
+	for res.Next() {
+		n += res.Record().Value().(int64)
+	}
+	require.NoError(t, res.Err())
+	return n
+}
+
+// waitCount polls until the count reaches want or the timeout passes, and
+// returns the last count.
+func waitCount(t testing.TB, db *testserver.InfluxDB, filter string, want int64, timeout time.Duration) int64 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n := fluxCount(t, db, filter)
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestLayoutRoundTrip(t *testing.T) {
+	db := testserver.StartInfluxDB(t)
+	st := openStore(t, t.TempDir())
+	t.Cleanup(func() { st.Close() })
+	ms := []measurement.Measurement{
+		{Device: "a84041000181c061", Quantity: measurement.RoadSurfaceTemperature, Value: -1.25, Unit: "degC", Time: t0, Meta: map[string]string{"site": "B27 km 12,5"}},
+		{Device: "a84041000181c061", Quantity: measurement.RoadSurfaceState, Value: 66, Unit: "tls", Time: t0, Meta: map[string]string{"site": "B27 km 12,5"}},
+		{Device: "70b3d5e75e000001", Quantity: measurement.CO2, Value: 1234, Unit: "ppm", Time: t0.Add(time.Minute)},
+		{Device: "70b3d5e75e000002", Quantity: measurement.PulseCount, Channel: 2, Value: 1e6, Unit: "1", Time: t0.Add(2 * time.Minute)},
+		{Device: "70b3d5e75e000002", Quantity: measurement.LeakAlarm, Value: 1, Unit: "1", Time: t0.Add(3 * time.Minute)},
+		{Device: "70b3d5e75e000002", Quantity: measurement.BatteryVoltage, Value: 3.6, Unit: "V", Time: t0.Add(4 * time.Minute)},
+		{Device: "70b3d5e75e000002", Quantity: "made_up", Value: 7, Unit: "x", Time: t0.Add(5 * time.Minute)},
+		{Device: "70b3d5e75e000002", Quantity: measurement.CO2, Value: math.NaN(), Unit: "ppm", Time: t0.Add(6 * time.Minute)},
+	}
+	require.NoError(t, st.Append(context.Background(), ms))
+	reg := prometheus.NewRegistry()
+	runSink(t, st, testConfig(db), reg)
+	require.Equal(t, int64(7), waitCount(t, db, "true", 7, 10*time.Second))
+
+	c := influxdb2.NewClient(db.URL, db.Token)
+	t.Cleanup(c.Close)
+	res, err := c.QueryAPI(db.Org).Query(context.Background(),
+		fmt.Sprintf(`from(bucket: %q) |> range(start: 2000-01-01T00:00:00Z) |> group() |> sort(columns: ["_time", "_field"])`, db.Bucket))
+	require.NoError(t, err)
+	type row struct {
+		Measurement, Field, Device, Site, Channel, Gateway, Unit string
+		Value                                                    float64
+		Time                                                     time.Time
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+	var got []row
+	for res.Next() {
+		r := res.Record()
+		got = append(got, row{r.Measurement(), r.Field(), str(r.ValueByKey("device")), str(r.ValueByKey("site")),
+			str(r.ValueByKey("channel")), str(r.ValueByKey("gateway")), str(r.ValueByKey("unit")), r.Value().(float64), r.Time().UTC()})
+	}
+	require.NoError(t, res.Err())
+	want := []row{
+		{"road_weather", "road_surface_state", "a84041000181c061", "B27 km 12,5", "", "gw-test", "tls", 66, t0},
+		{"road_weather", "road_surface_temperature", "a84041000181c061", "B27 km 12,5", "", "gw-test", "degC", -1.25, t0},
+		{"air", "co2", "70b3d5e75e000001", "", "", "gw-test", "ppm", 1234, t0.Add(time.Minute)},
+		{"meter", "pulse_count", "70b3d5e75e000002", "", "2", "gw-test", "1", 1e6, t0.Add(2 * time.Minute)},
+		{"alarm", "leak_alarm", "70b3d5e75e000002", "", "", "gw-test", "1", 1, t0.Add(3 * time.Minute)},
+		{"device", "battery_voltage", "70b3d5e75e000002", "", "", "gw-test", "V", 3.6, t0.Add(4 * time.Minute)},
+		{"other", "made_up", "70b3d5e75e000002", "", "", "gw-test", "x", 7, t0.Add(5 * time.Minute)},
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, 1.0, testutil.ToFloat64(mustVec(t, reg, "loraedge_influx_points_dropped_total", "unrepresentable")))
+}
+
+func mustVec(t testing.TB, g prometheus.Gatherer, name, reason string) prometheus.Collector {
+	t.Helper()
+	mfs, err := g.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetValue() == reason {
+					return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return m.GetCounter().GetValue() })
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{%s} not found", name, reason)
+	return nil
+}
+
+var _ = errors.Is
