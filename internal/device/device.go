@@ -101,6 +101,10 @@ func (d Device) Validate() error {
 type Registry struct {
 	mu      sync.RWMutex
 	devices map[lorawan.EUI64]Device
+	// managed are the devices of the configuration file; kv keeps the
+	// others (see Persist).
+	managed map[lorawan.EUI64]bool
+	kv      KV
 }
 
 // NewRegistry returns a registry holding devs; it fails on duplicates or
@@ -128,24 +132,6 @@ func (r *Registry) Get(eui lorawan.EUI64) (Device, bool) {
 	defer r.mu.RUnlock()
 	d, ok := r.devices[eui]
 	return d, ok
-}
-
-// Put adds or replaces a device after validating it.
-func (r *Registry) Put(d Device) error {
-	if err := d.Validate(); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.devices[d.DevEUI] = d
-	return nil
-}
-
-// Delete removes a device.
-func (r *Registry) Delete(eui lorawan.EUI64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.devices, eui)
 }
 
 // List returns all devices sorted by DevEUI.
