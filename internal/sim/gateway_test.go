@@ -270,6 +270,24 @@ func TestGatewaysOverLoopback(t *testing.T) {
 		}
 	}
 
+	// A frame heard by both gateways arrives twice, each with its own
+	// signal report.
+	rssiAt := map[string]int16{}
+	for _, rx := range ns.rxpks[GatewayEUI(0)] {
+		rssiAt[string(rx.Data)] = rx.RSSI
+	}
+	both, differ := 0, 0
+	for _, rx := range ns.rxpks[GatewayEUI(1)] {
+		if r0, ok := rssiAt[string(rx.Data)]; ok {
+			both++
+			if r0 != rx.RSSI {
+				differ++
+			}
+		}
+	}
+	assert.Positive(t, both, "frames heard by both gateways")
+	assert.Positive(t, differ, "gateways report their own RSSI")
+
 	// Every PULL_RESP was answered with a TX_ACK carrying its token.
 	require.NotEmpty(t, ns.sentToken)
 	for tok := range ns.sentToken {
