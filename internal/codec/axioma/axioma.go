@@ -152,14 +152,12 @@ func (Decoder) Decode(in codec.Input) (codec.Result, error) {
 // bits reads n bits starting at bit pos of a little-endian bit stream (bit
 // k is bit k%8 of byte k/8), least significant bit first.
 func bits(b []byte, pos, n int) uint64 {
+	shift := pos % 8
 	var v uint64
-	for k := 0; k < n; k++ {
-		p := pos + k
-		if b[p/8]>>(p%8)&1 != 0 {
-			v |= 1 << k
-		}
+	for k, i := 0, pos/8; k < n+shift && i < len(b); k, i = k+8, i+1 {
+		v |= uint64(b[i]) << k
 	}
-	return v
+	return v >> shift & (1<<n - 1)
 }
 
 func b2f(b bool) float64 {
