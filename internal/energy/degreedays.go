@@ -1,0 +1,178 @@
+package energy
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// monthShare is the share of a year's heating degree days per month when
+// no weather data is at hand (VDI 2067 / DIN 4713 distribution, per mille;
+// June to August share 40).
+var monthShare = [12]float64{170, 150, 130, 80, 40, 40.0 / 3, 40.0 / 3, 40.0 / 3, 30, 80, 120, 160}
+
+// referenceShare returns the share of a reference year's degree days that
+// falls into [from, to): whole months count their share, partial months
+// their share times the fraction of their days.
+func referenceShare(from, to time.Time, loc *time.Location) float64 {
+	var s float64
+	for m := firstOfMonth(from, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
+		next := m.AddDate(0, 1, 0)
+		a, b := maxTime(m, from), minTime(next, to)
+		if !a.Before(b) {
+			continue
+		}
+		frac := b.Sub(a).Hours() / next.Sub(m).Hours()
+		s += monthShare[m.Month()-1] / 1000 * frac
+	}
+	return s
+}
+
+// DegreeDays is G20/15 of a site over a period and where it comes from.
+type DegreeDays struct {
+	// Value is G20/15 in Kd: the sum of (20 - t_m) over days with a daily
+	// mean t_m below 15 degC.
+	Value float64 `json:"value"`
+	// Reference is the reference climate's G20/15 for the same period
+	// (the yearly reference times the months' shares).
+	Reference float64 `json:"reference"`
+	// Source is "sensor", "configured", "mixed" or "" (none).
+	Source string `json:"source"`
+	// Estimated is set when months were scaled from incomplete sensor
+	// data or configured figures were prorated.
+	Estimated bool `json:"estimated"`
+	// Months is G20/15 per month of the period.
+	Months []MonthDegreeDays `json:"months,omitempty"`
+}
+
+// MonthDegreeDays is one month's G20/15.
+type MonthDegreeDays struct {
+	Month     string  `json:"month"` // 2006-01
+	Value     float64 `json:"value"`
+	Source    string  `json:"source"`
+	Estimated bool    `json:"estimated,omitempty"`
+	// ValidDays counts days with a sensor daily mean.
+	ValidDays int `json:"valid_days"`
+}
+
+// dailyMeans returns the daily mean temperature per local day (keyed by
+// the day's start) for days with readings in at least 18 distinct hours.
+func dailyMeans(rs []Reading, loc *time.Location) map[time.Time]float64 {
+	type acc struct {
+		sum   float64
+		n     int
+		hours uint32
+	}
+	days := map[time.Time]*acc{}
+	for _, r := range rs {
+		if math.IsNaN(r.Value) {
+			continue
+		}
+		l := r.Time.In(loc)
+		d := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+		a := days[d]
+		if a == nil {
+			a = &acc{}
+			days[d] = a
+		}
+		a.sum += r.Value
+		a.n++
+		a.hours |= 1 << uint(l.Hour())
+	}
+	out := make(map[time.Time]float64, len(days))
+	for d, a := range days {
+		if popcount(a.hours) >= 18 {
+			out[d] = a.sum / float64(a.n)
+		}
+	}
+	return out
+}
+
+func popcount(x uint32) int {
+	n := 0
+	for ; x != 0; x &= x - 1 {
+		n++
+	}
+	return n
+}
+
+// degreeDays computes G20/15 for [from, to) (whole local days) from the
+// site's temperature sensor, falling back per month to configured figures.
+func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, from, to time.Time) (DegreeDays, error) {
+	dd := DegreeDays{Reference: r.ReferenceDegreeDays * referenceShare(from, to, r.loc)}
+	var means map[time.Time]float64
+	if sc.TemperatureDevice != "" {
+		rs, err := src.Readings(ctx, SeriesRef{Device: lower(sc.TemperatureDevice), Quantity: "air_temperature", Channel: sc.TemperatureChannel}, from, to)
+		if err != nil {
+			return dd, fmt.Errorf("degree days %s: %w", sc.ID, err)
+		}
+		means = dailyMeans(rs, r.loc)
+	}
+	sources := map[string]bool{}
+	for m := firstOfMonth(from, r.loc); m.Before(to); m = m.AddDate(0, 1, 0) {
+		next := m.AddDate(0, 1, 0)
+		a, b := maxTime(m, from), minTime(next, to)
+		md := MonthDegreeDays{Month: m.Format("2006-01")}
+		days := 0
+		var g float64
+		for d := a; d.Before(b); d = d.AddDate(0, 0, 1) {
+			days++
+			if t, ok := means[d]; ok {
+				md.ValidDays++
+				if t < 15 {
+					g += 20 - t
+				}
+			}
+		}
+		conf, hasConf := sc.DegreeDays[md.Month]
+		monthDays := int(math.Round(next.Sub(m).Hours() / 24))
+		switch {
+		case md.ValidDays == days:
+			md.Value, md.Source = g, "sensor"
+		case hasConf:
+			md.Value, md.Source = conf*float64(days)/float64(monthDays), "configured"
+			md.Estimated = days != monthDays
+		case md.ValidDays > 0:
+			md.Value, md.Source, md.Estimated = g*float64(days)/float64(md.ValidDays), "sensor", true
+		default:
+			// No data for the month: normalisation is not possible.
+			dd.Source = ""
+			dd.Value = 0
+			dd.Months = nil
+			return dd, nil
+		}
+		sources[md.Source] = true
+		dd.Estimated = dd.Estimated || md.Estimated
+		dd.Value += md.Value
+		dd.Months = append(dd.Months, md)
+	}
+	switch {
+	case sources["sensor"] && sources["configured"]:
+		dd.Source = "mixed"
+	case sources["sensor"]:
+		dd.Source = "sensor"
+	case sources["configured"]:
+		dd.Source = "configured"
+	}
+	return dd, nil
+}
+
+func firstOfMonth(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
