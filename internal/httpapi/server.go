@@ -1,0 +1,286 @@
+// Package httpapi serves loraedge's REST API under /api/v1, the embedded
+// web page, /metrics, /healthz and /readyz.
+//
+// Every route except /healthz and /readyz needs a bearer token: a read
+// token allows GET, an admin token everything. Tokens are compared in
+// constant time over their SHA-256 digests, so neither content nor length
+// leaks through timing. Request bodies are size-limited, and every error is
+// JSON: {"error": {"code": "...", "message": "..."}} with the internal
+// cause only in the log.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configures a Server. The service fields are optional: a route
+// whose service is nil answers 501.
+type Options struct {
+	// ReadTokens may use GET routes; AdminTokens every route.
+	ReadTokens, AdminTokens []string
+
+	Gateways  GatewayLister
+	Devices   DeviceStore
+	Sessions  SessionLister
+	Sites     SiteLister
+	Series    SeriesReader
+	Downlinks Downlinker
+	Alerts    AlertService
+	Reports   ReportService
+	OpenData  OpenDataCatalog
+
+	// Gatherer is exposed on /metrics.
+	Gatherer prometheus.Gatherer
+	// Ready reports nil once the store is open and the UDP port bound.
+	Ready func() error
+
+	// MaxBodyBytes limits request bodies (default 64 KiB).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
+	Now          func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	read     [][32]byte
+	admin    [][32]byte
+	mux      *http.ServeMux
+	requests *prometheus.CounterVec
+}
+
+// New builds the server and its routes.
+func New(opts Options) (*Server, error) {
+	if len(opts.AdminTokens) == 0 && len(opts.ReadTokens) == 0 {
+		return nil, errors.New("httpapi: at least one token is required")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 64 << 10
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Gatherer == nil {
+		opts.Gatherer = prometheus.NewRegistry()
+	}
+	s := &Server{
+		opts: opts,
+		log:  opts.Logger.With("component", "httpapi"),
+		mux:  http.NewServeMux(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_http_requests_total",
+			Help: "HTTP requests by route pattern and status class.",
+		}, []string{"route", "code"}),
+	}
+	for _, t := range opts.ReadTokens {
+		if len(t) < 16 {
+			return nil, errors.New("httpapi: tokens must have at least 16 characters")
+		}
+		s.read = append(s.read, sha256.Sum256([]byte(t)))
+	}
+	for _, t := range opts.AdminTokens {
+		if len(t) < 16 {
+			return nil, errors.New("httpapi: tokens must have at least 16 characters")
+		}
+		s.admin = append(s.admin, sha256.Sum256([]byte(t)))
+	}
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(s.requests); err != nil {
+			return nil, fmt.Errorf("httpapi metrics: %w", err)
+		}
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Run serves on l until ctx is done, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute, // reports can take a while
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}
+
+type access int
+
+const (
+	public access = iota
+	readAccess
+	adminAccess
+)
+
+// handle registers pattern with its access level; h returns an error that
+// writeError turns into a JSON answer.
+func (s *Server) handle(pattern string, acc access, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			s.requests.WithLabelValues(pattern, fmt.Sprintf("%dxx", sw.code()/100)).Inc()
+		}()
+		if acc != public {
+			if err := s.authorize(r, acc); err != nil {
+				s.writeError(sw, r, err)
+				return
+			}
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
+		}
+		if err := h(sw, r); err != nil {
+			s.writeError(sw, r, err)
+		}
+	})
+}
+
+func (s *Server) authorize(r *http.Request, acc access) error {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		// The web page's downloads cannot set headers; it passes the token
+		// as a query parameter on GET only.
+		if r.Method == http.MethodGet {
+			tok = r.URL.Query().Get("access_token")
+		}
+		if tok == "" {
+			return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing bearer token"}
+		}
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if match(s.admin, sum) {
+		return nil
+	}
+	if match(s.read, sum) {
+		if acc == readAccess {
+			return nil
+		}
+		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token may only read"}
+	}
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid token"}
+}
+
+// match compares against every token so the time does not depend on
+// which one matched.
+func match(tokens [][32]byte, sum [32]byte) bool {
+	found := 0
+	for i := range tokens {
+		found |= subtle.ConstantTimeCompare(tokens[i][:], sum[:])
+	}
+	return found == 1
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Flush lets streamed answers through.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", public, func(w http.ResponseWriter, _ *http.Request) error {
+		_, err := w.Write([]byte("ok\n"))
+		return err
+	})
+	s.handle("GET /readyz", public, func(w http.ResponseWriter, _ *http.Request) error {
+		if s.opts.Ready != nil {
+			if err := s.opts.Ready(); err != nil {
+				return &Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()}
+			}
+		}
+		_, err := w.Write([]byte("ready\n"))
+		return err
+	})
+	metrics := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})
+	s.handle("GET /metrics", readAccess, func(w http.ResponseWriter, r *http.Request) error {
+		metrics.ServeHTTP(w, r)
+		return nil
+	})
+	s.handle("GET /api/v1/openapi.json", public, s.openAPI)
+	s.handle("GET /api/v1/gateways", readAccess, s.listGateways)
+	s.handle("GET /api/v1/sites", readAccess, s.listSites)
+	s.handle("GET /api/v1/devices", readAccess, s.listDevices)
+	s.handle("POST /api/v1/devices", adminAccess, s.createDevice)
+	s.handle("GET /api/v1/devices/{dev_eui}", readAccess, s.getDevice)
+	s.handle("PUT /api/v1/devices/{dev_eui}", adminAccess, s.putDevice)
+	s.handle("DELETE /api/v1/devices/{dev_eui}", adminAccess, s.deleteDevice)
+	s.handle("GET /api/v1/devices/{dev_eui}/latest", readAccess, s.deviceLatest)
+	s.handle("POST /api/v1/devices/{dev_eui}/downlinks", adminAccess, s.enqueueDownlink)
+	s.handle("GET /api/v1/series", readAccess, s.listSeries)
+	s.handle("GET /api/v1/series/query", readAccess, s.querySeries)
+	s.handle("GET /api/v1/alerts", readAccess, s.listAlerts)
+	s.handle("POST /api/v1/alerts/{id}/ack", adminAccess, s.ackAlert)
+	s.handle("GET /api/v1/silences", readAccess, s.listSilences)
+	s.handle("POST /api/v1/silences", adminAccess, s.createSilence)
+	s.handle("DELETE /api/v1/silences/{id}", adminAccess, s.expireSilence)
+	s.handle("GET /api/v1/reports/energy", readAccess, s.energyReport)
+	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
+	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
+	s.handle("/api/", readAccess, func(http.ResponseWriter, *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such API route"}
+	})
+	s.mux.Handle("/", webHandler())
+}
