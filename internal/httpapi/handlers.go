@@ -3,11 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -176,19 +174,19 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) error {
 // deviceInput is what POST and PUT accept: the device with its keys, which
 // are write-only.
 type deviceInput struct {
-	DevEUI     *lorawan.EUI64     `json:"dev_eui"`
-	Name       string             `json:"name"`
-	Activation device.Activation  `json:"activation"`
-	Class      device.Class       `json:"class"`
-	MACVersion string             `json:"mac_version"`
-	Profile    string             `json:"profile"`
-	Site       string             `json:"site"`
-	Tags       []string           `json:"tags"`
-	JoinEUI    lorawan.EUI64      `json:"join_eui"`
-	AppKey     lorawan.AES128Key  `json:"app_key"`
-	DevAddr    lorawan.DevAddr    `json:"dev_addr"`
-	NwkSKey    lorawan.AES128Key  `json:"nwk_s_key"`
-	AppSKey    lorawan.AES128Key  `json:"app_s_key"`
+	DevEUI     *lorawan.EUI64    `json:"dev_eui"`
+	Name       string            `json:"name"`
+	Activation device.Activation `json:"activation"`
+	Class      device.Class      `json:"class"`
+	MACVersion string            `json:"mac_version"`
+	Profile    string            `json:"profile"`
+	Site       string            `json:"site"`
+	Tags       []string          `json:"tags"`
+	JoinEUI    lorawan.EUI64     `json:"join_eui"`
+	AppKey     lorawan.AES128Key `json:"app_key"`
+	DevAddr    lorawan.DevAddr   `json:"dev_addr"`
+	NwkSKey    lorawan.AES128Key `json:"nwk_s_key"`
+	AppSKey    lorawan.AES128Key `json:"app_s_key"`
 }
 
 func (in deviceInput) device() device.Device {
@@ -522,15 +520,3 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 		"hex": hex.EncodeToString(dl.Payload), "confirmed": dl.Confirmed})
 	return nil
 }
-
-// sortedKeys is for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = json.Marshal
