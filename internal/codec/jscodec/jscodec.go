@@ -16,10 +16,15 @@
 // process's allocation counter while a call runs longer than a few
 // milliseconds, interrupting it once it allocated more than max_alloc_bytes.
 // goja checks for an interrupt between JavaScript instructions only, so one
-// native call that allocates a lot at once (new ArrayBuffer(1e9),
-// "x".repeat(1e9), Array(1e8).fill(0)) is not stopped in time; the string
-// padding and repeat built-ins are therefore wrapped with a size check,
-// but the other cases remain. Run only codec files you have read.
+// native call that allocates or loops a lot at once (new ArrayBuffer(1e9),
+// "x".repeat(1e9), new Array(1e8).fill(0)) would run to its end, using
+// gigabytes; the built-ins that take a size are therefore wrapped with a
+// check (see limits.go): every Array.prototype method refuses arrays longer
+// than max_array_length, so do Array.from, the typed-array and ArrayBuffer
+// constructors, and the string repeat/pad methods. Other slow native paths
+// may remain (e.g. sorting a long array built element by element, though
+// the allocation watchdog stops the building). Run only codec files you
+// have read.
 package jscodec
 
 import (
@@ -52,6 +57,7 @@ const (
 	DefaultMaxStringSize = 64 << 10
 	DefaultMaxAlloc      = 32 << 20
 	DefaultMaxCalls      = 1000
+	DefaultMaxArrayLen   = 1 << 16
 	maxScriptSize        = 1 << 20
 	maxCallStack         = 256
 	maxDepth             = 32
@@ -89,6 +95,9 @@ type Options struct {
 	// before the call is interrupted (checked every 5 ms); 0 = default,
 	// negative = off.
 	MaxAllocBytes int64 `json:"max_alloc_bytes"`
+	// MaxArrayLength bounds arrays and typed arrays handed to native
+	// built-ins (elements); default 65536.
+	MaxArrayLength int `json:"max_array_length"`
 	// Isolate runs every call in a fresh runtime, so that no state survives
 	// between payloads (slower; see the benchmarks). Otherwise runtimes are
 	// pooled and replaced after MaxCallsPerRuntime calls.
@@ -106,6 +115,7 @@ type Decoder struct {
 	maxNodes   int
 	maxStrings int
 	maxAlloc   int64
+	maxArray   int64
 	isolate    bool
 	maxCalls   int
 	pool       chan *vmState
@@ -142,6 +152,7 @@ func NewFromOptions(o Options) (*Decoder, error) {
 		maxNodes:   or(o.MaxResultNodes, DefaultMaxNodes),
 		maxStrings: or(o.MaxStringBytes, DefaultMaxStringSize),
 		maxAlloc:   int64(or(int(o.MaxAllocBytes), DefaultMaxAlloc)),
+		maxArray:   int64(or(o.MaxArrayLength, DefaultMaxArrayLen)),
 		isolate:    o.Isolate,
 		maxCalls:   or(o.MaxCallsPerRuntime, DefaultMaxCalls),
 		pool:       make(chan *vmState, runtime.GOMAXPROCS(0)),
@@ -236,42 +247,6 @@ func (d *Decoder) newVM() (*vmState, error) {
 		return nil, fmt.Errorf("%s: %w", d.name, ErrNoDecodeUplink)
 	}
 	return &vmState{vm: vm, fn: fn}, nil
-}
-
-// limitBuiltins wraps the built-ins that build a large string in a single
-// native call, which an interrupt cannot stop.
-func (d *Decoder) limitBuiltins(vm *goja.Runtime) error {
-	proto := vm.Get("String").ToObject(vm).Get("prototype").ToObject(vm)
-	for _, name := range []string{"repeat", "padStart", "padEnd"} {
-		orig, ok := goja.AssertFunction(proto.Get(name))
-		if !ok {
-			continue
-		}
-		limit := int64(d.maxStrings)
-		wrapped := func(call goja.FunctionCall) goja.Value {
-			this := call.This.String()
-			n := call.Argument(0).ToInteger()
-			if name == "repeat" {
-				n *= int64(len(this))
-			}
-			if n > limit {
-				panic(vm.NewTypeError("%s: result of %d characters exceeds the codec limit of %d", name, n, limit))
-			}
-			v, err := orig(call.This, call.Arguments...)
-			if err != nil {
-				var ex *goja.Exception
-				if errors.As(err, &ex) {
-					panic(ex.Value())
-				}
-				panic(vm.NewGoError(err))
-			}
-			return v
-		}
-		if err := proto.Set(name, wrapped); err != nil {
-			return fmt.Errorf("wrap String.prototype.%s: %w", name, err)
-		}
-	}
-	return nil
 }
 
 func (d *Decoder) get() (*vmState, error) {
