@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -165,6 +166,7 @@ type daemon struct {
 	net      *network.Server
 	ingest   *ingest.Ingester
 	bridge   *bridge
+	simClock atomic.Pointer[sim.Clock]
 }
 
 func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
@@ -297,19 +299,45 @@ func (d *daemon) run(ctx context.Context) error {
 	return err
 }
 
+// runSimulator plays the scenario again and again, a week later each time,
+// so that `make run` keeps showing data. The first run is placed in the
+// current week (same weekday and hour as the scenario's own start), so the
+// web page's "last hours" views show it.
 func (d *daemon) runSimulator(ctx context.Context) error {
-	target := loopbackTarget(d.udp.LocalAddr())
-	err := sim.Run(ctx, sim.Options{
-		Target:   target,
-		Scenario: d.cfg.Simulator.Scenario,
-		Speed:    d.cfg.Simulator.Speed,
-		Gateways: d.cfg.Simulator.Gateways,
-		Logger:   d.log,
-	})
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("simulator: %w", err)
+	sc, _ := sim.LookupScenario(d.cfg.Simulator.Scenario)
+	const week = 7 * 24 * time.Hour
+	start := sc.Start
+	if now := time.Now(); now.After(start) {
+		start = start.Add(now.Sub(start) / week * week)
+	}
+	for ctx.Err() == nil {
+		s, err := sim.New(sim.Options{
+			Target:   loopbackTarget(d.udp.LocalAddr()),
+			Scenario: d.cfg.Simulator.Scenario,
+			Speed:    d.cfg.Simulator.Speed,
+			Gateways: d.cfg.Simulator.Gateways,
+			Start:    start,
+			Logger:   d.log,
+		})
+		if err != nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+		d.simClock.Store(s.Clock())
+		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("simulator: %w", err)
+		}
+		start = start.Add(week)
 	}
 	return nil
+}
+
+// now is the daemon's clock for time-driven logic (alerts): the
+// simulator's virtual clock while it runs, else the wall clock.
+func (d *daemon) now() time.Time {
+	if c := d.simClock.Load(); c != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // watchStore stops the daemon when the store fails for good (an fsync

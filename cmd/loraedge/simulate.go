@@ -62,18 +62,21 @@ func printSimConfig(e env, scenario string) error {
 		Lon  float64 `yaml:"lon"`
 	}
 	type simDevice struct {
-		DevEUI     string `yaml:"dev_eui"`
-		Name       string `yaml:"name,omitempty"`
-		Activation string `yaml:"activation"`
-		Class      string `yaml:"class,omitempty"`
-		MACVersion string `yaml:"mac_version,omitempty"`
-		Profile    string `yaml:"profile"`
-		Site       string `yaml:"site,omitempty"`
-		JoinEUI    string `yaml:"join_eui,omitempty"`
-		AppKey     string `yaml:"app_key,omitempty"`
-		DevAddr    string `yaml:"dev_addr,omitempty"`
-		NwkSKey    string `yaml:"nwk_s_key,omitempty"`
-		AppSKey    string `yaml:"app_s_key,omitempty"`
+		DevEUI     string   `yaml:"dev_eui"`
+		Name       string   `yaml:"name,omitempty"`
+		Activation string   `yaml:"activation"`
+		Class      string   `yaml:"class,omitempty"`
+		MACVersion string   `yaml:"mac_version,omitempty"`
+		Profile    string   `yaml:"profile"`
+		Site       string   `yaml:"site,omitempty"`
+		Tags       []string `yaml:"tags,omitempty"`
+		JoinEUI    string   `yaml:"join_eui,omitempty"`
+		AppKey     string   `yaml:"app_key,omitempty"`
+		DevAddr    string   `yaml:"dev_addr,omitempty"`
+		NwkSKey    string   `yaml:"nwk_s_key,omitempty"`
+		AppSKey    string   `yaml:"app_s_key,omitempty"`
+		// The simulator's ABP devices restart at FCnt 0 with every run.
+		SkipFCntCheck bool `yaml:"skip_fcnt_check,omitempty"`
 	}
 	var out struct {
 		Sites   []simSite   `yaml:"sites"`
@@ -84,11 +87,12 @@ func printSimConfig(e env, scenario string) error {
 	}
 	for _, d := range sim.Devices(scenario) {
 		sd := simDevice{DevEUI: d.DevEUI.String(), Name: d.Name, Activation: string(d.Activation), Class: string(d.Class),
-			MACVersion: d.MACVersion, Profile: d.Profile, Site: d.Site}
+			MACVersion: d.MACVersion, Profile: d.Profile, Site: d.Site, Tags: d.Tags}
 		if d.Activation == "otaa" {
 			sd.JoinEUI, sd.AppKey = d.JoinEUI.String(), d.AppKey.String()
 		} else {
 			sd.DevAddr, sd.NwkSKey, sd.AppSKey = d.DevAddr.String(), d.NwkSKey.String(), d.AppSKey.String()
+			sd.SkipFCntCheck = d.SkipFCntCheck
 		}
 		out.Devices = append(out.Devices, sd)
 	}
