@@ -269,3 +269,29 @@ func benchDecode(b *testing.B, d codec.Decoder) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
 }
+
+// BenchmarkAxiomaRatio alternates one native and one JS decode of the same
+// payload so that both see the same machine load (shared CI machines vary
+// by 2x between runs); it reports the ratio of their times.
+func BenchmarkAxiomaRatio(b *testing.B) {
+	native, err := axioma.New(nil)
+	require.NoError(b, err)
+	js := newJS(b, map[string]any{"script": "qalcosonic-w1.js", "base_dir": "testdata", "timeout": "10s"})
+	in := codec.Input{FPort: 100, Bytes: mustHex(b, axiomaHex), RecvTime: time.Now()}
+	var tn, tj time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := native.Decode(in); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := js.Decode(in); err != nil {
+			b.Fatal(err)
+		}
+		tj += time.Since(t1)
+		tn += t1.Sub(t0)
+	}
+	b.ReportMetric(float64(b.N)/tn.Seconds(), "native_payloads/s")
+	b.ReportMetric(float64(b.N)/tj.Seconds(), "js_payloads/s")
+	b.ReportMetric(float64(tj)/float64(tn), "js/native")
+}
