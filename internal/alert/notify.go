@@ -51,6 +51,12 @@ func (e *Engine) templates(lang string) (*template.Template, error) {
 			return fmtNum(v, 1, lang)
 		},
 		"num": func(v float64, prec int) string { return fmtNum(v, prec, lang) },
+		"dec": func(s string) string {
+			if lang == "de" {
+				return strings.Replace(s, ".", ",", 1)
+			}
+			return s
+		},
 		"pct": func(v float64) string { return fmtNum(v*100, 0, lang) + " %" },
 		"time": func(t time.Time) string {
 			if t.IsZero() {
