@@ -13,9 +13,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/loraedge
 
 # The daemon with its built-in defaults, fed by the built-in simulator on
-# loopback; data goes to ./data. Ctrl-C stops it.
+# loopback; data goes to ./data, the web page is at http://127.0.0.1:8080/
+# (token: $(DEMO_TOKEN)). Ctrl-C stops it.
+DEMO_TOKEN ?= loraedge-demo-admin-token
 run: build
-	$(BIN) run --simulate --data-dir ./data --listen 127.0.0.1:1700 --log-format text
+	LORAEDGE_HTTP_ADMIN_TOKEN=$(DEMO_TOKEN) $(BIN) run --simulate --data-dir ./data \
+	  --listen 127.0.0.1:1700 --http 127.0.0.1:8080 --log-format text
 
 # Every test, then a short run of every fuzz target.
 test: lint

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/testserver"
 )
 
 // runCmd runs the command line as main would and returns its output.
@@ -157,4 +162,47 @@ func TestRunWithSimulatorStoresMeasurements(t *testing.T) {
 		second += len(s.Points)
 	}
 	assert.GreaterOrEqual(t, second, first, "nothing stored by the first run is lost")
+}
+
+// The daemon serves its API: ready after start, the simulated devices
+// listed, the network layer's counters on /metrics.
+func TestRunServesAPI(t *testing.T) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))
+	const token = "test-admin-token-0123456789"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		var out, errw bytes.Buffer
+		done <- run(ctx, []string{"run", "--simulate", "--scenario", "building-meters", "--speed", "600",
+			"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"},
+			[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, &out, &errw)
+	}()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	get := func(path string) (int, string) {
+		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	require.Eventually(t, func() bool { code, _ := get("/readyz"); return code == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
+	code, body := get("/api/v1/devices")
+	require.Equal(t, http.StatusOK, code, body)
+	for _, d := range sim.Devices("building-meters") {
+		assert.Contains(t, body, d.DevEUI.String())
+	}
+	require.Eventually(t, func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `loraedge_network_uplinks_total{result="ok"}`)
+	}, 20*time.Second, 100*time.Millisecond, "uplinks counted on /metrics")
+	code, _ = get("/api/v1/gateways")
+	assert.Equal(t, http.StatusOK, code)
 }

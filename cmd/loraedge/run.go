@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/network"
@@ -43,6 +45,7 @@ var runFlags = map[string]string{
 	"simulate":   "simulator.enabled",
 	"scenario":   "simulator.scenario",
 	"speed":      "simulator.speed",
+	"http":       "http.listen",
 }
 
 func newRunCmd(e env) *cobra.Command {
@@ -60,6 +63,7 @@ func newRunCmd(e env) *cobra.Command {
 	f.Bool("simulate", false, "run the built-in simulator against this daemon (simulator.enabled)")
 	f.String("scenario", "", "simulator scenario (simulator.scenario)")
 	f.Float64("speed", 0, "simulator speed: virtual seconds per real second (simulator.speed)")
+	f.String("http", "", "HTTP address of the API and web page, e.g. :8080 (http.listen)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(cmd, e)
 		if err != nil {
@@ -166,7 +170,10 @@ type daemon struct {
 	net      *network.Server
 	ingest   *ingest.Ingester
 	bridge   *bridge
+	http     *httpapi.Server
 	simClock atomic.Pointer[sim.Clock]
+	// ready is set once the store is open and the UDP port bound.
+	ready atomic.Bool
 }
 
 func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
@@ -257,6 +264,36 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge.udp, d.bridge.net = d.udp, d.net
+	if err := d.devices.Persist(d.store.KV("devices")); err != nil {
+		// A stored device that no longer validates is reported, not fatal:
+		// the others and the configured ones still work.
+		d.log.Error("some API-managed devices could not be loaded", "err", err)
+	}
+	if cfg.HTTP.Listen != "" {
+		var read, admin []string
+		if cfg.HTTP.ReadToken != "" {
+			read = append(read, cfg.HTTP.ReadToken)
+		}
+		if cfg.HTTP.AdminToken != "" {
+			admin = append(admin, cfg.HTTP.AdminToken)
+		}
+		d.http, err = httpapi.New(httpapi.Options{
+			ReadTokens: read, AdminTokens: admin,
+			Gateways: d.udp, Devices: d.devices, Sessions: d.net, Sites: siteList(cfg.Sites),
+			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
+			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
+			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
+			Ready: func() error {
+				if !d.ready.Load() {
+					return errors.New("starting")
+				}
+				return d.store.Err()
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -269,8 +306,20 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.udp.Listen(); err != nil {
 		return fmt.Errorf("listen for packet forwarders: %w", err)
 	}
+	var httpListener net.Listener
+	if d.http != nil {
+		l, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("listen for HTTP: %w", err)
+		}
+		httpListener = l
+	}
+	d.ready.Store(true)
 	d.log.Info("loraedge started", "version", version, "udp", d.udp.LocalAddr().String(),
 		"devices", len(d.devices.List()), "profiles", d.profiles.Len(), "data_dir", d.cfg.DataDir)
+	if httpListener != nil {
+		d.log.Info("web page and API", "url", "http://"+reachable(httpListener.Addr())+"/")
+	}
 
 	ingestCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopIngest()
@@ -282,6 +331,9 @@ func (d *daemon) run(ctx context.Context) error {
 	g.Go(func() error { return d.bridge.run(gctx) })
 	g.Go(func() error { return d.net.Run(gctx) })
 	g.Go(func() error { return watchStore(gctx, d.store) })
+	if httpListener != nil {
+		g.Go(func() error { return d.http.Run(gctx, httpListener) })
+	}
 	if d.cfg.Simulator.Enabled {
 		g.Go(func() error {
 			return d.runSimulator(gctx)
@@ -312,7 +364,7 @@ func (d *daemon) runSimulator(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		s, err := sim.New(sim.Options{
-			Target:   loopbackTarget(d.udp.LocalAddr()),
+			Target:   reachable(d.udp.LocalAddr()),
 			Scenario: d.cfg.Simulator.Scenario,
 			Speed:    d.cfg.Simulator.Speed,
 			Gateways: d.cfg.Simulator.Gateways,
@@ -358,17 +410,23 @@ func watchStore(ctx context.Context, s *store.Store) error {
 	}
 }
 
-// loopbackTarget is where an in-process simulator reaches addr: a wildcard
-// listen address is reached on loopback.
-func loopbackTarget(addr net.Addr) string {
-	ua, ok := addr.(*net.UDPAddr)
-	if !ok {
+// reachable is where a local client reaches a listener on addr: a
+// wildcard listen address is reached on loopback.
+func reachable(addr net.Addr) string {
+	var ip net.IP
+	var port int
+	switch a := addr.(type) {
+	case *net.UDPAddr:
+		ip, port = a.IP, a.Port
+	case *net.TCPAddr:
+		ip, port = a.IP, a.Port
+	default:
 		return addr.String()
 	}
-	if ua.IP == nil || ua.IP.IsUnspecified() {
-		return net.JoinHostPort("127.0.0.1", fmt.Sprint(ua.Port))
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
 	}
-	return ua.String()
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
 }
 
 // loraDataRate names a data rate index of the band as GWMP does, e.g.

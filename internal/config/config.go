@@ -30,6 +30,8 @@ type Config struct {
 	Profiles  Profiles        `mapstructure:"profiles"`
 	Store     Store           `mapstructure:"store"`
 	Simulator Simulator       `mapstructure:"simulator"`
+	HTTP      HTTP            `mapstructure:"http"`
+	OpenData  OpenData        `mapstructure:"opendata"`
 	Sites     []site.Site     `mapstructure:"sites"`
 	Devices   []device.Device `mapstructure:"devices"`
 }
@@ -82,6 +84,24 @@ type Simulator struct {
 	Gateways int     `mapstructure:"gateways"`
 }
 
+// HTTP configures the REST API, the web page, /metrics, /healthz and
+// /readyz.
+type HTTP struct {
+	// Listen is the TCP address; empty turns the HTTP server off.
+	Listen string `mapstructure:"listen"`
+	// AdminToken may do everything, ReadToken only read. Secrets: prefer
+	// LORAEDGE_HTTP_ADMIN_TOKEN over the file.
+	AdminToken string `mapstructure:"admin_token"`
+	ReadToken  string `mapstructure:"read_token"`
+}
+
+// OpenData describes the licence of the series published as open data
+// (the series of devices tagged "opendata").
+type OpenData struct {
+	Licence     string `mapstructure:"licence"`
+	Attribution string `mapstructure:"attribution"`
+}
+
 // Default returns the built-in configuration. configs/loraedge.yaml shows
 // the same values with comments; a test keeps the two equal.
 func Default() Config {
@@ -103,6 +123,7 @@ func Default() Config {
 		},
 		Store:     Store{CommitInterval: 200 * time.Millisecond},
 		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
+		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 	}
 }
 
@@ -172,6 +193,19 @@ func (c Config) Validate() error {
 	}
 	if c.Simulator.Gateways < 1 || c.Simulator.Gateways > 16 {
 		add("simulator.gateways", "%d is outside 1..16", c.Simulator.Gateways)
+	}
+	if c.HTTP.Listen != "" {
+		if c.HTTP.AdminToken == "" && c.HTTP.ReadToken == "" {
+			add("http", "listen is set but no admin_token or read_token: set one (LORAEDGE_HTTP_ADMIN_TOKEN) or turn the server off with listen: \"\"")
+		}
+		for key, tok := range map[string]string{"http.admin_token": c.HTTP.AdminToken, "http.read_token": c.HTTP.ReadToken} {
+			if tok != "" && len(tok) < 16 {
+				add(key, "must have at least 16 characters")
+			}
+		}
+		if c.HTTP.AdminToken != "" && c.HTTP.AdminToken == c.HTTP.ReadToken {
+			add("http.read_token", "must differ from admin_token")
+		}
 	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {

@@ -114,3 +114,13 @@ func TestKeysCoverEnvironment(t *testing.T) {
 	assert.Contains(t, keys, "simulator.enabled")
 	assert.NotContains(t, keys, "devices")
 }
+
+func TestHTTPNeedsAToken(t *testing.T) {
+	_, err := Load(Source{Env: []string{"LORAEDGE_HTTP_LISTEN=:8080"}})
+	require.ErrorContains(t, err, "no admin_token or read_token")
+	_, err = Load(Source{Env: []string{"LORAEDGE_HTTP_LISTEN=:8080", "LORAEDGE_HTTP_ADMIN_TOKEN=short"}})
+	require.ErrorContains(t, err, "http.admin_token: must have at least 16 characters")
+	c, err := Load(Source{Env: []string{"LORAEDGE_HTTP_LISTEN=:8080", "LORAEDGE_HTTP_ADMIN_TOKEN=0123456789abcdef0"}})
+	require.NoError(t, err)
+	assert.Equal(t, "0123456789abcdef0", c.HTTP.AdminToken)
+}
