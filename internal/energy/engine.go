@@ -278,7 +278,9 @@ func periodYears(from, to time.Time, loc *time.Location) float64 {
 	return to.Sub(from).Hours() / 24 / 365
 }
 
-func isMidnight(t time.Time) bool { return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 }
+func isMidnight(t time.Time) bool {
+	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+}
 
 // previousPeriod is the period of the same length right before: the same
 // number of calendar months for whole months, else the same duration.

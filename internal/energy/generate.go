@@ -131,10 +131,11 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			ms = ms[:0]
 			return err
 		}
-		lost := func() bool { return opts.LossRate > 0 && rng.Float64() < opts.LossRate }
+		// The first and last reading are never lost so the year is closed.
+		lost := func(i int) bool { return i > 0 && i < n-1 && opts.LossRate > 0 && rng.Float64() < opts.LossRate }
 		for i := range n {
 			t := local[i]
-			if !lost() {
+			if !lost(i) {
 				emit(dev(0), measurement.AirTemperature, math.Round(temp[i]*100)/100, t)
 			}
 		}
@@ -189,7 +190,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 				if !gapFrom.IsZero() && k == 1 && !t.Before(gapFrom) && t.Before(gapTo) {
 					continue
 				}
-				if lost() {
+				if lost(i) {
 					continue
 				}
 				res := map[Medium]int{Electricity: 2, Heat: 0, Gas: 2, Water: 3}[m.Medium]
