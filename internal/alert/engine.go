@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -110,6 +111,8 @@ type Engine struct {
 
 	out *outbox
 	m   metrics
+	// smtpRoots overrides the system roots for STARTTLS (tests).
+	smtpRoots *x509.CertPool
 }
 
 var _ ingest.Observer = (*Engine)(nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -309,7 +310,7 @@ func (e *Engine) send(ctx context.Context, rc ReceiverConfig, it outItem) error 
 		}
 		return nil
 	case "email":
-		return sendMail(ctx, rc, it)
+		return sendMail(ctx, rc, it, e.smtpRoots)
 	}
 	return fmt.Errorf("unknown receiver type %q", rc.Type)
 }
@@ -318,7 +319,7 @@ func (e *Engine) send(ctx context.Context, rc ReceiverConfig, it outItem) error 
 // is on loopback, or tls: none), implicit TLS with tls: tls, PLAIN auth
 // when a username is set (net/smtp refuses it without TLS except on
 // loopback, so a password never crosses the network in clear).
-func sendMail(ctx context.Context, rc ReceiverConfig, it outItem) error {
+func sendMail(ctx context.Context, rc ReceiverConfig, it outItem, roots *x509.CertPool) error {
 	port := rc.SMTPPort
 	if port == 0 {
 		port = 587
@@ -335,7 +336,7 @@ func sendMail(ctx context.Context, rc ReceiverConfig, it outItem) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	tlsCfg := &tls.Config{ServerName: rc.SMTPHost, MinVersion: tls.VersionTLS12}
+	tlsCfg := &tls.Config{ServerName: rc.SMTPHost, MinVersion: tls.VersionTLS12, RootCAs: roots}
 	if rc.TLS == "tls" {
 		conn = tls.Client(conn, tlsCfg)
 	}
