@@ -2,16 +2,16 @@ package influx
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -42,7 +42,8 @@ func testConfig(db *testserver.InfluxDB) Config {
 // runSink starts a sink on st; the returned stop cancels it and waits.
 func runSink(t testing.TB, st *store.Store, cfg Config, reg prometheus.Registerer) (*Sink, func()) {
 	t.Helper()
-	s, err := New(st, cfg, Options{GatewayID: "gw-test", Registerer: reg, MinBackoff: 20 * time.Millisecond})
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := New(st, cfg, Options{GatewayID: "gw-test", Registerer: reg, MinBackoff: 20 * time.Millisecond, Logger: log})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -56,6 +57,13 @@ func runSink(t testing.TB, st *store.Store, cfg Config, reg prometheus.Registere
 	}
 	t.Cleanup(stop)
 	return s, stop
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 func fluxCount(t testing.TB, db *testserver.InfluxDB, filter string) int64 {
@@ -89,8 +97,7 @@ func waitCount(t testing.TB, db *testserver.InfluxDB, filter string, want int64,
 	}
 }
 
-func TestLayoutRoundTrip(t *testing.T) {
-	db := testserver.StartInfluxDB(t)
+func testLayout(t *testing.T, db *testserver.InfluxDB) {
 	st := openStore(t, t.TempDir())
 	t.Cleanup(func() { st.Close() })
 	ms := []measurement.Measurement{
@@ -136,10 +143,13 @@ func TestLayoutRoundTrip(t *testing.T) {
 		{"other", "made_up", "70b3d5e75e000002", "", "", "gw-test", "x", 7, t0.Add(5 * time.Minute)},
 	}
 	assert.Equal(t, want, got)
-	assert.Equal(t, 1.0, testutil.ToFloat64(mustVec(t, reg, "loraedge_influx_points_dropped_total", "unrepresentable")))
+	assert.Equal(t, 1.0, metricValue(t, reg, "loraedge_influx_points_dropped_total", "unrepresentable"))
+	assert.Equal(t, 7.0, metricValue(t, reg, "loraedge_influx_points_sent_total", ""))
 }
 
-func mustVec(t testing.TB, g prometheus.Gatherer, name, reason string) prometheus.Collector {
+// metricValue returns the value of a counter or gauge, the one with label
+// value lv when lv is not empty.
+func metricValue(t testing.TB, g prometheus.Gatherer, name, lv string) float64 {
 	t.Helper()
 	mfs, err := g.Gather()
 	require.NoError(t, err)
@@ -148,15 +158,74 @@ func mustVec(t testing.TB, g prometheus.Gatherer, name, reason string) prometheu
 			continue
 		}
 		for _, m := range mf.Metric {
+			match := lv == ""
 			for _, l := range m.Label {
-				if l.GetValue() == reason {
-					return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return m.GetCounter().GetValue() })
-				}
+				match = match || l.GetValue() == lv
 			}
+			if !match {
+				continue
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
 		}
 	}
-	t.Fatalf("metric %s{%s} not found", name, reason)
-	return nil
+	t.Fatalf("metric %s{%s} not found", name, lv)
+	return 0
 }
 
-var _ = errors.Is
+// TestInfluxDB runs the integration tests against one InfluxDB (starting
+// it takes seconds), each in its own database.
+func TestInfluxDB(t *testing.T) {
+	srv := testserver.StartInfluxDB(t)
+	n := 0
+	fresh := func(t *testing.T) *testserver.InfluxDB {
+		n++
+		db := *srv
+		db.Database = fmt.Sprintf("t%d", n)
+		db.Bucket = db.Database + "/autogen"
+		require.NoError(t, srv.Query1x("CREATE DATABASE "+db.Database))
+		return &db
+	}
+	t.Run("layout", func(t *testing.T) { testLayout(t, fresh(t)) })
+	t.Run("bad_point", func(t *testing.T) { testBadPoint(t, fresh(t)) })
+	t.Run("reader", func(t *testing.T) { testReader(t, fresh(t)) })
+	t.Run("outage", func(t *testing.T) { testOutage(t, fresh(t)) })
+}
+
+// A field type conflict (HTTP 400) for one point in a batch: bisecting
+// drops only that point, writes the rest and the sink goes on.
+func testBadPoint(t *testing.T, db *testserver.InfluxDB) {
+	c := influxdb2.NewClient(db.URL, db.Token)
+	t.Cleanup(c.Close)
+	// co2 becomes a string field in this shard, so a float co2 conflicts.
+	require.NoError(t, c.WriteAPIBlocking(db.Org, db.Bucket).WriteRecord(context.Background(),
+		fmt.Sprintf(`air,device=other co2="text" %d`, t0.UnixNano())))
+
+	st := openStore(t, t.TempDir())
+	t.Cleanup(func() { st.Close() })
+	var ms []measurement.Measurement
+	for i := range 100 {
+		q := measurement.AirTemperature
+		if i == 61 {
+			q = measurement.CO2
+		}
+		ms = append(ms, measurement.Measurement{Device: "70b3d5e75e000003", Quantity: q, Value: float64(i), Unit: measurement.Units[q], Time: t0.Add(time.Duration(i) * time.Second)})
+	}
+	require.NoError(t, st.Append(context.Background(), ms))
+	reg := prometheus.NewRegistry()
+	s, _ := runSink(t, st, testConfig(db), reg)
+	filter := `r.device == "70b3d5e75e000003"`
+	require.Equal(t, int64(99), waitCount(t, db, filter, 99, 10*time.Second))
+	require.Eventually(t, func() bool { return s.cur.Position() == 1 }, 5*time.Second, 10*time.Millisecond, "cursor committed past the bad batch")
+	assert.Equal(t, 1.0, metricValue(t, reg, "loraedge_influx_points_dropped_total", reasonRejected))
+	assert.Equal(t, 99.0, metricValue(t, reg, "loraedge_influx_points_sent_total", ""))
+	assert.GreaterOrEqual(t, metricValue(t, reg, "loraedge_influx_batch_bisections_total", ""), 7.0) // log2(100) levels
+	assert.Zero(t, fluxCount(t, db, filter+` and r._field == "co2"`))
+
+	// The sink is not stuck: the next record arrives.
+	require.NoError(t, st.Append(context.Background(), []measurement.Measurement{
+		{Device: "70b3d5e75e000003", Quantity: measurement.RelativeHumidity, Value: 40, Unit: "%", Time: t0.Add(time.Hour)}}))
+	assert.Equal(t, int64(100), waitCount(t, db, filter, 100, 10*time.Second))
+}
