@@ -626,13 +626,13 @@ func (e *Engine) dispatch(now time.Time) {
 				kind = "repeat"
 			}
 			if kind != "" {
+				a.Notified++
+				a.LastNotified = now
+				a.LevelChanged = false
 				add(r.recv, note{kind, a.clone()})
 				if a.Escalated {
 					add(r.esc, note{kind, a.clone()})
 				}
-				a.Notified++
-				a.LastNotified = now
-				a.LevelChanged = false
 				e.dirty[id] = true
 			}
 			if !a.Escalated && len(r.esc) > 0 && now.Sub(a.FiringSince) >= r.escAfter {
@@ -642,10 +642,10 @@ func (e *Engine) dispatch(now time.Time) {
 			}
 		case StateAcknowledged:
 			if a.LevelChanged && !muted {
-				add(r.recv, note{"firing", a.clone()})
 				a.LevelChanged = false
 				a.Notified++
 				a.LastNotified = now
+				add(r.recv, note{"firing", a.clone()})
 				e.dirty[id] = true
 			}
 		case StateResolved:

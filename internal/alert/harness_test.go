@@ -165,7 +165,7 @@ type harness struct {
 
 // newHarness opens a store in a temp dir and starts an engine. The
 // receiver "hook" points at a recording webhook; cfg may use it by name.
-func newHarness(t testing.TB, cfg Config, scenario string, start time.Time) *harness {
+func newHarness(t testing.TB, cfg Config, scenario string, start time.Time, mod ...func(*Options)) *harness {
 	h := &harness{t: t, dir: t.TempDir(), clock: &clock{t: start}, dl: &downlinks{}}
 	if tt, ok := t.(*testing.T); ok {
 		h.hook = newWebhook(tt)
@@ -193,6 +193,9 @@ func newHarness(t testing.TB, cfg Config, scenario string, start time.Time) *har
 		}
 	}
 	h.opts = Options{Config: cfg, Devices: reg, Sites: sites, Profiles: loadProfiles(t), Downlinks: h.dl, Now: h.clock.Now}
+	for _, f := range mod {
+		f(&h.opts)
+	}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
