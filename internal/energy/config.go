@@ -129,7 +129,8 @@ type Config struct {
 	LeakNightLPH float64 `mapstructure:"leak_night_lph"`
 	// MaxGap is the longest interval between two readings that still
 	// counts as measured when a period boundary falls inside it; a longer
-	// one makes the interpolated boundary value an estimate. Default 2h.
+	// one makes the interpolated boundary value an estimate. Default 0:
+	// 2.5 times each meter's median reading interval.
 	MaxGap time.Duration `mapstructure:"max_gap"`
 	// DropTolerance is the relative fall of a reading treated as noise
 	// (the reading is ignored); a larger fall is a rollover or a meter
@@ -303,9 +304,6 @@ func (c Config) resolve() (*resolved, error) {
 	}
 	if r.LeakNightLPH == 0 {
 		r.LeakNightLPH = DefaultLeakNightLPH
-	}
-	if r.MaxGap == 0 {
-		r.MaxGap = 2 * time.Hour
 	}
 	if r.DropTolerance == 0 {
 		r.DropTolerance = 0.001

@@ -62,6 +62,9 @@ func buildCurve(rs []Reading, p curveParams) *curve {
 	if len(rs) == 0 {
 		return cv
 	}
+	if p.maxGap <= 0 {
+		p.maxGap = autoGap(rs)
+	}
 	ri := 0 // next replacement
 	prevRaw := rs[0].Value
 	prevT := rs[0].Time.UnixNano()
@@ -198,4 +201,23 @@ func (cv *curve) between(a, b int64) (float64, bool) {
 // covered reports whether the readings span [a, b).
 func (cv *curve) covered(a, b int64) bool {
 	return len(cv.t) > 0 && cv.t[0] <= a && cv.t[len(cv.t)-1] >= b
+}
+
+// autoGap is the gap threshold of a meter without a configured max_gap:
+// 2.5 times its median reading interval, so an hourly and a daily meter
+// are each judged by their own rhythm.
+func autoGap(rs []Reading) int64 {
+	n := len(rs) - 1
+	if n > 2000 {
+		n = 2000
+	}
+	if n < 1 {
+		return 0
+	}
+	d := make([]int64, 0, n)
+	for i := 1; i <= n; i++ {
+		d = append(d, rs[i].Time.UnixNano()-rs[i-1].Time.UnixNano())
+	}
+	sort.Slice(d, func(a, b int) bool { return d[a] < d[b] })
+	return d[len(d)/2] * 5 / 2
 }

@@ -169,7 +169,7 @@ func document(rep *energy.Report, t tr) []block {
 		add(para{text: "• " + t.note(rep, n), small: true})
 	}
 	add(heading{t.s("method"), 2})
-	add(para{text: t.f("method_consumption", "2 h"), small: true})
+	add(para{text: t.s("method_consumption"), small: true})
 	add(para{text: t.f("method_weather", t.num(rep.ReferenceDegreeDays, 1)), small: true})
 	add(para{text: t.f("method_kennwert", strings.ToUpper(rep.AreaBasis)), small: true})
 	add(para{text: t.s("method_gas"), small: true})
