@@ -1,0 +1,97 @@
+package mqtt
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/brocaar/lorawan"
+
+	"github.com/loraedge/loraedge/internal/network"
+)
+
+// UplinkEvent is the payload on .../device/<dev_eui>/uplink: the reception
+// metadata of one deduplicated uplink and, unless disabled, its decrypted
+// payload, so that a central loraedge can decode it (mqttin format
+// "loraedge").
+type UplinkEvent struct {
+	Gateway   string    `json:"gateway"`
+	DevEUI    string    `json:"dev_eui"`
+	DevAddr   string    `json:"dev_addr,omitempty"`
+	FCnt      uint32    `json:"f_cnt"`
+	FPort     uint8     `json:"f_port"`
+	Confirmed bool      `json:"confirmed"`
+	ADR       bool      `json:"adr"`
+	Data      []byte    `json:"data,omitempty"` // base64
+	Frequency uint32    `json:"frequency,omitempty"`
+	DataRate  string    `json:"data_rate,omitempty"`
+	Time      time.Time `json:"time"`
+	RxInfo    []RxEvent `json:"rx_info"`
+}
+
+// RxEvent is one gateway's reception in an UplinkEvent.
+type RxEvent struct {
+	GatewayID  string     `json:"gateway_id"`
+	RSSI       int        `json:"rssi"`
+	SNR        float64    `json:"snr"`
+	Frequency  uint32     `json:"frequency,omitempty"`
+	DataRate   string     `json:"data_rate,omitempty"`
+	Channel    uint8      `json:"channel"`
+	RFChain    uint8      `json:"rf_chain"`
+	Time       *time.Time `json:"time,omitempty"` // GPS time
+	ReceivedAt time.Time  `json:"received_at"`
+}
+
+// NewUplinkEvent describes up as heard by this gateway.
+func NewUplinkEvent(up network.Uplink, gateway string, withPayload bool) UplinkEvent {
+	ev := UplinkEvent{
+		Gateway: gateway, DevEUI: up.DevEUI.String(), FCnt: up.FCnt, FPort: up.FPort,
+		Confirmed: up.Confirmed, ADR: up.ADR, Frequency: up.Frequency, DataRate: up.DataRate,
+		Time: up.Time.UTC(), RxInfo: make([]RxEvent, 0, len(up.RxInfo)),
+	}
+	if up.DevAddr != (lorawan.DevAddr{}) {
+		ev.DevAddr = up.DevAddr.String()
+	}
+	if withPayload {
+		ev.Data = up.Payload
+	}
+	for _, rx := range up.RxInfo {
+		r := RxEvent{
+			GatewayID: rx.GatewayID.String(), RSSI: rx.RSSI, SNR: rx.SNR, Frequency: rx.Frequency,
+			DataRate: rx.DataRate, Channel: rx.Channel, RFChain: rx.RFChain, ReceivedAt: rx.ReceivedAt.UTC(),
+		}
+		if rx.Time != nil {
+			t := rx.Time.UTC()
+			r.Time = &t
+		}
+		ev.RxInfo = append(ev.RxInfo, r)
+	}
+	return ev
+}
+
+// Uplink turns the event back into a network.Uplink.
+func (ev UplinkEvent) Uplink() (network.Uplink, error) {
+	var up network.Uplink
+	if err := up.DevEUI.UnmarshalText([]byte(ev.DevEUI)); err != nil {
+		return up, fmt.Errorf("dev_eui: %w", err)
+	}
+	if ev.DevAddr != "" {
+		if err := up.DevAddr.UnmarshalText([]byte(ev.DevAddr)); err != nil {
+			return up, fmt.Errorf("dev_addr: %w", err)
+		}
+	}
+	if ev.Time.IsZero() {
+		return up, errors.New("time: missing")
+	}
+	up.FCnt, up.FPort, up.Confirmed, up.ADR = ev.FCnt, ev.FPort, ev.Confirmed, ev.ADR
+	up.Payload, up.Frequency, up.DataRate, up.Time = ev.Data, ev.Frequency, ev.DataRate, ev.Time
+	for i, r := range ev.RxInfo {
+		rx := network.RxInfo{RSSI: r.RSSI, SNR: r.SNR, Frequency: r.Frequency, DataRate: r.DataRate,
+			Channel: r.Channel, RFChain: r.RFChain, Time: r.Time, ReceivedAt: r.ReceivedAt}
+		if err := rx.GatewayID.UnmarshalText([]byte(r.GatewayID)); err != nil {
+			return up, fmt.Errorf("rx_info[%d].gateway_id: %w", i, err)
+		}
+		up.RxInfo = append(up.RxInfo, rx)
+	}
+	return up, nil
+}
