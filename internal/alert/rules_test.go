@@ -73,9 +73,9 @@ func TestAirQualityExceedanceDays(t *testing.T) {
 		got = append(got, a.Notification+" "+a.Level.String()+" "+strings.TrimSuffix(a.Info["period_start"], "T00:00:00+01:00"))
 	}
 	assert.Equal(t, []string{
-		"firing warnung 2026-01-12",  // day 1 > 50
+		"firing warnung 2026-01-12",   // day 1 > 50
 		"resolved warnung 2026-01-13", // day 2 40
-		"firing warnung 2026-01-14",  // day 3 (20 h >= 18 h)
+		"firing warnung 2026-01-14",   // day 3 (20 h >= 18 h)
 		// day 4: coverage too low, no verdict; day 5: 3rd exceedance > 2 allowed
 		"firing alarm 2026-01-16",
 		"resolved alarm 2026-01-17",
