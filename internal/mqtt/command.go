@@ -156,11 +156,6 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		}
 		return rep
 	}
-	var eui lorawan.EUI64
-	if err := eui.UnmarshalText([]byte(devStr)); err != nil {
-		return nack(ReasonBadTopic, err)
-	}
-	rep.DevEUI = eui.String()
 	if len(payload) > maxCommandBytes {
 		return nack(ReasonBadRequest, fmt.Errorf("%d bytes, limit %d", len(payload), maxCommandBytes))
 	}
@@ -169,6 +164,11 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		return nack(ReasonBadRequest, err)
 	}
 	rep.ID, rep.Command = req.ID, req.Command
+	var eui lorawan.EUI64
+	if err := eui.UnmarshalText([]byte(devStr)); err != nil {
+		return nack(ReasonBadTopic, err)
+	}
+	rep.DevEUI = eui.String()
 	key := rep.DevEUI + "/" + req.ID
 	if req.ID != "" {
 		if prev, ok := s.recent.get(key); ok && prev.Result == "ack" {

@@ -23,7 +23,7 @@ import (
 	"github.com/loraedge/loraedge/internal/store"
 )
 
-var (
+const (
 	devA = "70b3d57ed0000001"
 	devB = "70b3d57ed0000002"
 )
