@@ -169,7 +169,7 @@ func TestCommands(t *testing.T) {
 		publish(t, broker.URL(), "loraedge/gw1/device/"+small+"/command/down", []byte(`{"id":"d1","f_port":5,"hex":"aa"}`))
 		require.Eventually(t, func() bool { return len(sub.payloads("loraedge/gw1/device/"+small+"/command/ack")) == 2 }, 5*time.Second, 10*time.Millisecond)
 		var second CommandReply
-		require.NoError(t, json.Unmarshal(sub.payloads("loraedge/gw1/device/"+small+"/command/ack")[1], &second))
+		require.NoError(t, json.Unmarshal(sub.payloads("loraedge/gw1/device/" + small + "/command/ack")[1], &second))
 		assert.True(t, second.Duplicate)
 		assert.Equal(t, first.QueueID, second.QueueID)
 		assert.Len(t, q.all(), 3)
