@@ -56,37 +56,38 @@ type MonthDegreeDays struct {
 	ValidDays int `json:"valid_days"`
 }
 
-// dailyMeans returns the daily mean temperature per local day (keyed by
-// the day's start) for days with readings in at least 18 distinct hours.
-func dailyMeans(rs []Reading, loc *time.Location) map[time.Time]float64 {
-	type acc struct {
-		sum   float64
-		n     int
-		hours uint32
-	}
-	days := map[time.Time]*acc{}
-	for _, r := range rs {
-		if math.IsNaN(r.Value) {
-			continue
+// dailyMeans returns the mean temperature of each local day starting at
+// days[i] (the last entry ends the last day); ok is false for days with
+// readings in fewer than 18 distinct hours. rs is sorted by time.
+func dailyMeans(rs []Reading, days []time.Time) (means []float64, ok []bool) {
+	n := len(days) - 1
+	means, ok = make([]float64, n), make([]bool, n)
+	j := 0
+	for i := 0; i < n; i++ {
+		a, b := days[i].UnixNano(), days[i+1].UnixNano()
+		for j < len(rs) && rs[j].Time.UnixNano() < a {
+			j++
 		}
-		l := r.Time.In(loc)
-		d := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
-		a := days[d]
-		if a == nil {
-			a = &acc{}
-			days[d] = a
+		var sum float64
+		var cnt int
+		var hours uint32
+		for ; j < len(rs); j++ {
+			t := rs[j].Time.UnixNano()
+			if t >= b {
+				break
+			}
+			if math.IsNaN(rs[j].Value) {
+				continue
+			}
+			sum += rs[j].Value
+			cnt++
+			hours |= 1 << uint((t-a)/int64(time.Hour)%32)
 		}
-		a.sum += r.Value
-		a.n++
-		a.hours |= 1 << uint(l.Hour())
-	}
-	out := make(map[time.Time]float64, len(days))
-	for d, a := range days {
-		if popcount(a.hours) >= 18 {
-			out[d] = a.sum / float64(a.n)
+		if popcount(hours) >= 18 {
+			means[i], ok[i] = sum/float64(cnt), true
 		}
 	}
-	return out
+	return means, ok
 }
 
 func popcount(x uint32) int {
@@ -101,26 +102,36 @@ func popcount(x uint32) int {
 // site's temperature sensor, falling back per month to configured figures.
 func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, from, to time.Time) (DegreeDays, error) {
 	dd := DegreeDays{Reference: r.ReferenceDegreeDays * referenceShare(from, to, r.loc)}
-	var means map[time.Time]float64
+	var days []time.Time
+	f := from.In(r.loc)
+	for d := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, r.loc); d.Before(to); d = d.AddDate(0, 0, 1) {
+		days = append(days, d)
+	}
+	days = append(days, days[len(days)-1].AddDate(0, 0, 1))
+	means, valid := make([]float64, len(days)-1), make([]bool, len(days)-1)
 	if sc.TemperatureDevice != "" {
-		rs, err := src.Readings(ctx, SeriesRef{Device: lower(sc.TemperatureDevice), Quantity: "air_temperature", Channel: sc.TemperatureChannel}, from, to)
+		rs, err := src.Readings(ctx, SeriesRef{Device: lower(sc.TemperatureDevice), Quantity: "air_temperature", Channel: sc.TemperatureChannel}, days[0], days[len(days)-1])
 		if err != nil {
 			return dd, fmt.Errorf("degree days %s: %w", sc.ID, err)
 		}
-		means = dailyMeans(rs, r.loc)
+		means, valid = dailyMeans(rs, days)
 	}
+	di := 0 // index into days
 	sources := map[string]bool{}
 	for m := firstOfMonth(from, r.loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		next := m.AddDate(0, 1, 0)
 		a, b := maxTime(m, from), minTime(next, to)
 		md := MonthDegreeDays{Month: m.Format("2006-01")}
-		days := 0
+		ndays := 0
 		var g float64
-		for d := a; d.Before(b); d = d.AddDate(0, 0, 1) {
-			days++
-			if t, ok := means[d]; ok {
+		for ; di < len(days)-1 && days[di].Before(b); di++ {
+			if days[di].Before(a) {
+				continue
+			}
+			ndays++
+			if valid[di] {
 				md.ValidDays++
-				if t < 15 {
+				if t := means[di]; t < 15 {
 					g += 20 - t
 				}
 			}
@@ -128,13 +139,13 @@ func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, fr
 		conf, hasConf := sc.DegreeDays[md.Month]
 		monthDays := int(math.Round(next.Sub(m).Hours() / 24))
 		switch {
-		case md.ValidDays == days:
+		case md.ValidDays == ndays:
 			md.Value, md.Source = g, "sensor"
 		case hasConf:
-			md.Value, md.Source = conf*float64(days)/float64(monthDays), "configured"
-			md.Estimated = days != monthDays
+			md.Value, md.Source = conf*float64(ndays)/float64(monthDays), "configured"
+			md.Estimated = ndays != monthDays
 		case md.ValidDays > 0:
-			md.Value, md.Source, md.Estimated = g*float64(days)/float64(md.ValidDays), "sensor", true
+			md.Value, md.Source, md.Estimated = g*float64(ndays)/float64(md.ValidDays), "sensor", true
 		default:
 			// No data for the month: normalisation is not possible.
 			dd.Source = ""

@@ -198,6 +198,26 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 			})
 		}
 	}
+	// Degree days of sites with heating meters, in the same pool.
+	dds := make(map[string]*DegreeDays, len(bySite))
+	for id, idx := range bySite {
+		heating := false
+		for _, i := range idx {
+			heating = heating || e.meters[i].Medium == Heat || e.meters[i].Medium == Gas
+		}
+		if !heating {
+			continue
+		}
+		sc := r.sites[id]
+		sc.ID = id
+		dd := &DegreeDays{}
+		dds[id] = dd
+		g.Go(func() error {
+			var err error
+			*dd, err = r.degreeDays(gctx, src, sc, from, to)
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -213,11 +233,7 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 		if len(idx) == 0 {
 			continue
 		}
-		sr, err := e.siteReport(ctx, src, rep, e.sites[id], idx, data, edges, lyEdges)
-		if err != nil {
-			return nil, err
-		}
-		rep.Sites = append(rep.Sites, sr)
+		rep.Sites = append(rep.Sites, e.siteReport(rep, e.sites[id], idx, data, dds[id], edges, lyEdges))
 	}
 	// Meters on sites not in the site list still count, under their ID.
 	var extra []string
@@ -228,11 +244,7 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 	}
 	sort.Strings(extra)
 	for _, id := range extra {
-		sr, err := e.siteReport(ctx, src, rep, site.Site{ID: id, Name: id, Kind: site.Building}, bySite[id], data, edges, lyEdges)
-		if err != nil {
-			return nil, err
-		}
-		rep.Sites = append(rep.Sites, sr)
+		rep.Sites = append(rep.Sites, e.siteReport(rep, site.Site{ID: id, Name: id, Kind: site.Building}, bySite[id], data, dds[id], edges, lyEdges))
 	}
 	e.totals(rep)
 	e.rank(rep)
@@ -411,7 +423,7 @@ func (rep *Report) note(n Note) {
 	rep.Notes = append(rep.Notes, n)
 }
 
-func (e *Engine) siteReport(ctx context.Context, src Source, rep *Report, s site.Site, idx []int, data []meterData, edges, lyEdges []time.Time) (SiteReport, error) {
+func (e *Engine) siteReport(rep *Report, s site.Site, idx []int, data []meterData, dd *DegreeDays, edges, lyEdges []time.Time) SiteReport {
 	r := e.r
 	sr := SiteReport{ID: s.ID, Name: s.Name, Address: s.Address, BGF: s.BGF, NRF: s.NRF}
 	if sr.Name == "" {
@@ -491,19 +503,16 @@ func (e *Engine) siteReport(ctx context.Context, src Source, rep *Report, s site
 	sc := r.sites[s.ID]
 	sc.ID = s.ID
 	h := Heating{RawKWh: heatingKWh, HotWaterShare: sc.HotWaterShare, Factor: 1, NormalisedKWh: heatingKWh}
-	if heatingKWh > 0 {
-		dd, err := r.degreeDays(ctx, src, sc, from, to)
-		if err != nil {
-			return sr, err
-		}
-		h.DegreeDays = dd
+	if heatingKWh > 0 && dd != nil {
+		h.DegreeDays = *dd
 		if dd.Source != "" && dd.Value > 0 {
 			h.Normalised = true
 			h.Factor = dd.Reference / dd.Value
 			h.NormalisedKWh = heatingKWh*(1-sc.HotWaterShare)*h.Factor + heatingKWh*sc.HotWaterShare
-		} else {
-			rep.note(Note{Code: NoteNoDegreeDays, Site: s.ID})
 		}
+	}
+	if heatingKWh > 0 && !h.Normalised {
+		rep.note(Note{Code: NoteNoDegreeDays, Site: s.ID})
 	}
 	sr.Heating = h
 
@@ -548,7 +557,7 @@ func (e *Engine) siteReport(ctx context.Context, src Source, rep *Report, s site
 		sr.Kennwerte.WaterBGF = per(water, s.BGF, rep.Years)
 		sr.Kennwerte.WaterNRF = per(water, s.NRF, rep.Years)
 	}
-	return sr, nil
+	return sr
 }
 
 func (e *Engine) compare(rep *Report, siteID string, m Medium, conv float64, data []meterData, idx []int, p Period, cur valued) Comparison {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/site"
 )
@@ -85,9 +87,14 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 	}
 	dt := opts.Interval.Hours()
 	si := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
 	for _, s := range sites {
 		if s.Kind == site.Road {
 			continue
+		}
+		if gctx.Err() != nil {
+			break // an Append failed: Wait reports it
 		}
 		area := s.BGF
 		if area <= 0 {
@@ -122,14 +129,9 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 		if anomalies {
 			regs[2] = 99600
 		}
-		ms := make([]measurement.Measurement, 0, n)
+		ms := make([]measurement.Measurement, 0, 4*n)
 		emit := func(device string, q measurement.Quantity, v float64, t time.Time) {
 			ms = append(ms, measurement.Measurement{Device: device, Quantity: q, Value: v, Unit: measurement.Units[q], Time: t.UTC()})
-		}
-		flush := func() error {
-			err := st.Append(ctx, ms)
-			ms = ms[:0]
-			return err
 		}
 		// The first and last reading are never lost so the year is closed.
 		lost := func(i int) bool { return i > 0 && i < n-1 && opts.LossRate > 0 && rng.Float64() < opts.LossRate }
@@ -138,9 +140,6 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			if !lost(i) {
 				emit(dev(0), measurement.AirTemperature, math.Round(temp[i]*100)/100, t)
 			}
-		}
-		if err := flush(); err != nil {
-			return cfg, fmt.Errorf("generate %s: %w", s.ID, err)
 		}
 		for k, m := range meters {
 			reg := regs[k]
@@ -196,14 +195,20 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 				res := map[Medium]int{Electricity: 2, Heat: 0, Gas: 2, Water: 3}[m.Medium]
 				emit(m.Device, q, round(reg, res), t)
 			}
-			if err := flush(); err != nil {
-				return cfg, fmt.Errorf("generate %s: %w", s.ID, err)
-			}
 		}
+		// One batch per site, a few in flight: each Append waits for the
+		// store's group commit, which would otherwise dominate.
+		id := s.ID
+		g.Go(func() error {
+			if err := st.Append(gctx, ms); err != nil {
+				return fmt.Errorf("generate %s: %w", id, err)
+			}
+			return nil
+		})
 		cfg.Meters = append(cfg.Meters, meters...)
 		si++
 	}
-	return cfg, nil
+	return cfg, g.Wait()
 }
 
 // round truncates v to digits decimals as a register display does.

@@ -173,7 +173,7 @@ func TestReportGoldenYear(t *testing.T) {
 	st, eng := openGolden(t)
 	from, to, err := eng.ParsePeriod("2025-01-01", "2025-12-31")
 	require.NoError(t, err)
-	rep, err := eng.Report(context.Background(), StoreSource{st}, Request{From: from, To: to})
+	rep, err := eng.Report(context.Background(), RangeSource{st}, Request{From: from, To: to})
 	require.NoError(t, err)
 
 	require.Len(t, rep.Sites, 2)

@@ -34,14 +34,24 @@ type Source interface {
 	Readings(ctx context.Context, s SeriesRef, from, to time.Time) ([]Reading, error)
 }
 
-// StoreSource reads from the embedded store.
-type StoreSource struct{ Store *store.Store }
+// Ranger is the raw-points query the embedded store (store.Store) and the
+// InfluxDB reader (influx.Reader) share.
+type Ranger interface {
+	Range(ctx context.Context, keys []string, from, to time.Time) ([]store.Series, error)
+}
 
-var _ Source = StoreSource{}
+// RangeSource adapts a Ranger to Source: RangeSource{st} for the local
+// store, RangeSource{influxReader} for a central InfluxDB.
+type RangeSource struct{ Ranger Ranger }
+
+var (
+	_ Source = RangeSource{}
+	_ Ranger = (*store.Store)(nil)
+)
 
 // Readings implements Source.
-func (s StoreSource) Readings(ctx context.Context, ref SeriesRef, from, to time.Time) ([]Reading, error) {
-	ss, err := s.Store.Range(ctx, []string{ref.Key()}, from, to)
+func (s RangeSource) Readings(ctx context.Context, ref SeriesRef, from, to time.Time) ([]Reading, error) {
+	ss, err := s.Ranger.Range(ctx, []string{ref.Key()}, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", ref.Key(), err)
 	}
