@@ -140,7 +140,9 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 	require.True(t, *state.ValveOpen)
 
 	publish(t, broker.URL(), "loraedge/gw1/device/"+valve.DevEUI.String()+"/command/down", []byte(`{"id":"frost-1","command":"close"}`))
-	require.Eventually(t, func() bool { return len(sub.payloads("loraedge/gw1/device/"+valve.DevEUI.String()+"/command/ack")) == 1 },
+	require.Eventually(t, func() bool {
+		return len(sub.payloads("loraedge/gw1/device/"+valve.DevEUI.String()+"/command/ack")) == 1
+	},
 		5*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool {
 		s, _ := simu.DeviceState(valve.DevEUI)
