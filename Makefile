@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 3s
 
-.PHONY: all build run test unit fuzz bench lint crashtest clean
+.PHONY: all build run test unit fuzz bench lint crashtest clean dist smoke-arm64
 
 all: build
 
@@ -41,3 +41,12 @@ lint:
 
 clean:
 	rm -rf bin dist data bench.out
+
+# Static builds for amd64, arm64, armv7, armv5, mipsle (softfloat) and
+# .deb packages for amd64/arm64/armhf, in dist/.
+dist:
+	bash scripts/dist.sh
+
+# The arm64 build under qemu-user against the simulator.
+smoke-arm64:
+	bash scripts/smoke-arm64.sh

@@ -36,6 +36,8 @@ for extra in "$@"; do
   case "$extra" in
     chromium)
       command -v chromium >/dev/null 2>&1 || { echo "install-deps: installing chromium"; apt_install chromium; } ;;
+    qemu)
+      command -v qemu-aarch64-static >/dev/null 2>&1 || { echo "install-deps: installing qemu-user-static"; apt_install qemu-user-static; } ;;
     poppler)
       command -v pdftoppm >/dev/null 2>&1 || { echo "install-deps: installing poppler-utils"; apt_install poppler-utils; } ;;
     *) echo "install-deps: unknown extra $extra" >&2; exit 2 ;;

@@ -5,8 +5,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Mosquitto and InfluxDB for the integration tests (idempotent).
-bash scripts/install-deps.sh || { echo "tests: 0 passed, 1 failed"; exit 1; }
+# Mosquitto and InfluxDB for the integration tests, chromium for the browser
+# test, pdftoppm for report rendering, qemu-user for the arm64 smoke test
+# (idempotent).
+bash scripts/install-deps.sh chromium poppler qemu || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -23,6 +25,15 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
+smoke=0
+if [ "$status" -eq 0 ]; then
+  if bash scripts/smoke-arm64.sh >"$log" 2>&1; then
+    tail -n 1 "$log"; smoke=1
+  else
+    cat "$log"; failed=$((failed + 1)); status=1
+  fi
+fi
+
 fuzzed=0
 if [ "$status" -eq 0 ]; then
   if FUZZTIME="${FUZZTIME:-3s}" bash scripts/fuzz.sh >"$log" 2>&1; then
@@ -34,6 +45,6 @@ if [ "$status" -eq 0 ]; then
     status=1
   fi
 fi
-passed=$((passed + fuzzed))
+passed=$((passed + fuzzed + smoke))
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

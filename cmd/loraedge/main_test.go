@@ -206,3 +206,19 @@ func TestRunServesAPI(t *testing.T) {
 	code, _ = get("/api/v1/gateways")
 	assert.Equal(t, http.StatusOK, code)
 }
+
+// The configuration the .deb installs validates with the token file its
+// post-install script writes, and fails without it.
+func TestPackagedConfigValidates(t *testing.T) {
+	conf := filepath.Join("..", "..", "deploy", "deb", "loraedge.yaml")
+	envFile := filepath.Join(t.TempDir(), "loraedge.env")
+	require.NoError(t, os.WriteFile(envFile, []byte("# written at install\nLORAEDGE_HTTP_ADMIN_TOKEN=0123456789abcdef0123456789abcdef\n"), 0o600))
+	out, _, err := runCmd(t, context.Background(), "validate", "--env-file", envFile, conf)
+	require.NoError(t, err)
+	assert.Contains(t, out, "valid")
+	_, _, err = runCmd(t, context.Background(), "validate", conf)
+	require.ErrorContains(t, err, "admin_token")
+	require.NoError(t, os.WriteFile(envFile, []byte("garbage\n"), 0o600))
+	_, _, err = runCmd(t, context.Background(), "validate", "--env-file", envFile, conf)
+	require.ErrorContains(t, err, "not KEY=VALUE")
+}

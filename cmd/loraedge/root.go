@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -88,12 +90,23 @@ func newConfigfileCmd(e env) *cobra.Command {
 }
 
 func newValidateCmd(e env) *cobra.Command {
-	return &cobra.Command{
+	var envFile string
+	cmd := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a configuration file and exit: 0 if valid, 1 with every problem listed otherwise",
-		Args:  cobra.ExactArgs(1),
+		Long: "Checks FILE together with the LORAEDGE_* environment (and --env-file, e.g.\n" +
+			"/etc/loraedge/loraedge.env), as the daemon would load them.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			c, err := config.Load(config.Source{File: args[0]})
+			environ := e.environ
+			if envFile != "" {
+				extra, err := readEnvFile(envFile)
+				if err != nil {
+					return err
+				}
+				environ = append(append([]string(nil), environ...), extra...)
+			}
+			c, err := config.Load(config.Source{File: args[0], Env: environ})
 			if err != nil {
 				return err
 			}
@@ -104,4 +117,27 @@ func newValidateCmd(e env) *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&envFile, "env-file", "", "KEY=VALUE file as systemd's EnvironmentFile")
+	return cmd
+}
+
+// readEnvFile reads KEY=VALUE lines; blank lines and # comments are
+// skipped, as systemd does.
+func readEnvFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	var out []string
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.Contains(line, "=") {
+			return nil, fmt.Errorf("%s:%d: not KEY=VALUE", path, i+1)
+		}
+		out = append(out, line)
+	}
+	return out, nil
 }
