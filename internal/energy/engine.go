@@ -647,6 +647,9 @@ func (e *Engine) totals(rep *Report) {
 	for _, m := range Media {
 		t := MediumTotal{Medium: m, Unit: m.Unit(), CostComplete: true}
 		found := false
+		// The change of a total compares like with like: only sites with
+		// data in the comparison period count on the current side.
+		var curPrev, curLY float64
 		for _, s := range rep.Sites {
 			for _, mr := range s.Media {
 				if mr.Medium != m {
@@ -676,14 +679,20 @@ func (e *Engine) totals(rep *Report) {
 				addBuckets(t.LastYearBuckets, mr.LastYearBuckets)
 				addComparison(&t.Previous, mr.Previous)
 				addComparison(&t.LastYear, mr.LastYear)
+				if mr.Previous.Available {
+					curPrev += mr.Consumption
+				}
+				if mr.LastYear.Available {
+					curLY += mr.Consumption
+				}
 			}
 		}
 		if !found {
 			continue
 		}
-		for _, c := range []*Comparison{&t.Previous, &t.LastYear} {
+		for c, cur := range map[*Comparison]float64{&t.Previous: curPrev, &t.LastYear: curLY} {
 			if c.Available && c.Consumption > 0 {
-				x := (t.Consumption - c.Consumption) / c.Consumption * 100
+				x := (cur - c.Consumption) / c.Consumption * 100
 				c.ChangePct = &x
 			}
 		}

@@ -298,7 +298,15 @@ func TestReportGoldenYear(t *testing.T) {
 	assert.Equal(t, "rathaus", rep.Ranking[0].Site)
 	assert.Equal(t, "schule", rep.Ranking[1].Site)
 
-	// Totals over both sites.
+	// Totals over both sites. Only the school has 2024 electricity, so
+	// the total's change compares the school alone: +10.8 %, not +121 %.
+	for _, tot := range rep.Totals {
+		if tot.Medium == Electricity {
+			assert.InDelta(t, 73000, tot.Consumption, eps)
+			require.NotNil(t, tot.LastYear.ChangePct)
+			assert.InDelta(t, (36500.0-32940)/32940*100, *tot.LastYear.ChangePct, eps)
+		}
+	}
 	assert.InDelta(t, 59717.32+14600+381425*0.182, rep.CO2Kg, eps)
 	assert.InDelta(t, 36500+178700+381425+36500, rep.EnergyKWh, eps)
 	codes := map[NoteCode]bool{}

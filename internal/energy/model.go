@@ -114,7 +114,8 @@ type Comparison struct {
 	CostEUR     float64 `json:"cost_eur"`
 	CO2Kg       float64 `json:"co2_kg"`
 	// ChangePct is (current - comparison)/comparison in percent; nil when
-	// the comparison is unavailable or zero.
+	// the comparison is unavailable or zero. In totals only sites with
+	// data in the comparison period count on the current side.
 	ChangePct *float64 `json:"change_pct"`
 }
 

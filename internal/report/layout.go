@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/loraedge/loraedge/internal/energy"
@@ -178,7 +179,7 @@ func document(rep *energy.Report, t tr) []block {
 	add(heading{t.s("emission_factors"), 3})
 	ef := table{head: []string{t.s("medium"), t.s("year"), t.s("factor_kg"), t.s("source")}, widths: []float64{1, 0.6, 1, 4}, right: []bool{false, true, true, false}}
 	for _, f := range rep.EmissionFactors {
-		ef.rows = append(ef.rows, []string{t.medium(f.Medium), t.num(float64(f.Year), 0), t.num(f.KgPerUnit, 3), f.Source})
+		ef.rows = append(ef.rows, []string{t.medium(f.Medium), strconv.Itoa(f.Year), t.num(f.KgPerUnit, 3), f.Source})
 	}
 	add(ef)
 	return bs
