@@ -9,7 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -182,10 +182,21 @@ func publish(t testing.TB, url, topic string, payload []byte) {
 func startBroker(t testing.TB) *testserver.Mosquitto {
 	t.Helper()
 	b := testserver.StartMosquitto(t)
-	m := regexp.MustCompile(`Config loaded from (.*)/mosquitto\.conf`).FindStringSubmatch(b.Log())
-	require.NotNil(t, m, "mosquitto log: %s", b.Log())
-	require.NoError(t, os.Chmod(m[1], 0o777))
-	require.NoError(t, os.Chmod(filepath.Dir(m[1]), 0o755))
+	// The broker's directory is a sibling of ours (t.TempDir numbers them);
+	// its config names its port.
+	_, port, err := net.SplitHostPort(b.Addr)
+	require.NoError(t, err)
+	confs, err := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "mosquitto.conf"))
+	require.NoError(t, err)
+	dir := ""
+	for _, c := range confs {
+		if data, err := os.ReadFile(c); err == nil && strings.Contains(string(data), "listener "+port+" ") {
+			dir = filepath.Dir(c)
+		}
+	}
+	require.NotEmpty(t, dir, "mosquitto directory not found")
+	require.NoError(t, os.Chmod(dir, 0o777))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
 	return b
 }
 
