@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,4 +223,66 @@ func TestPackagedConfigValidates(t *testing.T) {
 	require.NoError(t, os.WriteFile(envFile, []byte("garbage\n"), 0o600))
 	_, _, err = runCmd(t, context.Background(), "validate", "--env-file", envFile, conf)
 	require.ErrorContains(t, err, "not KEY=VALUE")
+}
+
+// SIGHUP reloads devices from the file while the daemon runs; a broken file
+// changes nothing. A world-readable file with keys gets a warning.
+func TestReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "loraedge.yaml")
+	dev := func(eui string) string {
+		return `  - {dev_eui: "` + eui + `", activation: otaa, app_key: "000102030405060708090a0b0c0d0e0f", profile: elsys/ers-co2}` + "\n"
+	}
+	write := func(body string) { require.NoError(t, os.WriteFile(file, []byte(body), 0o644)) }
+	write("devices:\n" + dev("70b3d57ed0000001"))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))
+	const token = "test-admin-token-0123456789"
+	ctx, cancel := context.WithCancel(context.Background())
+	var errw syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "-c", file, "--listen", "127.0.0.1:0", "--http", addr, "--data-dir", dir, "--log-format", "text"},
+			[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, io.Discard, &errw)
+	}()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	devices := func() string {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/devices", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	require.Eventually(t, func() bool { return strings.Contains(devices(), "70b3d57ed0000001") }, 10*time.Second, 20*time.Millisecond)
+	assert.Contains(t, errw.String(), "readable by everyone")
+
+	write("devices:\n" + dev("70b3d57ed0000001") + dev("70b3d57ed0000002"))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(devices(), "70b3d57ed0000002") }, 5*time.Second, 20*time.Millisecond)
+
+	write("devices:\n  - {dev_eui: nonsense}\n")
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(errw.String(), "reload refused") }, 5*time.Second, 20*time.Millisecond)
+	assert.Contains(t, devices(), "70b3d57ed0000002", "a broken file changes nothing")
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -29,6 +31,7 @@ import (
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/sdnotify"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
@@ -73,6 +76,8 @@ func newRunCmd(e env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		d.reload = func() (config.Config, error) { return loadConfig(cmd, e) }
+		d.configFile = configFile(cmd, e)
 		return d.run(cmd.Context())
 	}
 	return cmd
@@ -81,11 +86,15 @@ func newRunCmd(e env) *cobra.Command {
 // loadConfig merges the --config file (or $LORAEDGE_CONFIG), environment
 // and the flags of cmd.
 func loadConfig(cmd *cobra.Command, e env) (config.Config, error) {
+	return config.Load(config.Source{File: configFile(cmd, e), Env: e.environ, Flags: cmd.Flags(), FlagKeys: runFlags})
+}
+
+func configFile(cmd *cobra.Command, e env) string {
 	file, _ := cmd.Flags().GetString("config")
 	if file == "" {
 		file = lookupEnv(e.environ, config.EnvPrefix+"CONFIG")
 	}
-	return config.Load(config.Source{File: file, Env: e.environ, Flags: cmd.Flags(), FlagKeys: runFlags})
+	return file
 }
 
 func lookupEnv(environ []string, name string) string {
@@ -174,6 +183,10 @@ type daemon struct {
 	simClock atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
+	// reload loads the configuration again for SIGHUP.
+	reload     func() (config.Config, error)
+	configFile string
+	notify     *sdnotify.Notifier
 }
 
 func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
@@ -183,7 +196,7 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 		}
 		cfg = withSimulator(cfg)
 	}
-	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry()}
+	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry(), notify: sdnotify.New()}
 	if err := d.build(); err != nil {
 		if d.store != nil {
 			d.store.Close()
@@ -283,12 +296,7 @@ func (d *daemon) build() (err error) {
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
-			Ready: func() error {
-				if !d.ready.Load() {
-					return errors.New("starting")
-				}
-				return d.store.Err()
-			},
+			Ready: d.healthy,
 		})
 		if err != nil {
 			return err
@@ -314,7 +322,11 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 		httpListener = l
 	}
+	warnReadableConfig(d.log, d.configFile, d.cfg)
 	d.ready.Store(true)
+	if err := d.notify.Ready(); err != nil {
+		d.log.Warn("systemd notification failed", "err", err)
+	}
 	d.log.Info("loraedge started", "version", version, "udp", d.udp.LocalAddr().String(),
 		"devices", len(d.devices.List()), "profiles", d.profiles.Len(), "data_dir", d.cfg.DataDir)
 	if httpListener != nil {
@@ -334,12 +346,15 @@ func (d *daemon) run(ctx context.Context) error {
 	if httpListener != nil {
 		g.Go(func() error { return d.http.Run(gctx, httpListener) })
 	}
+	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
+	g.Go(func() error { return d.reloadOnHUP(gctx) })
 	if d.cfg.Simulator.Enabled {
 		g.Go(func() error {
 			return d.runSimulator(gctx)
 		})
 	}
 	err := g.Wait()
+	_ = d.notify.Stopping()
 	stopIngest()
 	if ierr := <-ingestDone; ierr != nil {
 		err = errors.Join(err, ierr)
@@ -468,4 +483,72 @@ func unitSuffix(u string) string {
 		return ""
 	}
 	return u
+}
+
+// healthy is nil once the daemon is up and its store has not failed.
+func (d *daemon) healthy() error {
+	if !d.ready.Load() {
+		return errors.New("starting")
+	}
+	return d.store.Err()
+}
+
+// reloadOnHUP applies device, profile and (later) alert rule changes from
+// the configuration file on SIGHUP, without stopping the uplink path. A
+// file that does not load or validate changes nothing.
+func (d *daemon) reloadOnHUP(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			_ = d.notify.Reloading()
+			if err := d.reloadConfig(); err != nil {
+				d.log.Error("reload refused, keeping the running configuration", "err", err)
+			}
+			_ = d.notify.Ready()
+		}
+	}
+}
+
+func (d *daemon) reloadConfig() error {
+	if d.reload == nil {
+		return errors.New("no configuration source")
+	}
+	cfg, err := d.reload()
+	if err != nil {
+		return err
+	}
+	if d.cfg.Simulator.Enabled {
+		cfg.Simulator = d.cfg.Simulator
+		cfg = withSimulator(cfg)
+	}
+	profiles, err := loadProfiles(cfg)
+	if err != nil {
+		return err
+	}
+	if err := d.devices.Reload(cfg.Devices); err != nil {
+		return err
+	}
+	d.ingest.SetProfiles(profiles)
+	d.log.Info("configuration reloaded", "devices", len(d.devices.List()), "profiles", profiles.Len())
+	return nil
+}
+
+// warnReadableConfig warns when the configuration file holds keys or
+// tokens and others than the owner and group may read it.
+func warnReadableConfig(log *slog.Logger, file string, cfg config.Config) {
+	if file == "" {
+		return
+	}
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm()&0o004 == 0 {
+		return
+	}
+	if len(cfg.Devices) > 0 || cfg.HTTP.AdminToken != "" || cfg.HTTP.ReadToken != "" {
+		log.Warn("the configuration file holds keys or tokens and is readable by everyone; chmod 640", "file", file, "mode", fi.Mode().Perm().String())
+	}
 }

@@ -106,3 +106,26 @@ func TestAddFailsWhenStoreFails(t *testing.T) {
 	_, ok := r.Get(lorawan.EUI64{5})
 	assert.False(t, ok, "not added when it could not be stored")
 }
+
+func TestReload(t *testing.T) {
+	kv := memKV{}
+	r, err := NewRegistry([]Device{otaa(1), otaa(2)})
+	require.NoError(t, err)
+	require.NoError(t, r.Persist(kv))
+	require.NoError(t, r.Add(otaa(7)))
+
+	changed := otaa(2)
+	changed.Name = "renamed"
+	require.NoError(t, r.Reload([]Device{changed, otaa(3)}))
+	_, ok := r.Get(lorawan.EUI64{1})
+	assert.False(t, ok, "dropped from the file")
+	d, _ := r.Get(lorawan.EUI64{2})
+	assert.Equal(t, "renamed", d.Name)
+	assert.True(t, r.Managed(lorawan.EUI64{3}))
+	_, ok = r.Get(lorawan.EUI64{7})
+	assert.True(t, ok, "API-managed device kept")
+
+	require.Error(t, r.Reload([]Device{{DevEUI: lorawan.EUI64{9}}}))
+	_, ok = r.Get(lorawan.EUI64{3})
+	assert.True(t, ok, "an invalid file changes nothing")
+}

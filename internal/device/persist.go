@@ -120,3 +120,27 @@ func (r *Registry) Remove(eui lorawan.EUI64) error {
 	delete(r.devices, eui)
 	return nil
 }
+
+// Reload replaces the devices of the configuration file with devs (a
+// SIGHUP after the file changed): new ones are added, changed ones
+// replaced, dropped ones removed. API-managed devices stay unless the file
+// now lists them. Nothing changes when devs has an invalid entry.
+func (r *Registry) Reload(devs []Device) error {
+	next, err := NewRegistry(devs)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for eui := range r.managed {
+		if _, still := next.devices[eui]; !still {
+			delete(r.devices, eui)
+		}
+	}
+	r.managed = make(map[lorawan.EUI64]bool, len(next.devices))
+	for eui, d := range next.devices {
+		r.devices[eui] = d
+		r.managed[eui] = true
+	}
+	return nil
+}

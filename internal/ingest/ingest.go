@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,9 +59,10 @@ type Options struct {
 
 // Ingester decodes and stores uplinks.
 type Ingester struct {
-	opts Options
-	log  *slog.Logger
-	in   chan network.Uplink
+	opts     Options
+	log      *slog.Logger
+	in       chan network.Uplink
+	profiles atomic.Pointer[profile.Set]
 
 	uplinks      *prometheus.CounterVec
 	decodeErrors *prometheus.CounterVec
@@ -113,6 +115,7 @@ func New(opts Options) (*Ingester, error) {
 			Help: "Batches the store refused.",
 		}),
 	}
+	i.profiles.Store(opts.Profiles)
 	if opts.Registerer != nil {
 		for _, c := range []prometheus.Collector{i.uplinks, i.decodeErrors, i.stored, i.dropped, i.appendErrors} {
 			if err := opts.Registerer.Register(c); err != nil {
@@ -122,6 +125,10 @@ func New(opts Options) (*Ingester, error) {
 	}
 	return i, nil
 }
+
+// SetProfiles switches to a reloaded profile set; uplinks in flight finish
+// with the old one.
+func (i *Ingester) SetProfiles(s *profile.Set) { i.profiles.Store(s) }
 
 // HandleUplink queues up for decoding and storing; it never blocks.
 func (i *Ingester) HandleUplink(_ context.Context, up network.Uplink) error {
@@ -151,7 +158,7 @@ func (i *Ingester) Run(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	for {
-		batch := i.take(nil, false)
+		batch := i.take(nil)
 		if len(batch) == 0 {
 			return nil
 		}
@@ -160,18 +167,21 @@ func (i *Ingester) Run(ctx context.Context) error {
 }
 
 func (i *Ingester) work(ctx context.Context) {
+	// A batch taken from the queue is stored even when ctx ends meanwhile:
+	// cancelling an Append would lose uplinks already accepted.
+	sctx := context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case up := <-i.in:
-			i.store(ctx, i.take([]network.Uplink{up}, true))
+			i.store(sctx, i.take([]network.Uplink{up}))
 		}
 	}
 }
 
 // take adds what is queued, up to BatchSize, without waiting.
-func (i *Ingester) take(batch []network.Uplink, _ bool) []network.Uplink {
+func (i *Ingester) take(batch []network.Uplink) []network.Uplink {
 	for len(batch) < i.opts.BatchSize {
 		select {
 		case up := <-i.in:
@@ -222,7 +232,7 @@ func (i *Ingester) decode(up network.Uplink) ([]measurement.Measurement, bool) {
 		i.uplinks.WithLabelValues("no_profile").Inc()
 		return nil, false
 	}
-	ms, res, err := i.opts.Profiles.Decode(dev.Profile, codec.Input{FPort: up.FPort, Bytes: up.Payload, RecvTime: up.Time}, eui)
+	ms, res, err := i.profiles.Load().Decode(dev.Profile, codec.Input{FPort: up.FPort, Bytes: up.Payload, RecvTime: up.Time}, eui)
 	if err != nil {
 		i.uplinks.WithLabelValues("decode_error").Inc()
 		i.decodeErrors.WithLabelValues(dev.Profile).Inc()
