@@ -61,7 +61,7 @@ func (s *Store) Seal() error {
 		metas[k] = *s.series[k]
 	}
 	s.mu.Unlock()
-	s.lastSeal = s.opts.Now()
+	s.lastSeal.Store(s.opts.Now().UnixNano())
 	if len(snap) == 0 && upTo == s.sealedSeq {
 		s.mu.Lock()
 		s.sealing = nil

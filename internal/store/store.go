@@ -175,8 +175,21 @@ type headSeries struct {
 }
 
 type appendReq struct {
-	ms   []measurement.Measurement
-	done chan error
+	ms    []measurement.Measurement
+	done  chan error
+	cb    func(error)
+	start time.Time
+}
+
+func (r *appendReq) finish(s *Store, err error) {
+	if err == nil {
+		s.m.appendLatency.Observe(time.Since(r.start).Seconds())
+	}
+	if r.cb != nil {
+		r.cb(err)
+		return
+	}
+	r.done <- err
 }
 
 // Store is the embedded time-series store and durable log.
@@ -218,11 +231,14 @@ type Store struct {
 	fatalErr error
 	readOnly atomic.Bool
 
+	gate       sync.RWMutex
+	gateClosed bool
+
 	sealMu   sync.Mutex // one bbolt maintenance writer at a time
 	closeMu  sync.Mutex
 	closed   bool
-	lastSeal time.Time
-	lastRet  time.Time
+	lastSeal atomic.Int64 // Unix ns; Seal runs from Close as well
+	lastRet  time.Time    // maintain loop only
 
 	// Recovery is what Open found and did in the log.
 	Recovery Report
@@ -267,7 +283,7 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s.lastSeal, s.lastRet = opts.Now(), time.Time{}
+	s.lastSeal.Store(opts.Now().UnixNano())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(2)
 	go s.commitLoop()
@@ -391,23 +407,58 @@ func (s *Store) setReadOnly(on bool) {
 func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // Append stores ms durably: it returns nil only after the record holding
-// them is fsynced. Many concurrent callers share one fsync.
+// them is fsynced. Many concurrent callers share one fsync, so a caller
+// waits up to CommitInterval; a pipeline that must not wait uses
+// AppendAsync.
 func (s *Store) Append(ctx context.Context, ms []measurement.Measurement) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	if err := s.Err(); err != nil {
+	req, err := s.newReq(ms)
+	if err != nil {
 		return err
 	}
-	if s.readOnly.Load() {
-		return ErrReadOnly
+	req.done = make(chan error, 1)
+	if err := s.enqueue(ctx, req); err != nil {
+		return err
 	}
-	start := time.Now()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		// The record may still be committed; the caller gets no ack.
+		return ctx.Err()
+	}
+}
+
+// AppendAsync queues ms and calls done with nil once they are fsynced, or
+// with the error that kept them from the log. done runs on the commit
+// goroutine and must not block. An error returned by AppendAsync itself
+// means done will not be called.
+func (s *Store) AppendAsync(ctx context.Context, ms []measurement.Measurement, done func(error)) error {
+	if done == nil {
+		return errors.New("append async: nil callback")
+	}
+	req, err := s.newReq(ms)
+	if err != nil {
+		return err
+	}
+	req.cb = done
+	return s.enqueue(ctx, req)
+}
+
+func (s *Store) newReq(ms []measurement.Measurement) (*appendReq, error) {
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	if s.readOnly.Load() {
+		return nil, ErrReadOnly
+	}
 	cp := make([]measurement.Measurement, len(ms))
 	res := int64(s.opts.TimeResolution)
 	for i, m := range ms {
 		if m.Device == "" || m.Quantity == "" || m.Time.IsZero() {
-			return fmt.Errorf("append: %w: %d (device %q, quantity %q)", ErrInvalid, i, m.Device, m.Quantity)
+			return nil, fmt.Errorf("append: %w: %d (device %q, quantity %q)", ErrInvalid, i, m.Device, m.Quantity)
 		}
 		if res > 1 {
 			ns := m.Time.UnixNano()
@@ -419,23 +470,23 @@ func (s *Store) Append(ctx context.Context, ms []measurement.Measurement) error 
 		}
 		cp[i] = m
 	}
-	req := &appendReq{ms: cp, done: make(chan error, 1)}
+	return &appendReq{ms: cp, start: time.Now()}, nil
+}
+
+func (s *Store) enqueue(ctx context.Context, req *appendReq) error {
+	// The gate makes sure nothing is queued after Close drained the queue.
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if s.gateClosed {
+		return ErrClosed
+	}
 	select {
 	case s.reqs <- req:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.ctxDone():
 		return ErrClosed
-	}
-	select {
-	case err := <-req.done:
-		if err == nil {
-			s.m.appendLatency.Observe(time.Since(start).Seconds())
-		}
-		return err
-	case <-ctx.Done():
-		// The record may still be committed; the caller does not get an ack.
-		return ctx.Err()
 	}
 }
 
@@ -489,7 +540,7 @@ func (s *Store) drain(err error) {
 	for {
 		select {
 		case r := <-s.reqs:
-			r.done <- err
+			r.finish(s, err)
 		default:
 			return
 		}
@@ -499,7 +550,7 @@ func (s *Store) drain(err error) {
 func (s *Store) commit(batch []*appendReq) {
 	failAll := func(err error) {
 		for _, r := range batch {
-			r.done <- err
+			r.finish(s, err)
 		}
 	}
 	if err := s.Err(); err != nil {
@@ -654,7 +705,11 @@ func (s *Store) Close() error {
 		}
 	}
 	s.cancel()
+	s.gate.Lock()
+	s.gateClosed = true
+	s.gate.Unlock()
 	s.wg.Wait()
+	s.drain(ErrClosed)
 	s.closed = true
 	if err := s.cur.Close(); err != nil {
 		errs = append(errs, err)
@@ -700,7 +755,7 @@ func (s *Store) maintain(full bool) {
 	s.mu.RLock()
 	headN := s.headN
 	s.mu.RUnlock()
-	if full || headN > maxHeadPoints || now.Sub(s.lastSeal) >= s.opts.SealInterval {
+	if full || headN > maxHeadPoints || now.Sub(time.Unix(0, s.lastSeal.Load())) >= s.opts.SealInterval {
 		if err := s.Seal(); err != nil {
 			s.log.Error("seal", "err", err)
 		}

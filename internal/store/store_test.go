@@ -386,3 +386,46 @@ func TestConcurrentAppendShareFsync(t *testing.T) {
 	}
 	assert.Less(t, testutil.ToFloat64(s.m.fsyncs), 10.0)
 }
+
+func TestAppendAsync(t *testing.T) {
+	s := openTest(t, Options{CommitInterval: 10 * time.Millisecond})
+	ctx := context.Background()
+	done := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		require.NoError(t, s.AppendAsync(ctx, []measurement.Measurement{meas("d", measurement.CO2, 0, float64(i), t0.Add(time.Duration(i)*time.Second))},
+			func(err error) { done <- err }))
+	}
+	for i := 0; i < 100; i++ {
+		require.NoError(t, <-done)
+	}
+	res, err := s.Range(ctx, []string{"d/co2"}, t0, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, res[0].Points, 100)
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Append(ctx, []measurement.Measurement{meas("d", measurement.CO2, 0, 1, t0)}), ErrClosed)
+}
+
+func TestBudgetEvictsLogAheadOfSlowCursor(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := openTest(t, Options{Registerer: reg, SegmentSize: 256})
+	ctx := context.Background()
+	c, err := s.OpenCursor("slow")
+	require.NoError(t, err)
+	for i := 0; i < 40; i++ {
+		require.NoError(t, s.Append(ctx, []measurement.Measurement{meas("d", measurement.CO2, 0, float64(i), t0.Add(time.Duration(i)*time.Second))}))
+		require.NoError(t, s.Seal())
+	}
+	// Budget so small that chunks and then the pinned log must go.
+	s.opts.DiskBudget = 1
+	require.NoError(t, s.EnforceRetention())
+	assert.Greater(t, testutil.ToFloat64(s.m.evictions), 1.0)
+	// Writing continues; the cursor skips what was evicted.
+	require.NoError(t, s.Append(ctx, []measurement.Measurement{meas("d", measurement.CO2, 0, 1, t0.Add(time.Hour))}))
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	recs, err := c.Next(tctx, 1000)
+	require.NoError(t, err)
+	require.NotEmpty(t, recs)
+	assert.Equal(t, uint64(41), recs[len(recs)-1].Seq)
+	assert.Greater(t, testutil.ToFloat64(s.m.cursorSkipped), 0.0)
+}
