@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -72,6 +73,7 @@ func TestPowerCut(t *testing.T) {
 		require.NoError(t, err, "cycle %d", cycle)
 		if s.Recovery.TornTail {
 			torn++
+			assert.Equal(t, 1.0, testutil.ToFloat64(s.m.tornTails))
 		}
 		verifyAcked(t, s, acked)
 		var mu sync.Mutex
@@ -163,10 +165,12 @@ func TestFaultInjection(t *testing.T) {
 			case noSpaceWrite:
 				assert.ErrorIs(t, firstErr, ErrReadOnly)
 				assert.True(t, s.ReadOnly())
+				assert.Equal(t, 1.0, testutil.ToFloat64(s.m.readOnly))
 				assert.NoError(t, s.Err())
 				assert.Len(t, acked, c.n-1, "no append succeeds while full")
 				mfs.setFull(false)
 				require.Eventually(t, func() bool { return !s.ReadOnly() }, 5*time.Second, 5*time.Millisecond, "probe lifts read-only")
+				assert.Equal(t, 0.0, testutil.ToFloat64(s.m.readOnly))
 				require.NoError(t, s.Append(ctx, batchFor(100)))
 				acked[100] = true
 			default:

@@ -1,0 +1,49 @@
+// Package store is loraedge's embedded time-series store and durable log.
+//
+// Layout of Options.Dir:
+//
+//	wal/<first-seq>.wal  log segments: CRC32C-framed records, one per Append
+//	store.db             bbolt: series metadata, sealed chunks, sink cursors,
+//	                     the sealed position, and KV namespaces for others
+//
+// Write path. Append encodes its batch as one record and hands it to the
+// commit loop, which writes every record that arrives within
+// Options.CommitInterval (default 200 ms) and fsyncs once for all of them
+// (group commit); Append returns after that fsync. A power cut therefore
+// loses at most one commit interval, and kill -9 loses nothing that was
+// acknowledged. An fsync or write error (other than ENOSPC) stops the store
+// for good (ErrFatal): after a failed fsync the kernel may have dropped the
+// dirty pages, so continuing could acknowledge data that is gone; the daemon
+// restarts and replays the log instead. ENOSPC on write makes the store
+// read-only (ErrReadOnly) with the partial record cut off; a background
+// probe lifts it when space returns.
+//
+// Read path. Durable records go to an in-memory head; every SealInterval
+// (and when a segment is full) the head is sealed into compressed chunks
+// in bbolt, keyed by series id and start time, in the same transaction that
+// records the sealed position. Range, Last and Aggregate read chunks and
+// head together. Segments are deleted once sealed and passed by every
+// cursor; the budget may evict them earlier (the cursor then skips ahead and
+// counts it).
+//
+// Recovery. Open scans all segments: a torn tail of the last segment (a
+// bad record after which no valid record follows) is truncated and counted;
+// any other damage is ErrCorrupt and needs Repair (`loraedge store repair`),
+// which cuts the log at the damage and moves later segments aside.
+//
+// Chunks. Timestamps are delta-of-delta coded, values either as
+// delta (or delta-of-delta) coded decimal integers when every value of a
+// chunk is n/10^k, or XOR coded floats (Gorilla) otherwise; each chunk picks
+// its time unit and integer widths to minimise its size. The bit coder is
+// written here (chunk.go) and fuzzed: the well-kept Go implementation,
+// Prometheus' tsdb/chunkenc, comes only with the whole prometheus/prometheus
+// module, and the small stand-alone Gorilla packages in the module proxy are
+// unmaintained and lack the decimal mode that sensor data needs to stay
+// under 2 bytes per point.
+//
+// Measured (go test -bench . ./internal/store/, 2 cores): a year of
+// 15-minute meter readings takes 1.5 bytes per point on disk (1.26 in chunk
+// payload), 10-minute road sensor data with 0.01 degC noise 1.3 (2.5 with
+// 1 ms timestamps); aggregating a year of 200 meters per month takes about
+// 0.15 s.
+package store
