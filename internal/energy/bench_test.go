@@ -14,11 +14,15 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/report"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 	"github.com/loraedge/loraedge/internal/testserver"
 )
+
+// The InfluxDB reader serves reports through RangeSource as the store does.
+var _ energy.Ranger = (*influx.Reader)(nil)
 
 // BenchmarkEnergyReport is the budget check of DESIGN.md: an energy report
 // over 200 meters x 1 year of 15-minute readings in <= 1 s from the local

@@ -101,69 +101,69 @@ const (
 // loraedge.yaml). Zero values take the documented defaults.
 type Config struct {
 	// Timezone for days, months and night hours. Default Europe/Berlin.
-	Timezone string `mapstructure:"timezone"`
+	Timezone string `mapstructure:"timezone" yaml:"timezone,omitempty"`
 	// AreaBasis is the area the ranking uses: "bgf" (VDI 3807-2
 	// benchmarks, default) or "nrf" (GEG). Reports print both.
-	AreaBasis string `mapstructure:"area_basis"`
+	AreaBasis string `mapstructure:"area_basis" yaml:"area_basis,omitempty"`
 	// DiscoverMeters adds a meter for every energy_active_import,
 	// heat_energy, gas_volume and water_volume series of a device with a
 	// site, unless a configured meter names the series. Default true.
-	DiscoverMeters *bool `mapstructure:"discover_meters"`
+	DiscoverMeters *bool `mapstructure:"discover_meters" yaml:"discover_meters,omitempty"`
 	// Meters configured explicitly (pulse counters always need this).
-	Meters []MeterConfig `mapstructure:"meters"`
+	Meters []MeterConfig `mapstructure:"meters" yaml:"meters,omitempty"`
 	// Sites holds per-site settings (gas conversion, degree days).
-	Sites []SiteConfig `mapstructure:"sites"`
+	Sites []SiteConfig `mapstructure:"sites" yaml:"sites,omitempty"`
 	// ReferenceDegreeDays is G20/15 in Kd per year of the reference
 	// climate. Default DefaultReferenceDegreeDays (Potsdam TRY 2011).
-	ReferenceDegreeDays float64 `mapstructure:"reference_degree_days"`
+	ReferenceDegreeDays float64 `mapstructure:"reference_degree_days" yaml:"reference_degree_days,omitempty"`
 	// EmissionFactors override DefaultEmissionFactors for their year and
 	// medium.
-	EmissionFactors []EmissionFactor `mapstructure:"emission_factors"`
+	EmissionFactors []EmissionFactor `mapstructure:"emission_factors" yaml:"emission_factors,omitempty"`
 	// Tariffs give prices per medium and year.
-	Tariffs []Tariff `mapstructure:"tariffs"`
+	Tariffs []Tariff `mapstructure:"tariffs" yaml:"tariffs,omitempty"`
 	// NightStartHour and NightEndHour bound the night base-load window,
 	// local time. Default 0 and 4.
-	NightStartHour *int `mapstructure:"night_start_hour"`
-	NightEndHour   *int `mapstructure:"night_end_hour"`
+	NightStartHour *int `mapstructure:"night_start_hour" yaml:"night_start_hour,omitempty"`
+	NightEndHour   *int `mapstructure:"night_end_hour" yaml:"night_end_hour,omitempty"`
 	// LeakNightLPH flags water leak months. Default DefaultLeakNightLPH.
-	LeakNightLPH float64 `mapstructure:"leak_night_lph"`
+	LeakNightLPH float64 `mapstructure:"leak_night_lph" yaml:"leak_night_lph,omitempty"`
 	// MaxGap is the longest interval between two readings that still
 	// counts as measured when a period boundary falls inside it; a longer
 	// one makes the interpolated boundary value an estimate. Default 0:
 	// 2.5 times each meter's median reading interval.
-	MaxGap time.Duration `mapstructure:"max_gap"`
+	MaxGap time.Duration `mapstructure:"max_gap" yaml:"max_gap,omitempty"`
 	// DropTolerance is the relative fall of a reading treated as noise
 	// (the reading is ignored); a larger fall is a rollover or a meter
 	// replacement. Default 0.001 (0.1 %).
-	DropTolerance float64 `mapstructure:"drop_tolerance"`
+	DropTolerance float64 `mapstructure:"drop_tolerance" yaml:"drop_tolerance,omitempty"`
 }
 
 // MeterConfig describes one meter: the series it reports on and how to
 // turn its register into consumption.
 type MeterConfig struct {
 	// ID names the meter in reports; default "<device>/<quantity>".
-	ID     string `mapstructure:"id"`
-	Site   string `mapstructure:"site"`
-	Medium Medium `mapstructure:"medium"`
+	ID     string `mapstructure:"id" yaml:"id,omitempty"`
+	Site   string `mapstructure:"site" yaml:"site,omitempty"`
+	Medium Medium `mapstructure:"medium" yaml:"medium,omitempty"`
 	// Device is the DevEUI in hex.
-	Device string `mapstructure:"device"`
+	Device string `mapstructure:"device" yaml:"device,omitempty"`
 	// Quantity defaults to the medium's (energy_active_import,
 	// heat_energy, gas_volume, water_volume); pulse_count needs
 	// PulseWeight.
-	Quantity measurement.Quantity `mapstructure:"quantity"`
-	Channel  int                  `mapstructure:"channel"`
+	Quantity measurement.Quantity `mapstructure:"quantity" yaml:"quantity,omitempty"`
+	Channel  int                  `mapstructure:"channel" yaml:"channel,omitempty"`
 	// PulseWeight is kWh or m3 per pulse of a pulse counter; it scales
 	// the register (default 1).
-	PulseWeight float64 `mapstructure:"pulse_weight"`
+	PulseWeight float64 `mapstructure:"pulse_weight" yaml:"pulse_weight,omitempty"`
 	// Digits is the number of register digits before the decimal point:
 	// the register wraps at 10^Digits (in register units, i.e. pulses).
 	// 0: no rollover expected.
-	Digits int `mapstructure:"digits"`
+	Digits int `mapstructure:"digits" yaml:"digits,omitempty"`
 	// MaxRatePerHour (Qmax) rejects readings implying more consumption per
 	// hour than this, in the medium's unit. 0: no check.
-	MaxRatePerHour float64 `mapstructure:"max_rate_per_hour"`
+	MaxRatePerHour float64 `mapstructure:"max_rate_per_hour" yaml:"max_rate_per_hour,omitempty"`
 	// Replacements are meter changes with their readings.
-	Replacements []Replacement `mapstructure:"replacements"`
+	Replacements []Replacement `mapstructure:"replacements" yaml:"replacements,omitempty"`
 }
 
 // Replacement is a meter change: the removed meter's final reading and the
@@ -171,28 +171,28 @@ type MeterConfig struct {
 type Replacement struct {
 	// Time of the change, "2006-01-02T15:04" local or RFC 3339. Readings
 	// at or after Time belong to the new meter.
-	Time       string  `mapstructure:"time"`
-	OldFinal   float64 `mapstructure:"old_final"`
-	NewInitial float64 `mapstructure:"new_initial"`
+	Time       string  `mapstructure:"time" yaml:"time"`
+	OldFinal   float64 `mapstructure:"old_final" yaml:"old_final"`
+	NewInitial float64 `mapstructure:"new_initial" yaml:"new_initial"`
 	at         time.Time
 }
 
 // SiteConfig holds what the report needs to know about one site beyond
 // its areas.
 type SiteConfig struct {
-	ID  string    `mapstructure:"id"`
-	Gas GasConfig `mapstructure:"gas"`
+	ID  string    `mapstructure:"id" yaml:"id,omitempty"`
+	Gas GasConfig `mapstructure:"gas" yaml:"gas,omitempty"`
 	// TemperatureDevice is the DevEUI of an outdoor air_temperature
 	// sensor for degree days (may be another site's weather station).
-	TemperatureDevice  string `mapstructure:"temperature_device"`
-	TemperatureChannel int    `mapstructure:"temperature_channel"`
+	TemperatureDevice  string `mapstructure:"temperature_device" yaml:"temperature_device,omitempty"`
+	TemperatureChannel int    `mapstructure:"temperature_channel" yaml:"temperature_channel,omitempty"`
 	// DegreeDays gives G20/15 per month ("2026-01": 512.3), used when the
 	// sensor does not cover a month completely.
-	DegreeDays map[string]float64 `mapstructure:"degree_days"`
+	DegreeDays map[string]float64 `mapstructure:"degree_days" yaml:"degree_days,omitempty"`
 	// HotWaterShare is the share of heating energy (heat + gas) that does
 	// not depend on the weather (hot water, process heat); it is not
 	// normalised. 0..1, default 0.
-	HotWaterShare float64 `mapstructure:"hot_water_share"`
+	HotWaterShare float64 `mapstructure:"hot_water_share" yaml:"hot_water_share,omitempty"`
 }
 
 // GasConfig converts gas volume to energy per DVGW G 685:
@@ -200,11 +200,11 @@ type SiteConfig struct {
 type GasConfig struct {
 	// ZNumber is the Zustandszahl from the gas bill. When 0 it is computed
 	// from AltitudeM and GaugePressureMbar (gas at 15 degC).
-	ZNumber           float64 `mapstructure:"z_number"`
-	AltitudeM         float64 `mapstructure:"altitude_m"`
-	GaugePressureMbar float64 `mapstructure:"gauge_pressure_mbar"`
+	ZNumber           float64 `mapstructure:"z_number" yaml:"z_number,omitempty"`
+	AltitudeM         float64 `mapstructure:"altitude_m" yaml:"altitude_m,omitempty"`
+	GaugePressureMbar float64 `mapstructure:"gauge_pressure_mbar" yaml:"gauge_pressure_mbar,omitempty"`
 	// CalorificValue is Hs,eff in kWh/m3 from the bill.
-	CalorificValue float64 `mapstructure:"calorific_value_kwh_m3"`
+	CalorificValue float64 `mapstructure:"calorific_value_kwh_m3" yaml:"calorific_value_kwh_m3,omitempty"`
 }
 
 // ZNumber computes the Zustandszahl per DVGW G 685 for a meter at altitude
@@ -238,10 +238,10 @@ func (g GasConfig) calorific() (float64, bool) {
 // year. The factor of the latest year not after the consumption's year
 // applies (else the earliest).
 type EmissionFactor struct {
-	Year      int     `mapstructure:"year"`
-	Medium    Medium  `mapstructure:"medium"`
-	KgPerUnit float64 `mapstructure:"kg_per_unit"`
-	Source    string  `mapstructure:"source"`
+	Year      int     `mapstructure:"year" yaml:"year,omitempty"`
+	Medium    Medium  `mapstructure:"medium" yaml:"medium,omitempty"`
+	KgPerUnit float64 `mapstructure:"kg_per_unit" yaml:"kg_per_unit,omitempty"`
+	Source    string  `mapstructure:"source" yaml:"source,omitempty"`
 }
 
 // DefaultEmissionFactors are used for media and years not configured
@@ -256,15 +256,15 @@ var DefaultEmissionFactors = []EmissionFactor{
 
 // Tariff is the price of a medium in a year, for all sites or one.
 type Tariff struct {
-	Medium Medium `mapstructure:"medium"`
-	Year   int    `mapstructure:"year"`
+	Medium Medium `mapstructure:"medium" yaml:"medium,omitempty"`
+	Year   int    `mapstructure:"year" yaml:"year,omitempty"`
 	// Site restricts the tariff to one site; empty: every site.
-	Site string `mapstructure:"site"`
+	Site string `mapstructure:"site" yaml:"site,omitempty"`
 	// EnergyPrice is EUR per kWh (electricity, heat, gas after
 	// conversion) or per m3 (water), gross as billed.
-	EnergyPrice float64 `mapstructure:"energy_price"`
+	EnergyPrice float64 `mapstructure:"energy_price" yaml:"energy_price,omitempty"`
 	// BaseFeePerYear is EUR per year per site and medium, prorated by days.
-	BaseFeePerYear float64 `mapstructure:"base_fee_per_year"`
+	BaseFeePerYear float64 `mapstructure:"base_fee_per_year" yaml:"base_fee_per_year,omitempty"`
 }
 
 // resolved is Config with defaults applied and strings parsed.
@@ -382,17 +382,24 @@ func (r *resolved) tariff(site string, m Medium, year int) (Tariff, bool) {
 	return Tariff{}, false
 }
 
-// parseTime accepts a date, a local date and time, or RFC 3339.
+// parseTime accepts a date, a local date and time, or RFC 3339, between
+// the years 1970 and 2200 (meter changes happen in this era; far-off years
+// carry historic local-mean-time offsets nobody means).
 func parseTime(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+	t, err := func() (time.Time, error) {
+		for _, layout := range []string{"2006-01-02", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
+			if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+				return t, nil
+			}
 		}
-	}
-	t, err := time.Parse(time.RFC3339, s)
+		return time.Parse(time.RFC3339, s)
+	}()
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not a date (2006-01-02), local time (2006-01-02T15:04) or RFC 3339", s)
+	}
+	if y := t.Year(); y < 1970 || y > 2200 {
+		return time.Time{}, fmt.Errorf("%q: year %d is not between 1970 and 2200", s, y)
 	}
 	return t, nil
 }

@@ -216,3 +216,18 @@ func round(v float64, digits int) float64 {
 	p := math.Pow10(digits)
 	return math.Floor(v*p) / p
 }
+
+// DemoSites returns n school and office buildings with areas, for
+// `loraedge simulate --scenario energy-year` when the configuration names
+// no buildings.
+func DemoSites(n int) []site.Site {
+	kinds := []string{"Grundschule", "Gymnasium", "Rathaus", "Sporthalle", "Kindergarten", "Bauhof", "Feuerwache", "Bibliothek"}
+	out := make([]site.Site, n)
+	for i := range out {
+		k := kinds[i%len(kinds)]
+		bgf := float64(800 + (i*733)%4200)
+		out[i] = site.Site{ID: fmt.Sprintf("geb-%03d", i+1), Name: fmt.Sprintf("%s %d", k, i/len(kinds)+1), Kind: site.Building,
+			BGF: bgf, NRF: math.Round(bgf * 0.85)}
+	}
+	return out
+}

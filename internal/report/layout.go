@@ -294,7 +294,7 @@ func siteBlocks(rep *energy.Report, s energy.SiteReport, t tr) []block {
 		add(bt)
 	}
 
-	mt2 := table{head: []string{t.s("meter"), t.s("medium"), t.s("readings"), t.s("consumption"), t.s("estimated")}, widths: []float64{2.2, 1, 0.9, 1.2, 0.8}, right: []bool{false, false, true, true, false}}
+	mt2 := table{head: []string{t.s("meter"), t.s("medium"), t.s("readings"), t.s("consumption"), t.s("estimated_head")}, widths: []float64{2.2, 1, 0.9, 1.2, 0.8}, right: []bool{false, false, true, true, false}}
 	for _, m := range s.Media {
 		for _, mr := range m.Meters {
 			e := t.s("no")
