@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -443,7 +444,7 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 	case p.Codec.ID == "":
 		pr.add(pr.line("codec"), "missing codec id")
 	default:
-		d, err := reg.New(p.Codec.ID, p.Codec.Options)
+		d, err := reg.New(p.Codec.ID, resolveScript(p.Codec.Options, name))
 		switch {
 		case errors.Is(err, codec.ErrUnknownCodec):
 			pr.add(pr.line("codec", "id"), "unknown codec id %q (known: %s)", p.Codec.ID, strings.Join(reg.IDs(), ", "))
@@ -556,4 +557,21 @@ func compareVersions(a, b string) int {
 		}
 	}
 	return 0
+}
+
+// resolveScript makes a relative `script` file option (the JS codec's
+// decoder file) relative to the profile file, so that a vendor codec file
+// dropped next to its profile works whatever the daemon's working
+// directory. Inline sources and absolute paths stay as they are.
+func resolveScript(options map[string]any, profileFile string) map[string]any {
+	script, ok := options["script"].(string)
+	if !ok || !strings.HasSuffix(script, ".js") || strings.ContainsAny(script, "\n(") || filepath.IsAbs(script) {
+		return options
+	}
+	out := make(map[string]any, len(options))
+	for k, v := range options {
+		out[k] = v
+	}
+	out["script"] = filepath.Join(filepath.Dir(profileFile), script)
+	return out
 }
