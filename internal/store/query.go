@@ -245,6 +245,10 @@ type AggregateQuery struct {
 	// Bounds, when set, gives the bucket edges instead (ascending, at least
 	// two), e.g. calendar months from MonthBounds.
 	Bounds []time.Time
+	// Lookback is how far before the first bucket to look for the previous
+	// reading, so the first bucket's Increase includes the rise since then.
+	// Default 7 days; negative disables.
+	Lookback time.Duration
 }
 
 // Bucket holds the aggregates of one interval. Min, Max, Mean, First and
@@ -303,6 +307,13 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 		}
 	}
 	from, to := ns[0], ns[len(ns)-1]
+	lookback := q.Lookback
+	if lookback == 0 {
+		lookback = 7 * 24 * time.Hour
+	}
+	if lookback > 0 {
+		from -= int64(lookback)
+	}
 	sn, err := s.snapshot(q.Keys, from, to)
 	if err != nil {
 		return nil, err
@@ -336,6 +347,9 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 	}
 	bi := 0
 	for i, p := range pts {
+		if p.T < ns[0] {
+			continue // lookback: only the previous value for Increase
+		}
 		for bi < len(bs) && p.T >= ns[bi+1] {
 			bi++
 		}

@@ -229,6 +229,7 @@ type Store struct {
 
 	errMu    sync.Mutex
 	fatalErr error
+	failed   chan struct{} // closed by fail
 	readOnly atomic.Bool
 
 	gate       sync.RWMutex
@@ -262,6 +263,7 @@ func Open(opts Options) (*Store, error) {
 		reqs:    make(chan *appendReq, opts.QueueSize),
 		rollc:   make(chan chan error),
 		kick:    make(chan struct{}, 1),
+		failed:  make(chan struct{}),
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -377,9 +379,22 @@ func (s *Store) fail(err error) error {
 	defer s.errMu.Unlock()
 	if s.fatalErr == nil {
 		s.fatalErr = fmt.Errorf("%w: %v", ErrFatal, err)
+		close(s.failed)
 		s.log.Error("store stopped; restart to replay the log", "err", err)
 	}
 	return s.fatalErr
+}
+
+// Run blocks until ctx is done (nil) or the store fails for good (the
+// ErrFatal error), so the daemon's errgroup stops and a restart replays the
+// log. The store works without Run; Close still has to be called.
+func (s *Store) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-s.failed:
+		return s.Err()
+	}
 }
 
 // Err returns the fatal error that stopped the store, if any.

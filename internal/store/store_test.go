@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 	"time"
 
@@ -428,4 +429,39 @@ func TestBudgetEvictsLogAheadOfSlowCursor(t *testing.T) {
 	require.NotEmpty(t, recs)
 	assert.Equal(t, uint64(41), recs[len(recs)-1].Seq)
 	assert.Greater(t, testutil.ToFloat64(s.m.cursorSkipped), 0.0)
+}
+
+func TestAggregateIncreaseLooksBack(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	var ms []measurement.Measurement
+	for i := 0; i < 8; i++ { // 15-minute readings from 23:00, 1 kWh each
+		ms = append(ms, meas("m", measurement.EnergyActiveImport, 0, float64(100+i), t0.Add(-time.Hour+time.Duration(i)*15*time.Minute)))
+	}
+	require.NoError(t, s.Append(ctx, ms))
+	q := AggregateQuery{Keys: []string{"m/energy_active_import"}, From: t0, To: t0.Add(time.Hour), Every: time.Hour}
+	res, err := s.Aggregate(ctx, q)
+	require.NoError(t, err)
+	assert.Equal(t, 4.0, res[0].Buckets[0].Increase, "includes 23:45 -> 00:00")
+	assert.Equal(t, 4, res[0].Buckets[0].Count)
+	assert.Equal(t, 104.0, res[0].Buckets[0].Min)
+	q.Lookback = -1
+	res, err = s.Aggregate(ctx, q)
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, res[0].Buckets[0].Increase)
+}
+
+func TestRunReturnsFatal(t *testing.T) {
+	mfs := newMemFS()
+	s := openTest(t, Options{FS: mfs})
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(context.Background()) }()
+	mfs.arm(0, 1, syscall.EIO)
+	require.Error(t, s.Append(context.Background(), []measurement.Measurement{meas("d", measurement.CO2, 0, 1, t0)}))
+	select {
+	case err := <-errc:
+		assert.ErrorIs(t, err, ErrFatal)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
 }
