@@ -57,6 +57,15 @@ type Log interface {
 	OpenCursor(name string) (*store.Cursor, error)
 }
 
+// LatestReader is an optional capability of the Log (*store.Store has
+// it): the sink seeds its retained device state with the latest stored
+// values, so that after a restart a device's state message does not lose
+// the quantities that have not been measured again yet.
+type LatestReader interface {
+	Series() []store.SeriesInfo
+	Last(ctx context.Context, keys []string) ([]store.Series, error)
+}
+
 // DownlinkQueue queues application downlinks; *network.Server implements it.
 type DownlinkQueue interface {
 	EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
@@ -76,6 +85,7 @@ type Publisher interface {
 
 var (
 	_ Log                   = (*store.Store)(nil)
+	_ LatestReader          = (*store.Store)(nil)
 	_ DownlinkQueue         = (*network.Server)(nil)
 	_ CommandBuilder        = (*profile.Set)(nil)
 	_ Publisher             = (*Sink)(nil)
@@ -192,6 +202,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		s.pumpUplinks(ctx)
 	}()
 	defer wg.Wait()
+	s.seedState(ctx)
 
 	backoff := s.cfg.BackoffMin
 	for {
@@ -500,6 +511,32 @@ func (s *Sink) site(dev string) string {
 		return ""
 	}
 	return d.Site
+}
+
+// seedState fills the device states from the store's latest values.
+func (s *Sink) seedState(ctx context.Context) {
+	lr, ok := s.opts.Log.(LatestReader)
+	if !ok {
+		return
+	}
+	infos := lr.Series()
+	keys := make([]string, len(infos))
+	for i, in := range infos {
+		keys[i] = in.Key
+	}
+	series, err := lr.Last(ctx, keys)
+	if err != nil {
+		s.log.Warn("device state not seeded from the store", "err", err)
+		return
+	}
+	for _, sr := range series {
+		if len(sr.Points) == 0 {
+			continue
+		}
+		p := sr.Points[len(sr.Points)-1]
+		m := measurement.Measurement{Device: sr.Device, Quantity: sr.Quantity, Channel: sr.Channel, Unit: sr.Unit, Value: p.Value, Time: p.Time}
+		s.updateState(m, s.site(sr.Device))
+	}
 }
 
 // updateState keeps the newest value per quantity: historical values that

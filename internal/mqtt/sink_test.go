@@ -138,6 +138,38 @@ func TestSinkPublishesMeasurementsStateAndStatus(t *testing.T) {
 	assert.Equal(t, uint64(2), cur.Position(), "cursor committed after the PUBACKs")
 }
 
+// TestSinkStateSurvivesRestart: after a restart the retained state still
+// lists the quantities measured before it.
+func TestSinkStateSurvivesRestart(t *testing.T) {
+	broker := startBroker(t)
+	st := openStore(t, t.TempDir())
+	t.Cleanup(func() { st.Close() })
+	t0 := time.Date(2026, 1, 12, 18, 0, 0, 0, time.UTC)
+	require.NoError(t, st.Append(context.Background(), record(1, t0)))
+	s1, err := New(Options{Config: testConfig(broker.URL()), Log: st})
+	require.NoError(t, err)
+	stop := runSink(t, s1)
+	cur, err := st.OpenCursor(CursorName)
+	require.NoError(t, err)
+	defer cur.Close()
+	require.Eventually(t, func() bool { return cur.Position() == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, stop())
+
+	sub := newSubscriber(t, broker.URL(), "sub-state", "loraedge/gw1/device/"+devA+"/state")
+	require.Eventually(t, func() bool { return len(sub.payloads("loraedge/gw1/device/"+devA+"/state")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	s2, err := New(Options{Config: testConfig(broker.URL()), Log: st})
+	require.NoError(t, err)
+	runSink(t, s2)
+	only := record(2, t0)[:1] // air temperature only
+	require.NoError(t, st.Append(context.Background(), only))
+	topic := "loraedge/gw1/device/" + devA + "/state"
+	require.Eventually(t, func() bool { return len(sub.payloads(topic)) == 2 }, 10*time.Second, 10*time.Millisecond)
+	var state StateMessage
+	require.NoError(t, json.Unmarshal(sub.payloads(topic)[1], &state))
+	assert.Equal(t, 0.2, state.Values["air_temperature"].Value)
+	assert.Equal(t, StateValue{Value: 1, Unit: "1", Time: t0.Add(time.Second)}, state.Values["pulse_count/2"], "seeded from the store")
+}
+
 // appender appends one record every interval until stopped and counts them.
 type appender struct {
 	n    atomic.Int64
