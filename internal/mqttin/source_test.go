@@ -330,3 +330,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestSourceReconnects: after the broker was killed and restarted, the
+// source connects and subscribes again by itself.
+func TestSourceReconnects(t *testing.T) {
+	broker := testserver.StartMosquitto(t)
+	devs, err := device.NewRegistry([]device.Device{{DevEUI: ttsWant.DevEUI, Activation: device.External}})
+	require.NoError(t, err)
+	col := &collector{}
+	cfg := DefaultConfig()
+	cfg.URL = broker.URL()
+	cfg.BackoffMin, cfg.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	cfg.DedupWindow = -1
+	s, err := New(Options{Config: cfg, Devices: devs, Handler: col})
+	require.NoError(t, err)
+	runSource(t, s)
+	publisher(t, broker.URL())("v3/a/devices/b/up", fixture(t, "tts_up.json"))
+	require.Eventually(t, func() bool { return len(col.all()) == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	broker.Stop()
+	time.Sleep(300 * time.Millisecond)
+	broker.Start()
+	require.Eventually(t, func() bool {
+		return testutil.ToFloat64(s.connects.WithLabelValues("ok")) == 2 && testutil.ToFloat64(s.connected) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	publisher(t, broker.URL())("v3/a/devices/b/up", fixture(t, "tts_up.json"))
+	require.Eventually(t, func() bool { return len(col.all()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Positive(t, testutil.ToFloat64(s.connects.WithLabelValues("error")), "refused while the broker was down")
+}
