@@ -102,6 +102,7 @@ func TestCrashRecovery(t *testing.T) {
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill() }) // never leave a child behind
 		ready := make(chan struct{})
 		done := make(chan struct{})
 		var mu sync.Mutex
