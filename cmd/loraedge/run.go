@@ -32,6 +32,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/sdnotify"
+	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
@@ -232,6 +233,10 @@ func (d *daemon) build() (err error) {
 		// A newcomer running `make run` sees the values arrive.
 		observers = append(observers, liveLog{d.log})
 	}
+	kek, err := loadKEK(cfg.Keys)
+	if err != nil {
+		return err
+	}
 	d.ingest, err = ingest.New(ingest.Options{
 		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: observers,
 		Logger: d.log, Registerer: d.metrics,
@@ -258,6 +263,7 @@ func (d *daemon) build() (err error) {
 	d.net, err = network.NewServer(network.Options{
 		Devices:          d.devices,
 		StatePath:        filepath.Join(cfg.DataDir, "network.db"),
+		KEK:              kek,
 		DedupWindow:      n.DedupWindow,
 		Band:             n.Band,
 		RX1Delay:         n.RX1Delay,
@@ -277,7 +283,11 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge.udp, d.bridge.net = d.udp, d.net
-	if err := d.devices.Persist(d.store.KV("devices")); err != nil {
+	var sealer device.Sealer
+	if kek != nil {
+		sealer = kek
+	}
+	if err := d.devices.PersistSealed(d.store.KV("devices"), sealer); err != nil {
 		// A stored device that no longer validates is reported, not fatal:
 		// the others and the configured ones still work.
 		d.log.Error("some API-managed devices could not be loaded", "err", err)
@@ -551,4 +561,15 @@ func warnReadableConfig(log *slog.Logger, file string, cfg config.Config) {
 	if len(cfg.Devices) > 0 || cfg.HTTP.AdminToken != "" || cfg.HTTP.ReadToken != "" {
 		log.Warn("the configuration file holds keys or tokens and is readable by everyone; chmod 640", "file", file, "mode", fi.Mode().Perm().String())
 	}
+}
+
+// loadKEK returns the configured key-encryption key, or nil.
+func loadKEK(c config.Keys) (*secret.KEK, error) {
+	switch {
+	case c.KEKFile != "":
+		return secret.Load(c.KEKFile)
+	case c.KEK != "":
+		return secret.Parse(c.KEK)
+	}
+	return nil, nil
 }

@@ -31,6 +31,7 @@ type Config struct {
 	Store     Store           `mapstructure:"store"`
 	Simulator Simulator       `mapstructure:"simulator"`
 	HTTP      HTTP            `mapstructure:"http"`
+	Keys      Keys            `mapstructure:"keys"`
 	OpenData  OpenData        `mapstructure:"opendata"`
 	Sites     []site.Site     `mapstructure:"sites"`
 	Devices   []device.Device `mapstructure:"devices"`
@@ -93,6 +94,15 @@ type HTTP struct {
 	// LORAEDGE_HTTP_ADMIN_TOKEN over the file.
 	AdminToken string `mapstructure:"admin_token"`
 	ReadToken  string `mapstructure:"read_token"`
+}
+
+// Keys configures how device keys are kept at rest.
+type Keys struct {
+	// KEKFile is a file (mode 600) with a 64-hex-digit key-encryption key;
+	// KEK is the same inline (better: LORAEDGE_KEYS_KEK). With either, the
+	// session keys and API-added device keys in data_dir are encrypted.
+	KEKFile string `mapstructure:"kek_file"`
+	KEK     string `mapstructure:"kek"`
 }
 
 // OpenData describes the licence of the series published as open data
@@ -206,6 +216,12 @@ func (c Config) Validate() error {
 		if c.HTTP.AdminToken != "" && c.HTTP.AdminToken == c.HTTP.ReadToken {
 			add("http.read_token", "must differ from admin_token")
 		}
+	}
+	if c.Keys.KEK != "" && c.Keys.KEKFile != "" {
+		add("keys", "set kek or kek_file, not both")
+	}
+	if k := c.Keys.KEK; k != "" && (len(k) != 64 || strings.Trim(strings.ToLower(k), "0123456789abcdef") != "") {
+		add("keys.kek", "must be 64 hex digits")
 	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {

@@ -109,7 +109,7 @@ func TestMalformedYAML(t *testing.T) {
 }
 
 func TestKeysCoverEnvironment(t *testing.T) {
-	keys := Keys()
+	keys := KeyPaths()
 	assert.Contains(t, keys, "network.dedup_window")
 	assert.Contains(t, keys, "simulator.enabled")
 	assert.NotContains(t, keys, "devices")

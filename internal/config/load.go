@@ -189,5 +189,5 @@ func leafValues(v reflect.Value, prefix string) map[string]any {
 	return out
 }
 
-// Keys lists every key that can be set from the environment or a flag.
-func Keys() []string { return leafKeys(reflect.TypeOf(Config{}), "") }
+// KeyPaths lists every key that can be set from the environment or a flag.
+func KeyPaths() []string { return leafKeys(reflect.TypeOf(Config{}), "") }

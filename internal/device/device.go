@@ -105,6 +105,7 @@ type Registry struct {
 	// others (see Persist).
 	managed map[lorawan.EUI64]bool
 	kv      KV
+	kek     Sealer
 }
 
 // NewRegistry returns a registry holding devs; it fails on duplicates or

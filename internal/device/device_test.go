@@ -8,6 +8,8 @@ import (
 	"github.com/brocaar/lorawan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/secret"
 )
 
 type memKV map[string][]byte
@@ -128,4 +130,30 @@ func TestReload(t *testing.T) {
 	require.Error(t, r.Reload([]Device{{DevEUI: lorawan.EUI64{9}}}))
 	_, ok = r.Get(lorawan.EUI64{3})
 	assert.True(t, ok, "an invalid file changes nothing")
+}
+
+func TestPersistSealed(t *testing.T) {
+	kek, err := secret.Parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	require.NoError(t, err)
+	kv := memKV{}
+	r, _ := NewRegistry(nil)
+	require.NoError(t, r.Persist(kv))
+	require.NoError(t, r.Add(otaa(2))) // stored in plain, before the KEK
+
+	r, _ = NewRegistry(nil)
+	require.NoError(t, r.PersistSealed(kv, kek))
+	require.NoError(t, r.Add(otaa(3)))
+	for k, v := range kv {
+		assert.NotContains(t, string(v), "app_key", "device %x: plain key on disk", k)
+		assert.NotContains(t, string(v), "0201000000", "device %x: plain key on disk", k)
+		assert.Contains(t, string(v), "sealed_keys")
+	}
+	r, _ = NewRegistry(nil)
+	require.NoError(t, r.PersistSealed(kv, kek))
+	d, ok := r.Get(lorawan.EUI64{2})
+	require.True(t, ok)
+	assert.Equal(t, lorawan.AES128Key{2, 1}, d.AppKey)
+
+	r, _ = NewRegistry(nil)
+	require.ErrorContains(t, r.Persist(kv), "key-encryption key", "without the KEK the keys stay closed")
 }

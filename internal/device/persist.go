@@ -1,6 +1,7 @@
 package device
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,17 +29,71 @@ var ErrNotFound = errors.New("device not found")
 // the API never returns them.
 type storedDevice struct {
 	Device
-	AppKey  lorawan.AES128Key `json:"app_key"`
-	NwkSKey lorawan.AES128Key `json:"nwk_s_key"`
-	AppSKey lorawan.AES128Key `json:"app_s_key"`
+	AppKey  *lorawan.AES128Key `json:"app_key,omitempty"`
+	NwkSKey *lorawan.AES128Key `json:"nwk_s_key,omitempty"`
+	AppSKey *lorawan.AES128Key `json:"app_s_key,omitempty"`
+	// SealedKeys holds the three keys sealed with the key-encryption key
+	// instead, when one is configured.
+	SealedKeys []byte `json:"sealed_keys,omitempty"`
+}
+
+// Sealer encrypts key material at rest (internal/secret.KEK).
+type Sealer interface {
+	Seal(plain, aad []byte) []byte
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+func (r *Registry) encode(d Device) ([]byte, error) {
+	sd := storedDevice{Device: d}
+	if r.kek != nil {
+		keys := append(append(append([]byte(nil), d.AppKey[:]...), d.NwkSKey[:]...), d.AppSKey[:]...)
+		sd.SealedKeys = r.kek.Seal(keys, d.DevEUI[:])
+	} else {
+		sd.AppKey, sd.NwkSKey, sd.AppSKey = &d.AppKey, &d.NwkSKey, &d.AppSKey
+	}
+	return json.Marshal(sd)
+}
+
+func (r *Registry) decode(v []byte) (Device, error) {
+	var sd storedDevice
+	if err := json.Unmarshal(v, &sd); err != nil {
+		return Device{}, err
+	}
+	d := sd.Device
+	for _, k := range []struct{ dst, src *lorawan.AES128Key }{{&d.AppKey, sd.AppKey}, {&d.NwkSKey, sd.NwkSKey}, {&d.AppSKey, sd.AppSKey}} {
+		if k.src != nil {
+			*k.dst = *k.src
+		}
+	}
+	if len(sd.SealedKeys) > 0 {
+		if r.kek == nil {
+			return Device{}, errors.New("keys are encrypted at rest: configure the key-encryption key")
+		}
+		keys, err := r.kek.Open(sd.SealedKeys, d.DevEUI[:])
+		if err != nil {
+			return Device{}, err
+		}
+		if len(keys) != 48 {
+			return Device{}, errors.New("bad sealed keys")
+		}
+		copy(d.AppKey[:], keys[:16])
+		copy(d.NwkSKey[:], keys[16:32])
+		copy(d.AppSKey[:], keys[32:])
+	}
+	return d, nil
 }
 
 // Persist loads the devices kept in kv into r (devices from the
 // configuration file win over a stored one with the same DevEUI) and makes
 // Add and Remove write through to kv.
-func (r *Registry) Persist(kv KV) error {
+func (r *Registry) Persist(kv KV) error { return r.PersistSealed(kv, nil) }
+
+// PersistSealed is Persist with the keys sealed by kek at rest (nil: plain).
+// Devices stored in plain before are sealed when a kek is given.
+func (r *Registry) PersistSealed(kv KV, kek Sealer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.kek = kek
 	if r.managed == nil {
 		r.managed = make(map[lorawan.EUI64]bool, len(r.devices))
 		for eui := range r.devices {
@@ -46,14 +101,16 @@ func (r *Registry) Persist(kv KV) error {
 		}
 	}
 	var errs []error
+	var reseal []Device
 	err := kv.ForEach(func(k, v []byte) error {
-		var sd storedDevice
-		if err := json.Unmarshal(v, &sd); err != nil {
+		d, err := r.decode(v)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("stored device %x: %w", k, err))
 			return nil
 		}
-		d := sd.Device
-		d.AppKey, d.NwkSKey, d.AppSKey = sd.AppKey, sd.NwkSKey, sd.AppSKey
+		if kek != nil && !bytes.Contains(v, []byte(`"sealed_keys"`)) {
+			reseal = append(reseal, d)
+		}
 		if r.managed[d.DevEUI] {
 			return nil
 		}
@@ -68,6 +125,15 @@ func (r *Registry) Persist(kv KV) error {
 		return fmt.Errorf("load devices: %w", err)
 	}
 	r.kv = kv
+	for _, d := range reseal {
+		b, err := r.encode(d)
+		if err == nil {
+			err = kv.Put(d.DevEUI[:], b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("seal keys of %s: %w", d.DevEUI, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -90,7 +156,7 @@ func (r *Registry) Add(d Device) error {
 		return ErrManaged
 	}
 	if r.kv != nil {
-		b, err := json.Marshal(storedDevice{Device: d, AppKey: d.AppKey, NwkSKey: d.NwkSKey, AppSKey: d.AppSKey})
+		b, err := r.encode(d)
 		if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/secret"
 )
 
 // RxInfo is the reception of a frame at one gateway.
@@ -112,6 +113,8 @@ type Options struct {
 	// and closed by Server.Close.
 	State     *BoltState
 	StatePath string
+	// KEK, when set, keeps the session keys encrypted at rest.
+	KEK *secret.KEK
 
 	DedupWindow      time.Duration // 200ms
 	Band             string        // "EU868"
@@ -294,6 +297,14 @@ func NewServer(opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.state, s.ownsDB = st, true
+	}
+	if opts.KEK != nil {
+		if err := s.state.SetKEK(opts.KEK); err != nil {
+			if s.ownsDB {
+				_ = s.state.Close()
+			}
+			return nil, err
+		}
 	}
 	sessions, err := s.state.loadSessions()
 	if err != nil {

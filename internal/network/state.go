@@ -5,12 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/brocaar/lorawan"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/secret"
 )
 
 // Bucket names carry the package prefix because the bbolt file may be shared
@@ -30,6 +32,9 @@ const maxDevNonceHistory = 1024
 type BoltState struct {
 	db  *bolt.DB
 	own bool
+	// kek, when set, seals the session keys in every record written.
+	kek  *secret.KEK
+	path string // set by OpenState
 }
 
 // OpenState opens (creating if needed) the bbolt file at path.
@@ -43,7 +48,7 @@ func OpenState(path string) (*BoltState, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	st.own = true
+	st.own, st.path = true, path
 	return st, nil
 }
 
@@ -71,6 +76,124 @@ func (st *BoltState) Close() error {
 	if err := st.db.Close(); err != nil {
 		return fmt.Errorf("close network state: %w", err)
 	}
+	return nil
+}
+
+// Session records with sealed keys have version 2: the 32 key bytes of a
+// version 1 record (NwkSKey, AppSKey) are replaced by their AES-GCM seal,
+// bound to the DevEUI.
+const (
+	keysOff = 5
+	keysEnd = 37
+)
+
+func (st *BoltState) seal(eui lorawan.EUI64, rec []byte) []byte {
+	if st.kek == nil {
+		return rec
+	}
+	out := make([]byte, 0, len(rec)+st.kek.Overhead())
+	out = append(out, 2)
+	out = append(out, rec[1:keysOff]...)
+	out = append(out, st.kek.Seal(rec[keysOff:keysEnd], eui[:])...)
+	return append(out, rec[keysEnd:]...)
+}
+
+func (st *BoltState) open(key, rec []byte) ([]byte, error) {
+	if len(rec) == 0 || rec[0] != 2 {
+		return rec, nil // version 1: plain keys (sealed at the next write when a KEK is set)
+	}
+	if st.kek == nil {
+		return nil, errors.New("session keys are encrypted at rest: configure the key-encryption key")
+	}
+	sealedLen := keysEnd - keysOff + st.kek.Overhead()
+	if len(rec) != sessionRecordLen+st.kek.Overhead() {
+		return nil, errors.New("bad sealed session record")
+	}
+	keys, err := st.kek.Open(rec[keysOff:keysOff+sealedLen], key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, sessionRecordLen)
+	out = append(out, 1)
+	out = append(out, rec[1:keysOff]...)
+	out = append(out, keys...)
+	return append(out, rec[keysOff+sealedLen:]...), nil
+}
+
+// SetKEK seals the session keys of every record with k from now on and
+// rewrites the stored records at once, so no plain key stays on disk.
+func (st *BoltState) SetKEK(k *secret.KEK) error {
+	old := st.kek
+	st.kek = k
+	plainFound := false
+	err := st.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketSessions, bucketPrevSessions} {
+			b := tx.Bucket(name)
+			type kv struct{ k, v []byte }
+			var recs []kv
+			err := b.ForEach(func(k, v []byte) error {
+				plain, err := st.open(k, v)
+				if err != nil {
+					return fmt.Errorf("session %x: %w", k, err)
+				}
+				if len(v) > 0 && v[0] != 2 {
+					plainFound = true
+				}
+				recs = append(recs, kv{append([]byte(nil), k...), append([]byte(nil), plain...)})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				var eui lorawan.EUI64
+				copy(eui[:], r.k)
+				if err := b.Put(r.k, st.seal(eui, r.v)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		st.kek = old
+		return fmt.Errorf("seal stored sessions: %w", err)
+	}
+	if plainFound && st.own {
+		// bbolt copies pages on write: the plain records still sit on free
+		// pages. A compacted copy leaves them behind.
+		return st.compact()
+	}
+	return nil
+}
+
+// compact rewrites the database file into a fresh one and swaps it in.
+func (st *BoltState) compact() error {
+	tmp := st.path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("compact network state: %w", err)
+	}
+	if err := bolt.Compact(dst, st.db, 1<<20); err != nil {
+		_ = dst.Close()
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact network state: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		return fmt.Errorf("compact network state: %w", err)
+	}
+	if err := st.db.Close(); err != nil {
+		return fmt.Errorf("compact network state: %w", err)
+	}
+	if err := os.Rename(tmp, st.path); err != nil {
+		return fmt.Errorf("compact network state: %w", err)
+	}
+	db, err := bolt.Open(st.path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("reopen network state: %w", err)
+	}
+	st.db = db
 	return nil
 }
 
@@ -228,7 +351,11 @@ func (st *BoltState) loadSessions() ([]*session, error) {
 			prev := bytes.Equal(bucket, bucketPrevSessions)
 			err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 				ss := &session{prev: prev}
-				if err := ss.unmarshal(k, v); err != nil {
+				plain, err := st.open(k, v)
+				if err != nil {
+					return fmt.Errorf("session %x: %w", k, err)
+				}
+				if err := ss.unmarshal(k, plain); err != nil {
 					return fmt.Errorf("session %x: %w", k, err)
 				}
 				out = append(out, ss)
@@ -274,7 +401,7 @@ func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinSt
 			if ss.prev {
 				b = pb
 			}
-			if err := b.Put(ss.DevEUI[:], ss.marshal()); err != nil {
+			if err := b.Put(ss.DevEUI[:], st.seal(ss.DevEUI, ss.marshal())); err != nil {
 				return err
 			}
 		}
