@@ -85,7 +85,7 @@ func barChart(c canvas, t tr, x, y, w, h float64, title, unit string, labels []s
 		}
 	}
 	axisW := 16.0
-	px, pw := x+axisW, w-axisW
+	px, pw := x+axisW, w-axisW-3 // room for the last label
 	ph := h - (top - y) - 6
 	max := 0.0
 	for _, s := range series {
@@ -154,9 +154,14 @@ func hbarChart(c canvas, t tr, x, y, w, h float64, title, unit string, labels []
 		max = math.Max(max, v)
 	}
 	ymax, step := niceMax(max)
+	dec := 0
+	if step < 1 {
+		dec = int(math.Ceil(-math.Log10(step)))
+	}
 	for v := 0.0; v <= ymax+step/2; v += step {
 		xx := px + v/ymax*pw
 		c.line(xx, top, xx, top+rowH*float64(n), 0.15, colGrid)
+		c.text(xx, top+rowH*float64(n)+3.2, t.num(v, dec), 2.4, "middle", colMuted, false)
 	}
 	fs := math.Min(2.8, rowH*0.6)
 	for i := 0; i < n; i++ {
@@ -171,7 +176,7 @@ func hbarChart(c canvas, t tr, x, y, w, h float64, title, unit string, labels []
 		c.rect(px, yy+rowH*0.15, bw, rowH*0.7, col)
 		c.text(px+bw+1, yy+rowH/2+fs*0.35, t.num(v, 1), fs, "start", colMuted, false)
 	}
-	c.text(px+pw, top+rowH*float64(n)+3.5, unit, 2.6, "end", colMuted, false)
+	c.text(px+pw+13, top+rowH*float64(n)+3.2, unit, 2.4, "end", colMuted, false)
 }
 
 func truncate(s string, n int) string {

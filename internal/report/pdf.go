@@ -83,6 +83,7 @@ func renderPDF(w io.Writer, rep *energy.Report, t tr) error {
 	// Fixed dates keep the output reproducible for golden comparisons.
 	f.SetCreationDate(rep.Generated)
 	f.SetModificationDate(rep.Generated)
+	f.SetCatalogSort(true) // map order would otherwise shuffle the catalog
 	f.AliasNbPages("{nb}")
 	f.SetHeaderFunc(func() {
 		if f.PageNo() == 1 {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"flag"
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +124,19 @@ func TestHTML(t *testing.T) {
 		// 4 monthly charts, 4 year comparisons, 1 ranking, as inline SVG.
 		assert.Equal(t, 9, strings.Count(h, "<svg "), l)
 		assert.Equal(t, strings.Count(h, "<svg "), strings.Count(h, "</svg>"))
+		// Each chart is well-formed XML (browsers drop broken inline SVG).
+		for rest := h; strings.Contains(rest, "<svg "); {
+			i, j := strings.Index(rest, "<svg "), strings.Index(rest, "</svg>")
+			d := xml.NewDecoder(strings.NewReader(rest[i : j+6]))
+			for {
+				_, err := d.Token()
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err)
+			}
+			rest = rest[j+6:]
+		}
 		assert.Contains(t, h, "Grundschule Süd")
 		assert.Contains(t, h, map[Lang]string{DE: "Energiebericht", EN: "Energy report"}[l])
 		assert.Contains(t, h, map[Lang]string{DE: "witterungsbereinigt", EN: "weather-normalised"}[l])
@@ -135,6 +150,12 @@ func TestPDFRendersToImages(t *testing.T) {
 	rep := loadReport(t)
 	for _, l := range []Lang{DE, EN} {
 		t.Run(string(l), func(t *testing.T) {
+			// The same report gives the same bytes (fixed dates), so
+			// archived reports can be checked.
+			var a, b bytes.Buffer
+			require.NoError(t, Render(&a, rep, PDF, l))
+			require.NoError(t, Render(&b, rep, PDF, l))
+			assert.True(t, bytes.Equal(a.Bytes(), b.Bytes()), "PDF output not reproducible")
 			dir := t.TempDir()
 			pdf := filepath.Join(dir, "report.pdf")
 			f, err := os.Create(pdf)
