@@ -262,15 +262,20 @@ func (s *Store) EnforceRetention() error {
 			for _, j := range jobs {
 				c := cb.Cursor()
 				prefix := sidPrefix(j.id)
+				// Collect first: deleting under a bbolt cursor can make
+				// Next skip the following key.
+				var del [][]byte
 				for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 					h, err := readChunkHeader(v)
 					if err != nil || h.MinT >= j.cutoff {
 						break
 					}
-					if h.MaxT >= j.cutoff {
-						continue
+					if h.MaxT < j.cutoff {
+						del = append(del, append([]byte(nil), k...))
 					}
-					if err := c.Delete(); err != nil {
+				}
+				for _, k := range del {
+					if err := cb.Delete(k); err != nil {
 						return err
 					}
 					n++
