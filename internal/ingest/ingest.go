@@ -69,6 +69,7 @@ type Ingester struct {
 	stored       prometheus.Counter
 	dropped      prometheus.Counter
 	appendErrors prometheus.Counter
+	latency      prometheus.Histogram
 }
 
 var _ network.UplinkHandler = (*Ingester)(nil)
@@ -114,10 +115,16 @@ func New(opts Options) (*Ingester, error) {
 			Name: "loraedge_ingest_append_errors_total",
 			Help: "Batches the store refused.",
 		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "loraedge_ingest_latency_seconds",
+			Help: "Time from the first UDP reception of an uplink to its measurements being durably stored.",
+			// Dedup window (200 ms) plus group commit (<= 1 s) dominate.
+			Buckets: []float64{.05, .1, .15, .2, .225, .25, .3, .35, .4, .5, .75, 1, 1.5, 2, 3, 5, 10},
+		}),
 	}
 	i.profiles.Store(opts.Profiles)
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{i.uplinks, i.decodeErrors, i.stored, i.dropped, i.appendErrors} {
+		for _, c := range []prometheus.Collector{i.uplinks, i.decodeErrors, i.stored, i.dropped, i.appendErrors, i.latency} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("ingest metrics: %w", err)
 			}
@@ -195,12 +202,16 @@ func (i *Ingester) take(batch []network.Uplink) []network.Uplink {
 
 func (i *Ingester) store(ctx context.Context, batch []network.Uplink) {
 	var ms []measurement.Measurement
+	var received []time.Time
 	n := 0
 	for _, up := range batch {
 		got, ok := i.decode(up)
 		if ok {
 			ms = append(ms, got...)
 			n++
+			if len(up.RxInfo) > 0 {
+				received = append(received, firstReception(up.RxInfo))
+			}
 		}
 	}
 	if len(ms) == 0 {
@@ -214,6 +225,10 @@ func (i *Ingester) store(ctx context.Context, batch []network.Uplink) {
 	}
 	i.uplinks.WithLabelValues("stored").Add(float64(n))
 	i.stored.Add(float64(len(ms)))
+	now := time.Now()
+	for _, r := range received {
+		i.latency.Observe(now.Sub(r).Seconds())
+	}
 	for _, o := range i.opts.Observers {
 		o.Observe(ms)
 	}
@@ -252,4 +267,14 @@ func (i *Ingester) decode(up network.Uplink) ([]measurement.Measurement, bool) {
 	}
 	i.log.Debug("uplink decoded", "dev_eui", eui, "f_cnt", up.FCnt, "measurements", len(ms))
 	return ms, true
+}
+
+func firstReception(rx []network.RxInfo) time.Time {
+	first := rx[0].ReceivedAt
+	for _, r := range rx[1:] {
+		if r.ReceivedAt.Before(first) {
+			first = r.ReceivedAt
+		}
+	}
+	return first
 }
