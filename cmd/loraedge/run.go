@@ -352,7 +352,7 @@ func (d *daemon) run(ctx context.Context) error {
 	g.Go(func() error { return d.udp.Run(gctx) })
 	g.Go(func() error { return d.bridge.run(gctx) })
 	g.Go(func() error { return d.net.Run(gctx) })
-	g.Go(func() error { return watchStore(gctx, d.store) })
+	g.Go(func() error { return d.store.Run(gctx) })
 	if httpListener != nil {
 		g.Go(func() error { return d.http.Run(gctx, httpListener) })
 	}
@@ -415,24 +415,6 @@ func (d *daemon) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
-}
-
-// watchStore stops the daemon when the store fails for good (an fsync
-// error): continuing could acknowledge data that is not on disk. The
-// service manager restarts the daemon, which replays the log.
-func watchStore(ctx context.Context, s *store.Store) error {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := s.Err(); err != nil {
-				return err
-			}
-		}
-	}
 }
 
 // reachable is where a local client reaches a listener on addr: a
