@@ -127,7 +127,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 		eff := 0.7 + 0.6*rng.Float64()
 		regs := []float64{1000 + 49000*rng.Float64(), 1000 + 49000*rng.Float64(), 1000 + 9000*rng.Float64()}
 		if anomalies {
-			regs[2] = 99600
+			regs[2] = 99995 // the 5-digit register wraps within days
 		}
 		ms := make([]measurement.Measurement, 0, 4*n)
 		emit := func(device string, q measurement.Quantity, v float64, t time.Time) {

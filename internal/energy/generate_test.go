@@ -1,0 +1,75 @@
+package energy
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/store"
+)
+
+// TestGeneratedYearConsistent runs a generated year in Europe/Berlin
+// (with both DST changes) through the report at day, month and year
+// granularity: the buckets must add up to the same totals, the anomalies
+// of the first site must be found, and no value may be estimated.
+func TestGeneratedYearConsistent(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	sites := DemoSites(2)
+	cfg, err := GenerateYear(ctx, st, 2026, sites, GenerateOptions{Interval: time.Hour, Anomalies: true})
+	require.NoError(t, err)
+	require.Len(t, cfg.Meters, 6)
+	eng, err := New(Options{Config: cfg, Sites: sites})
+	require.NoError(t, err)
+	from, to, err := eng.ParsePeriod("2026-01-01", "2026-12-31")
+	require.NoError(t, err)
+	totals := map[string]float64{}
+	for _, g := range []Granularity{Day, Month, Year} {
+		rep, err := eng.Report(ctx, RangeSource{st}, Request{From: from, To: to, Granularity: g})
+		require.NoError(t, err)
+		n := map[Granularity]int{Day: 365, Month: 12, Year: 1}[g]
+		for _, s := range rep.Sites {
+			for _, m := range s.Media {
+				require.Len(t, m.Buckets, n)
+				var sum float64
+				for _, b := range m.Buckets {
+					sum += b.Consumption
+				}
+				assert.InDelta(t, m.Consumption, sum, 1e-6, "%s %s %s", g, s.ID, m.Medium)
+				k := s.ID + string(m.Medium)
+				if v, ok := totals[k]; ok {
+					assert.InDelta(t, v, m.Consumption, 1e-9)
+				}
+				totals[k] = m.Consumption
+				assert.False(t, m.Estimated, "%s %s", s.ID, m.Medium)
+				assert.Greater(t, m.Consumption, 0.0)
+			}
+			assert.True(t, s.Heating.Normalised)
+			// The synthetic climate is close to the reference climate.
+			assert.InDelta(t, DefaultReferenceDegreeDays, s.Heating.DegreeDays.Value, 600)
+		}
+		if g == Day {
+			// 29 March and 25 October are 23 and 25 hours long in Berlin.
+			b := rep.Sites[0].Media[0].Buckets
+			assert.Equal(t, 23*time.Hour, b[87].End.Sub(b[87].Start))
+			assert.Equal(t, 25*time.Hour, b[297].End.Sub(b[297].Start))
+		}
+		codes := map[NoteCode]int{}
+		heatGap := false
+		for _, nt := range rep.Notes {
+			codes[nt.Code]++
+			// Lost uplinks may add short gaps elsewhere; the 10-day
+			// outage of the first site's heat meter is always there.
+			heatGap = heatGap || (nt.Code == NoteGap && nt.Meter == sites[0].ID+"-waerme")
+		}
+		assert.Equal(t, 1, codes[NoteReplacement])
+		assert.Equal(t, 1, codes[NoteRollover])
+		assert.True(t, heatGap)
+		assert.Equal(t, 1, codes[NoteLeak])
+	}
+}
