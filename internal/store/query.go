@@ -284,12 +284,18 @@ func MonthBounds(from, to time.Time, loc *time.Location) []time.Time {
 	return append(out, t)
 }
 
+// maxBuckets bounds the memory one query may ask for.
+const maxBuckets = 1 << 20
+
 // Aggregate computes per-interval aggregates of every series in q.Keys.
 func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSeries, error) {
 	edges := q.Bounds
 	if len(edges) == 0 {
 		if q.Every <= 0 || !q.From.Before(q.To) {
 			return nil, fmt.Errorf("aggregate: need Bounds or Every > 0 and From < To")
+		}
+		if n := q.To.Sub(q.From) / q.Every; n > maxBuckets {
+			return nil, fmt.Errorf("aggregate: %d buckets, at most %d", n, maxBuckets)
 		}
 		for t := q.From; t.Before(q.To); t = t.Add(q.Every) {
 			edges = append(edges, t)
