@@ -44,6 +44,9 @@ type curve struct {
 	// max_gap: a boundary inside it is an estimate.
 	gap    []bool
 	events []Event
+	// weight, when set, interpolates inside gaps by degree days instead
+	// of time (heating meters of sites with a temperature sensor).
+	weight func(a, b, t int64) (float64, bool)
 }
 
 type curveParams struct {
@@ -172,6 +175,11 @@ func (cv *curve) at(t int64) (v float64, idx int, est bool) {
 		return cv.c[i], i, false
 	}
 	f := float64(t-cv.t[i]) / float64(cv.t[i+1]-cv.t[i])
+	if cv.gap[i] && cv.weight != nil {
+		if w, ok := cv.weight(cv.t[i], cv.t[i+1], t); ok {
+			f = w
+		}
+	}
 	return cv.c[i] + f*(cv.c[i+1]-cv.c[i]), i, cv.gap[i]
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 )
 
@@ -98,25 +99,88 @@ func popcount(x uint32) int {
 	return n
 }
 
-// degreeDays computes G20/15 for [from, to) (whole local days) from the
-// site's temperature sensor, falling back per month to configured figures.
-func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, from, to time.Time) (DegreeDays, error) {
-	dd := DegreeDays{Reference: r.ReferenceDegreeDays * referenceShare(from, to, r.loc)}
-	var days []time.Time
+// climate holds a site's daily mean outdoor temperatures.
+type climate struct {
+	days  []time.Time // local day starts, plus the end of the last day
+	ns    []int64     // days as unix ns
+	means []float64
+	valid []bool
+}
+
+// loadClimate reads the site's temperature sensor over the local days
+// covering [from, to); nil when the site has no sensor.
+func (r *resolved) loadClimate(ctx context.Context, src Source, sc SiteConfig, from, to time.Time) (*climate, error) {
+	if sc.TemperatureDevice == "" {
+		return nil, nil
+	}
+	c := &climate{}
 	f := from.In(r.loc)
 	for d := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, r.loc); d.Before(to); d = d.AddDate(0, 0, 1) {
-		days = append(days, d)
+		c.days = append(c.days, d)
 	}
-	days = append(days, days[len(days)-1].AddDate(0, 0, 1))
-	means, valid := make([]float64, len(days)-1), make([]bool, len(days)-1)
-	if sc.TemperatureDevice != "" {
-		rs, err := src.Readings(ctx, SeriesRef{Device: lower(sc.TemperatureDevice), Quantity: "air_temperature", Channel: sc.TemperatureChannel}, days[0], days[len(days)-1])
-		if err != nil {
-			return dd, fmt.Errorf("degree days %s: %w", sc.ID, err)
+	c.days = append(c.days, c.days[len(c.days)-1].AddDate(0, 0, 1))
+	c.ns = make([]int64, len(c.days))
+	for i, d := range c.days {
+		c.ns[i] = d.UnixNano()
+	}
+	rs, err := src.Readings(ctx, SeriesRef{Device: lower(sc.TemperatureDevice), Quantity: "air_temperature", Channel: sc.TemperatureChannel}, c.days[0], c.days[len(c.days)-1])
+	if err != nil {
+		return nil, fmt.Errorf("degree days %s: %w", sc.ID, err)
+	}
+	c.means, c.valid = dailyMeans(rs, c.days)
+	return c, nil
+}
+
+// hdd is the G20/15 contribution of a day with mean temperature tm.
+func hdd(tm float64) float64 {
+	if tm < 15 {
+		return 20 - tm
+	}
+	return 0
+}
+
+// weight returns the interpolation weight of heating meters inside a
+// gap: the share of the interval [a, b]'s consumption used up to t when
+// the weather-dependent part (1-share) follows degree days and the rest
+// is spread evenly. ok is false when a day of the interval has no mean.
+func (c *climate) weight(share float64) func(a, b, t int64) (float64, bool) {
+	return func(a, b, t int64) (float64, bool) {
+		n := len(c.ns) - 1
+		if b <= a || c.ns[0] > a || c.ns[n] < b {
+			return 0, false
 		}
-		means, valid = dailyMeans(rs, days)
+		var h, ht float64 // degree-ns over [a, b] and [a, t]
+		for i := sort.Search(n, func(i int) bool { return c.ns[i+1] > a }); i < n && c.ns[i] < b; i++ {
+			if !c.valid[i] {
+				return 0, false
+			}
+			lo, hi := max(a, c.ns[i]), min(b, c.ns[i+1])
+			g := hdd(c.means[i])
+			h += g * float64(hi-lo)
+			if t > lo {
+				ht += g * float64(min(t, hi)-lo)
+			}
+		}
+		lin := float64(t-a) / float64(b-a)
+		if h <= 0 {
+			return lin, true
+		}
+		return (1-share)*ht/h + share*lin, true
 	}
-	di := 0 // index into days
+}
+
+// degreeDays computes G20/15 for [from, to) (whole local days) from the
+// site's climate (nil: none), falling back per month to configured
+// figures.
+func (r *resolved) degreeDays(cl *climate, sc SiteConfig, from, to time.Time) DegreeDays {
+	dd := DegreeDays{Reference: r.ReferenceDegreeDays * referenceShare(from, to, r.loc)}
+	var days []time.Time
+	var means []float64
+	var valid []bool
+	if cl != nil {
+		days, means, valid = cl.days, cl.means, cl.valid
+	}
+	di := 0 // index into the climate's days
 	sources := map[string]bool{}
 	for m := firstOfMonth(from, r.loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		next := m.AddDate(0, 1, 0)
@@ -124,16 +188,14 @@ func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, fr
 		md := MonthDegreeDays{Month: m.Format("2006-01")}
 		ndays := 0
 		var g float64
-		for ; di < len(days)-1 && days[di].Before(b); di++ {
-			if days[di].Before(a) {
-				continue
-			}
+		for d := a; d.Before(b); d = d.AddDate(0, 0, 1) {
 			ndays++
-			if valid[di] {
+			for di < len(days)-1 && days[di].Before(d) {
+				di++
+			}
+			if di < len(days)-1 && days[di].Equal(d) && valid[di] {
 				md.ValidDays++
-				if t := means[di]; t < 15 {
-					g += 20 - t
-				}
+				g += hdd(means[di])
 			}
 		}
 		conf, hasConf := sc.DegreeDays[md.Month]
@@ -151,7 +213,7 @@ func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, fr
 			dd.Source = ""
 			dd.Value = 0
 			dd.Months = nil
-			return dd, nil
+			return dd
 		}
 		sources[md.Source] = true
 		dd.Estimated = dd.Estimated || md.Estimated
@@ -166,7 +228,7 @@ func (r *resolved) degreeDays(ctx context.Context, src Source, sc SiteConfig, fr
 	case sources["configured"]:
 		dd.Source = "configured"
 	}
-	return dd, nil
+	return dd
 }
 
 func firstOfMonth(t time.Time, loc *time.Location) time.Time {

@@ -19,7 +19,9 @@
 //     pulse_weight. Consumptions of different meters are never subtracted
 //     from each other.
 //   - The consumption of any interval is the difference of the curve
-//     interpolated linearly at its ends. A value is flagged as estimated
+//     interpolated linearly at its ends; inside a gap, heat and gas meters
+//     of a site with a temperature sensor are interpolated by degree days
+//     (the hot-water share by time). A value is flagged as estimated
 //     when an end lies in a gap (longer than max_gap, default 2.5 times the
 //     meter's median reading interval) or outside the readings, or a
 //     replacement was detected inside. A gap wholly inside an interval

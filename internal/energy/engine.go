@@ -198,8 +198,9 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 			})
 		}
 	}
-	// Degree days of sites with heating meters, in the same pool.
-	dds := make(map[string]*DegreeDays, len(bySite))
+	// Outdoor temperatures of sites with heating meters, in the same pool:
+	// for degree days and for interpolating heat across gaps.
+	climates := make(map[string]**climate, len(bySite))
 	for id, idx := range bySite {
 		heating := false
 		for _, i := range idx {
@@ -210,11 +211,11 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 		}
 		sc := r.sites[id]
 		sc.ID = id
-		dd := &DegreeDays{}
-		dds[id] = dd
+		cl := new(*climate)
+		climates[id] = cl
 		g.Go(func() error {
 			var err error
-			*dd, err = r.degreeDays(gctx, src, sc, from, to)
+			*cl, err = r.loadClimate(gctx, src, sc, rFrom, rTo)
 			return err
 		})
 	}
@@ -222,6 +223,21 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 		return nil, err
 	}
 
+	dds := make(map[string]*DegreeDays, len(climates))
+	for id, cl := range climates {
+		sc := r.sites[id]
+		dd := r.degreeDays(*cl, sc, from, to)
+		dds[id] = &dd
+		if *cl == nil {
+			continue
+		}
+		w := (*cl).weight(sc.HotWaterShare)
+		for _, i := range bySite[id] {
+			if m := data[i].cfg.Medium; m == Heat || m == Gas {
+				data[i].cv.weight = w
+			}
+		}
+	}
 	edges := bucketEdges(from, to, rep.Granularity, loc)
 	lyEdges := make([]time.Time, len(edges))
 	for i, t := range edges {

@@ -218,15 +218,23 @@ func TestReportGoldenYear(t *testing.T) {
 	assert.InDelta(t, 178700, h.Consumption, eps)
 	assert.False(t, h.Estimated, "the year's boundaries are readings")
 	// The April/May boundary lies in the gap 28 Apr .. 3 May: the reading
-	// rises 3*400 + 2*150 = 1500 over 5 days, 3/5 of it is given to April:
-	// April = 27*400 + 900 = 11700, May = 600 + 29*150 = 4950, both
-	// estimated. March holds its gap inside: 31*700 = 21700, measured.
+	// rises 3*400 + 2*150 = 1500 over 5 days. The site has a temperature
+	// sensor, so the gap is split by degree days (G20/15 per day: April
+	// 20-10 = 10, May 20-14 = 6) for the weather-dependent 90 % and by time
+	// for the hot-water 10 %: degree-hours 3*24*10 = 720 before 1 May of
+	// 720 + 2*24*6 = 1008, so April gets 0.9*720/1008 + 0.1*3/5 =
+	// 0.702857142857 of 1500 = 1054.2857142857:
+	// April = 27*400 + 1054.2857 = 11854.2857142857,
+	// May = 445.7142857143 + 29*150 = 4795.7142857143, both estimated.
+	// March holds its gap inside: 31*700 = 21700, measured.
+	share := 0.9*720/1008 + 0.1*3.0/5
 	assert.InDelta(t, 31000, h.Buckets[0].Consumption, eps)
 	assert.InDelta(t, 21700, h.Buckets[2].Consumption, eps)
 	assert.False(t, h.Buckets[2].Estimated)
-	assert.InDelta(t, 11700, h.Buckets[3].Consumption, eps)
+	assert.InDelta(t, 27*400+share*1500, h.Buckets[3].Consumption, eps)
+	assert.InDelta(t, 11854.2857142857, h.Buckets[3].Consumption, 1e-6)
 	assert.True(t, h.Buckets[3].Estimated)
-	assert.InDelta(t, 4950, h.Buckets[4].Consumption, eps)
+	assert.InDelta(t, (1-share)*1500+29*150, h.Buckets[4].Consumption, eps)
 	assert.True(t, h.Buckets[4].Estimated)
 	assert.False(t, h.Previous.Available)
 	assert.Nil(t, h.Previous.ChangePct)
