@@ -149,8 +149,10 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 		return s.ValveOpen != nil && !*s.ValveOpen
 	}, 20*time.Second, 20*time.Millisecond, "valve closed by the command")
 
-	ups := sub.payloads("loraedge/gw1/device/" + valve.DevEUI.String() + "/uplink")
-	require.NotEmpty(t, ups, "uplink events")
+	// The uplink that opened the RX window is out as a live event too.
+	uplinks := "loraedge/gw1/device/" + valve.DevEUI.String() + "/uplink"
+	require.Eventually(t, func() bool { return len(sub.payloads(uplinks)) > 0 }, 5*time.Second, 10*time.Millisecond, "uplink events")
+	ups := sub.payloads(uplinks)
 	var ev UplinkEvent
 	require.NoError(t, json.Unmarshal(ups[0], &ev))
 	assert.Equal(t, uint8(20), ev.FPort)
