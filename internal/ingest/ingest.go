@@ -4,8 +4,10 @@
 //
 // The network layer hands uplinks over from its processing loop, which must
 // never wait for a disk, so HandleUplink only queues (bounded; a full queue
-// drops and counts). Workers drain the queue in batches: one Append, and so
-// one group commit, serves many uplinks.
+// drops and counts). One worker drains the queue in batches and hands each
+// to the store without waiting for its fsync (AppendAsync): the store's
+// group commit then serves many batches at once, and observers hear about
+// a batch only once it is durable.
 package ingest
 
 import (
@@ -26,13 +28,16 @@ import (
 	"github.com/loraedge/loraedge/internal/profile"
 )
 
-// Appender stores measurements durably; Append returns once they are synced.
+// Appender stores measurements durably: done is called once they are
+// synced (nil) or lost (the error); an error returned instead means done is
+// not called. It blocks while the store's queue is full.
 type Appender interface {
-	Append(ctx context.Context, ms []measurement.Measurement) error
+	AppendAsync(ctx context.Context, ms []measurement.Measurement, done func(error)) error
 }
 
 // Observer is told about every batch of measurements after it is stored,
-// e.g. the alert engine and the live view.
+// e.g. the alert engine and the live view. Observe runs on the store's
+// commit goroutine: it must return quickly and never block.
 type Observer interface {
 	Observe(ms []measurement.Measurement)
 }
@@ -48,9 +53,6 @@ type Options struct {
 	Observers []Observer
 	// QueueSize bounds the uplinks waiting to be decoded and stored (4096).
 	QueueSize int
-	// Workers append concurrently so that the store's group commit can merge
-	// their batches (2).
-	Workers int
 	// BatchSize is the most uplinks one worker stores in one Append (512).
 	BatchSize  int
 	Logger     *slog.Logger
@@ -81,9 +83,6 @@ func New(opts Options) (*Ingester, error) {
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 4096
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = 2
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 512
@@ -149,42 +148,30 @@ func (i *Ingester) HandleUplink(_ context.Context, up network.Uplink) error {
 }
 
 // Run stores queued uplinks until ctx is done, then stores what is still
-// queued: stop the sources before cancelling ctx, and the store after Run
-// returned, so that nothing accepted is lost on shutdown.
+// queued and waits until all of it is synced: stop the sources before
+// cancelling ctx, and the store after Run returned, so that nothing
+// accepted is lost on shutdown.
 func (i *Ingester) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for w := 0; w < i.opts.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			i.work(ctx)
-		}()
-	}
-	wg.Wait()
-	// Drain with a context of its own: ctx is already cancelled.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	for {
-		batch := i.take(nil)
-		if len(batch) == 0 {
-			return nil
-		}
-		i.store(dctx, batch)
-	}
-}
-
-func (i *Ingester) work(ctx context.Context) {
+	var pending sync.WaitGroup
 	// A batch taken from the queue is stored even when ctx ends meanwhile:
-	// cancelling an Append would lose uplinks already accepted.
+	// cancelling it would lose uplinks already accepted.
 	sctx := context.WithoutCancel(ctx)
+loop:
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			break loop
 		case up := <-i.in:
-			i.store(sctx, i.take([]network.Uplink{up}))
+			i.store(sctx, i.take([]network.Uplink{up}), &pending)
 		}
 	}
+	dctx, cancel := context.WithTimeout(sctx, 30*time.Second)
+	defer cancel()
+	for batch := i.take(nil); len(batch) > 0; batch = i.take(nil) {
+		i.store(dctx, batch, &pending)
+	}
+	pending.Wait()
+	return nil
 }
 
 // take adds what is queued, up to BatchSize, without waiting.
@@ -200,7 +187,7 @@ func (i *Ingester) take(batch []network.Uplink) []network.Uplink {
 	return batch
 }
 
-func (i *Ingester) store(ctx context.Context, batch []network.Uplink) {
+func (i *Ingester) store(ctx context.Context, batch []network.Uplink, pending *sync.WaitGroup) {
 	var ms []measurement.Measurement
 	var received []time.Time
 	n := 0
@@ -217,20 +204,31 @@ func (i *Ingester) store(ctx context.Context, batch []network.Uplink) {
 	if len(ms) == 0 {
 		return
 	}
-	if err := i.opts.Store.Append(ctx, ms); err != nil {
+	failed := func(err error) {
 		i.appendErrors.Inc()
 		i.uplinks.WithLabelValues("store_error").Add(float64(n))
 		i.log.Error("store append failed", "measurements", len(ms), "uplinks", n, "err", err)
-		return
 	}
-	i.uplinks.WithLabelValues("stored").Add(float64(n))
-	i.stored.Add(float64(len(ms)))
-	now := time.Now()
-	for _, r := range received {
-		i.latency.Observe(now.Sub(r).Seconds())
-	}
-	for _, o := range i.opts.Observers {
-		o.Observe(ms)
+	pending.Add(1)
+	err := i.opts.Store.AppendAsync(ctx, ms, func(err error) {
+		defer pending.Done()
+		if err != nil {
+			failed(err)
+			return
+		}
+		i.uplinks.WithLabelValues("stored").Add(float64(n))
+		i.stored.Add(float64(len(ms)))
+		now := time.Now()
+		for _, r := range received {
+			i.latency.Observe(now.Sub(r).Seconds())
+		}
+		for _, o := range i.opts.Observers {
+			o.Observe(ms)
+		}
+	})
+	if err != nil {
+		pending.Done()
+		failed(err)
 	}
 }
 
