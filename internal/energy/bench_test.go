@@ -89,6 +89,24 @@ func BenchmarkEnergyReport(b *testing.B) {
 		t0 := time.Now()
 		n := writeInflux(b, ctx, client, db, st, eng.Meters(), from, to)
 		b.Logf("setup: %d meter points written to InfluxDB in %s", n, time.Since(t0).Round(time.Millisecond))
+
+		// The same report for one site read through influx.Reader must give
+		// the store's consumption (degree days aside: no temperatures there).
+		icfg := influx.DefaultConfig()
+		icfg.URL, icfg.Token, icfg.Org, icfg.Bucket, icfg.Timeout = db.URL, db.Token, db.Org, db.Bucket, 2*time.Minute
+		rd, err := influx.NewReader(icfg)
+		require.NoError(b, err)
+		b.Cleanup(rd.Close)
+		one := energy.Request{From: from, To: to, Sites: []string{sites[1].ID}}
+		t0 = time.Now()
+		viaInflux, err := eng.Report(ctx, energy.RangeSource{Ranger: rd}, one)
+		require.NoError(b, err)
+		b.Logf("report of one site (3 meters) read through influx.Reader: %s", time.Since(t0).Round(time.Millisecond))
+		viaStore, err := eng.Report(ctx, src, one)
+		require.NoError(b, err)
+		for i, m := range viaStore.Sites[0].Media {
+			require.InDelta(b, m.Consumption, viaInflux.Sites[0].Media[i].Consumption, 1e-6, m.Medium)
+		}
 		// Monthly consumption per meter: non-negative differences summed per
 		// calendar month (UTC: Flux in InfluxDB 1.8 has no time zones).
 		q := fmt.Sprintf(`from(bucket: %q)
