@@ -68,7 +68,9 @@ function table(cols, rows) {
     h('tbody', {}, rows)));
 }
 
-const cell = (label, ...kids) => h('td', { 'data-label': label }, ...kids);
+// cell wraps its content in one element so the phone layout (label | value
+// grid) keeps it in the value column.
+const cell = (label, ...kids) => h('td', { 'data-label': label }, h('div', {}, ...kids));
 const fmtValue = (q, v, unit) => (q === 'road_surface_state' ? t(`surf_${v}`) : `${num(v, 2)} ${unitName(unit)}`.trim());
 
 // latestByQuantity flattens a /latest answer to quantity -> {v, t, unit}.
@@ -139,10 +141,10 @@ function viewOverview() {
     await limited(rows, 4, async (r) => {
       const l = latestByQuantity((await api(`/devices/${r.d.dev_eui}/latest`)).latest);
       const b = l.battery_percent || l.battery_voltage;
-      r.bat.replaceChildren(b ? fmtValue(b.quantity, b.v, b.unit) : '–');
+      r.bat.firstChild.replaceChildren(b ? fmtValue(b.quantity, b.v, b.unit) : '–');
       if (!r.d.session) {
         const newest = Object.values(l).map((x) => x.t).sort().pop();
-        r.last.replaceChildren(dateTime(newest));
+        r.last.firstChild.replaceChildren(dateTime(newest));
       }
     });
   });
@@ -322,7 +324,7 @@ function viewAlerts() {
       } }, t('silenceEnd')))) : [h('p', { class: 'muted' }, t('noSilences'))]));
   };
   const reload = () => { load().catch((err) => list.replaceChildren(h('p', { class: 'notice error' }, errorText(err, 'alerts')))); };
-  const board = section(t('alerts'), 'alerts', async (body) => {
+  const board = section(t('alertsCurrent'), 'alerts', async (body) => {
     await load();
     body.replaceChildren(h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'show-all', onchange: (e) => { all = e.target.checked; reload(); } }), t('showAll')), list);
     const timer = setInterval(reload, 30000);
@@ -424,7 +426,7 @@ function station(s, v, iceAlerts) {
 // ---- energy report ----
 
 function viewReport() {
-  const s = section(t('report'), 'reports', async (body) => {
+  const s = section(t('reportDownload'), 'reports', async (body) => {
     // A request without dates answers 501 when reports are off and 400
     // otherwise: a cheap probe so the form is not shown for nothing.
     try { await api('/reports/energy'); } catch (err) { if (err.status !== 400) throw err; }
@@ -495,6 +497,7 @@ function translateStatic() {
 function route() {
   cleanup.forEach((f) => f());
   cleanup = [];
+  msg.replaceChildren();
   translateStatic();
   const hash = location.hash.replace(/^#\/?/, '');
   const [view, arg] = hash.split('/');
