@@ -365,10 +365,14 @@ func sum(data []meterData, idx []int, a, b time.Time) (float64, bool, bool) {
 		if len(cv.t) == 0 {
 			continue
 		}
-		c, e := cv.between(a.UnixNano(), b.UnixNano())
-		if cv.t[0] < b.UnixNano() && cv.t[len(cv.t)-1] > a.UnixNano() {
-			any = true
+		if cv.t[0] >= b.UnixNano() || cv.t[len(cv.t)-1] <= a.UnixNano() {
+			// The meter has no readings around [a, b): not installed yet
+			// or removed. It adds nothing and flags nothing; a meter that
+			// stopped reporting is flagged where its readings end.
+			continue
 		}
+		c, e := cv.between(a.UnixNano(), b.UnixNano())
+		any = true
 		v += c
 		est = est || e
 	}
