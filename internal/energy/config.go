@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/site"
 )
 
 // Medium is what a meter measures, as reported to the council.
@@ -554,4 +555,34 @@ func (m MeterConfig) scale() float64 {
 		return m.PulseWeight
 	}
 	return 1
+}
+
+// ValidateRefs checks what Validate cannot see alone: configured meters
+// and site settings must name buildings of the top-level sites list.
+// internal/config calls it with the whole configuration.
+func (c Config) ValidateRefs(sites []site.Site) error {
+	kind := map[string]site.Kind{}
+	for _, s := range sites {
+		kind[s.ID] = s.Kind
+	}
+	var errs []error
+	check := func(path, id string) {
+		switch k, ok := kind[id]; {
+		case id == "":
+		case !ok:
+			errs = append(errs, fmt.Errorf("energy.%s: unknown site %q", path, id))
+		case k != site.Building:
+			errs = append(errs, fmt.Errorf("energy.%s: site %q is a %s, not a building", path, id, k))
+		}
+	}
+	for i, m := range c.Meters {
+		check(fmt.Sprintf("meters[%d].site", i), m.Site)
+	}
+	for i, s := range c.Sites {
+		check(fmt.Sprintf("sites[%d].id", i), s.ID)
+	}
+	for i, t := range c.Tariffs {
+		check(fmt.Sprintf("tariffs[%d].site", i), t.Site)
+	}
+	return errors.Join(errs...)
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/site"
 )
 
 func readings(start time.Time, step time.Duration, vals ...float64) []Reading {
@@ -169,4 +171,22 @@ func TestEmissionFactorLookup(t *testing.T) {
 	assert.Equal(t, 0.38, r.factor(Electricity, 2024).KgPerUnit)
 	assert.Equal(t, 0.35, r.factor(Electricity, 2030).KgPerUnit)
 	assert.Equal(t, 0.182, r.factor(Gas, 2025).KgPerUnit, "unconfigured media take the defaults")
+}
+
+func TestValidateRefs(t *testing.T) {
+	sites := []site.Site{{ID: "schule", Kind: site.Building}, {ID: "k23", Kind: site.Road}}
+	c := Config{
+		Meters:  []MeterConfig{{Site: "schule"}, {Site: "nowhere"}, {Site: "k23"}},
+		Sites:   []SiteConfig{{ID: "schule"}, {ID: "gone"}},
+		Tariffs: []Tariff{{Site: ""}, {Site: "gone"}},
+	}
+	err := c.ValidateRefs(sites)
+	require.Error(t, err)
+	assert.Equal(t, `energy.meters[1].site: unknown site "nowhere"
+energy.meters[2].site: site "k23" is a road, not a building
+energy.sites[1].id: unknown site "gone"
+energy.tariffs[1].site: unknown site "gone"`, err.Error())
+	assert.NoError(t, goldenConfig().ValidateRefs(goldenSites))
+	_, err = New(Options{Config: c, Sites: sites})
+	assert.Error(t, err)
 }

@@ -44,6 +44,11 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(opts.Sites) > 0 {
+		if err := opts.Config.ValidateRefs(opts.Sites); err != nil {
+			return nil, err
+		}
+	}
 	e := &Engine{r: r, sites: map[string]site.Site{}, now: opts.Now}
 	if e.now == nil {
 		e.now = time.Now
@@ -72,7 +77,12 @@ func New(opts Options) (*Engine, error) {
 		e.meters = append(e.meters, m)
 	}
 	if opts.Config.DiscoverMeters == nil || *opts.Config.DiscoverMeters {
-		e.meters = append(e.meters, DiscoverMeters(opts.Devices, opts.Series, named)...)
+		for _, m := range DiscoverMeters(opts.Devices, opts.Series, named) {
+			// Meters at road sites (a heated bridge?) are not buildings.
+			if _, ok := e.sites[m.Site]; ok || len(opts.Sites) == 0 {
+				e.meters = append(e.meters, m)
+			}
+		}
 	}
 	return e, nil
 }
