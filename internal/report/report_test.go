@@ -266,3 +266,29 @@ func TestTextKeysExist(t *testing.T) {
 	}
 	assert.Greater(t, n, 50)
 }
+
+// TestEdgeCases renders reports with nothing in them and a daily month in
+// every format and language: no panics, well-formed output.
+func TestEdgeCases(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	src := energy.RangeSource{Ranger: st}
+	sites := []site.Site{{ID: "leer", Name: "Leeres Gebäude", Kind: site.Building}}
+	meters := energy.Config{Meters: []energy.MeterConfig{{Site: "leer", Medium: energy.Water, Device: "00000000000000aa"}}}
+	for _, opts := range []energy.Options{{}, {Sites: sites, Config: meters}} {
+		for _, f := range []Format{PDF, HTML, CSV, JSON} {
+			for _, l := range []Lang{DE, EN} {
+				var buf bytes.Buffer
+				rep, err := Energy(ctx, src, opts, EnergyRequest{From: "2026-03-01", To: "2026-03-31", Format: f, Lang: l}, &buf)
+				require.NoError(t, err, "%s %s", f, l)
+				assert.NotZero(t, buf.Len())
+				assert.Equal(t, energy.Day, rep.Granularity)
+				for _, s := range rep.Sites {
+					assert.Zero(t, s.EnergyKWh)
+				}
+			}
+		}
+	}
+}
