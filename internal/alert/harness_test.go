@@ -52,7 +52,7 @@ type webhook struct {
 	got  chan struct{}
 }
 
-func newWebhook(t *testing.T) *webhook {
+func newWebhook(t testing.TB) *webhook {
 	w := &webhook{got: make(chan struct{}, 1024)}
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.hits.Add(1)
@@ -167,9 +167,7 @@ type harness struct {
 // receiver "hook" points at a recording webhook; cfg may use it by name.
 func newHarness(t testing.TB, cfg Config, scenario string, start time.Time, mod ...func(*Options)) *harness {
 	h := &harness{t: t, dir: t.TempDir(), clock: &clock{t: start}, dl: &downlinks{}}
-	if tt, ok := t.(*testing.T); ok {
-		h.hook = newWebhook(tt)
-	}
+	h.hook = newWebhook(t)
 	var devs []device.Device
 	for _, sc := range strings.Split(scenario, ",") {
 		devs = append(devs, sim.Devices(sc)...)
