@@ -262,6 +262,18 @@ func dayOfData(now time.Time) []measurement.Measurement {
 func newBrowser(t *testing.T) (context.Context, func() []string) {
 	t.Helper()
 	exe := testserver.Need(t, "chromium", "chromium-browser")
+	// Not t.TempDir: Chromium's helpers may still write for a moment after
+	// the browser exits, and a failed removal would fail the test.
+	profile, err := os.MkdirTemp("", "loraedge-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -270,12 +282,13 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("lang", "de-DE"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// Generous: make test runs every package at once on two cores.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	// Start the browser now so the console subscription has a target.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
@@ -346,7 +359,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 
 func waitJS(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(45*time.Second)))
 	require.NoError(t, err, "waiting for %s", js)
 }
 

@@ -182,12 +182,16 @@ function viewDevice(eui) {
       stamp.textContent = t('updated', timeOnly(new Date()));
       return l;
     };
-    const l = await poll();
+    let l;
+    try { l = await poll(); } catch (err) {
+      chartBody.replaceChildren(h('p', { class: `notice ${err.status === 501 ? 'info' : 'error'}` }, errorText(err, 'series')));
+      throw err;
+    }
     const timer = setInterval(() => poll().catch((err) => { stamp.textContent = errorText(err, 'series'); }), 10000);
     cleanup.push(() => clearInterval(timer));
     drawCharts(Object.values(l));
   });
-  const chartBody = h('div', { class: 'charts' });
+  const chartBody = h('div', { class: 'charts' }, h('p', { class: 'muted' }, t('loading')));
   const ranges = { h24: [24, '15m'], d7: [168, '1h'], d30: [720, '6h'] };
   let range = 'h24';
   let series = [];
@@ -489,6 +493,7 @@ document.getElementById('lang-btn').addEventListener('click', () => {
 
 function translateStatic() {
   for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+  document.querySelector('nav').setAttribute('aria-label', t('navLabel'));
   const lb = document.getElementById('lang-btn');
   lb.setAttribute('aria-label', t('langSwitchLabel'));
   lb.setAttribute('lang', lang === 'de' ? 'en' : 'de');

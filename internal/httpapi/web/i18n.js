@@ -1,7 +1,7 @@
 // UI strings in German and English. Every key exists in both languages;
 // the browser test checks that no key is missing.
 const de = {
-  skip: 'Zum Inhalt springen',
+  skip: 'Zum Inhalt springen', navLabel: 'Hauptnavigation',
   navOverview: 'Übersicht', navAlerts: 'Alarme', navRoads: 'Straßen', navReport: 'Energiebericht',
   langSwitch: 'English', langSwitchLabel: 'Switch to English',
   token: 'Zugangstoken', tokenChange: 'Token', tokenTitle: 'Anmelden',
@@ -41,7 +41,7 @@ const de = {
 };
 
 const en = {
-  skip: 'Skip to content',
+  skip: 'Skip to content', navLabel: 'Main navigation',
   navOverview: 'Overview', navAlerts: 'Alerts', navRoads: 'Roads', navReport: 'Energy report',
   langSwitch: 'Deutsch', langSwitchLabel: 'Auf Deutsch umschalten',
   token: 'Access token', tokenChange: 'Token', tokenTitle: 'Sign in',
