@@ -62,7 +62,26 @@ type Process struct {
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *lockedBuffer
+}
+
+// lockedBuffer is the process's output, written by exec's copier and read
+// by Log at the same time.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Start starts the process and waits until it is ready.
@@ -73,7 +92,7 @@ func (p *Process) Start() {
 	if p.cmd != nil {
 		return
 	}
-	p.log = &bytes.Buffer{}
+	p.log = &lockedBuffer{}
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Dir = p.dir
 	cmd.Stdout, cmd.Stderr = p.log, p.log
@@ -144,7 +163,13 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	bin := Need(t, "mosquitto", "/usr/sbin/mosquitto")
 	dir := t.TempDir()
 	port := FreePort(t)
+	// "user root": started as root, Mosquitto would switch to the mosquitto
+	// user, which cannot write its persistence file into the test's 0700
+	// directory, and a killed broker would come back without its sessions.
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nmax_queued_messages 100000\n", port, dir)
+	if os.Geteuid() == 0 {
+		conf += "user root\n"
+	}
 	cf := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
