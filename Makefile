@@ -50,3 +50,13 @@ dist:
 # The arm64 build under qemu-user against the simulator.
 smoke-arm64:
 	bash scripts/smoke-arm64.sh
+
+# The load test: the built daemon as a child process with 1,000 ABP devices
+# under rising uplink rates from 4 virtual gateways; prints a table and
+# writes loadtest.json. LOADTEST_FLAGS adds or overrides flags, e.g.
+# LOADTEST_FLAGS='--rates 500,2000 --step 5s'.
+LOADTEST_FLAGS ?=
+.PHONY: loadtest
+loadtest: build
+	$(BIN) bench uplinks --binary $(BIN) --devices 1000 --gateways 4 \
+	  --rates 500,1000,2000,4000,6000,8000 --step 10s --json loadtest.json $(LOADTEST_FLAGS)

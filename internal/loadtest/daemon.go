@@ -80,7 +80,7 @@ func startChild(ctx context.Context, o Options, configFile, dataDir string) (*ch
 	// shuts down cleanly, not killed when ctx ends.
 	c.cmd = exec.Command(o.Binary, "run", "-c", configFile, "--listen", udpAddr.String(), "--http", httpAddr,
 		"--data-dir", dataDir, "--log-level", o.LogLevel, "--log-format", "text")
-	c.cmd.Env = append(os.Environ(), "LORAEDGE_HTTP_ADMIN_TOKEN="+token)
+	c.cmd.Env = append(childEnv(os.Environ()), "LORAEDGE_HTTP_ADMIN_TOKEN="+token)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = childAttr()
 	if err := c.cmd.Start(); err != nil {
@@ -182,4 +182,17 @@ func freePort(network string) (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// childEnv is the environment without LORAEDGE_ variables: the daemon
+// reads them as configuration (and refuses unknown ones), and the load
+// test's configuration must be the generated file alone.
+func childEnv(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "LORAEDGE_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

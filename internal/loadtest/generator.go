@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -257,32 +258,44 @@ func pushData(gw lorawan.EUI64, token uint16, at time.Duration, nth int, phy []b
 	return pd.MarshalBinary()
 }
 
-// play sends the plan, each gateway from its own goroutine, every datagram
-// at its due time from start (a token bucket refilled at the step's rate
-// with a burst of one timer tick). It returns when every datagram is out
-// or ctx ends, with the time the last one left.
-func (g *generator) play(ctx context.Context, p *stepPlan) time.Duration {
+// play sends the plan, each gateway from its own goroutine paced by a
+// token bucket: tokens accrue at the gateway's share of the step's rate,
+// and at most burst's worth of them are saved up. A generator held off
+// the CPU (the daemon and other processes share the cores) therefore does
+// not make up for it with one big burst that no real fleet of gateways
+// sends; the step takes longer instead, and the rate actually sent is
+// reported. It returns when every datagram is out or ctx ends, with the
+// time that took.
+func (g *generator) play(ctx context.Context, p *stepPlan, d, burst time.Duration) time.Duration {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for gw, sends := range p.perGW {
+		if len(sends) == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func(c *net.UDPConn, sends []send) {
 			defer wg.Done()
-			i := 0
-			for i < len(sends) {
+			rate := float64(len(sends)) / d.Seconds() // datagrams per second
+			// A few tokens at least, so that a timer firing late at a low rate
+			// does not slow the gateway down.
+			maxTokens := math.Max(4, rate*burst.Seconds())
+			tokens, last := 1.0, time.Now()
+			for i := 0; i < len(sends); {
 				if ctx.Err() != nil {
 					return
 				}
-				el := time.Since(start)
-				for ; i < len(sends) && sends[i].at <= el; i++ {
+				now := time.Now()
+				tokens = math.Min(maxTokens, tokens+now.Sub(last).Seconds()*rate)
+				last = now
+				for ; tokens >= 1 && i < len(sends); i++ {
 					if _, err := c.Write(sends[i].b); err != nil {
 						g.sendErrs.Add(1)
 					}
+					tokens--
 				}
 				if i < len(sends) {
-					if wait := sends[i].at - time.Since(start); wait > 0 {
-						time.Sleep(wait)
-					}
+					time.Sleep(time.Duration((1 - tokens) / rate * float64(time.Second)))
 				}
 			}
 		}(g.conns[gw], sends)

@@ -51,6 +51,9 @@ type Options struct {
 	// memory is read; it then waits (up to 3 x Settle) until the daemon
 	// uses no CPU for a second (3s).
 	Settle time.Duration
+	// Burst is how far behind its schedule a virtual gateway may catch up
+	// at once, e.g. after the generator was descheduled (5ms of its rate).
+	Burst time.Duration
 	// DrainQuiet: after a step, the stored count is read until it reaches
 	// what was sent or has not risen for DrainQuiet (1s), at most DrainMax
 	// (10s).
@@ -108,6 +111,7 @@ func (o *Options) defaults() error {
 	def(&o.MeasurementsPerUplink, 6)
 	defDur(&o.StepDuration, 10*time.Second)
 	defDur(&o.Settle, 3*time.Second)
+	defDur(&o.Burst, 5*time.Millisecond)
 	defDur(&o.DrainQuiet, time.Second)
 	defDur(&o.DrainMax, 10*time.Second)
 	defDur(&o.StartTimeout, 30*time.Second)
@@ -337,7 +341,7 @@ func (r *runner) step(ctx context.Context, gen *generator, p *stepPlan, rate flo
 		return Step{}, err
 	}
 	errsBefore := gen.sendErrs.Load()
-	sendTime := gen.play(ctx, p)
+	sendTime := gen.play(ctx, p, r.o.StepDuration, r.o.Burst)
 	if err := ctx.Err(); err != nil {
 		return Step{}, err
 	}

@@ -240,3 +240,29 @@ func TestPlanBuildsRealFrames(t *testing.T) {
 	assert.Greater(t, twice, 5)
 	assert.Less(t, twice, 35)
 }
+
+// TestFullRun is the full load test, run by hand until `loraedge bench
+// uplinks` exists: LORAEDGE_LOADTEST_BINARY=bin/loraedge go test -run
+// TestFullRun -v -timeout 30m ./internal/loadtest (LORAEDGE_LOADTEST_JSON
+// names a file for the JSON report).
+func TestFullRun(t *testing.T) {
+	bin := os.Getenv("LORAEDGE_LOADTEST_BINARY")
+	if bin == "" {
+		t.Skip("set LORAEDGE_LOADTEST_BINARY to run the full load test")
+	}
+	rep, err := Run(context.Background(), Options{Binary: bin, Progress: testWriter{t}})
+	t.Log("\n" + rep.String())
+	require.NoError(t, err)
+	if file := os.Getenv("LORAEDGE_LOADTEST_JSON"); file != "" {
+		b, err := rep.JSON()
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(file, b, 0o644))
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

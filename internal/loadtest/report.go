@@ -48,7 +48,7 @@ type Step struct {
 	// CPUSeconds is the daemon's utime+stime over the step and its drain.
 	CPUSeconds     float64 `json:"cpu_seconds"`
 	CPUMsPerUplink float64 `json:"cpu_ms_per_uplink"`
-	CPUPercent     float64 `json:"cpu_percent"` // of one core, over WallSeconds
+	CPUPercent     float64 `json:"cpu_percent"` // of one core, over WallSeconds (step and drain)
 	WallSeconds    float64 `json:"wall_seconds"`
 	// Latency from first UDP reception to durably stored, estimated from
 	// the bucketed histogram loraedge_ingest_latency_seconds by linear
@@ -84,8 +84,10 @@ func (r *Report) maxSustained() {
 		if !s.Sustained(r.MaxLossPercent) {
 			continue
 		}
+		// A generator that fell short by more than rounding sustained
+		// only what it sent.
 		rate := s.Rate
-		if s.SentRate > 0 && s.SentRate < rate {
+		if s.SentRate > 0 && s.SentRate < 0.98*rate {
 			rate = s.SentRate
 		}
 		if rate > r.MaxSustainedRate {
