@@ -4,9 +4,11 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/site"
 )
 
 // Format is an output format.
@@ -83,6 +86,10 @@ type EnergyRequest struct {
 	Lang        Lang
 }
 
+// ErrInvalid marks errors caused by the request (dates, sites, format,
+// language), for a 400 answer rather than a 500.
+var ErrInvalid = errors.New("invalid report request")
+
 // Energy computes the energy report of req from src and renders it to w.
 // It returns the report for callers that want figures (API, logs).
 func Energy(ctx context.Context, src energy.Source, opts energy.Options, req EnergyRequest, w io.Writer) (*energy.Report, error) {
@@ -92,12 +99,31 @@ func Energy(ctx context.Context, src energy.Source, opts energy.Options, req Ene
 	}
 	from, to, err := eng.ParsePeriod(req.From, req.To)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	switch g := energy.Granularity(req.Granularity); g {
 	case "", energy.Day, energy.Month, energy.Year:
 	default:
-		return nil, fmt.Errorf("granularity %q: want day, month or year", req.Granularity)
+		return nil, fmt.Errorf("%w: granularity %q: want day, month or year", ErrInvalid, req.Granularity)
+	}
+	known := map[string]bool{}
+	for _, s := range opts.Sites {
+		known[s.ID] = s.Kind != site.Road
+	}
+	for _, s := range req.Sites {
+		if !known[s] {
+			return nil, fmt.Errorf("%w: unknown site %q", ErrInvalid, s)
+		}
+	}
+	switch req.Format {
+	case "", PDF, HTML, CSV, JSON:
+	default:
+		return nil, fmt.Errorf("%w: format %q: want pdf, html, csv or json", ErrInvalid, req.Format)
+	}
+	switch req.Lang {
+	case "", DE, EN:
+	default:
+		return nil, fmt.Errorf("%w: language %q: want de or en", ErrInvalid, req.Lang)
 	}
 	if req.Format == "" {
 		req.Format = PDF
@@ -113,6 +139,36 @@ func Energy(ctx context.Context, src energy.Source, opts energy.Options, req Ene
 		return rep, err
 	}
 	return rep, nil
+}
+
+// Service renders energy reports for the HTTP API (cmd adapts it to
+// httpapi.ReportService in a few lines) and anything else that wants bytes.
+type Service struct {
+	Source energy.Source
+	// Options returns the configuration, sites, devices and the store's
+	// series; it is called per request so newly seen meters count.
+	Options func() energy.Options
+}
+
+// EnergyReport renders the report of the local days from through to (both
+// included; only their dates count) as format in lang. Request errors
+// wrap ErrInvalid.
+func (s *Service) EnergyReport(ctx context.Context, from, to time.Time, sites []string, format, lang string) (contentType, filename string, body []byte, err error) {
+	f, err := ParseFormat(format)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	l, err := ParseLang(lang)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	req := EnergyRequest{From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Sites: sites, Format: f, Lang: l}
+	var buf bytes.Buffer
+	if _, err := Energy(ctx, s.Source, s.Options(), req, &buf); err != nil {
+		return "", "", nil, err
+	}
+	name := map[Lang]string{DE: "energiebericht", EN: "energy-report"}[l]
+	return f.ContentType(), fmt.Sprintf("%s_%s_%s%s", name, req.From, req.To, f.Ext()), buf.Bytes(), nil
 }
 
 // renderCSV writes one row per site, medium and bucket plus a period row

@@ -233,9 +233,22 @@ func TestEnergyFromStore(t *testing.T) {
 		assert.True(t, leak)
 	}
 	_, err = Energy(ctx, src, opts, EnergyRequest{From: "2026-12-31", To: "2026-01-01"}, &bytes.Buffer{})
-	assert.Error(t, err)
+	assert.ErrorIs(t, err, ErrInvalid)
 	_, err = Energy(ctx, src, opts, EnergyRequest{From: "2026-01-01", To: "2026-01-31", Sites: []string{"nowhere"}}, &bytes.Buffer{})
+	assert.ErrorIs(t, err, ErrInvalid)
 	assert.ErrorContains(t, err, "unknown site")
+
+	// The service behind GET /api/v1/reports/energy.
+	svc := &Service{Source: src, Options: func() energy.Options { return opts }}
+	day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
+	ctype, name, body, err := svc.EnergyReport(ctx, day("2026-01-01"), day("2026-12-31"), []string{"rathaus"}, "csv", "de")
+	require.NoError(t, err)
+	assert.Equal(t, "text/csv; charset=utf-8", ctype)
+	assert.Equal(t, "energiebericht_2026-01-01_2026-12-31.csv", name)
+	assert.Contains(t, string(body), "rathaus;Rathaus;electricity;total;2026-01-01;2026-12-31;")
+	assert.NotContains(t, string(body), "gs-nord")
+	_, _, _, err = svc.EnergyReport(ctx, day("2026-01-01"), day("2026-12-31"), nil, "docx", "de")
+	assert.ErrorIs(t, err, ErrInvalid)
 	_, err = ParseFormat("docx")
 	assert.Error(t, err)
 	_, err = ParseLang("fr")
