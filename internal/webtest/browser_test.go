@@ -413,8 +413,9 @@ func TestWebPage(t *testing.T) {
 		chromedp.Click(`button[data-ack="ice/k23-bruecke"]`),
 		chromedp.WaitVisible("#ack-name"),
 		chromedp.SendKeys("#ack-name", "Meisterei Nord, Schmidt"),
-		chromedp.Click("#ack-ok"),
 	))
+	screenshot(t, ctx, "ack-dialog-desktop")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click("#ack-ok")))
 	require.Eventually(t, func() bool {
 		f.alerts.mu.Lock()
 		defer f.alerts.mu.Unlock()

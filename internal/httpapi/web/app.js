@@ -40,7 +40,7 @@ async function api(path, { method = 'GET', body } = {}) {
 
 // errorText turns an API error into what an operator can act on.
 function errorText(err, service) {
-  if (err.status === 501) return t('notConfigured', service);
+  if (err.status === 501) return t('notConfigured', t(`svc_${service}`));
   if (err.status === 403) return t('forbidden');
   return `${t('error')}: ${err.message}`;
 }
@@ -109,7 +109,7 @@ function viewOverview() {
     body.replaceChildren(table([t('id'), t('address'), t('lastSeen'), t('packets')], gateways.map((g) => {
       const fresh = Date.now() - new Date(g.last_seen) < 5 * 60e3;
       return h('tr', {},
-        cell(t('id'), h('span', { class: `dot ${fresh ? 'ok' : 'stale'}`, title: fresh ? t('online') : t('offline') }), h('code', {}, g.id)),
+        cell(t('id'), h('span', { class: `dot ${fresh ? 'ok' : 'stale'}`, role: 'img', title: fresh ? t('online') : t('offline'), 'aria-label': fresh ? t('online') : t('offline') }), h('code', {}, g.id)),
         cell(t('address'), g.addr || '–'),
         cell(t('lastSeen'), dateTime(g.last_seen)),
         cell(t('packets'), `${g.rx_ok} / ${g.rx_received}`));
@@ -247,8 +247,9 @@ function viewDevice(eui) {
 
 const ackDlg = document.getElementById('ack-dlg');
 
-function askName() {
+function askName(what) {
   return new Promise((resolve) => {
+    document.getElementById('ack-what').textContent = what;
     const input = document.getElementById('ack-name');
     input.value = localStorage.getItem('loraedge.name') || '';
     ackDlg.returnValue = '';
@@ -279,7 +280,7 @@ function alertCard(a, reload, silenceFor) {
   const actions = h('div', { class: 'actions' });
   if (a.state === 'firing') {
     actions.append(h('button', { type: 'button', class: 'primary', 'data-ack': a.id, onclick: async () => {
-      const who = await askName();
+      const who = await askName(alertTitle(a));
       if (!who) return;
       try {
         await api(`/alerts/${encodeURIComponent(a.id)}/ack`, { method: 'POST', body: { by: who } });
