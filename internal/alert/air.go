@@ -117,6 +117,9 @@ func (a *airEval) finalize(eui string, st *airDev) (condition, bool) {
 	start, sum, n := st.Start, st.Sum, st.N
 	st.Start, st.Sum, st.N = time.Time{}, 0, 0
 	end := a.periodEnd(start)
+	if st.Interval <= 0 {
+		st.Interval = a.def
+	}
 	need := int(math.Ceil(a.cov * float64(end.Sub(start)) / float64(st.Interval)))
 	if n == 0 || n < max(need, 1) {
 		return condition{}, false

@@ -47,6 +47,10 @@ type Config struct {
 	// site) or "none": alerts of one group due in one evaluation go out as
 	// one notification.
 	GroupBy string `mapstructure:"group_by" yaml:"group_by"`
+	// GroupWait holds the first notification of a new alert this long
+	// (default 0) so that alerts of one group starting close together go
+	// out in one message.
+	GroupWait time.Duration `mapstructure:"group_wait" yaml:"group_wait"`
 	// RepeatInterval re-sends firing, unacknowledged alerts (default 1h).
 	RepeatInterval time.Duration `mapstructure:"repeat_interval" yaml:"repeat_interval"`
 	// EscalateAfter sends an unacknowledged firing alert to the rule's
@@ -227,7 +231,7 @@ func (c Config) Validate() error {
 		add("alert.group_by: %q is not site, route or none", c.GroupBy)
 	}
 	for name, d := range map[string]time.Duration{"eval_interval": c.EvalInterval, "repeat_interval": c.RepeatInterval,
-		"escalate_after": c.EscalateAfter, "resolved_retention": c.ResolvedRetention, "retry_min": c.RetryMin, "retry_max": c.RetryMax} {
+		"escalate_after": c.EscalateAfter, "group_wait": c.GroupWait, "resolved_retention": c.ResolvedRetention, "retry_min": c.RetryMin, "retry_max": c.RetryMax} {
 		if d < 0 {
 			add("alert.%s: must not be negative", name)
 		}

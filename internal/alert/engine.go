@@ -61,6 +61,15 @@ type Gateways interface {
 	GatewaysLastSeen() map[string]time.Time
 }
 
+// GatewaysFunc adapts a function to Gateways. For semtechudp, whose
+// last-seen times are wall-clock, while a simulation evaluates on the
+// virtual clock, return now() - time.Since(lastSeen) per gateway: gateway
+// liveness is a real-time matter.
+type GatewaysFunc func() map[string]time.Time
+
+// GatewaysLastSeen implements Gateways.
+func (f GatewaysFunc) GatewaysLastSeen() map[string]time.Time { return f() }
+
 // DiskUsage reports the bytes the store uses; *store.Store has it.
 type DiskUsage interface {
 	DiskUsage() int64
@@ -278,6 +287,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			e.mu.Lock()
+			e.persistDirty(true)
 			err := e.saveEvalState()
 			e.mu.Unlock()
 			return err
@@ -330,6 +340,15 @@ func (e *Engine) Tick() {
 		}
 	}
 	e.dispatch(now)
+	e.persistDirty(true)
+	for id, s := range e.silences {
+		// Expired silences are kept a week for the record, then dropped.
+		if now.Sub(s.EndsAt) > 7*24*time.Hour {
+			if err := e.kv.Delete([]byte("s/" + id)); err == nil {
+				delete(e.silences, id)
+			}
+		}
+	}
 	if err := e.saveEvalState(); err != nil {
 		e.log.Error("save alert state", "err", err)
 	}
@@ -460,7 +479,7 @@ func (e *Engine) apply(r *rule, c condition) {
 				}
 				a.Info[k] = v
 			}
-			e.dirty[id] = true
+			e.markDirty(id, false)
 		}
 		return
 	}
@@ -482,9 +501,11 @@ func (e *Engine) apply(r *rule, c condition) {
 		e.log.Info("alert resolved", "alert_id", id, "at", c.At)
 		return
 	}
+	urgent := false
 	if a == nil || a.State == StateResolved {
 		a = &Alert{ID: id, Rule: r.cfg.Name, Kind: r.cfg.Kind, State: StatePending, ActiveSince: c.At, Level: c.Level}
 		e.alerts[id] = a
+		urgent = true
 	}
 	a.Labels = c.Labels
 	a.Labels["level"] = c.Level.String()
@@ -497,6 +518,7 @@ func (e *Engine) apply(r *rule, c condition) {
 			a.FiringSince = c.At
 		}
 		a.LevelChanged = true
+		urgent = true
 	}
 	a.Level = c.Level
 	a.Value = c.Value
@@ -507,8 +529,17 @@ func (e *Engine) apply(r *rule, c condition) {
 		a.FiringSince = c.At
 		e.log.Info("alert firing", "alert_id", id, "level", a.Level.String(), "at", c.At)
 		e.runAction(r, a)
+		urgent = true
 	}
-	e.dirty[id] = true
+	e.markDirty(id, urgent)
+}
+
+// markDirty records that alert id must be saved: urgent changes (state,
+// level, notifications) at the end of this evaluation, value updates of an
+// unchanged alert with the next tick, to spare the flash one fsync per
+// uplink and alert.
+func (e *Engine) markDirty(id string, urgent bool) {
+	e.dirty[id] = e.dirty[id] || urgent
 }
 
 func mergeDetails(a *Alert, c condition) {
@@ -602,8 +633,17 @@ func (e *Engine) dispatch(now time.Time) {
 		}
 	}
 	ids := make([]string, 0, len(e.alerts))
-	for id := range e.alerts {
+	// waitFrom is, per group, when its oldest not yet notified alert
+	// started firing: group_wait runs per group, as in Alertmanager.
+	waitFrom := map[string]time.Time{}
+	for id, a := range e.alerts {
 		ids = append(ids, id)
+		if a.State == StateFiring && a.Notified == 0 && !a.Silenced && !a.Inhibited {
+			g := e.groupKey(a)
+			if w, ok := waitFrom[g]; !ok || a.FiringSince.Before(w) {
+				waitFrom[g] = a.FiringSince
+			}
+		}
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
@@ -620,6 +660,9 @@ func (e *Engine) dispatch(now time.Time) {
 			}
 			kind := ""
 			switch {
+			case a.Notified == 0 && now.Sub(waitFrom[e.groupKey(a)]) < e.cfg.GroupWait:
+				// Wait for more alerts of the group (evaluated again on
+				// every tick), so a route's stations arrive in one message.
 			case a.Notified == 0 || a.LevelChanged:
 				kind = "firing"
 			case now.Sub(a.LastNotified) >= r.repeat:
@@ -673,7 +716,7 @@ func (e *Engine) dispatch(now time.Time) {
 			e.log.Error("queue notification", "receiver", k.recv, "err", err)
 		}
 	}
-	e.persistDirty()
+	e.persistDirty(false)
 }
 
 func (e *Engine) ruleByName(n string) *rule {
@@ -784,7 +827,7 @@ func (e *Engine) Acknowledge(id, who string, at time.Time) error {
 			}
 		}
 	}
-	e.persistDirty()
+	e.persistDirty(false)
 	return nil
 }
 
@@ -863,8 +906,11 @@ func (e *Engine) putJSON(key string, v any) error {
 	return nil
 }
 
-func (e *Engine) persistDirty() {
-	for id := range e.dirty {
+func (e *Engine) persistDirty(all bool) {
+	for id, urgent := range e.dirty {
+		if !urgent && !all {
+			continue
+		}
 		var err error
 		if a, ok := e.alerts[id]; ok {
 			err = e.putJSON("a/"+id, a)

@@ -91,7 +91,12 @@ func (ev *iceEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 			}
 		}
 	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	times = slices.Compact(times)
 	for _, t := range times {
+		if n := len(s.Hist); n > 0 && !t.After(s.Hist[n-1].Time) {
+			continue // duplicate or late reading: the tracker would ignore it anyway
+		}
 		smp := ice.Sample{Time: t}
 		val := func(q measurement.Quantity) *float64 {
 			p, ok := s.Latest[string(q)]

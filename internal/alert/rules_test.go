@@ -194,3 +194,30 @@ func TestObserveNeverBlocks(t *testing.T) {
 	}
 	assert.Len(t, h.e.queue, 2)
 }
+
+// group_by route with group_wait: two stations of one gritting route that
+// reach Vorwarnung 10 min apart arrive in one message.
+func TestGroupByRouteWithGroupWait(t *testing.T) {
+	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
+	cfg := Config{GroupBy: "route", GroupWait: 15 * time.Minute, RepeatInterval: 100 * time.Hour,
+		Receivers: []ReceiverConfig{{Name: "hook", Type: "webhook"}}, DefaultReceivers: []string{"hook"},
+		Rules: []RuleConfig{{Name: "frost", Kind: KindThreshold, Quantity: "air_temperature", Direction: "below", On: ptr(0), Off: ptr(1), Level: "vorwarnung"}}}
+	gw := GatewaysFunc(func() map[string]time.Time { return nil })
+	h := newHarness(t, cfg, "winter-night", start, func(o *Options) { o.Gateways = gw })
+	devs := sim.Devices("winter-night")
+	h.feed(m(eui(devs[0]), measurement.AirTemperature, -0.5, start))
+	h.tick(start.Add(5 * time.Minute))
+	h.feed(m(eui(devs[2]), measurement.AirTemperature, -0.2, start.Add(10*time.Minute)))
+	h.tick(start.Add(14 * time.Minute))
+	assert.Empty(t, h.hook.messages(), "held for group_wait")
+	h.tick(start.Add(16 * time.Minute))
+	h.drain()
+	msgs := h.hook.messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "route:Nord", msgs[0].GroupKey)
+	assert.Len(t, msgs[0].Alerts, 2)
+	assert.Contains(t, msgs[0].Title, "2 Meldungen")
+	h.tick(start.Add(40 * time.Minute))
+	h.drain()
+	assert.Len(t, h.hook.messages(), 1, "no repeat, no duplicate")
+}
