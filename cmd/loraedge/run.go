@@ -29,6 +29,8 @@ import (
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/mqtt"
+	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/sdnotify"
@@ -181,6 +183,9 @@ type daemon struct {
 	ingest   *ingest.Ingester
 	bridge   *bridge
 	http     *httpapi.Server
+	mqtt     *mqtt.Sink
+	mqttin   *mqttin.Source
+	uplinks  *uplinkFanout
 	simClock atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
@@ -245,6 +250,7 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge = newBridge()
+	d.uplinks = &uplinkFanout{hs: []network.UplinkHandler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Addr:       cfg.UDP.Listen,
 		QueueSize:  cfg.UDP.QueueSize,
@@ -275,7 +281,7 @@ func (d *daemon) build() (err error) {
 		NetID:            n.NetID,
 		QueueSize:        n.QueueSize,
 		Sender:           d.bridge,
-		Handler:          d.ingest,
+		Handler:          d.uplinks,
 		Logger:           d.log,
 		Registerer:       d.metrics,
 	})
@@ -283,6 +289,9 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge.udp, d.bridge.net = d.udp, d.net
+	if err := d.buildMQTT(); err != nil {
+		return err
+	}
 	var sealer device.Sealer
 	if kek != nil {
 		sealer = kek
@@ -355,6 +364,12 @@ func (d *daemon) run(ctx context.Context) error {
 	g.Go(func() error { return d.store.Run(gctx) })
 	if httpListener != nil {
 		g.Go(func() error { return d.http.Run(gctx, httpListener) })
+	}
+	if d.mqtt != nil {
+		g.Go(func() error { return d.mqtt.Run(gctx) })
+	}
+	if d.mqttin != nil {
+		g.Go(func() error { return d.mqttin.Run(gctx) })
 	}
 	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
 	g.Go(func() error { return d.reloadOnHUP(gctx) })
@@ -554,4 +569,51 @@ func loadKEK(c config.Keys) (*secret.KEK, error) {
 		return secret.Parse(c.KEK)
 	}
 	return nil, nil
+}
+
+// buildMQTT creates the MQTT sink and source when enabled. A disabled sink's
+// cursor is removed, or the store would keep its log for it forever.
+func (d *daemon) buildMQTT() error {
+	cfg := d.cfg
+	if !cfg.MQTT.Enabled {
+		if err := d.store.RemoveCursor(mqtt.CursorName); err != nil {
+			return err
+		}
+	} else {
+		mc := cfg.MQTT
+		mc.Gateway = cfg.GatewayID
+		sink, err := mqtt.New(mqtt.Options{Config: mc, Log: d.store, Devices: d.devices, Profiles: d.profiles,
+			Downlinks: d.net, Logger: d.log, Registerer: d.metrics, Now: d.now})
+		if err != nil {
+			return err
+		}
+		d.mqtt = sink
+		d.uplinks.hs = append(d.uplinks.hs, sink) // live uplink events
+
+	}
+	if cfg.MQTTIn.Enabled {
+		ic := cfg.MQTTIn
+		ic.Gateway = cfg.GatewayID
+		src, err := mqttin.New(mqttin.Options{Config: ic, Devices: d.devices, Handler: d.ingest,
+			Logger: d.log, Registerer: d.metrics, Now: d.now})
+		if err != nil {
+			return err
+		}
+		d.mqttin = src
+	}
+	return nil
+}
+
+// uplinkFanout hands every verified uplink to each handler in turn; none
+// of them blocks. Handlers are added while the daemon is built, never later.
+type uplinkFanout struct{ hs []network.UplinkHandler }
+
+func (f *uplinkFanout) HandleUplink(ctx context.Context, up network.Uplink) error {
+	var errs []error
+	for _, h := range f.hs {
+		if err := h.HandleUplink(ctx, up); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

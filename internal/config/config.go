@@ -16,6 +16,8 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/mqtt"
+	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/site"
 )
 
@@ -31,6 +33,8 @@ type Config struct {
 	Store     Store           `mapstructure:"store"`
 	Simulator Simulator       `mapstructure:"simulator"`
 	HTTP      HTTP            `mapstructure:"http"`
+	MQTT      mqtt.Config     `mapstructure:"mqtt"`
+	MQTTIn    mqttin.Config   `mapstructure:"mqttin"`
 	Keys      Keys            `mapstructure:"keys"`
 	OpenData  OpenData        `mapstructure:"opendata"`
 	Sites     []site.Site     `mapstructure:"sites"`
@@ -134,6 +138,8 @@ func Default() Config {
 		Store:     Store{CommitInterval: 200 * time.Millisecond},
 		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
+		MQTT:      mqtt.DefaultConfig(),
+		MQTTIn:    mqttin.DefaultConfig(),
 	}
 }
 
@@ -222,6 +228,16 @@ func (c Config) Validate() error {
 	}
 	if k := c.Keys.KEK; k != "" && (len(k) != 64 || strings.Trim(strings.ToLower(k), "0123456789abcdef") != "") {
 		add("keys.kek", "must be 64 hex digits")
+	}
+	mq := c.MQTT
+	mq.Gateway = c.GatewayID
+	if err := mq.Validate(); err != nil {
+		add("mqtt", "%v", err)
+	}
+	mi := c.MQTTIn
+	mi.Gateway = c.GatewayID
+	if err := mi.Validate(); err != nil {
+		add("mqttin", "%v", err)
 	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {

@@ -3,12 +3,14 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/loraedge/loraedge/configs"
 	"github.com/loraedge/loraedge/internal/device"
@@ -123,4 +125,20 @@ func TestHTTPNeedsAToken(t *testing.T) {
 	c, err := Load(Source{Env: []string{"LORAEDGE_HTTP_LISTEN=:8080", "LORAEDGE_HTTP_ADMIN_TOKEN=0123456789abcdef0"}})
 	require.NoError(t, err)
 	assert.Equal(t, "0123456789abcdef0", c.HTTP.AdminToken)
+}
+
+// The commented example names every key, so it documents the whole
+// configuration.
+func TestExampleFileShowsEveryKey(t *testing.T) {
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal(configs.Example, &doc))
+	for _, key := range KeyPaths() {
+		var node any = doc
+		for _, part := range strings.Split(key, ".") {
+			m, ok := node.(map[string]any)
+			require.True(t, ok, "configs/loraedge.yaml lacks %s", key)
+			node, ok = m[part]
+			require.True(t, ok, "configs/loraedge.yaml lacks %s", key)
+		}
+	}
 }

@@ -93,7 +93,8 @@ func Load(src Source) (Config, error) {
 		return Config{}, errors.Join(errs...)
 	}
 
-	var c Config
+	// Lists the file leaves out keep their defaults.
+	c := Default()
 	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.TextUnmarshallerHookFunc(),

@@ -19,8 +19,9 @@ type Config struct {
 	// URL of the broker: tcp://host:1883, ssl://host:8883 (or tls://),
 	// ws:// or wss://.
 	URL string `mapstructure:"url"`
-	// Gateway names this daemon in every topic (loraedge/<gateway>/...).
-	Gateway string `mapstructure:"gateway"`
+	// Gateway names this daemon in every topic (loraedge/<gateway>/...);
+	// the daemon sets it from its gateway_id, so it is no key of its own.
+	Gateway string `mapstructure:"-"`
 	// TopicPrefix is the first topic level; default "loraedge".
 	TopicPrefix string `mapstructure:"topic_prefix"`
 	// ClientID must be stable: the broker keeps the session (command

@@ -47,7 +47,8 @@ type Config struct {
 	Subscriptions []Subscription `mapstructure:"subscriptions"`
 	// Gateway is this daemon's own gateway name: loraedge-format events it
 	// published itself are ignored.
-	Gateway string `mapstructure:"gateway"`
+	// Set by the daemon from its gateway_id; no key of its own.
+	Gateway string `mapstructure:"-"`
 	// DedupWindow drops an uplink (dev_eui, f_cnt) seen within the window,
 	// e.g. from two loraedge gateways that heard the same frame. Default
 	// 30s; negative disables.
