@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -304,6 +305,10 @@ func (e *Engine) process(ms []measurement.Measurement) {
 	byDev := map[string][]measurement.Measurement{}
 	var order []string
 	for _, m := range ms {
+		if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) || m.Time.IsZero() {
+			// No rule can judge it, and JSON (state, payloads) cannot carry it.
+			continue
+		}
 		if _, ok := byDev[m.Device]; !ok {
 			order = append(order, m.Device)
 		}
