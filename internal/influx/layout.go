@@ -3,7 +3,6 @@ package influx
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/loraedge/loraedge/internal/measurement"
 )
@@ -129,19 +128,16 @@ func appendTag(b []byte, k, v string) []byte {
 }
 
 // appendEscaped escapes s for a measurement name (commas, spaces) or a tag
-// key/value or field key (also '='). Line breaks have no escape in line
-// protocol and backslashes unescape differently in InfluxDB 1.x and 2.x, so
-// they become '_'.
+// key/value or field key (also '='). Control characters have no escape in
+// line protocol and backslashes unescape differently in InfluxDB 1.x and
+// 2.x, so they become '_'.
 func appendEscaped(b []byte, s string, eq bool) []byte {
-	if !strings.ContainsAny(s, ", =\\\n\r\t") {
-		return append(b, s...)
-	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == ',' || c == ' ' || (eq && c == '='):
 			b = append(b, '\\', c)
-		case c == '\n' || c == '\r' || c == '\t' || c == '\\':
+		case c < 0x20 || c == 0x7f || c == '\\':
 			b = append(b, '_')
 		default:
 			b = append(b, c)
