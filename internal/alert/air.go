@@ -95,6 +95,9 @@ func (a *airEval) observe(d devInfo, ms []measurement.Measurement) []condition {
 		st.Labels["quantity"] = string(a.q)
 		st.Interval = cmp(d.Interval, a.def)
 		ps := a.periodStart(m.Time)
+		if rewound(st.Start, m.Time) {
+			st.Start, st.Sum, st.N = time.Time{}, 0, 0
+		}
 		if !st.Start.IsZero() && ps.After(st.Start) {
 			if c, ok := a.finalize(d.EUI, st); ok {
 				out = append(out, c)

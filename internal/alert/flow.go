@@ -67,6 +67,10 @@ func (f *flowEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 			st = &flowState{Q: m.Quantity, First: m.Time, Band: -1}
 			f.state[d.EUI] = st
 		}
+		if st.Q == m.Quantity && rewound(st.LastT, m.Time) {
+			st = &flowState{Q: m.Quantity, First: m.Time, Band: -1}
+			f.state[d.EUI] = st
+		}
 		if st.Q != m.Quantity || !m.Time.After(st.LastT) {
 			continue
 		}

@@ -83,7 +83,7 @@ func (ev *iceEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 	var times []time.Time
 	for _, m := range ms {
 		if slices.Contains(iceQuantities, m.Quantity) {
-			if p, ok := s.Latest[string(m.Quantity)]; !ok || !m.Time.Before(p.T) {
+			if p, ok := s.Latest[string(m.Quantity)]; !ok || !m.Time.Before(p.T) || rewound(p.T, m.Time) {
 				s.Latest[string(m.Quantity)] = point{m.Time, m.Value}
 			}
 			if m.Quantity == measurement.RoadSurfaceTemperature {
@@ -94,6 +94,10 @@ func (ev *iceEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 	times = slices.Compact(times)
 	for _, t := range times {
+		if rewound(s.Tracker.LastReading, t) {
+			s.Tracker, s.Hist = ice.TrackerState{}, nil
+			s.trk, _ = ice.NewTracker(ev.tcfg, s.Tracker)
+		}
 		if n := len(s.Hist); n > 0 && !t.After(s.Hist[n-1].Time) {
 			continue // duplicate or late reading: the tracker would ignore it anyway
 		}

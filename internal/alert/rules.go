@@ -135,6 +135,13 @@ func newEvaluator(e *Engine, r *rule) (evaluator, error) {
 	return nil, fmt.Errorf("unknown kind %q", c.Kind)
 }
 
+// rewindLimit: data this much older than what a rule has seen means the
+// clock was reset (a simulation replayed on the same data directory), not
+// a late reading: the rule's state for that series starts over.
+const rewindLimit = 6 * time.Hour
+
+func rewound(last, t time.Time) bool { return !last.IsZero() && last.Sub(t) > rewindLimit }
+
 func cmp(d, def time.Duration) time.Duration {
 	if d == 0 {
 		return def
@@ -242,6 +249,9 @@ func (t *thresholdEval) observe(d devInfo, ms []measurement.Measurement) []condi
 		if s == nil {
 			s = &series{band: -1}
 			t.series[subj] = s
+		}
+		if n := len(s.pts); n > 0 && rewound(s.pts[n-1].T, m.Time) {
+			s.pts, s.band = nil, -1
 		}
 		if n := len(s.pts); n > 0 && !m.Time.After(s.pts[n-1].T) {
 			continue // old or duplicate
@@ -358,7 +368,7 @@ func (s *staleEval) limit(d devInfo) time.Duration {
 func (s *staleEval) observe(d devInfo, ms []measurement.Measurement) []condition {
 	last := s.st.Last[d.EUI]
 	for _, m := range ms {
-		if m.Time.After(last) {
+		if m.Time.After(last) || rewound(last, m.Time) {
 			last = m.Time
 		}
 	}

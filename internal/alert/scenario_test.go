@@ -232,3 +232,30 @@ func TestSilentSensorIsStaleNotAllClear(t *testing.T) {
 	assert.Equal(t, StateResolved, h.e.List(Filter{Rule: "stale"})[0].State)
 	assert.Equal(t, StateFiring, h.e.List(Filter{Rule: "glaette"})[0].State)
 }
+
+// A simulation replayed on the same data directory starts its virtual
+// clock over: the rules start over instead of ignoring "old" data.
+func TestReplayAfterClockReset(t *testing.T) {
+	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
+	cfg := winterConfig()
+	cfg.Rules = cfg.Rules[:1]
+	cfg.Rules[0].EscalateTo = nil
+	cfg.RepeatInterval = 100 * time.Hour
+	h := newHarness(t, cfg, "winter-night", start)
+	dev := eui(sim.Devices("winter-night")[0])
+	play := func() {
+		for i, t0 := 0, start; t0.Before(start.Add(20*time.Hour)); i, t0 = i+1, t0.Add(10*time.Minute) {
+			h.feed(roadReading(dev, t0, i)...)
+		}
+		h.drain()
+	}
+	play()
+	first := h.hook.notes()
+	require.Len(t, first, 4)
+	h.restart()
+	h.clock = &clock{t: start}
+	h.opts.Now = h.clock.Now
+	h.restart()
+	play()
+	assert.Equal(t, append(first, first...), h.hook.notes())
+}
