@@ -244,7 +244,7 @@ func TestReplayAfterClockReset(t *testing.T) {
 	h := newHarness(t, cfg, "winter-night", start)
 	dev := eui(sim.Devices("winter-night")[0])
 	play := func() {
-		for i, t0 := 0, start; t0.Before(start.Add(20*time.Hour)); i, t0 = i+1, t0.Add(10*time.Minute) {
+		for i, t0 := 0, start; t0.Before(start.Add(20 * time.Hour)); i, t0 = i+1, t0.Add(10*time.Minute) {
 			h.feed(roadReading(dev, t0, i)...)
 		}
 		h.drain()
