@@ -108,7 +108,9 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	var netSrv *network.Server
 	var eng *Engine
 	eng, err = New(Options{Config: cfg, Store: st, Devices: reg, Sites: simSites(so.Scenario), Profiles: profiles,
-		Downlinks: lazyDownlinks{&netSrv}, Now: now, Logger: log})
+		Downlinks: DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
+			return netSrv.EnqueueDownlink(eui, fport, payload, confirmed)
+		}), Now: now, Logger: log})
 	require.NoError(t, err)
 	ing, err := ingest.New(ingest.Options{Devices: reg, Profiles: profiles, Store: st, Observers: []ingest.Observer{eng}, Logger: log})
 	require.NoError(t, err)
@@ -163,17 +165,6 @@ func rxInfo(f semtechudp.Frame) network.RxInfo {
 		rx.Time = &tm
 	}
 	return rx
-}
-
-// lazyDownlinks lets the engine be built before the network server that
-// consumes the engine's ingest observer.
-type lazyDownlinks struct{ s **network.Server }
-
-func (l lazyDownlinks) EnqueueDownlink(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-	if *l.s == nil {
-		return "", fmt.Errorf("network not ready")
-	}
-	return (*l.s).EnqueueDownlink(eui, fport, payload, confirmed)
 }
 
 // The simulator end to end: real GWMP, LoRaWAN, decoding and storage; the

@@ -51,6 +51,16 @@ type Downlinker interface {
 	EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
 }
 
+// DownlinkFunc adapts a function to Downlinker, so the composition root can
+// hand the engine a closure over a network server built after it (the
+// network layer needs ingest, ingest needs the engine as observer).
+type DownlinkFunc func(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
+
+// EnqueueDownlink implements Downlinker.
+func (f DownlinkFunc) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
+	return f(devEUI, fport, payload, confirmed)
+}
+
 // Publisher publishes one MQTT message (internal/mqtt provides it).
 type Publisher interface {
 	Publish(ctx context.Context, topic string, payload []byte, retained bool) error
