@@ -248,7 +248,8 @@ const aggregateReduce = `  |> reduce(identity: {n: 0, sum: 0.0, min: 0.0, max: 0
 
 // Aggregate computes per-interval aggregates like store.Aggregate: the
 // same buckets (Every from From, or Bounds), NaN for empty buckets'
-// Min/Max/Mean/First/Last, and Increase with counter resets. The folding
+// Min/Max/Mean/First/Last, Increase with counter resets and the rise from
+// the last point within Lookback before the first bucket. The folding
 // runs in InfluxDB; only one row per series and bucket comes back.
 func (r *Reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateSeries, error) {
 	sks, err := parseKeys(q.Keys)
@@ -259,6 +260,9 @@ func (r *Reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	if len(edges) == 0 {
 		if q.Every <= 0 || !q.From.Before(q.To) {
 			return nil, fmt.Errorf("influx aggregate: need Bounds or Every > 0 and From < To")
+		}
+		if n := q.To.Sub(q.From) / q.Every; n > maxBuckets {
+			return nil, fmt.Errorf("influx aggregate: %d buckets, at most %d", n, maxBuckets)
 		}
 		every = q.Every
 		for t := q.From; t.Before(q.To); t = t.Add(q.Every) {
@@ -276,6 +280,10 @@ func (r *Reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	}
 	if len(sks) == 0 {
 		return nil, nil
+	}
+	prev, err := r.lookback(ctx, sks, edges[0], q.Lookback)
+	if err != nil {
+		return nil, err
 	}
 	flux := r.source(sks, edges[0], edges[len(edges)-1], bucketExpr(edges, every)) + aggregateReduce
 	res, err := r.query.Query(ctx, flux)
@@ -317,24 +325,56 @@ func (r *Reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 			continue
 		}
 		delete(got, sk)
-		// Rise from the previous non-empty bucket's last point to this
-		// bucket's first, as the store counts it.
-		prev, have := 0.0, false
+		// Rise from the previous non-empty bucket's last point (or the
+		// last point before the range) to this bucket's first, as the
+		// store counts it.
+		last, have := prev[sk]
 		for i := range s.Buckets {
 			b := &s.Buckets[i]
 			if b.Count == 0 {
 				continue
 			}
 			if have {
-				if d := b.First - prev; d >= 0 {
+				if d := b.First - last; d >= 0 {
 					b.Increase += d
 				} else {
 					b.Increase += b.First
 				}
 			}
-			prev, have = b.Last, true
+			last, have = b.Last, true
 		}
 		out = append(out, *s)
+	}
+	return out, nil
+}
+
+// maxBuckets bounds the buckets of one query, as the store does.
+const maxBuckets = 1 << 20
+
+// lookback returns the last value of each series in [from-lookback, from)
+// (default 7 days, none when negative, as store.AggregateQuery.Lookback),
+// so the first bucket's Increase includes the rise since then.
+func (r *Reader) lookback(ctx context.Context, sks []seriesKey, from time.Time, lookback time.Duration) (map[seriesKey]float64, error) {
+	if lookback == 0 {
+		lookback = 7 * 24 * time.Hour
+	}
+	out := map[seriesKey]float64{}
+	if lookback < 0 {
+		return out, nil
+	}
+	res, err := r.query.Query(ctx, r.source(sks, from.Add(-lookback), from, "")+"  |> last()\n")
+	if err != nil {
+		return nil, fmt.Errorf("influx aggregate: lookback: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		sk, _ := recordKey(res.Record().Values())
+		if v, ok := toFloat(res.Record().Value()); ok {
+			out[sk] = v
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("influx aggregate: lookback: %w", err)
 	}
 	return out, nil
 }

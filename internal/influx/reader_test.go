@@ -83,11 +83,13 @@ func testReader(t *testing.T, db *testserver.InfluxDB) {
 
 	for _, q := range []store.AggregateQuery{
 		{Keys: keys, From: from, To: to, Every: 6 * time.Hour},
+		{Keys: keys, From: from, To: to, Every: 6 * time.Hour, Lookback: -1},
+		{Keys: keys, From: from, To: to, Every: 6 * time.Hour, Lookback: 2 * time.Hour},
 		{Keys: keys, From: from, To: to.Add(-time.Minute), Every: 24 * time.Hour}, // short last bucket
 		{Keys: keys, Bounds: store.MonthBounds(start, start.Add(12*24*time.Hour), time.UTC)},
 		{Keys: keys, Bounds: []time.Time{from, from.Add(time.Hour), from.Add(50 * time.Hour), from.Add(51 * time.Hour), to}},
 	} {
-		t.Run(fmt.Sprintf("every=%s,bounds=%d", q.Every, len(q.Bounds)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("every=%s,bounds=%d,lookback=%s", q.Every, len(q.Bounds), q.Lookback), func(t *testing.T) {
 			want, err := st.Aggregate(ctx, q)
 			require.NoError(t, err)
 			got, err := r.Aggregate(ctx, q)
