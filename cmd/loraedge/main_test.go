@@ -207,6 +207,12 @@ func TestRunServesAPI(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond, "uplinks counted on /metrics")
 	code, _ = get("/api/v1/gateways")
 	assert.Equal(t, http.StatusOK, code)
+	day := time.Now().Format("2006-01-02")
+	code, body = get("/api/v1/reports/energy?from=" + day + "&to=" + day + "&format=json&lang=en")
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, "school-am-park", "the simulated school's meters are in the report")
+	code, _ = get("/api/v1/reports/energy?from=" + day + "&to=" + day + "&site=nowhere")
+	assert.Equal(t, http.StatusBadRequest, code)
 }
 
 // The configuration the .deb installs validates with the token file its
@@ -285,4 +291,33 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// `simulate --scenario energy-year` fills a store; `report energy` turns it
+// into a report from the written configuration; the API serves the same.
+func TestEnergyYearAndReport(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runCmd(t, context.Background(), "simulate", "--scenario", "energy-year", "--data-dir", dir, "--year", "2025", "--buildings", "2")
+	require.NoError(t, err)
+	assert.Contains(t, out, "loraedge report energy")
+	conf := filepath.Join(dir, "energy-year.yaml")
+
+	csv, _, err := runCmd(t, context.Background(), "report", "energy", "-c", conf, "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv", "--lang", "en")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	require.Greater(t, len(lines), 12, csv)
+	assert.Contains(t, csv, "geb-001")
+	assert.Contains(t, csv, "2025-12-01")
+
+	pdf := filepath.Join(t.TempDir(), "bericht.pdf")
+	_, _, err = runCmd(t, context.Background(), "report", "energy", "-c", conf, "--from", "2025-01-01", "--to", "2025-12-31", "--out", pdf)
+	require.NoError(t, err)
+	b, err := os.ReadFile(pdf)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(b, []byte("%PDF-")), "a PDF")
+
+	_, _, err = runCmd(t, context.Background(), "report", "energy", "-c", conf, "--from", "2025-13-01", "--to", "2025-12-31")
+	require.ErrorContains(t, err, "invalid report request")
+	_, _, err = runCmd(t, context.Background(), "report", "energy", "-c", conf, "--from", "2025-01-01", "--to", "2025-12-31", "--site", "nowhere")
+	require.ErrorContains(t, err, "unknown site")
 }

@@ -53,6 +53,7 @@ func newRootCmd(e env) *cobra.Command {
 		newConfigfileCmd(e),
 		newVersionCmd(e),
 		newDecodeCmd(e),
+		newReportCmd(e),
 	)
 	return root
 }

@@ -314,6 +314,7 @@ func (d *daemon) build() (err error) {
 			Gateways: d.udp, Devices: d.devices, Sessions: d.net, Sites: siteList(cfg.Sites),
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
+			Reports:  reportService{d.energyService()},
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

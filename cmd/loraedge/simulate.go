@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -17,14 +19,27 @@ func newSimulateCmd(e env) *cobra.Command {
 		printConfig bool
 		logLevel    string
 	)
+	var (
+		dataDir         string
+		year, buildings int
+	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
 		Short: "Run virtual gateways and devices against a loraedge (or any GWMP server)",
 		Long: "Plays a scenario on a virtual clock: virtual packet forwarders speak real GWMP to --target,\n" +
 			"virtual OTAA and ABP devices use real keys and crypto. --print-config prints the sites and\n" +
-			"devices (with keys) for the daemon's configuration file.\n\nScenarios: " + strings.Join(sim.Scenarios(), ", "),
+			"devices (with keys) for the daemon's configuration file.\n\n" +
+			"energy-year instead fills the store in --data-dir with a year of meter readings of demo\n" +
+			"buildings (--year, --buildings) and writes a configuration for `loraedge report energy`.\n\n" +
+			"Scenarios: " + strings.Join(sim.Scenarios(), ", ") + ", energy-year",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Scenario == "energy-year" {
+				if dataDir == "" {
+					return errors.New("--data-dir: required for energy-year (the store to fill)")
+				}
+				return generateEnergyYear(cmd.Context(), e, dataDir, year, buildings)
+			}
 			if _, ok := sim.LookupScenario(opts.Scenario); !ok {
 				return fmt.Errorf("--scenario: %w %q (have %s)", errNoScenario, opts.Scenario, strings.Join(sim.Scenarios(), ", "))
 			}
@@ -46,6 +61,9 @@ func newSimulateCmd(e env) *cobra.Command {
 	f.IntVar(&opts.Gateways, "gateways", 3, "virtual gateways hearing the devices")
 	f.BoolVar(&printConfig, "print-config", false, "print the scenario's sites and devices as configuration YAML and exit")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&dataDir, "data-dir", "", "energy-year: the data directory to fill")
+	f.IntVar(&year, "year", time.Now().Year()-1, "energy-year: the year")
+	f.IntVar(&buildings, "buildings", 8, "energy-year: how many demo buildings")
 	return cmd
 }
 

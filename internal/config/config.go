@@ -16,6 +16,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/site"
@@ -35,6 +36,7 @@ type Config struct {
 	HTTP      HTTP            `mapstructure:"http"`
 	MQTT      mqtt.Config     `mapstructure:"mqtt"`
 	MQTTIn    mqttin.Config   `mapstructure:"mqttin"`
+	Energy    energy.Config   `mapstructure:"energy"`
 	Keys      Keys            `mapstructure:"keys"`
 	OpenData  OpenData        `mapstructure:"opendata"`
 	Sites     []site.Site     `mapstructure:"sites"`
@@ -140,6 +142,11 @@ func Default() Config {
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 		MQTT:      mqtt.DefaultConfig(),
 		MQTTIn:    mqttin.DefaultConfig(),
+		Energy: energy.Config{
+			Timezone: "Europe/Berlin", AreaBasis: "bgf", DiscoverMeters: ptr(true),
+			ReferenceDegreeDays: energy.DefaultReferenceDegreeDays, NightStartHour: ptr(0), NightEndHour: ptr(4),
+			LeakNightLPH: energy.DefaultLeakNightLPH, DropTolerance: 0.001,
+		},
 	}
 }
 
@@ -239,6 +246,11 @@ func (c Config) Validate() error {
 	if err := mi.Validate(); err != nil {
 		add("mqttin", "%v", err)
 	}
+	if err := c.Energy.Validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Energy.ValidateRefs(c.Sites); err != nil {
+		errs = append(errs, err)
+	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {
 		if err := s.Validate(); err != nil {
@@ -264,6 +276,8 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // ParseLevel parses a log level name.
 func ParseLevel(s string) (slog.Level, error) {

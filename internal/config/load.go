@@ -80,11 +80,8 @@ func Load(src Source) (Config, error) {
 	}
 	if src.Flags != nil {
 		for flag, key := range src.FlagKeys {
-			f := src.Flags.Lookup(flag)
-			if f == nil {
-				return Config{}, fmt.Errorf("flag --%s is not defined", flag)
-			}
-			if f.Changed {
+			// Each command defines the flags it needs of the shared map.
+			if f := src.Flags.Lookup(flag); f != nil && f.Changed {
 				v.Set(key, f.Value.String())
 			}
 		}

@@ -362,17 +362,9 @@ func (s *Server) querySeries(w http.ResponseWriter, r *http.Request) error {
 	if len(keys) == 0 || len(keys) > maxSeriesPerQuery {
 		return badRequest("give 1 to 200 key parameters (see GET /api/v1/series)", nil)
 	}
-	now := s.opts.Now()
-	to, err := parseTime(q.Get("to"), now)
+	from, to, err := s.timeRange(q.Get("from"), q.Get("to"), 24*time.Hour)
 	if err != nil {
-		return badRequest("to: "+err.Error(), err)
-	}
-	from, err := parseTime(q.Get("from"), to.Add(-24*time.Hour))
-	if err != nil {
-		return badRequest("from: "+err.Error(), err)
-	}
-	if !from.Before(to) {
-		return badRequest("from must be before to", nil)
+		return err
 	}
 	every := q.Get("every")
 	if every == "" {
@@ -442,17 +434,36 @@ var aggregates = map[string]func(store.Bucket) float64{
 	"last": func(b store.Bucket) float64 { return b.Last }, "increase": func(b store.Bucket) float64 { return b.Increase },
 }
 
-// parseTime accepts RFC 3339, a date, or a duration back from now ("-6h").
-func parseTime(v string, def time.Time) (time.Time, error) {
+// timeRange parses the from and to parameters: RFC 3339, a date, or a
+// duration back ("-6h"; for to from now, for from from to). Missing: to is
+// now, from is span before to.
+func (s *Server) timeRange(fromV, toV string, span time.Duration) (from, to time.Time, err error) {
+	now := s.opts.Now()
+	if to, err = parseTime(toV, now); err != nil {
+		return from, to, badRequest("to: "+err.Error(), err)
+	}
+	if fromV == "" {
+		from = to.Add(-span)
+	} else if from, err = parseTime(fromV, to); err != nil {
+		return from, to, badRequest("from: "+err.Error(), err)
+	}
+	if !from.Before(to) {
+		return from, to, badRequest("from must be before to", nil)
+	}
+	return from, to, nil
+}
+
+// parseTime accepts RFC 3339, a date, or a duration back from base ("-6h").
+func parseTime(v string, base time.Time) (time.Time, error) {
 	if v == "" {
-		return def, nil
+		return base, nil
 	}
 	if strings.HasPrefix(v, "-") {
 		d, err := time.ParseDuration(v[1:])
 		if err != nil {
 			return time.Time{}, err
 		}
-		return def.Add(-d), nil
+		return base.Add(-d), nil
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil

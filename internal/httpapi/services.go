@@ -151,10 +151,10 @@ func (s *Server) energyReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	to, err := time.Parse("2006-01-02", q.Get("to"))
 	if err != nil {
-		return badRequest("to: a date like 2026-12-31", err)
+		return badRequest("to: the last day included, a date like 2026-12-31", err)
 	}
-	if !from.Before(to) || to.Sub(from) > 3*366*24*time.Hour {
-		return badRequest("from must be before to, at most three years apart", nil)
+	if to.Before(from) || to.Sub(from) > 3*366*24*time.Hour {
+		return badRequest("to must not be before from, at most three years apart", nil)
 	}
 	req := ReportRequest{From: from, To: to, Sites: q["site"], Format: q.Get("format"), Lang: q.Get("lang")}
 	if req.Format == "" {
@@ -213,17 +213,12 @@ func (s *Server) openDataSeries(w http.ResponseWriter, r *http.Request) error {
 	if meta == nil {
 		return notFound("no public series " + strconv.Quote(key))
 	}
-	now := s.opts.Now()
-	to, err := parseTime(r.URL.Query().Get("to"), now)
+	from, to, err := s.timeRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"), 7*24*time.Hour)
 	if err != nil {
-		return badRequest("to: "+err.Error(), err)
+		return err
 	}
-	from, err := parseTime(r.URL.Query().Get("from"), to.Add(-7*24*time.Hour))
-	if err != nil {
-		return badRequest("from: "+err.Error(), err)
-	}
-	if !from.Before(to) || to.Sub(from) > 366*24*time.Hour {
-		return badRequest("from must be before to, at most a year apart", nil)
+	if to.Sub(from) > 366*24*time.Hour {
+		return badRequest("from and to at most a year apart", nil)
 	}
 	got, err := s.opts.Series.Range(r.Context(), []string{key}, from, to)
 	if err != nil {
