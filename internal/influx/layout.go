@@ -7,25 +7,6 @@ import (
 	"github.com/loraedge/loraedge/internal/measurement"
 )
 
-// Point layout in InfluxDB (documented here because dashboards and the
-// Reader depend on it):
-//
-//	<family>,channel=<n>,device=<dev_eui>,gateway=<gateway_id>,site=<site>,unit=<unit> <quantity>=<value> <time ns>
-//
-//   - measurement: the quantity's family (Family): road_weather, weather,
-//     air, room, meter, device, alarm; "other" for quantities not known here.
-//   - field: the canonical quantity name, always a float.
-//   - tags: device (DevEUI, lower-case hex), site (Meta["site"], left out
-//     when empty), channel (only when nonzero, so single-channel series keep
-//     one tag set), gateway (the writing daemon's gateway_id, left out when
-//     empty) and unit. The unit is fixed per quantity, so the tag adds no
-//     cardinality; it lets dashboards label axes without a lookup table.
-//   - time: the measurement's own time, never the write time.
-//
-// Because a point is identified by measurement, tag set, field and time, a
-// replayed point overwrites itself: delivery is at least once from the log
-// but the database holds each point exactly once.
-
 // Families maps every canonical quantity to its InfluxDB measurement.
 var Families = map[measurement.Quantity]string{
 	measurement.RoadSurfaceTemperature:    "road_weather",

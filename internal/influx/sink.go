@@ -1,13 +1,3 @@
-// Package influx delivers the store's log to InfluxDB and queries it back
-// for reports.
-//
-// The Sink reads the log from its own persisted cursor, writes batches with
-// the client's blocking write API and commits the cursor only after
-// InfluxDB acknowledged a batch. A failed write is retried with exponential
-// backoff and jitter for as long as it takes: the log, not a memory buffer,
-// holds the backlog, so an outage or a daemon restart loses nothing. Points
-// InfluxDB rejects as bad (HTTP 400) are isolated by bisecting the batch,
-// dropped and counted, so one bad point cannot block the sink.
 package influx
 
 import (
@@ -170,11 +160,10 @@ func (s *Sink) fill(ctx context.Context) ([]store.Record, error) {
 		return nil, err
 	}
 	n := s.noteRead(recs, true)
-	deadline := s.opts.Now().Add(s.cfg.FlushInterval)
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.FlushInterval)
+	defer cancel()
 	for n < s.cfg.BatchSize {
-		fctx, cancel := context.WithDeadline(ctx, deadline)
 		more, err := s.cur.Next(fctx, s.cfg.BatchSize-n)
-		cancel()
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 				break
