@@ -216,7 +216,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 		// Start Wednesday 05:00: the leak starts at 22:00 of the second
 		// night, i.e. Wednesday; the night window 02-04 h is Thursday.
 		r := runSimulated(t, cfg, sim.Options{Scenario: "building-meters", Speed: 6000, Gateways: 1,
-			Start: time.Date(2026, 1, 14, 5, 0, 0, 0, cet), Duration: 25 * time.Hour})
+			Start: time.Date(2026, 1, 14, 5, 0, 0, 0, cet), Duration: 26 * time.Hour})
 		notes := byReceiver(r.hook, "fm")
 		require.Len(t, notes, 2, "%v", r.hook.notes())
 		assert.Equal(t, "firing", notes[0].Notification)
