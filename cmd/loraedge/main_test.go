@@ -207,6 +207,10 @@ func TestRunServesAPI(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond, "uplinks counted on /metrics")
 	code, _ = get("/api/v1/gateways")
 	assert.Equal(t, http.StatusOK, code)
+	require.Eventually(t, func() bool {
+		_, body := get("/api/v1/devices")
+		return strings.Contains(body, `"rssi":`) && strings.Contains(body, `"gateways": 3`)
+	}, 10*time.Second, 50*time.Millisecond, "signal of the last uplink, heard by the three simulated gateways")
 	day := time.Now().Format("2006-01-02")
 	code, body = get("/api/v1/reports/energy?from=" + day + "&to=" + day + "&format=json&lang=en")
 	assert.Equal(t, http.StatusOK, code, body)

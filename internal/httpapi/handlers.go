@@ -122,7 +122,12 @@ type sessionView struct {
 	NFCntDown   uint32    `json:"n_f_cnt_down"`
 	LastSeen    time.Time `json:"last_seen"`
 	LastGateway string    `json:"last_gateway"`
-	QueueLen    int       `json:"downlink_queue"`
+	// Signal of the last uplink's best reception; absent until the
+	// device is heard after a restart.
+	RSSI     *int     `json:"rssi,omitempty"`
+	SNR      *float64 `json:"snr,omitempty"`
+	Gateways int      `json:"gateways,omitempty"`
+	QueueLen int      `json:"downlink_queue"`
 }
 
 func (s *Server) view(d device.Device) deviceView {
@@ -130,7 +135,11 @@ func (s *Server) view(d device.Device) deviceView {
 	if s.opts.Sessions != nil {
 		if si, ok := s.opts.Sessions.Session(d.DevEUI); ok {
 			v.Session = &sessionView{DevAddr: si.DevAddr.String(), FCntUp: si.FCntUp, NFCntDown: si.NFCntDown,
-				LastSeen: si.LastSeen, LastGateway: si.LastGateway.String(), QueueLen: si.QueueLen}
+				LastSeen: si.LastSeen, LastGateway: si.LastGateway.String(), QueueLen: si.QueueLen, Gateways: si.Gateways}
+			if si.Gateways > 0 {
+				rssi, snr := si.RSSI, si.SNR
+				v.Session.RSSI, v.Session.SNR = &rssi, &snr
+			}
 		}
 	}
 	return v

@@ -207,7 +207,12 @@ type SessionInfo struct {
 	RXDelay     uint8
 	LastGateway lorawan.EUI64
 	LastSeen    time.Time
-	QueueLen    int
+	// RSSI (dBm) and SNR (dB) of the best reception of the last uplink
+	// since the daemon started, and how many gateways heard it.
+	RSSI     int
+	SNR      float64
+	Gateways int
+	QueueLen int
 }
 
 func (s *Server) info(ss *session) SessionInfo {
@@ -216,6 +221,7 @@ func (s *Server) info(ss *session) SessionInfo {
 		FCntUp: ss.FCntUp, NFCntDown: ss.NFCntDown,
 		RX1DROffset: ss.RX1DROffset, RX2DR: ss.RX2DR, RXDelay: ss.RXDelay,
 		LastGateway: ss.LastGateway, LastSeen: ss.LastSeen, QueueLen: len(s.queues[ss.DevEUI]),
+		RSSI: ss.LastRSSI, SNR: ss.LastSNR, Gateways: ss.LastGateways,
 	}
 }
 

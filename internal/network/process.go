@@ -284,6 +284,7 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	ss.FCntUp, ss.HasUp, ss.ReAcked = fcnt, true, false
 	ss.LastGateway = e.rx[0].GatewayID
 	ss.LastSeen = s.now()
+	ss.LastRSSI, ss.LastSNR, ss.LastGateways = e.rx[0].RSSI, e.rx[0].SNR, len(e.rx)
 	ss.Class = classOf(dev)
 	b.touch(ss)
 	out.result = resultOK

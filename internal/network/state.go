@@ -216,6 +216,11 @@ type session struct {
 	ReAcked     bool
 	LastGateway lorawan.EUI64
 	LastSeen    time.Time
+	// Signal of the best reception of the last uplink and how many
+	// gateways heard it; kept in memory only (status, not state).
+	LastRSSI     int
+	LastSNR      float64
+	LastGateways int
 	// prev marks the session a device had before its latest join. It stays
 	// valid until the new session's first uplink, so a join-accept the device
 	// never got (or a replayed join-request) does not cut it off.
