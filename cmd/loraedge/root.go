@@ -54,6 +54,7 @@ func newRootCmd(e env) *cobra.Command {
 		newVersionCmd(e),
 		newDecodeCmd(e),
 		newReportCmd(e),
+		newStoreCmd(e),
 	)
 	return root
 }
