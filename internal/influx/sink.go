@@ -61,7 +61,10 @@ type Sink struct {
 // New creates a sink for st and opens (and so persists) its cursor, so the
 // log is kept for it from now on. Call it before sources append: a new
 // cursor starts at the oldest record still in the log, and records sealed
-// before any cursor held them are no longer there to deliver.
+// before any cursor held them are no longer there to deliver. New does not
+// look at cfg.Enabled: the caller builds a sink only when enabled, and when
+// the sink is disabled it should call st.RemoveCursor(CursorName) so an old
+// cursor does not keep the log growing.
 func New(st *store.Store, cfg Config, opts Options) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("influx: %w", err)
