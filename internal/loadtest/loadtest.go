@@ -395,6 +395,8 @@ func (r *runner) step(ctx context.Context, gen *generator, p *stepPlan, rate flo
 		msgs := after.mqttMsg - before.mqttMsg
 		st.MQTTMeasurements = &msgs
 		st.MQTTUplinks = float64(msgs) / float64(r.o.MeasurementsPerUplink)
+		q := r.mq.latencies(before.mqttMsg, 0.5, 0.99)
+		st.MQTTLatencyP50Ms, st.MQTTLatencyP99Ms = finiteMs(q[0]), finiteMs(q[1])
 	}
 	return st, nil
 }

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -11,29 +12,55 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/brocaar/lorawan"
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/testserver"
 )
 
-// buildDaemon builds cmd/loraedge into a temporary directory.
+var daemonBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if daemonBin.dir != "" {
+		os.RemoveAll(daemonBin.dir)
+	}
+	os.Exit(code)
+}
+
+// buildDaemon builds cmd/loraedge once for every test of the package.
 func buildDaemon(t *testing.T) string {
 	t.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	bin := filepath.Join(t.TempDir(), "loraedge")
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/loraedge/loraedge/cmd/loraedge")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	b := &daemonBin
+	b.once.Do(func() {
+		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goBin); err != nil {
+			goBin = "go"
+		}
+		if b.dir, b.err = os.MkdirTemp("", "loadtest-bin-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "loraedge")
+		cmd := exec.Command(goBin, "build", "-o", b.path, "github.com/loraedge/loraedge/cmd/loraedge")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %w: %s", err, out)
+		}
+	})
+	require.NoError(t, b.err)
+	return b.path
 }
 
 // The whole daemon as a child process at one low rate: nothing is lost,
@@ -146,10 +173,12 @@ func TestParseRates(t *testing.T) {
 	}
 }
 
-func TestMessageID(t *testing.T) {
-	assert.Equal(t, "42-3", messageID([]byte(`{"id":"42-3","device":"70b3"}`)))
-	assert.Equal(t, "", messageID([]byte(`{"device":"x"}`)))
-	assert.Equal(t, "", messageID([]byte(`{"id":"unterminated`)))
+func TestJSONString(t *testing.T) {
+	msg := []byte(`{"id":"42-3","device":"70b3","time":"2026-11-23T16:50:42.123456789Z"}`)
+	assert.Equal(t, "42-3", jsonString(msg, "id"))
+	assert.Equal(t, "2026-11-23T16:50:42.123456789Z", jsonString(msg, "time"))
+	assert.Equal(t, "", jsonString([]byte(`{"device":"x"}`), "id"))
+	assert.Equal(t, "", jsonString([]byte(`{"id":"unterminated`), "id"))
 }
 
 func TestReadProcSelf(t *testing.T) {
@@ -244,13 +273,22 @@ func TestPlanBuildsRealFrames(t *testing.T) {
 // TestFullRun is the full load test, run by hand until `loraedge bench
 // uplinks` exists: LORAEDGE_LOADTEST_BINARY=bin/loraedge go test -run
 // TestFullRun -v -timeout 30m ./internal/loadtest (LORAEDGE_LOADTEST_JSON
-// names a file for the JSON report).
+// names a file for the JSON report, LORAEDGE_LOADTEST_RATES the rates,
+// LORAEDGE_LOADTEST_EXTRA_CONFIG YAML for the daemon,
+// LORAEDGE_LOADTEST_MQTT_URL a broker).
 func TestFullRun(t *testing.T) {
 	bin := os.Getenv("LORAEDGE_LOADTEST_BINARY")
 	if bin == "" {
 		t.Skip("set LORAEDGE_LOADTEST_BINARY to run the full load test")
 	}
-	rep, err := Run(context.Background(), Options{Binary: bin, Progress: testWriter{t}})
+	o := Options{Binary: bin, Progress: testWriter{t}, ExtraConfig: os.Getenv("LORAEDGE_LOADTEST_EXTRA_CONFIG"),
+		MQTTURL: os.Getenv("LORAEDGE_LOADTEST_MQTT_URL")}
+	if r := os.Getenv("LORAEDGE_LOADTEST_RATES"); r != "" {
+		var err error
+		o.Rates, err = ParseRates(r)
+		require.NoError(t, err)
+	}
+	rep, err := Run(context.Background(), o)
 	t.Log("\n" + rep.String())
 	require.NoError(t, err)
 	if file := os.Getenv("LORAEDGE_LOADTEST_JSON"); file != "" {
@@ -265,4 +303,53 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// The MQTT counter counts measurement messages on the topic once each,
+// however often the sink resends them.
+func TestMQTTCounter(t *testing.T) {
+	broker := testserver.StartMosquitto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mc, err := newMQTTCounter(ctx, broker.URL(), "loraedge/+/device/+/measurement")
+	require.NoError(t, err)
+	t.Cleanup(mc.close)
+
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("loadtest-pub"))
+	require.NoError(t, waitToken(ctx, pub.Connect()))
+	t.Cleanup(func() { pub.Disconnect(100) })
+	for i, id := range []string{"1-0", "1-1", "1-2", "1-1" /* resent */, "2-0"} {
+		topic := "loraedge/loadtest/device/70b3d57e10000001/measurement"
+		require.NoError(t, waitToken(ctx, pub.Publish(topic, 1, false, fmt.Sprintf(`{"id":%q,"device":"70b3d57e10000001","value":%d}`, id, i))))
+	}
+	require.NoError(t, waitToken(ctx, pub.Publish("loraedge/loadtest/status", 1, false, `{"id":"9-9"}`)))
+	require.Eventually(t, func() bool { return mc.count() == 4 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	assert.EqualValues(t, 4, mc.count(), "the resent id and the other topic are not counted")
+	assert.EqualValues(t, 1, mc.dups.Load())
+}
+
+// With a broker, what the daemon publishes is counted per step, with its
+// latency from UDP reception to the subscriber.
+func TestRunLowRateMQTT(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	bin := buildDaemon(t)
+	broker := testserver.StartMosquitto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Options{Binary: bin, Devices: 50, Gateways: 2, Rates: []float64{100}, StepDuration: 2 * time.Second,
+		Settle: 500 * time.Millisecond, MQTTURL: broker.URL()})
+	require.NoError(t, err)
+	t.Log("\n" + rep.String())
+	require.Len(t, rep.Steps, 1)
+	s := rep.Steps[0]
+	assert.EqualValues(t, 200, s.Stored)
+	require.NotNil(t, s.MQTTMeasurements)
+	assert.EqualValues(t, 200*6, *s.MQTTMeasurements)
+	assert.Equal(t, 200.0, s.MQTTUplinks)
+	assert.Greater(t, s.MQTTLatencyP50Ms, 0.0)
+	assert.GreaterOrEqual(t, s.MQTTLatencyP99Ms, s.MQTTLatencyP50Ms)
+	assert.Less(t, s.MQTTLatencyP99Ms, 3000.0)
 }

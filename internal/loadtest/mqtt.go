@@ -3,6 +3,8 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"math"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,27 +19,38 @@ type mqttCounter struct {
 	client paho.Client
 	n      atomic.Int64
 	dups   atomic.Int64
+
+	mu sync.Mutex
+	// lat holds, per counted message, arrival minus the measurement's
+	// time in seconds: the measurement is dated by the daemon's first UDP
+	// reception (the generator sends no GPS time), on the same clock.
+	lat []float64
 }
 
 func newMQTTCounter(ctx context.Context, url, topic string) (*mqttCounter, error) {
 	m := &mqttCounter{}
-	var mu sync.Mutex // paho may call the handler from several goroutines
 	seen := map[string]struct{}{}
 	opts := paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("loraedge-loadtest-%d", time.Now().UnixNano())).
 		SetCleanSession(true).SetOrderMatters(false).SetConnectTimeout(10 * time.Second)
 	opts.SetDefaultPublishHandler(func(_ paho.Client, msg paho.Message) {
 		// The id is the whole payload's "id" field; a cheap prefix scan
 		// instead of decoding JSON keeps the counter off the CPU.
-		id := messageID(msg.Payload())
-		mu.Lock()
-		_, dup := seen[id]
-		if !dup && id != "" {
-			seen[id] = struct{}{}
-		}
-		mu.Unlock()
-		if dup {
+		now := time.Now()
+		id := jsonString(msg.Payload(), "id")
+		// paho may call the handler from several goroutines.
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if _, dup := seen[id]; dup {
 			m.dups.Add(1)
 			return
+		}
+		if id != "" {
+			seen[id] = struct{}{}
+		}
+		if t, err := time.Parse(time.RFC3339Nano, jsonString(msg.Payload(), "time")); err == nil {
+			m.lat = append(m.lat, now.Sub(t).Seconds())
+		} else {
+			m.lat = append(m.lat, math.NaN())
 		}
 		m.n.Add(1)
 	})
@@ -54,6 +67,33 @@ func newMQTTCounter(ctx context.Context, url, topic string) (*mqttCounter, error
 
 func (m *mqttCounter) count() int64 { return m.n.Load() }
 
+// latencies returns the quantiles qs (seconds) of the latencies of the
+// messages counted from the from-th on; NaN where there are none.
+func (m *mqttCounter) latencies(from int64, qs ...float64) []float64 {
+	m.mu.Lock()
+	var ls []float64
+	if int(from) < len(m.lat) {
+		for _, l := range m.lat[from:] {
+			if !math.IsNaN(l) {
+				ls = append(ls, l)
+			}
+		}
+	}
+	m.mu.Unlock()
+	sort.Float64s(ls)
+	out := make([]float64, len(qs))
+	for i, q := range qs {
+		if len(ls) == 0 {
+			out[i] = math.NaN()
+			continue
+		}
+		// Nearest rank: an observed value, not an interpolation.
+		k := int(math.Ceil(q*float64(len(ls)))) - 1
+		out[i] = ls[max(0, min(k, len(ls)-1))]
+	}
+	return out
+}
+
 func (m *mqttCounter) close() { m.client.Disconnect(250) }
 
 func waitToken(ctx context.Context, t paho.Token) error {
@@ -67,15 +107,16 @@ func waitToken(ctx context.Context, t paho.Token) error {
 	}
 }
 
-// messageID finds the value of the first "id" key of a JSON object
-// without decoding it; "" if there is none.
-func messageID(b []byte) string {
-	const key = `"id":"`
-	for i := 0; i+len(key) <= len(b); i++ {
-		if string(b[i:i+len(key)]) != key {
+// jsonString finds the string value of the first key of that name in a
+// JSON object without decoding it (the counter must stay cheap next to
+// the daemon); "" if there is none. Escapes are not interpreted.
+func jsonString(b []byte, key string) string {
+	pat := `"` + key + `":"`
+	for i := 0; i+len(pat) <= len(b); i++ {
+		if string(b[i:i+len(pat)]) != pat {
 			continue
 		}
-		rest := b[i+len(key):]
+		rest := b[i+len(pat):]
 		for j, c := range rest {
 			if c == '"' {
 				return string(rest[:j])

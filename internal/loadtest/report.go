@@ -64,6 +64,10 @@ type Step struct {
 	// the measurements per uplink.
 	MQTTMeasurements *int64  `json:"mqtt_measurements,omitempty"`
 	MQTTUplinks      float64 `json:"mqtt_uplinks,omitempty"`
+	// MQTTLatency is from the first UDP reception (the measurement's time)
+	// to arrival at the load test's subscriber, exact (nearest rank).
+	MQTTLatencyP50Ms float64 `json:"mqtt_latency_p50_ms,omitempty"`
+	MQTTLatencyP99Ms float64 `json:"mqtt_latency_p99_ms,omitempty"`
 	LoadAvg1         float64 `json:"load_avg_1"`
 }
 
@@ -104,7 +108,7 @@ const header = "  rate/s  sent/s   uplinks   stored   loss %  cpu ms/up  cpu %  
 func (s Step) line() string {
 	mq := ""
 	if s.MQTTMeasurements != nil {
-		mq = fmt.Sprintf("  mqtt %.0f uplinks", s.MQTTUplinks)
+		mq = fmt.Sprintf("  mqtt %.0f uplinks, p50 %.0f ms, p99 %.0f ms", s.MQTTUplinks, s.MQTTLatencyP50Ms, s.MQTTLatencyP99Ms)
 	}
 	return fmt.Sprintf("%8.0f %7.0f %9d %8d %8.3f %10.3f %6.0f %7.0f %7.0f %8.1f %9.1f  %4d/%d/%d/%d %9.2f%s",
 		s.Rate, s.SentRate, s.Uplinks, s.Stored, s.LossPercent, s.CPUMsPerUplink, s.CPUPercent,
