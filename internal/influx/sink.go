@@ -141,6 +141,9 @@ func (s *Sink) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("influx: read log: %w", err)
 		}
+		if len(recs) == 0 {
+			continue
+		}
 		if err := s.deliver(ctx, recs); err != nil {
 			if ctx.Err() != nil {
 				return nil
