@@ -19,6 +19,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -77,8 +78,8 @@ type Options struct {
 	// ExtraConfig is YAML added to the daemon's configuration file (e.g.
 	// "store:\n  commit_interval: 100ms\n").
 	ExtraConfig string
-	// DataDir is the daemon's data directory (a new temporary directory,
-	// removed afterwards unless KeepDataDir).
+	// DataDir is the daemon's data directory, empty or absent (a new
+	// temporary directory, removed afterwards unless KeepDataDir).
 	DataDir     string
 	KeepDataDir bool
 	// LogLevel of the daemon, whose log goes to DataDir/daemon.log ("warn").
@@ -230,11 +231,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if !o.KeepDataDir {
 			defer os.RemoveAll(dir)
 		}
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return rep, fmt.Errorf("data dir: %w", err)
+	} else {
+		// A used directory keeps the devices' FCnts: every uplink of the
+		// new run would be a replay.
+		if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+			return rep, fmt.Errorf("data dir %s: must be empty or absent", dir)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return rep, fmt.Errorf("data dir: %w", err)
+		}
 	}
 	devs := makeDevices(o.Devices)
-	cfgFile := dir + "/loadtest.yaml"
+	cfgFile := filepath.Join(dir, "loadtest.yaml")
 	if err := writeConfig(cfgFile, devs, o); err != nil {
 		return rep, fmt.Errorf("write config: %w", err)
 	}

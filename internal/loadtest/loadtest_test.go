@@ -110,15 +110,19 @@ func TestRunLowRate(t *testing.T) {
 }
 
 func TestRunRefusesBadOptions(t *testing.T) {
-	for name, o := range map[string]Options{
-		"no binary":      {},
-		"missing binary": {Binary: filepath.Join(t.TempDir(), "nope")},
-		"bad rate":       {Binary: os.Args[0], Rates: []float64{100, -1}},
-		"dup above 1":    {Binary: os.Args[0], DupFraction: 1.5},
+	for name, tc := range map[string]struct {
+		o    Options
+		want string
+	}{
+		"no binary":      {Options{}, "Binary"},
+		"missing binary": {Options{Binary: filepath.Join(t.TempDir(), "nope")}, "no such file"},
+		"bad rate":       {Options{Binary: os.Args[0], Rates: []float64{100, -1}}, "rate -1"},
+		"dup above 1":    {Options{Binary: os.Args[0], DupFraction: 1.5}, "DupFraction"},
+		"used data dir":  {Options{Binary: os.Args[0], DataDir: filepath.Dir(os.Args[0])}, "must be empty"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Run(context.Background(), o)
-			assert.Error(t, err)
+			_, err := Run(context.Background(), tc.o)
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }
