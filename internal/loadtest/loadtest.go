@@ -314,10 +314,11 @@ func (r *runner) settle(ctx context.Context, rep *Report) error {
 	if err := sleep(ctx, r.o.Settle); err != nil {
 		return err
 	}
-	prev, err := readProc(r.c.pid)
+	first, err := readProc(r.c.pid)
 	if err != nil {
 		return err
 	}
+	firstAt, prev := time.Now(), first
 	for time.Since(start) < 3*r.o.Settle {
 		if err := sleep(ctx, time.Second); err != nil {
 			return err
@@ -337,6 +338,10 @@ func (r *runner) settle(ctx context.Context, rep *Report) error {
 		return err
 	}
 	rep.IdleRSSBytes = s.proc.RSS
+	rep.IdleRSSAnonBytes, rep.IdleRSSFileBytes = s.proc.RSSAnon, s.proc.RSSFile
+	if secs := s.at.Sub(firstAt).Seconds(); secs > 0 {
+		rep.IdleCPUPercent = 100 * float64(s.proc.CPUTicks-first.CPUTicks) / r.ticks / secs
+	}
 	rep.IdleHeapBytes = uint64(s.m[mHeapInuse])
 	rep.SettleSeconds = time.Since(start).Seconds()
 	return nil

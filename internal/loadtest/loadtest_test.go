@@ -92,6 +92,8 @@ func TestRunLowRate(t *testing.T) {
 	assert.Greater(t, s.CPUMsPerUplink, 0.0)
 	assert.Less(t, s.CPUMsPerUplink, 50.0)
 	assert.Greater(t, rep.IdleRSSBytes, uint64(1<<20))
+	assert.Greater(t, rep.IdleRSSAnonBytes, uint64(1<<20))
+	assert.Less(t, rep.IdleCPUPercent, 50.0, "an idle daemon idles")
 	assert.GreaterOrEqual(t, s.RSSPeakBytes, s.RSSBytes)
 	assert.Greater(t, s.RSSBytes, uint64(1<<20))
 	assert.EqualValues(t, 900, s.LatencySamples)
@@ -199,6 +201,9 @@ func TestReadProcSelf(t *testing.T) {
 	assert.Greater(t, st.CPUTicks, uint64(0), x)
 	assert.Greater(t, st.RSS, uint64(1<<20))
 	assert.GreaterOrEqual(t, st.HWM, st.RSS)
+	assert.Greater(t, st.RSSAnon, uint64(0))
+	assert.Greater(t, st.RSSFile, uint64(0))
+	assert.LessOrEqual(t, st.RSSAnon+st.RSSFile, st.RSS)
 	assert.Greater(t, clockTicks(), 0.0)
 }
 

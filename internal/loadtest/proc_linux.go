@@ -16,6 +16,8 @@ type procStat struct {
 	CPUTicks uint64 // utime + stime
 	RSS      uint64 // VmRSS, bytes
 	HWM      uint64 // VmHWM (peak RSS), bytes
+	RSSAnon  uint64 // RssAnon: heap, stacks (bytes)
+	RSSFile  uint64 // RssFile: mapped binary pages (bytes)
 }
 
 // readProc reads the child's CPU time and memory from /proc.
@@ -51,18 +53,25 @@ func readProc(pid int) (procStat, error) {
 	sc := bufio.NewScanner(s)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		var dst *uint64
+		switch k {
+		case "VmRSS":
+			dst = &st.RSS
+		case "VmHWM":
+			dst = &st.HWM
+		case "RssAnon":
+			dst = &st.RSSAnon
+		case "RssFile":
+			dst = &st.RSSFile
+		}
+		if !ok || dst == nil {
 			continue
 		}
 		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
 			return st, fmt.Errorf("parse status %s: %w", k, err)
 		}
-		if k == "VmRSS" {
-			st.RSS = kb << 10
-		} else {
-			st.HWM = kb << 10
-		}
+		*dst = kb << 10
 	}
 	return st, sc.Err()
 }

@@ -14,6 +14,8 @@ type procStat struct {
 	CPUTicks uint64
 	RSS      uint64
 	HWM      uint64
+	RSSAnon  uint64
+	RSSFile  uint64
 }
 
 func readProc(int) (procStat, error)  { return procStat{}, errNotLinux }

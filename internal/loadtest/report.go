@@ -22,10 +22,15 @@ type Report struct {
 	MQTT           bool       `json:"mqtt"`
 	// IdleRSSBytes is VmRSS of the idle daemon with all devices loaded,
 	// after SettleSeconds.
-	IdleRSSBytes  uint64  `json:"idle_rss_bytes"`
-	IdleHeapBytes uint64  `json:"idle_heap_inuse_bytes"`
-	SettleSeconds float64 `json:"settle_seconds"`
-	Steps         []Step  `json:"steps"`
+	IdleRSSBytes     uint64 `json:"idle_rss_bytes"`
+	IdleRSSAnonBytes uint64 `json:"idle_rss_anon_bytes"` // RssAnon: heap, stacks
+	IdleRSSFileBytes uint64 `json:"idle_rss_file_bytes"` // RssFile: the binary's mapped pages
+	IdleHeapBytes    uint64 `json:"idle_heap_inuse_bytes"`
+	// IdleCPUPercent is the idle daemon's CPU use (of one core), the
+	// floor under every step's CPU figure.
+	IdleCPUPercent float64 `json:"idle_cpu_percent"`
+	SettleSeconds  float64 `json:"settle_seconds"`
+	Steps          []Step  `json:"steps"`
 	// MaxSustainedRate is the highest rate (uplinks/s, the rate actually
 	// sent if the generator fell short) of a step that lost less than
 	// MaxLossPercent; 0 if none did.
@@ -123,7 +128,9 @@ func (r Report) String() string {
 		r.Started.Format(time.RFC3339), r.Devices, r.Profile, r.Gateways, 100*r.DupFraction, r.StepSeconds, r.Cores)
 	fmt.Fprintf(&b, "load average at start %.2f %.2f %.2f, at end %.2f %.2f %.2f (other processes share the cores)\n",
 		r.LoadAvgStart[0], r.LoadAvgStart[1], r.LoadAvgStart[2], r.LoadAvgEnd[0], r.LoadAvgEnd[1], r.LoadAvgEnd[2])
-	fmt.Fprintf(&b, "idle: RSS %.1f MiB, Go heap in use %.1f MiB (after %.1fs)\n", mib(float64(r.IdleRSSBytes)), mib(float64(r.IdleHeapBytes)), r.SettleSeconds)
+	fmt.Fprintf(&b, "idle: RSS %.1f MiB (anon %.1f, file %.1f), Go heap in use %.1f MiB, CPU %.1f %% (after %.1fs)\n",
+		mib(float64(r.IdleRSSBytes)), mib(float64(r.IdleRSSAnonBytes)), mib(float64(r.IdleRSSFileBytes)),
+		mib(float64(r.IdleHeapBytes)), r.IdleCPUPercent, r.SettleSeconds)
 	b.WriteString(header + "\n")
 	for _, s := range r.Steps {
 		b.WriteString(s.line() + "\n")
