@@ -23,10 +23,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
+	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/mqtt"
@@ -172,21 +174,24 @@ func withSimulator(c config.Config) config.Config {
 // daemon is the composition root: every component, built with explicit
 // dependencies.
 type daemon struct {
-	cfg      config.Config
-	log      *slog.Logger
-	metrics  *prometheus.Registry
-	devices  *device.Registry
-	profiles *profile.Set
-	store    *store.Store
-	udp      *semtechudp.Server
-	net      *network.Server
-	ingest   *ingest.Ingester
-	bridge   *bridge
-	http     *httpapi.Server
-	mqtt     *mqtt.Sink
-	mqttin   *mqttin.Source
-	uplinks  *uplinkFanout
-	simClock atomic.Pointer[sim.Clock]
+	cfg       config.Config
+	log       *slog.Logger
+	metrics   *prometheus.Registry
+	devices   *device.Registry
+	profiles  *profile.Set
+	store     *store.Store
+	udp       *semtechudp.Server
+	net       *network.Server
+	ingest    *ingest.Ingester
+	bridge    *bridge
+	http      *httpapi.Server
+	mqtt      *mqtt.Sink
+	mqttin    *mqttin.Source
+	influx    *influx.Sink
+	uplinks   *uplinkFanout
+	observers *observerFanout
+	alerts    *alert.Engine
+	simClock  atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
 	// reload loads the configuration again for SIGHUP.
@@ -201,6 +206,7 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 			return nil, fmt.Errorf("simulator.scenario: unknown scenario %q (have %v)", cfg.Simulator.Scenario, sim.Scenarios())
 		}
 		cfg = withSimulator(cfg)
+		cfg.Alert = demoAlerts(cfg.Alert)
 	}
 	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry(), notify: sdnotify.New()}
 	if err := d.build(); err != nil {
@@ -233,17 +239,17 @@ func (d *daemon) build() (err error) {
 	if err != nil {
 		return err
 	}
-	var observers []ingest.Observer
+	d.observers = &observerFanout{}
 	if cfg.Simulator.Enabled {
 		// A newcomer running `make run` sees the values arrive.
-		observers = append(observers, liveLog{d.log})
+		d.observers.add(liveLog{d.log})
 	}
 	kek, err := loadKEK(cfg.Keys)
 	if err != nil {
 		return err
 	}
 	d.ingest, err = ingest.New(ingest.Options{
-		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: observers,
+		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
 		Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {
@@ -292,6 +298,12 @@ func (d *daemon) build() (err error) {
 	if err := d.buildMQTT(); err != nil {
 		return err
 	}
+	if err := d.buildInflux(); err != nil {
+		return err
+	}
+	if err := d.buildAlerts(); err != nil {
+		return err
+	}
 	var sealer device.Sealer
 	if kek != nil {
 		sealer = kek
@@ -315,6 +327,7 @@ func (d *daemon) build() (err error) {
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Reports:  reportService{d.energyService()},
+			Alerts:   d.alertService(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})
@@ -368,6 +381,12 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.mqtt != nil {
 		g.Go(func() error { return d.mqtt.Run(gctx) })
+	}
+	if d.alerts != nil {
+		g.Go(func() error { return d.alerts.Run(gctx) })
+	}
+	if d.influx != nil {
+		g.Go(func() error { return d.influx.Run(gctx) })
 	}
 	if d.mqttin != nil {
 		g.Go(func() error { return d.mqttin.Run(gctx) })
@@ -617,4 +636,39 @@ func (f *uplinkFanout) HandleUplink(ctx context.Context, up network.Uplink) erro
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// alertService is the API's view of the engine, nil when alerts are off
+// (the API then answers 501).
+func (d *daemon) alertService() httpapi.AlertService {
+	if d.alerts == nil {
+		return nil
+	}
+	return alertService{eng: d.alerts, now: d.now}
+}
+
+// observerFanout tells every observer about stored batches. Observers are
+// added while the daemon is built, never later.
+type observerFanout struct{ obs []ingest.Observer }
+
+func (f *observerFanout) add(o ingest.Observer) { f.obs = append(f.obs, o) }
+
+func (f *observerFanout) Observe(ms []measurement.Measurement) {
+	for _, o := range f.obs {
+		o.Observe(ms)
+	}
+}
+
+// buildInflux creates the InfluxDB sink; its cursor exists from now on, so
+// nothing appended later is missed. A disabled sink's cursor is removed.
+func (d *daemon) buildInflux() error {
+	if !d.cfg.Influx.Enabled {
+		return d.store.RemoveCursor(influx.CursorName)
+	}
+	sink, err := influx.New(d.store, d.cfg.Influx, influx.Options{GatewayID: d.cfg.GatewayID, Logger: d.log, Registerer: d.metrics})
+	if err != nil {
+		return fmt.Errorf("influx: %w", err)
+	}
+	d.influx = sink
+	return nil
 }

@@ -15,8 +15,10 @@ import (
 
 	"github.com/brocaar/lorawan"
 
+	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/site"
@@ -34,9 +36,11 @@ type Config struct {
 	Store     Store           `mapstructure:"store"`
 	Simulator Simulator       `mapstructure:"simulator"`
 	HTTP      HTTP            `mapstructure:"http"`
+	Influx    influx.Config   `mapstructure:"influx"`
 	MQTT      mqtt.Config     `mapstructure:"mqtt"`
 	MQTTIn    mqttin.Config   `mapstructure:"mqttin"`
 	Energy    energy.Config   `mapstructure:"energy"`
+	Alert     alert.Config    `mapstructure:"alert"`
 	Keys      Keys            `mapstructure:"keys"`
 	OpenData  OpenData        `mapstructure:"opendata"`
 	Sites     []site.Site     `mapstructure:"sites"`
@@ -140,8 +144,14 @@ func Default() Config {
 		Store:     Store{CommitInterval: 200 * time.Millisecond},
 		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
+		Influx:    influx.DefaultConfig(),
 		MQTT:      mqtt.DefaultConfig(),
 		MQTTIn:    mqttin.DefaultConfig(),
+		Alert: alert.Config{
+			EvalInterval: time.Second, QueueSize: 1024, Language: "de", Timezone: "Europe/Berlin", GroupBy: "site",
+			RepeatInterval: time.Hour, EscalateAfter: 30 * time.Minute, ResolvedRetention: 24 * time.Hour,
+			RetryMin: time.Second, RetryMax: 5 * time.Minute,
+		},
 		Energy: energy.Config{
 			Timezone: "Europe/Berlin", AreaBasis: "bgf", DiscoverMeters: ptr(true),
 			ReferenceDegreeDays: energy.DefaultReferenceDegreeDays, NightStartHour: ptr(0), NightEndHour: ptr(4),
@@ -236,6 +246,9 @@ func (c Config) Validate() error {
 	if k := c.Keys.KEK; k != "" && (len(k) != 64 || strings.Trim(strings.ToLower(k), "0123456789abcdef") != "") {
 		add("keys.kek", "must be 64 hex digits")
 	}
+	if err := c.Influx.Validate(); err != nil {
+		add("influx", "%v", err)
+	}
 	mq := c.MQTT
 	mq.Gateway = c.GatewayID
 	if err := mq.Validate(); err != nil {
@@ -245,6 +258,9 @@ func (c Config) Validate() error {
 	mi.Gateway = c.GatewayID
 	if err := mi.Validate(); err != nil {
 		add("mqttin", "%v", err)
+	}
+	if err := c.Alert.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Energy.Validate(); err != nil {
 		errs = append(errs, err)

@@ -190,3 +190,11 @@ func (c *Cursor) readSegment(seg segment, max int) ([]Record, error) {
 	}
 	return recs, nil
 }
+
+// LastSeq is the sequence number of the newest synced record, so sinks can
+// report their lag (LastSeq minus their Position) in records.
+func (s *Store) LastSeq() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.committed
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/brocaar/lorawan"
+
+	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/httpapi"
+	"github.com/loraedge/loraedge/internal/sim"
+)
+
+// buildAlerts creates the alert engine when enabled. Its downlinks reach
+// the network layer through a closure, and gateways' last-seen times are
+// moved onto the daemon's clock (the simulator's in simulation).
+func (d *daemon) buildAlerts() error {
+	cfg := d.cfg
+	if !cfg.Alert.Enabled {
+		return nil
+	}
+	var pub alert.Publisher
+	if d.mqtt != nil {
+		pub = d.mqtt
+	}
+	eng, err := alert.New(alert.Options{
+		Config: cfg.Alert, Store: d.store, Devices: d.devices, Sites: cfg.Sites, Profiles: d.profiles,
+		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
+			return d.net.EnqueueDownlink(eui, fport, payload, confirmed)
+		}),
+		MQTT: pub,
+		Gateways: alert.GatewaysFunc(func() map[string]time.Time {
+			now := d.now()
+			out := map[string]time.Time{}
+			for _, g := range d.udp.Gateways() {
+				out[g.ID.String()] = now.Add(-time.Since(g.LastSeen))
+			}
+			return out
+		}),
+		Disk: d.store, DiskBudget: cfg.Store.DiskBudget,
+		Now: d.now, Logger: d.log, Registerer: d.metrics,
+	})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	d.alerts = eng
+	d.observers.add(eng)
+	return nil
+}
+
+// demoAlerts are the rules `make run` shows the simulator's scenarios
+// with, when the configuration has none: ice warnings at the road
+// stations, classroom CO2, the night leak closing the valve, silent
+// sensors. Alerts are on the web page and in the log; no receivers.
+func demoAlerts(c alert.Config) alert.Config {
+	if len(c.Rules) > 0 {
+		return c
+	}
+	c.Enabled = true
+	c.Rules = []alert.RuleConfig{
+		{Name: "glaette", Kind: "ice", Select: alert.Select{Profiles: []string{sim.ProfileRoadStation}}},
+		{Name: "co2", Kind: "co2", Select: alert.Select{Profiles: []string{sim.ProfileElsysCO2}}},
+		{Name: "leck", Kind: "leak", Select: alert.Select{Profiles: []string{sim.ProfileEM300DI}}, PulseLitres: 1, NightMinLPH: 10,
+			Action: &alert.ActionConfig{Command: "close", Profile: sim.ProfileValve, Confirmed: true}},
+		{Name: "sensor-stale", Kind: "stale", Factor: 3},
+	}
+	return c
+}
+
+// alertService adapts the engine to the API.
+type alertService struct {
+	eng *alert.Engine
+	now func() time.Time
+}
+
+var activeStates = []alert.State{alert.StatePending, alert.StateFiring, alert.StateAcknowledged}
+
+func (a alertService) ListAlerts(_ context.Context, state string) (any, error) {
+	var f alert.Filter
+	switch state {
+	case "":
+	case "active":
+		f.States = activeStates
+	default:
+		f.States = []alert.State{alert.State(state)}
+	}
+	list := a.eng.List(f)
+	if list == nil {
+		list = []alert.Alert{}
+	}
+	return list, nil
+}
+
+func (a alertService) Acknowledge(_ context.Context, id, who string) error {
+	return apiAlertErr(a.eng.Acknowledge(id, who, a.now()))
+}
+
+func (a alertService) ListSilences(context.Context) (any, error) {
+	list := a.eng.Silences()
+	if list == nil {
+		list = []alert.Silence{}
+	}
+	return list, nil
+}
+
+func (a alertService) CreateSilence(_ context.Context, body json.RawMessage, who string) (any, error) {
+	var s alert.Silence
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "silence: " + err.Error(), Err: err}
+	}
+	if s.StartsAt.IsZero() {
+		s.StartsAt = a.now()
+	}
+	if s.CreatedBy == "" {
+		s.CreatedBy = who
+	}
+	out, err := a.eng.CreateSilence(s)
+	if err != nil {
+		return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error(), Err: err}
+	}
+	return out, nil
+}
+
+func (a alertService) ExpireSilence(_ context.Context, id string) error {
+	return apiAlertErr(a.eng.ExpireSilence(id, a.now()))
+}
+
+func apiAlertErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, alert.ErrNotFound):
+		return httpapi.ErrAlertNotFound
+	case errors.Is(err, alert.ErrState):
+		return &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error(), Err: err}
+	}
+	return err
+}
