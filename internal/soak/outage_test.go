@@ -1,0 +1,85 @@
+package soak
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/testserver"
+)
+
+// Mosquitto and InfluxDB are killed (SIGKILL) and restarted again and again
+// while uplinks arrive:
+//   - ingest does not notice: every uplink sent is stored (0 loss at a
+//     modest rate) and the daemon stays up;
+//   - afterwards InfluxDB holds every stored measurement exactly once
+//     (InfluxQL row count == store count, nothing missing, nothing extra)
+//     and MQTT delivered every one at least once (by id, ids stable).
+func TestSinkOutages(t *testing.T) {
+	dur := soakDuration(t)
+	bin := buildDaemon(t)
+	mq := testserver.StartMosquitto(t)
+	ifx := startInflux(t, bin)
+	h := newHarness(t, harnessOptions{devices: 50, extra: sinkConfig(t, bin, mq, ifx)})
+	col := newMQTTCollector(t, mq.URL())
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 7))
+	t.Logf("seed %d, load time %s", seed, dur)
+
+	h.start()
+	fws := []*forwarder{newForwarder(t, h.udpPort, 1), newForwarder(t, h.udpPort, 2)}
+	const rate = 40.0
+	ctx, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan struct{})
+	go func() { defer close(loadDone); h.fleet.load(ctx, rate, fws, nil) }()
+	defer func() { stopLoad(); <-loadDone }()
+
+	start := time.Now()
+	var brokerDown, influxDown time.Duration
+	outages := map[string]int{}
+	for time.Since(start) < dur {
+		time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(800*time.Millisecond))))
+		what := rng.IntN(3) // 0 broker, 1 InfluxDB, 2 both
+		if ifx == nil {
+			what = 0
+		}
+		length := 300*time.Millisecond + time.Duration(rng.Int64N(int64(1700*time.Millisecond)))
+		if what != 1 {
+			mq.Stop()
+		}
+		if what != 0 {
+			ifx.Stop()
+		}
+		time.Sleep(length)
+		require.NoError(t, h.d.Alive(), "the daemon died during a sink outage")
+		t0 := time.Now()
+		if what != 1 {
+			mq.Start()
+			brokerDown += length + time.Since(t0)
+		}
+		t1 := time.Now()
+		if what != 0 {
+			ifx.Start()
+			influxDown += length + time.Since(t1)
+		}
+		outages[[]string{"broker", "influxdb", "both"}[what]]++
+	}
+	stopLoad()
+	<-loadDone
+	sent := h.fleet.sentCount()
+	h.waitFor("every uplink stored", 15*time.Second, func() float64 { return h.metric(mStored) },
+		func(v float64) bool { return v >= float64(sent) })
+	h.stop()
+
+	st, _ := readStore(t, h.dataDir)
+	h.fleet.checkAgainstSent(t, st, "store")
+	require.Equal(t, sent, st.uplinks(), "every uplink sent is stored while the sinks are down")
+	h.start()
+	checkDelivered(t, h, col, ifx, st)
+	h.stop()
+	t.Logf("%d uplinks at %.0f/s, %d measurements; outages %v, broker down %s in total, InfluxDB down %s",
+		sent, rate, st.points(), outages, brokerDown.Round(time.Millisecond), influxDown.Round(time.Millisecond))
+}
