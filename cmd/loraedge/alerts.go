@@ -109,14 +109,27 @@ func (a alertService) ListSilences(context.Context) (any, error) {
 }
 
 func (a alertService) CreateSilence(_ context.Context, body json.RawMessage, who string) (any, error) {
-	var s alert.Silence
+	// A silence names its window by starts_at/ends_at, or by a duration
+	// from now on the daemon's clock (the simulator's, in simulation).
+	var in struct {
+		alert.Silence
+		Duration string `json:"duration"`
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := dec.Decode(&in); err != nil {
 		return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "silence: " + err.Error(), Err: err}
 	}
+	s := in.Silence
 	if s.StartsAt.IsZero() {
 		s.StartsAt = a.now()
+	}
+	if in.Duration != "" {
+		d, err := time.ParseDuration(in.Duration)
+		if err != nil || d <= 0 {
+			return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "silence: duration must be positive, e.g. 4h"}
+		}
+		s.EndsAt = s.StartsAt.Add(d)
 	}
 	if s.CreatedBy == "" {
 		s.CreatedBy = who

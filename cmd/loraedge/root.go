@@ -55,6 +55,7 @@ func newRootCmd(e env) *cobra.Command {
 		newDecodeCmd(e),
 		newReportCmd(e),
 		newStoreCmd(e),
+		newAlertsCmd(e),
 	)
 	return root
 }
