@@ -60,3 +60,9 @@ LOADTEST_FLAGS ?=
 loadtest: build
 	$(BIN) bench uplinks --binary $(BIN) --devices 1000 --gateways 4 \
 	  --rates 500,1000,2000,4000,6000,8000 --step 10s --json loadtest.json $(LOADTEST_FLAGS)
+
+# The store's crash test with many more kill -9 cycles than make test runs.
+CRASH_CYCLES ?= 500
+.PHONY: crashtest
+crashtest:
+	$(GO) test ./internal/store -run TestCrashRecovery -count=1 -crashcycles=$(CRASH_CYCLES) -timeout 2h -v
