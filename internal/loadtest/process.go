@@ -209,3 +209,7 @@ func MetricValue(s map[string]float64, name string) float64 {
 	}
 	return sum
 }
+
+// UDPDrops is the kernel's count of datagrams dropped at the daemon's UDP
+// socket (receive buffer full): what it never saw.
+func (d *Daemon) UDPDrops() (uint64, error) { return udpDrops(d.UDPPort) }
