@@ -40,7 +40,7 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin dist data bench.out
+	rm -rf bin dist data bench.out loadtest.json
 
 # Static builds for amd64, arm64, armv7, armv5, mipsle (softfloat) and
 # .deb packages for amd64/arm64/armhf, in dist/.

@@ -260,6 +260,7 @@ func (d *daemon) build() (err error) {
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Addr:       cfg.UDP.Listen,
 		QueueSize:  cfg.UDP.QueueSize,
+		ReadBuffer: cfg.UDP.ReadBuffer,
 		Logger:     d.log,
 		Registerer: d.metrics,
 		OnTxAck:    d.bridge.onTxAck,

@@ -57,6 +57,9 @@ type Log struct {
 type UDP struct {
 	Listen    string `mapstructure:"listen"`
 	QueueSize int    `mapstructure:"queue_size"`
+	// ReadBuffer is the socket receive buffer; bursts beyond it are dropped
+	// by the kernel (capped by net.core.rmem_max).
+	ReadBuffer int `mapstructure:"read_buffer_bytes"`
 }
 
 // Network configures the LoRaWAN network layer.
@@ -129,7 +132,7 @@ func Default() Config {
 		GatewayID: "loraedge",
 		DataDir:   "/var/lib/loraedge",
 		Log:       Log{Level: "info", Format: "json"},
-		UDP:       UDP{Listen: ":1700", QueueSize: 4096},
+		UDP:       UDP{Listen: ":1700", QueueSize: 4096, ReadBuffer: 4 << 20},
 		Network: Network{
 			Band:             "EU868",
 			DedupWindow:      200 * time.Millisecond,
@@ -141,7 +144,7 @@ func Default() Config {
 			DownlinkTXPower:  14,
 			QueueSize:        4096,
 		},
-		Store:     Store{CommitInterval: 200 * time.Millisecond},
+		Store:     Store{CommitInterval: 10 * time.Millisecond},
 		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 		Influx:    influx.DefaultConfig(),
@@ -180,6 +183,9 @@ func (c Config) Validate() error {
 	}
 	if c.UDP.Listen == "" {
 		add("udp.listen", "required, e.g. \":1700\"")
+	}
+	if c.UDP.ReadBuffer < 64<<10 || c.UDP.ReadBuffer > 256<<20 {
+		add("udp.read_buffer_bytes", "%d is outside 64 KiB..256 MiB", c.UDP.ReadBuffer)
 	}
 	if c.UDP.QueueSize < 1 {
 		add("udp.queue_size", "must be at least 1, is %d", c.UDP.QueueSize)

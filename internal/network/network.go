@@ -135,7 +135,7 @@ type Options struct {
 	QueueSize         int // input frames, 1024
 	DownlinkQueueSize int // per device, 16
 	// TickInterval is how often the loop looks for dedup windows that have
-	// closed; default DedupWindow/8 clamped to [1ms, 25ms].
+	// closed; default DedupWindow/40 clamped to [1ms, 5ms].
 	TickInterval time.Duration
 
 	Logger     *slog.Logger
@@ -254,7 +254,9 @@ func NewServer(opts Options) (*Server, error) {
 		opts.DownlinkQueueSize = 16
 	}
 	if opts.TickInterval <= 0 {
-		opts.TickInterval = min(max(opts.DedupWindow/8, time.Millisecond), 25*time.Millisecond)
+		// The tick adds up to its length to every uplink's latency (budget:
+		// dedup window + 20 ms to stored); an idle tick costs microseconds.
+		opts.TickInterval = min(max(opts.DedupWindow/40, time.Millisecond), 5*time.Millisecond)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
