@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/codec"
@@ -180,4 +181,25 @@ func ValueOf(res codec.Result, field string, channel int) (codec.Value, bool) {
 		}
 	}
 	return codec.Value{}, false
+}
+
+// AssertFieldNamesCover checks that every value d returns for inputs is
+// announced by its FieldNames, so that profiles mapping a field the codec
+// can never return are refused at load time.
+func AssertFieldNamesCover(t testing.TB, d codec.Decoder, inputs []codec.Input) {
+	t.Helper()
+	namer, ok := d.(interface{ FieldNames() []string })
+	require.True(t, ok, "decoder has no FieldNames")
+	names := map[string]bool{}
+	for _, n := range namer.FieldNames() {
+		names[n] = true
+	}
+	for _, in := range inputs {
+		res, err := d.Decode(in)
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Values)
+		for _, v := range res.Values {
+			assert.True(t, names[v.Field], "field %q not in FieldNames", v.Field)
+		}
+	}
 }
