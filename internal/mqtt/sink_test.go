@@ -244,10 +244,21 @@ func TestSinkOutage(t *testing.T) {
 	want := expectedIDs(t, st, "verify")
 	// An Append cancelled by halt may still have been committed.
 	require.GreaterOrEqual(t, len(want), int(app.n.Load())*3)
-	require.Eventually(t, func() bool {
-		got, _ := sub.measurementIDs(t)
+	// Generous: under a full `go test ./...` on two cores the replay after
+	// the second restart can take a while; a lost message still fails.
+	var got map[string]MeasurementMessage
+	if !assert.Eventually(t, func() bool {
+		got, _ = sub.measurementIDs(t)
 		return len(got) >= len(want)
-	}, 20*time.Second, 50*time.Millisecond)
+	}, 60*time.Second, 50*time.Millisecond) {
+		missing := 0
+		for id := range want {
+			if _, ok := got[id]; !ok {
+				missing++
+			}
+		}
+		t.Fatalf("%d of %d measurement ids never arrived", missing, len(want))
+	}
 	got, total := sub.measurementIDs(t)
 	for id := range want {
 		require.Contains(t, got, id)
