@@ -66,3 +66,12 @@ CRASH_CYCLES ?= 500
 .PHONY: crashtest
 crashtest:
 	$(GO) test ./internal/store -run TestCrashRecovery -count=1 -crashcycles=$(CRASH_CYCLES) -timeout 2h -v
+
+# The reliability suite at length: kill -9 loop, Mosquitto/InfluxDB
+# outages, disk full (tmpfs, needs root), data clock jumps, malformed UDP
+# flood; each scenario under load for SOAK_DURATION. `make test` runs the
+# same tests for a few seconds each.
+SOAK_DURATION ?= 10m
+.PHONY: soak
+soak:
+	$(GO) test ./internal/soak -run . -count=1 -soak.duration=$(SOAK_DURATION) -timeout 2h -v
