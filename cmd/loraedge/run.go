@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -357,6 +358,9 @@ func (d *daemon) run(ctx context.Context) error {
 		httpListener = l
 	}
 	warnReadableConfig(d.log, d.configFile, d.cfg)
+	// Start-up (profiles, codecs, config) leaves garbage the heap target
+	// would keep; a gateway with 128 MB should not carry it while idle.
+	debug.FreeOSMemory()
 	d.ready.Store(true)
 	if err := d.notify.Ready(); err != nil {
 		d.log.Warn("systemd notification failed", "err", err)
