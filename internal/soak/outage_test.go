@@ -48,17 +48,20 @@ func TestSinkOutages(t *testing.T) {
 	// subscriber back, before it is killed again.
 	brokerUp := time.Now()
 	brokerSafe := func() bool { return time.Since(brokerUp) > 1500*time.Millisecond && col.client.IsConnectionOpen() }
-	for time.Since(start) < dur {
+	kinds := 3
+	if ifx == nil {
+		kinds = 1
+	}
+	// The first outages are one of each kind, so that even a short run
+	// has them all; then they come at random.
+	for n := 0; time.Since(start) < dur || n < kinds; n++ {
 		time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(800*time.Millisecond))))
-		what := rng.IntN(3) // 0 broker, 1 InfluxDB, 2 both
-		if ifx == nil {
-			what = 0
+		what := n // 0 broker, 1 InfluxDB, 2 both
+		if n >= kinds {
+			what = rng.IntN(kinds)
 		}
-		if what != 1 && !brokerSafe() {
-			if ifx == nil {
-				continue
-			}
-			what = 1
+		for what != 1 && !brokerSafe() {
+			time.Sleep(50 * time.Millisecond)
 		}
 		length := 300*time.Millisecond + time.Duration(rng.Int64N(int64(1700*time.Millisecond)))
 		if what != 1 {
