@@ -557,15 +557,31 @@ func (d *daemon) reloadConfig() error {
 	if d.cfg.Simulator.Enabled {
 		cfg.Simulator = d.cfg.Simulator
 		cfg = withSimulator(cfg)
+		cfg.Alert = demoAlerts(cfg.Alert) // as newDaemon does
 	}
 	profiles, err := loadProfiles(cfg)
 	if err != nil {
 		return err
 	}
+	// Alert rules are checked before anything changes: a bad alert
+	// section must not leave devices reloaded and rules not.
+	reloadAlerts := d.alerts != nil && cfg.Alert.Enabled
+	if reloadAlerts {
+		if err := d.alerts.CheckConfig(cfg.Alert); err != nil {
+			return err
+		}
+	} else if (d.alerts != nil) != cfg.Alert.Enabled {
+		d.log.Warn("alert.enabled changed: takes effect after a restart", "enabled", cfg.Alert.Enabled)
+	}
 	if err := d.devices.Reload(cfg.Devices); err != nil {
 		return err
 	}
 	d.ingest.SetProfiles(profiles)
+	if reloadAlerts {
+		if err := d.alerts.Reload(cfg.Alert, cfg.Sites); err != nil {
+			return err
+		}
+	}
 	d.log.Info("configuration reloaded", "devices", len(d.devices.List()), "profiles", profiles.Len())
 	return nil
 }

@@ -108,7 +108,8 @@ type Options struct {
 }
 
 // Engine evaluates rules and owns alerts, silences and the notification
-// queue. Observe is safe to call from any goroutine; the API methods too.
+// queue. Observe is safe to call from any goroutine; the API methods and
+// Reload too.
 type Engine struct {
 	cfg     Config
 	opts    Options
@@ -121,6 +122,8 @@ type Engine struct {
 	recv    map[string]ReceiverConfig
 
 	queue chan []measurement.Measurement
+	// retick carries a reloaded eval_interval to Run's ticker.
+	retick chan time.Duration
 
 	mu       sync.Mutex
 	alerts   map[string]*Alert
@@ -143,7 +146,10 @@ type inhibitRule struct {
 }
 
 type rule struct {
-	cfg      RuleConfig
+	cfg RuleConfig
+	// src is the rule as configured; cfg may carry kind defaults an
+	// evaluator filled in. Reload compares src.
+	src      RuleConfig
 	level    Level
 	recv     []string
 	esc      []string
@@ -160,7 +166,44 @@ func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || opts.Now == nil {
 		return nil, errors.New("alert: Store and Now are required")
 	}
-	cfg := opts.Config
+	cfg := withDefaults(opts.Config)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	e := &Engine{
+		opts: opts, now: opts.Now,
+		log:      opts.Logger.With("component", "alert"),
+		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
+		retick:   make(chan time.Duration, 1),
+		alerts:   map[string]*Alert{},
+		silences: map[string]Silence{},
+		dirty:    map[string]bool{},
+		kv:       opts.Store.KV("alert"),
+		m:        newMetrics(opts.Registerer),
+	}
+	b, err := e.build(cfg, opts.Sites)
+	if err != nil {
+		return nil, err
+	}
+	e.cfg, e.loc, e.sites, e.recv, e.inhibit, e.rules = b.cfg, b.loc, b.sites, b.recv, b.inhibit, b.rules
+	if e.out, err = newOutbox(e); err != nil {
+		return nil, err
+	}
+	if err := e.load(); err != nil {
+		return nil, err
+	}
+	// A restart is a reload: alerts of rules removed while the daemon was
+	// down end the same way (see Reload).
+	e.retireOrphans(e.now())
+	e.persistDirty(false)
+	return e, nil
+}
+
+// withDefaults fills the zero fields of a validated configuration.
+func withDefaults(cfg Config) Config {
 	if cfg.EvalInterval == 0 {
 		cfg.EvalInterval = time.Second
 	}
@@ -191,71 +234,72 @@ func New(opts Options) (*Engine, error) {
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 5 * time.Minute
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
+	return cfg
+}
+
+// built is everything the engine derives from its configuration: New
+// installs it, Reload swaps it in.
+type built struct {
+	cfg     Config
+	loc     *time.Location
+	sites   map[string]site.Site
+	recv    map[string]ReceiverConfig
+	inhibit []inhibitRule
+	rules   []*rule
+}
+
+// build derives the engine's settings and fresh rules (evaluators without
+// state) from a validated cfg with defaults. It reads only e.opts, so it
+// may run without e.mu. Every problem is reported.
+func (e *Engine) build(cfg Config, sites []site.Site) (*built, error) {
+	b := &built{cfg: cfg, sites: map[string]site.Site{}, recv: map[string]ReceiverConfig{}}
+	var errs []error
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
-		return nil, fmt.Errorf("alert timezone: %w", err)
+		errs = append(errs, fmt.Errorf("alert timezone: %w", err))
 	}
-	e := &Engine{
-		cfg: cfg, opts: opts, now: opts.Now, loc: loc,
-		log:      opts.Logger.With("component", "alert"),
-		sites:    map[string]site.Site{},
-		recv:     map[string]ReceiverConfig{},
-		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
-		alerts:   map[string]*Alert{},
-		silences: map[string]Silence{},
-		dirty:    map[string]bool{},
-		kv:       opts.Store.KV("alert"),
-		m:        newMetrics(opts.Registerer),
-	}
-	for _, s := range opts.Sites {
-		e.sites[s.ID] = s
+	b.loc = loc
+	for _, s := range sites {
+		b.sites[s.ID] = s
 	}
 	for _, r := range cfg.Receivers {
-		if r.Type == "mqtt" && opts.MQTT == nil {
-			return nil, fmt.Errorf("alert receiver %q: mqtt needs a publisher", r.Name)
+		if r.Type == "mqtt" && e.opts.MQTT == nil {
+			errs = append(errs, fmt.Errorf("alert receiver %q: mqtt needs a publisher", r.Name))
 		}
-		e.recv[r.Name] = r
+		b.recv[r.Name] = r
 	}
 	if len(cfg.Inhibit) == 0 {
-		e.inhibit = []inhibitRule{{src: LevelWarnung, dst: LevelVorwarnung, equal: []string{"section"}}}
+		b.inhibit = []inhibitRule{{src: LevelWarnung, dst: LevelVorwarnung, equal: []string{"section"}}}
 	}
 	for _, in := range cfg.Inhibit {
 		s, _ := ParseLevel(in.SourceMin)
 		d, _ := ParseLevel(in.TargetMax)
-		e.inhibit = append(e.inhibit, inhibitRule{src: s, dst: d, equal: in.Equal})
+		b.inhibit = append(b.inhibit, inhibitRule{src: s, dst: d, equal: in.Equal})
 	}
 	for _, rc := range cfg.Rules {
-		r, err := e.newRule(rc)
+		r, err := e.newRule(cfg, rc)
 		if err != nil {
-			return nil, fmt.Errorf("alert rule %q: %w", rc.Name, err)
+			errs = append(errs, fmt.Errorf("alert rule %q: %w", rc.Name, err))
+			continue
 		}
-		e.rules = append(e.rules, r)
+		b.rules = append(b.rules, r)
 	}
-	if e.out, err = newOutbox(e); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if err := e.load(); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return b, nil
 }
 
-func (e *Engine) newRule(rc RuleConfig) (*rule, error) {
-	r := &rule{cfg: rc, recv: rc.Receivers, esc: rc.EscalateTo, repeat: rc.RepeatInterval, escAfter: rc.EscalateAfter}
+func (e *Engine) newRule(cfg Config, rc RuleConfig) (*rule, error) {
+	r := &rule{cfg: rc, src: rc, recv: rc.Receivers, esc: rc.EscalateTo, repeat: rc.RepeatInterval, escAfter: rc.EscalateAfter}
 	if len(r.recv) == 0 {
-		r.recv = e.cfg.DefaultReceivers
+		r.recv = cfg.DefaultReceivers
 	}
 	if r.repeat == 0 {
-		r.repeat = e.cfg.RepeatInterval
+		r.repeat = cfg.RepeatInterval
 	}
 	if r.escAfter == 0 {
-		r.escAfter = e.cfg.EscalateAfter
+		r.escAfter = cfg.EscalateAfter
 	}
 	r.level = defaultLevel(rc.Kind)
 	if rc.Level != "" {
@@ -291,7 +335,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer wg.Done()
 		e.out.run(ctx)
 	}()
-	t := time.NewTicker(e.cfg.EvalInterval)
+	e.mu.Lock()
+	every := e.cfg.EvalInterval
+	e.mu.Unlock()
+	t := time.NewTicker(every)
 	defer t.Stop()
 	defer wg.Wait()
 	for {
@@ -306,6 +353,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.process(ms)
 		case <-t.C:
 			e.Tick()
+		case d := <-e.retick:
+			t.Reset(d)
 		}
 	}
 }
@@ -665,6 +714,12 @@ func (e *Engine) dispatch(now time.Time) {
 		a := e.alerts[id]
 		r := e.ruleByName(a.Rule)
 		if r == nil {
+			// Retired: its rule is gone (see Reload). No notifications;
+			// listed for the retention like any resolved alert.
+			if a.State == StateResolved && now.Sub(a.ResolvedAt) > e.cfg.ResolvedRetention {
+				delete(e.alerts, id)
+				e.dirty[id] = true
+			}
 			continue
 		}
 		muted := a.Silenced || a.Inhibited

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,18 +179,7 @@ func newHarness(t testing.TB, cfg Config, scenario string, start time.Time, mod 
 	for _, sc := range strings.Split(scenario, ",") {
 		sites = append(sites, simSites(sc)...)
 	}
-	if cfg.RetryMin == 0 {
-		cfg.RetryMin = 20 * time.Millisecond
-		cfg.RetryMax = 100 * time.Millisecond
-	}
-	if cfg.EvalInterval == 0 {
-		cfg.EvalInterval = time.Hour // tests tick by hand
-	}
-	for i := range cfg.Receivers {
-		if cfg.Receivers[i].Type == "webhook" && cfg.Receivers[i].URL == "" {
-			cfg.Receivers[i].URL = h.hook.srv.URL + "/" + cfg.Receivers[i].Name
-		}
-	}
+	cfg = h.testConfig(cfg)
 	h.opts = Options{Config: cfg, Devices: reg, Sites: sites, Profiles: loadProfiles(t), Downlinks: h.dl, Now: h.clock.Now}
 	for _, f := range mod {
 		f(&h.opts)
@@ -197,6 +187,31 @@ func newHarness(t testing.TB, cfg Config, scenario string, start time.Time, mod 
 	h.start()
 	t.Cleanup(h.stop)
 	return h
+}
+
+// testConfig fills what tests leave out: fast retries, no ticker (tests
+// tick by hand), webhook receivers pointing at the recording webhook.
+func (h *harness) testConfig(cfg Config) Config {
+	if cfg.RetryMin == 0 {
+		cfg.RetryMin = 20 * time.Millisecond
+		cfg.RetryMax = 100 * time.Millisecond
+	}
+	if cfg.EvalInterval == 0 {
+		cfg.EvalInterval = time.Hour
+	}
+	cfg.Receivers = slices.Clone(cfg.Receivers)
+	for i := range cfg.Receivers {
+		if cfg.Receivers[i].Type == "webhook" && cfg.Receivers[i].URL == "" {
+			cfg.Receivers[i].URL = h.hook.srv.URL + "/" + cfg.Receivers[i].Name
+		}
+	}
+	return cfg
+}
+
+// reload reloads the running engine with cfg (completed as in newHarness)
+// and the harness's sites.
+func (h *harness) reload(cfg Config) error {
+	return h.e.Reload(h.testConfig(cfg), h.opts.Sites)
 }
 
 func (h *harness) start() {

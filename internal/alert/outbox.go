@@ -157,15 +157,17 @@ func (o *outbox) deliver(ctx context.Context) time.Duration {
 		if blocked[it.Receiver] {
 			continue
 		}
+		// Reload swaps e.recv and e.cfg under o.mu (and e.mu, which this
+		// goroutine never takes: a slow receiver must not hold up evaluation).
 		o.mu.Lock()
 		until := o.until[it.Receiver]
+		rc, ok := o.e.recv[it.Receiver]
 		o.mu.Unlock()
 		if d := time.Until(until); d > 0 {
 			blocked[it.Receiver] = true
 			wait = min(wait, d)
 			continue
 		}
-		rc, ok := o.e.recv[it.Receiver]
 		var err error
 		if !ok {
 			// The receiver was removed from the config: drop its items.
