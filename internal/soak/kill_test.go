@@ -15,7 +15,7 @@ import (
 
 // sinkConfig is the daemon's YAML for the MQTT sink (and the InfluxDB sink
 // once the daemon has one), retrying fast so that short runs converge.
-func sinkConfig(t *testing.T, bin string, mq *testserver.Mosquitto, ifx *testserver.InfluxDB) string {
+func sinkConfig(mq *testserver.Mosquitto, ifx *testserver.InfluxDB) string {
 	s := fmt.Sprintf("mqtt:\n  enabled: true\n  url: %q\n  backoff_min: 100ms\n  backoff_max: 1s\n  publish_timeout: 5s\n  connect_timeout: 2s\n", mq.URL())
 	if ifx != nil {
 		s += fmt.Sprintf("influx:\n  enabled: true\n  url: %q\n  org: %q\n  bucket: %q\n  flush_interval: 100ms\n  max_backoff: 1s\n  timeout: 2s\n",
@@ -52,7 +52,7 @@ func TestKillLoop(t *testing.T) {
 	bin := buildDaemon(t)
 	mq := testserver.StartMosquitto(t)
 	ifx := startInflux(t, bin)
-	h := newHarness(t, harnessOptions{devices: 50, extra: sinkConfig(t, bin, mq, ifx)})
+	h := newHarness(t, harnessOptions{devices: 50, extra: sinkConfig(mq, ifx)})
 	col := newMQTTCollector(t, mq.URL())
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 9))

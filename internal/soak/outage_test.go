@@ -23,7 +23,7 @@ func TestSinkOutages(t *testing.T) {
 	bin := buildDaemon(t)
 	mq := testserver.StartMosquitto(t)
 	ifx := startInflux(t, bin)
-	h := newHarness(t, harnessOptions{devices: 50, extra: sinkConfig(t, bin, mq, ifx)})
+	h := newHarness(t, harnessOptions{devices: 50, extra: sinkConfig(mq, ifx)})
 	col := newMQTTCollector(t, mq.URL())
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 7))
