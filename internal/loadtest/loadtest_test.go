@@ -280,34 +280,6 @@ func TestPlanBuildsRealFrames(t *testing.T) {
 	assert.Less(t, twice, 35)
 }
 
-// TestFullRun is the full load test, run by hand until `loraedge bench
-// uplinks` exists: LORAEDGE_LOADTEST_BINARY=bin/loraedge go test -run
-// TestFullRun -v -timeout 30m ./internal/loadtest (LORAEDGE_LOADTEST_JSON
-// names a file for the JSON report, LORAEDGE_LOADTEST_RATES the rates,
-// LORAEDGE_LOADTEST_EXTRA_CONFIG YAML for the daemon,
-// LORAEDGE_LOADTEST_MQTT_URL a broker).
-func TestFullRun(t *testing.T) {
-	bin := os.Getenv("LORAEDGE_LOADTEST_BINARY")
-	if bin == "" {
-		t.Skip("set LORAEDGE_LOADTEST_BINARY to run the full load test")
-	}
-	o := Options{Binary: bin, Progress: testWriter{t}, ExtraConfig: os.Getenv("LORAEDGE_LOADTEST_EXTRA_CONFIG"),
-		MQTTURL: os.Getenv("LORAEDGE_LOADTEST_MQTT_URL")}
-	if r := os.Getenv("LORAEDGE_LOADTEST_RATES"); r != "" {
-		var err error
-		o.Rates, err = ParseRates(r)
-		require.NoError(t, err)
-	}
-	rep, err := Run(context.Background(), o)
-	t.Log("\n" + rep.String())
-	require.NoError(t, err)
-	if file := os.Getenv("LORAEDGE_LOADTEST_JSON"); file != "" {
-		b, err := rep.JSON()
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(file, b, 0o644))
-	}
-}
-
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
