@@ -280,13 +280,6 @@ func TestPlanBuildsRealFrames(t *testing.T) {
 	assert.Less(t, twice, 35)
 }
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // The MQTT counter counts measurement messages on the topic once each,
 // however often the sink resends them.
 func TestMQTTCounter(t *testing.T) {
