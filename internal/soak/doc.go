@@ -39,6 +39,11 @@
 // reason, 3,600 valid uplinks all stored, peak RSS 27 MiB; clock jumps
 // 4,954 uplinks over 7 GPS-time jumps, all stored at their own times.
 //
+// At 10 minutes (make soak): 495 kills, 110,088 measurements on MQTT all
+// in the store, 2,470 replays rejected; 152 outages (54 broker, 54
+// InfluxDB, 44 both; broker down 2 min, InfluxDB 6.7 min in total), 144,378
+// measurements exactly once in InfluxDB and at least once on MQTT.
+//
 // The tests are short by default (a few seconds of load each, for `make
 // test`); -soak.duration (or LORAEDGE_SOAK_DURATION) sets the load time of
 // each scenario, e.g. `make soak` runs 10 minutes each.
