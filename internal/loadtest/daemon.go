@@ -20,14 +20,15 @@ import (
 // child is the daemon under test, a process of its own so that its CPU
 // time and memory are its alone.
 type child struct {
-	cmd     *exec.Cmd
-	pid     int
-	udp     *net.UDPAddr
-	httpURL string
-	logFile string
-	metrics scraper
-	exited  chan struct{}
-	waitErr error
+	cmd      *exec.Cmd
+	pid      int
+	udp      *net.UDPAddr
+	httpPort int
+	httpURL  string
+	logFile  string
+	metrics  scraper
+	exited   chan struct{}
+	waitErr  error
 }
 
 // writeConfig writes the daemon configuration: the devices (ABP, profile
@@ -55,38 +56,58 @@ func writeConfig(file string, devs []simDevice, o Options) error {
 	return os.WriteFile(file, []byte(b.String()), 0o600)
 }
 
-// startChild starts the daemon binary on free loopback ports and waits
-// until its /metrics answers.
+// childSpec says how to start a daemon child process.
+type childSpec struct {
+	Binary, ConfigFile, DataDir, LogLevel string
+	// LogFile receives the daemon's output (appended).
+	LogFile string
+	// UDPPort and HTTPPort are chosen free when 0.
+	UDPPort, HTTPPort int
+	StartTimeout      time.Duration
+}
+
+// startChild starts the daemon binary for the load test on free loopback
+// ports, its log in the data directory.
 func startChild(ctx context.Context, o Options, configFile, dataDir string) (*child, error) {
-	udpPort, err := freePort("udp")
-	if err != nil {
-		return nil, err
+	return launch(ctx, childSpec{Binary: o.Binary, ConfigFile: configFile, DataDir: dataDir, LogLevel: o.LogLevel,
+		LogFile: filepath.Join(dataDir, "daemon.log"), StartTimeout: o.StartTimeout})
+}
+
+// launch starts the daemon and waits until its /metrics answers; a daemon
+// that does not come up is killed.
+func launch(ctx context.Context, sp childSpec) (*child, error) {
+	var err error
+	if sp.UDPPort == 0 {
+		if sp.UDPPort, err = freePort("udp"); err != nil {
+			return nil, err
+		}
 	}
-	httpPort, err := freePort("tcp")
-	if err != nil {
-		return nil, err
+	if sp.HTTPPort == 0 {
+		if sp.HTTPPort, err = freePort("tcp"); err != nil {
+			return nil, err
+		}
 	}
 	tok := make([]byte, 16)
 	_, _ = rand.Read(tok)
 	token := hex.EncodeToString(tok)
-	udpAddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: udpPort}
-	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
+	udpAddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sp.UDPPort}
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sp.HTTPPort))
 
-	c := &child{udp: udpAddr, httpURL: "http://" + httpAddr, logFile: filepath.Join(dataDir, "daemon.log"), exited: make(chan struct{})}
-	logf, err := os.Create(c.logFile)
+	c := &child{udp: udpAddr, httpPort: sp.HTTPPort, httpURL: "http://" + httpAddr, logFile: sp.LogFile, exited: make(chan struct{})}
+	logf, err := os.OpenFile(sp.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("daemon log: %w", err)
 	}
 	// No CommandContext: the daemon is stopped with SIGTERM so that it
 	// shuts down cleanly, not killed when ctx ends.
-	c.cmd = exec.Command(o.Binary, "run", "-c", configFile, "--listen", udpAddr.String(), "--http", httpAddr,
-		"--data-dir", dataDir, "--log-level", o.LogLevel, "--log-format", "text")
+	c.cmd = exec.Command(sp.Binary, "run", "-c", sp.ConfigFile, "--listen", udpAddr.String(), "--http", httpAddr,
+		"--data-dir", sp.DataDir, "--log-level", sp.LogLevel, "--log-format", "text")
 	c.cmd.Env = append(childEnv(os.Environ()), "LORAEDGE_HTTP_ADMIN_TOKEN="+token)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = childAttr()
 	if err := c.cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("start daemon %s: %w", o.Binary, err)
+		return nil, fmt.Errorf("start daemon %s: %w", sp.Binary, err)
 	}
 	c.pid = c.cmd.Process.Pid
 	go func() {
@@ -96,7 +117,7 @@ func startChild(ctx context.Context, o Options, configFile, dataDir string) (*ch
 	}()
 	c.metrics = scraper{url: c.httpURL + "/metrics", token: token, client: &http.Client{Timeout: 5 * time.Second}}
 
-	deadline := time.Now().Add(o.StartTimeout)
+	deadline := time.Now().Add(sp.StartTimeout)
 	for {
 		if _, err := c.metrics.scrape(ctx); err == nil {
 			return c, nil
@@ -105,15 +126,26 @@ func startChild(ctx context.Context, o Options, configFile, dataDir string) (*ch
 		case <-c.exited:
 			return nil, fmt.Errorf("daemon exited on start (%v): %s", c.waitErr, c.logTail())
 		case <-ctx.Done():
-			c.stop()
+			c.kill()
 			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			c.stop()
-			return nil, fmt.Errorf("daemon not ready after %s: %s", o.StartTimeout, c.logTail())
+			c.kill()
+			return nil, fmt.Errorf("daemon not ready after %s: %s", sp.StartTimeout, c.logTail())
 		}
 	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (c *child) kill() {
+	select {
+	case <-c.exited:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.exited
 }
 
 // alive reports an error if the daemon has exited.

@@ -2,16 +2,8 @@ package loadtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -93,62 +85,12 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (*Daemon, error) {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 30 * time.Second
 	}
-	var err error
-	if o.UDPPort == 0 {
-		if o.UDPPort, err = freePort("udp"); err != nil {
-			return nil, err
-		}
-	}
-	if o.HTTPPort == 0 {
-		if o.HTTPPort, err = freePort("tcp"); err != nil {
-			return nil, err
-		}
-	}
-	tok := make([]byte, 16)
-	_, _ = rand.Read(tok)
-	token := hex.EncodeToString(tok)
-	udpAddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: o.UDPPort}
-	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(o.HTTPPort))
-	c := &child{udp: udpAddr, httpURL: "http://" + httpAddr, logFile: o.LogFile, exited: make(chan struct{})}
-	logf, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	c, err := launch(ctx, childSpec{Binary: o.Binary, ConfigFile: o.ConfigFile, DataDir: o.DataDir, LogLevel: o.LogLevel,
+		LogFile: o.LogFile, UDPPort: o.UDPPort, HTTPPort: o.HTTPPort, StartTimeout: o.StartTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("daemon log: %w", err)
+		return nil, err
 	}
-	c.cmd = exec.Command(o.Binary, "run", "-c", o.ConfigFile, "--listen", udpAddr.String(), "--http", httpAddr,
-		"--data-dir", o.DataDir, "--log-level", o.LogLevel, "--log-format", "text")
-	c.cmd.Env = append(childEnv(os.Environ()), "LORAEDGE_HTTP_ADMIN_TOKEN="+token)
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	c.cmd.SysProcAttr = childAttr()
-	if err := c.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start daemon %s: %w", o.Binary, err)
-	}
-	c.pid = c.cmd.Process.Pid
-	go func() {
-		c.waitErr = c.cmd.Wait()
-		logf.Close()
-		close(c.exited)
-	}()
-	c.metrics = scraper{url: c.httpURL + "/metrics", token: token, client: &http.Client{Timeout: 5 * time.Second}}
-	d := &Daemon{c: c, UDPPort: o.UDPPort, HTTPPort: o.HTTPPort}
-	deadline := time.Now().Add(o.StartTimeout)
-	for {
-		if _, err := c.metrics.scrape(ctx); err == nil {
-			return d, nil
-		}
-		select {
-		case <-c.exited:
-			return nil, fmt.Errorf("daemon exited on start (%v): %s", c.waitErr, c.logTail())
-		case <-ctx.Done():
-			d.Kill()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			d.Kill()
-			return nil, fmt.Errorf("daemon not ready after %s: %s", o.StartTimeout, c.logTail())
-		}
-	}
+	return &Daemon{c: c, UDPPort: c.udp.Port, HTTPPort: c.httpPort}, nil
 }
 
 // UDPAddr is where packet forwarders send to.
@@ -175,15 +117,7 @@ func (d *Daemon) Stop() error { return d.c.stop() }
 
 // Kill sends SIGKILL and waits for the process to be gone: a crash, not a
 // shutdown.
-func (d *Daemon) Kill() {
-	select {
-	case <-d.c.exited:
-		return
-	default:
-	}
-	_ = d.c.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.c.exited
-}
+func (d *Daemon) Kill() { d.c.kill() }
 
 // LogTail is the end of the daemon's log.
 func (d *Daemon) LogTail() string { return d.c.logTail() }
