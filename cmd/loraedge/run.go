@@ -211,6 +211,9 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 	}
 	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry(), notify: sdnotify.New()}
 	if err := d.build(); err != nil {
+		if d.net != nil {
+			d.net.Close()
+		}
 		if d.store != nil {
 			d.store.Close()
 		}
@@ -230,6 +233,10 @@ func (d *daemon) build() (err error) {
 	if d.devices, err = device.NewRegistry(cfg.Devices); err != nil {
 		return err
 	}
+	kek, err := loadKEK(cfg.Keys)
+	if err != nil {
+		return err
+	}
 	d.store, err = store.Open(store.Options{
 		Dir:            filepath.Join(cfg.DataDir, "store"),
 		Logger:         d.log,
@@ -240,14 +247,19 @@ func (d *daemon) build() (err error) {
 	if err != nil {
 		return err
 	}
+	var sealer device.Sealer
+	if kek != nil {
+		sealer = kek
+	}
+	if err := d.devices.PersistSealed(d.store.KV("devices"), sealer); err != nil {
+		// A stored device that no longer validates is reported, not fatal:
+		// the others and the configured ones still work.
+		d.log.Error("some API-managed devices could not be loaded", "err", err)
+	}
 	d.observers = &observerFanout{}
 	if cfg.Simulator.Enabled {
 		// A newcomer running `make run` sees the values arrive.
 		d.observers.add(liveLog{d.log})
-	}
-	kek, err := loadKEK(cfg.Keys)
-	if err != nil {
-		return err
 	}
 	d.ingest, err = ingest.New(ingest.Options{
 		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
@@ -305,15 +317,6 @@ func (d *daemon) build() (err error) {
 	}
 	if err := d.buildAlerts(); err != nil {
 		return err
-	}
-	var sealer device.Sealer
-	if kek != nil {
-		sealer = kek
-	}
-	if err := d.devices.PersistSealed(d.store.KV("devices"), sealer); err != nil {
-		// A stored device that no longer validates is reported, not fatal:
-		// the others and the configured ones still work.
-		d.log.Error("some API-managed devices could not be loaded", "err", err)
 	}
 	if cfg.HTTP.Listen != "" {
 		var read, admin []string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -33,7 +34,7 @@ type e2eDaemon struct {
 	done    chan error
 }
 
-func startDaemon(t *testing.T, file, dataDir string) *e2eDaemon {
+func startDaemon(t *testing.T, file, dataDir string, extraEnv ...string) *e2eDaemon {
 	t.Helper()
 	d := &e2eDaemon{t: t, token: "test-admin-token-0123456789", done: make(chan error, 1),
 		udpAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(freeUDPPort(t))),
@@ -42,7 +43,7 @@ func startDaemon(t *testing.T, file, dataDir string) *e2eDaemon {
 	d.cancel = cancel
 	go func() {
 		d.done <- run(ctx, []string{"run", "-c", file, "--listen", d.udpAddr, "--http", d.http, "--data-dir", dataDir, "--log-level", "error"},
-			[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + d.token}, io.Discard, io.Discard)
+			append([]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + d.token}, extraEnv...), io.Discard, io.Discard)
 	}()
 	require.Eventually(t, func() bool { _, err := d.metric(""); return err == nil }, 10*time.Second, 20*time.Millisecond)
 	return d
@@ -155,7 +156,9 @@ func TestUDPRejectionsAndRestart(t *testing.T) {
 		stored   = `loraedge_ingest_uplinks_total{result="stored"}`
 	)
 
-	d := startDaemon(t, file, dir)
+	// Session keys are kept encrypted at rest across the restart below.
+	kek := "LORAEDGE_KEYS_KEK=" + strings.Repeat("5a", 32)
+	d := startDaemon(t, file, dir, kek)
 	gw := newGateway(t, d.udpAddr, lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, 1})
 	gw2 := newGateway(t, d.udpAddr, lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, 2})
 
@@ -194,8 +197,12 @@ func TestUDPRejectionsAndRestart(t *testing.T) {
 	assert.EqualValues(t, 1, mustMetric(t, d, mic), "only the forged frame failed its MIC")
 	d.stop()
 
+	raw, err := os.ReadFile(filepath.Join(dir, "network.db"))
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(raw, nwk[:]), "a session key is on disk in plain")
+
 	// Restart: counters and DevNonce history are still there.
-	d = startDaemon(t, file, dir)
+	d = startDaemon(t, file, dir, kek)
 	gw = newGateway(t, d.udpAddr, lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, 1})
 	gw.push(abpFrame(t, addr, nwk, app, 65535, payload))
 	d.waitMetric(replay, 1)
