@@ -106,6 +106,11 @@ func TestSimulatePrintConfigLoads(t *testing.T) {
 	c, err := config.Load(config.Source{File: file})
 	require.NoError(t, err)
 	assert.ElementsMatch(t, sim.Devices("all"), c.Devices, "the printed configuration is exactly the simulator's devices, keys included")
+	require.Len(t, c.Sites, len(sim.Sites("all")))
+	for i, s := range sim.Sites("all") {
+		assert.Equal(t, s.Route, c.Sites[i].Route, s.ID)
+		assert.Equal(t, s.Team, c.Sites[i].Team, s.ID)
+	}
 	_, _, err = runCmd(t, context.Background(), "simulate", "--scenario", "nope")
 	require.Error(t, err)
 }

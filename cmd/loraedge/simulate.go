@@ -71,13 +71,15 @@ func newSimulateCmd(e env) *cobra.Command {
 // the configuration file's `sites:` and `devices:` lists.
 func printSimConfig(e env, scenario string) error {
 	type simSite struct {
-		ID   string  `yaml:"id"`
-		Name string  `yaml:"name"`
-		Kind string  `yaml:"kind"`
-		Road string  `yaml:"road,omitempty"`
-		Km   float64 `yaml:"km,omitempty"`
-		Lat  float64 `yaml:"lat"`
-		Lon  float64 `yaml:"lon"`
+		ID    string  `yaml:"id"`
+		Name  string  `yaml:"name"`
+		Kind  string  `yaml:"kind"`
+		Road  string  `yaml:"road,omitempty"`
+		Km    float64 `yaml:"km,omitempty"`
+		Route string  `yaml:"route,omitempty"`
+		Team  string  `yaml:"team,omitempty"`
+		Lat   float64 `yaml:"lat"`
+		Lon   float64 `yaml:"lon"`
 	}
 	type simDevice struct {
 		DevEUI     string   `yaml:"dev_eui"`
@@ -101,7 +103,7 @@ func printSimConfig(e env, scenario string) error {
 		Devices []simDevice `yaml:"devices"`
 	}
 	for _, s := range sim.Sites(scenario) {
-		out.Sites = append(out.Sites, simSite{ID: s.ID, Name: s.Name, Kind: s.Kind, Road: s.Road, Km: s.Km, Lat: s.Lat, Lon: s.Lon})
+		out.Sites = append(out.Sites, simSite{ID: s.ID, Name: s.Name, Kind: s.Kind, Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, Lat: s.Lat, Lon: s.Lon})
 	}
 	for _, d := range sim.Devices(scenario) {
 		sd := simDevice{DevEUI: d.DevEUI.String(), Name: d.Name, Activation: string(d.Activation), Class: string(d.Class),

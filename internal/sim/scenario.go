@@ -24,13 +24,15 @@ const (
 
 // Site is a place the simulated devices are mounted at.
 type Site struct {
-	ID   string
-	Name string
-	Kind string // "road" or "building"
-	Lat  float64
-	Lon  float64
-	Road string  // road sections only, e.g. "K 23"
-	Km   float64 // road sections only
+	ID    string
+	Name  string
+	Kind  string // "road" or "building"
+	Lat   float64
+	Lon   float64
+	Road  string  // road sections only, e.g. "K 23"
+	Km    float64 // road sections only
+	Route string  // road sections only: the gritting route (Streuroute)
+	Team  string  // who is warned: "winterdienst" or "facility"
 }
 
 // Scenario is a named set of sites and devices with a default virtual
@@ -57,11 +59,11 @@ type simDevice struct {
 
 var (
 	roadSites = []Site{
-		{ID: "k23-bridge", Name: "K 23 Talbach bridge", Kind: "road", Lat: 49.8421, Lon: 8.9513, Road: "K 23", Km: 4.2},
-		{ID: "b27-forest", Name: "B 27 Hohe Warte forest section", Kind: "road", Lat: 49.8712, Lon: 8.9977, Road: "B 27", Km: 12.8},
-		{ID: "k23-valley", Name: "K 23 Muehlgrund valley", Kind: "road", Lat: 49.8365, Lon: 8.9702, Road: "K 23", Km: 7.5},
+		{ID: "k23-bridge", Name: "K 23 Talbach bridge", Kind: "road", Lat: 49.8421, Lon: 8.9513, Road: "K 23", Km: 4.2, Route: "Streuroute Nord", Team: "winterdienst"},
+		{ID: "b27-forest", Name: "B 27 Hohe Warte forest section", Kind: "road", Lat: 49.8712, Lon: 8.9977, Road: "B 27", Km: 12.8, Route: "Streuroute Ost", Team: "winterdienst"},
+		{ID: "k23-valley", Name: "K 23 Muehlgrund valley", Kind: "road", Lat: 49.8365, Lon: 8.9702, Road: "K 23", Km: 7.5, Route: "Streuroute Nord", Team: "winterdienst"},
 	}
-	schoolSite = Site{ID: "school-am-park", Name: "Gesamtschule am Park", Kind: "building", Lat: 49.8688, Lon: 8.9234}
+	schoolSite = Site{ID: "school-am-park", Name: "Gesamtschule am Park", Kind: "building", Lat: 49.8688, Lon: 8.9234, Team: "facility"}
 )
 
 // Scenario codes become the fifth byte of the DevEUIs so that scenarios
