@@ -8,7 +8,7 @@ import (
 
 // The encoders below write the uplink formats of the simulated devices.
 // They are the inverse of the daemon's decoders and are checked against the
-// vendors' published examples (testdata via /work/shared/vectors).
+// vendors' published examples (internal/codec/testdata/examples.json).
 
 // FPorts used by the simulated devices.
 const (

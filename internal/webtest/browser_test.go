@@ -322,14 +322,11 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 }
 
 // artifacts is where screenshots go: LORAEDGE_ARTIFACTS or a temporary
-// directory; also /tmp/le/screens when /tmp/le exists (for the lead).
+// directory.
 func artifacts(t *testing.T) []string {
 	dirs := []string{os.Getenv("LORAEDGE_ARTIFACTS")}
 	if dirs[0] == "" {
 		dirs[0] = t.TempDir()
-	}
-	if fi, err := os.Stat("/tmp/le"); err == nil && fi.IsDir() {
-		dirs = append(dirs, "/tmp/le/screens")
 	}
 	for _, d := range dirs {
 		require.NoError(t, os.MkdirAll(d, 0o755))

@@ -5,6 +5,5 @@
 // 1.8 filled by the real sink. It has no code of its own; the tests are the
 // point. Run with `go test ./internal/webtest/`; a missing
 // chromium skips locally and fails in CI (CI=true). Screenshots go to
-// $LORAEDGE_ARTIFACTS (or a temporary directory) and, when /tmp/le exists,
-// to /tmp/le/screens.
+// $LORAEDGE_ARTIFACTS (or a temporary directory).
 package webtest
