@@ -2,7 +2,7 @@
 // dew and frost point (Magnus, WMO constants), road surface states (TLS
 // codes), the decision tree of the German traffic-centre ice warning as we
 // read its description (SWE 4.14 "Glättewarnung und -prognose", see
-// the project's domain notes (shared/domain.md, section 1); implemented from that prose, not from the
+// shared/domain.md, section 1; implemented from that prose, not from the
 // GPL source), a least-squares trend forecast run through the same tree for
 // several horizons, and a per-station Tracker that turns assessments into
 // Vorwarnung / Warnung / Alarm with hysteresis and an explicit Entwarnung.
