@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -40,15 +41,25 @@ func Need(t testing.TB, name string, candidates ...string) string {
 	return ""
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port that was free a moment ago. It is
+// picked at random below the kernel's ephemeral range (32768 and up on
+// Linux): a server that a test stops and starts again on its port (an
+// outage) must not find it handed to another test's client or server in
+// the meantime, which ephemeral ports would allow when packages run in
+// parallel.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("free port: none found in 20000..31999")
+	return 0
 }
 
 // Process is an external server process that can be stopped and started

@@ -33,8 +33,9 @@ func TestInfluxDBv2WriteAndFlux(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
+	msg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, "write answered: %s\ninfluxd log:\n%s", msg, db.Log())
 
 	flux := `from(bucket: "loraedge/autogen") |> range(start: 2025-12-31T00:00:00Z, stop: 2026-01-02T00:00:00Z) |> filter(fn: (r) => r._measurement == "air")`
 	req, err = http.NewRequestWithContext(ctx, http.MethodPost, db.URL+"/api/v2/query", bytes.NewBufferString(flux))
