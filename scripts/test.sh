@@ -15,7 +15,7 @@ trap 'rm -f "$log"' EXIT
 go test -v -count=1 -timeout 12m ./... >"$log" 2>&1
 status=$?
 # Package results and everything about failures, not the whole -v log.
-grep -E '^(ok|FAIL|panic:|---|\?)|--- FAIL|^\s+\S+_test\.go:[0-9]+:|Error Trace|Error:|^\s+Messages:' "$log" | grep -v -- '--- PASS' || true
+grep -E '^(ok|FAIL|panic:|---|\?)|--- FAIL|^\s+\S+_test\.go:[0-9]+:|Error Trace|Error:|^\s+Messages:|^\s+(expected|actual)\s*:' "$log" | grep -v -- '--- PASS' || true
 passed=$(grep -cE -- '--- PASS' "$log" || true)
 failed=$(grep -cE -- '--- FAIL' "$log" || true)
 skipped=$(grep -cE -- '--- SKIP' "$log" || true)
