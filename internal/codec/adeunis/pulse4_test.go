@@ -137,11 +137,5 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	in := codectest.Examples(b, "Adeunis", "Pulse 4")[0].Input(1)
 	d := decoder(b, map[string]any{"history_interval": "10m"})
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	codectest.Bench(b, d, in)
 }

@@ -1,7 +1,6 @@
 package axioma
 
 import (
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -21,13 +20,6 @@ func newDecoder(t testing.TB) codec.Decoder {
 	return d
 }
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	require.NoError(t, err)
-	return b
-}
-
 func TestPublishedExamples(t *testing.T) {
 	d := newDecoder(t)
 	for _, e := range codectest.Examples(t, "Axioma", "QALCOSONIC W1") {
@@ -42,7 +34,7 @@ func TestPublishedExamples(t *testing.T) {
 
 func TestHistoryIsDated(t *testing.T) {
 	d := newDecoder(t)
-	res, err := d.Decode(codec.Input{FPort: FPort, Bytes: mustHex(t, published)})
+	res, err := d.Decode(codec.Input{FPort: FPort, Bytes: codectest.Hex(t, published)})
 	require.NoError(t, err)
 	var hist []codec.Value
 	for _, v := range res.Values {
@@ -79,7 +71,7 @@ func TestStatusFlags(t *testing.T) {
 		{0x80, map[string]bool{"low_temperature": true, "burst": false}},
 		{0x08, map[string]bool{"permanent_error": true}},
 	} {
-		b := mustHex(t, published)
+		b := codectest.Hex(t, published)
 		b[5] = tc.status
 		res, err := d.Decode(codec.Input{FPort: FPort, Bytes: b})
 		require.NoError(t, err)
@@ -95,7 +87,7 @@ func TestStatusFlags(t *testing.T) {
 func TestBitStream(t *testing.T) {
 	// All-ones deltas (16383 L each) and multiplier 0x3F: checks that values
 	// straddling byte boundaries are read LSB first.
-	b := mustHex(t, published)
+	b := codectest.Hex(t, published)
 	for i := historyStart; i < FrameLen; i++ {
 		b[i] = 0xFF
 	}
@@ -116,7 +108,7 @@ func TestBitStream(t *testing.T) {
 
 func TestRejects(t *testing.T) {
 	d := newDecoder(t)
-	full := mustHex(t, published)
+	full := codectest.Hex(t, published)
 	bad := append([]byte{0x02}, full[1:]...)
 	for _, tc := range []struct {
 		name  string
@@ -153,14 +145,8 @@ func FuzzDecode(f *testing.F) {
 
 func BenchmarkDecode(b *testing.B) {
 	d := newDecoder(b)
-	in := codec.Input{FPort: FPort, Bytes: mustHex(b, published)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	in := codec.Input{FPort: FPort, Bytes: codectest.Hex(b, published)}
+	codectest.Bench(b, d, in)
 }
 
 // Every value a decode returns is announced by FieldNames, so profiles can
@@ -172,5 +158,5 @@ func TestFieldNamesCoverValues(t *testing.T) {
 }
 
 func fieldNameInputs(t *testing.T) []codec.Input {
-	return []codec.Input{{FPort: FPort, Bytes: mustHex(t, published)}}
+	return []codec.Input{{FPort: FPort, Bytes: codectest.Hex(t, published)}}
 }

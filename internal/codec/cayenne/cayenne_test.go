@@ -85,11 +85,5 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	in := codectest.Examples(b, "The Things Stack", "Cayenne LPP")[0].Input(1)
 	d := decoder(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	codectest.Bench(b, d, in)
 }

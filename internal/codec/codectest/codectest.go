@@ -203,3 +203,23 @@ func AssertFieldNamesCover(t testing.TB, d codec.Decoder, inputs []codec.Input) 
 		}
 	}
 }
+
+// Hex decodes a hex payload of a test, spaces allowed.
+func Hex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	require.NoError(t, err)
+	return b
+}
+
+// Bench decodes in with d for the benchmark and reports payloads/s.
+func Bench(b *testing.B, d codec.Decoder, in codec.Input) {
+	b.Helper()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Decode(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+}

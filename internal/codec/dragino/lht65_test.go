@@ -95,11 +95,5 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	in := codectest.Examples(b, "Dragino", "LHT65")[0].Input(2)
 	d := decoder(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	codectest.Bench(b, d, in)
 }

@@ -97,11 +97,5 @@ func BenchmarkDecode(b *testing.B) {
 	e := codectest.Examples(b, "Elsys", "ERS CO2")[0]
 	in := e.Input(1)
 	d := decoder(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	codectest.Bench(b, d, in)
 }

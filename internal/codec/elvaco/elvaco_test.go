@@ -1,7 +1,6 @@
 package elvaco
 
 import (
-	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,13 +17,6 @@ func newDecoder(t testing.TB) codec.Decoder {
 	d, err := New(nil)
 	require.NoError(t, err)
 	return d
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	require.NoError(t, err)
-	return b
 }
 
 func TestPublishedExamples(t *testing.T) {
@@ -50,7 +42,7 @@ func TestRecordVariants(t *testing.T) {
 	d := newDecoder(t)
 	// Energy in kWh (VIF 0x06), volume in 10 L (VIF 0x14), power in 0.01 W
 	// (VIF 0x29), flow in 0.1 L/h (VIF 0x3A), error flags with hex digits.
-	b := mustHex(t, "15"+"0406e8030000"+"0414d2040000"+"02291027"+"023a6400"+"04fd17000000a0")
+	b := codectest.Hex(t, "15"+"0406e8030000"+"0414d2040000"+"02291027"+"023a6400"+"04fd17000000a0")
 	res, err := d.Decode(codec.Input{FPort: FPort, Bytes: b})
 	require.NoError(t, err)
 	want := map[string]any{"energy": 1000.0, "volume": 12.34, "power": 0.1, "flow": 0.01, "error_flag": nil, "error_flags_raw": float64(0xa0000000)}
@@ -60,7 +52,7 @@ func TestRecordVariants(t *testing.T) {
 func TestUnknownRecordIsSkipped(t *testing.T) {
 	d := newDecoder(t)
 	// A pressure record (VIF 0x6A) between energy and volume.
-	b := mustHex(t, "15"+"0406e8030000"+"026a1400"+"0414d2040000")
+	b := codectest.Hex(t, "15"+"0406e8030000"+"026a1400"+"0414d2040000")
 	res, err := d.Decode(codec.Input{FPort: FPort, Bytes: b})
 	require.NoError(t, err)
 	assert.Len(t, res.Warnings, 1)
@@ -70,7 +62,7 @@ func TestUnknownRecordIsSkipped(t *testing.T) {
 
 func TestRejects(t *testing.T) {
 	d := newDecoder(t)
-	full := mustHex(t, published)
+	full := codectest.Hex(t, published)
 	for _, tc := range []struct {
 		name  string
 		port  uint8
@@ -82,7 +74,7 @@ func TestRejects(t *testing.T) {
 		{"unknown message format", FPort, append([]byte{0x00}, full[1:]...), codec.ErrFormat},
 		{"cut inside energy", FPort, full[:5], codec.ErrTruncated},
 		{"cut inside error flags", FPort, full[:len(full)-1], codec.ErrTruncated},
-		{"special function", FPort, mustHex(t, "157f"), codec.ErrFormat},
+		{"special function", FPort, codectest.Hex(t, "157f"), codec.ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := d.Decode(codec.Input{FPort: tc.port, Bytes: tc.b})
@@ -109,14 +101,8 @@ func FuzzDecode(f *testing.F) {
 
 func BenchmarkDecode(b *testing.B) {
 	d := newDecoder(b)
-	in := codec.Input{FPort: FPort, Bytes: mustHex(b, published)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	in := codec.Input{FPort: FPort, Bytes: codectest.Hex(b, published)}
+	codectest.Bench(b, d, in)
 }
 
 // Every value a decode returns is announced by FieldNames, so profiles can
@@ -128,6 +114,6 @@ func TestFieldNamesCoverValues(t *testing.T) {
 }
 
 func fieldNameInputs(t *testing.T) []codec.Input {
-	return []codec.Input{{FPort: FPort, Bytes: mustHex(t, published)},
-		{FPort: FPort, Bytes: mustHex(t, "15"+"0406e8030000"+"0414d2040000"+"02291027"+"023a6400"+"04fd17000000a0")}}
+	return []codec.Input{{FPort: FPort, Bytes: codectest.Hex(t, published)},
+		{FPort: FPort, Bytes: codectest.Hex(t, "15"+"0406e8030000"+"0414d2040000"+"02291027"+"023a6400"+"04fd17000000a0")}}
 }

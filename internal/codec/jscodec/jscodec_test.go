@@ -1,7 +1,6 @@
 package jscodec
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"sync"
 	"testing"
@@ -16,13 +15,6 @@ import (
 )
 
 const axiomaHex = "01aeac986a003217000000000000000000008003800054000e4005100048000240020000200000000000000000000000000000"
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	require.NoError(t, err)
-	return b
-}
 
 func newJS(t testing.TB, opts map[string]any) codec.Decoder {
 	t.Helper()
@@ -178,7 +170,7 @@ func TestLoadTimeChecks(t *testing.T) {
 
 func TestPayloadLimit(t *testing.T) {
 	d := newJS(t, map[string]any{"script": "qalcosonic-w1.js", "base_dir": "testdata", "max_payload_bytes": 10})
-	_, err := d.Decode(codec.Input{FPort: 100, Bytes: mustHex(t, axiomaHex)})
+	_, err := d.Decode(codec.Input{FPort: 100, Bytes: codectest.Hex(t, axiomaHex)})
 	require.ErrorIs(t, err, ErrPayloadTooLarge)
 }
 
@@ -202,7 +194,7 @@ func TestConcurrentUse(t *testing.T) {
 	// The time limit is wall-clock; 8 goroutines on a shared 2-core test
 	// machine (and the race detector) must not trip it.
 	d := newJS(t, map[string]any{"script": "qalcosonic-w1.js", "base_dir": "testdata", "timeout": "5s"})
-	in := codec.Input{FPort: 100, Bytes: mustHex(t, axiomaHex)}
+	in := codec.Input{FPort: 100, Bytes: codectest.Hex(t, axiomaHex)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := 0; g < 8; g++ {
@@ -262,14 +254,8 @@ func BenchmarkAxiomaJSIsolated(b *testing.B) {
 }
 
 func benchDecode(b *testing.B, d codec.Decoder) {
-	in := codec.Input{FPort: 100, Bytes: mustHex(b, axiomaHex), RecvTime: time.Now()}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	in := codec.Input{FPort: 100, Bytes: codectest.Hex(b, axiomaHex), RecvTime: time.Now()}
+	codectest.Bench(b, d, in)
 }
 
 // BenchmarkAxiomaRatio alternates one native and one JS decode of the same
@@ -279,7 +265,7 @@ func BenchmarkAxiomaRatio(b *testing.B) {
 	native, err := axioma.New(nil)
 	require.NoError(b, err)
 	js := newJS(b, map[string]any{"script": "qalcosonic-w1.js", "base_dir": "testdata", "timeout": "10s"})
-	in := codec.Input{FPort: 100, Bytes: mustHex(b, axiomaHex), RecvTime: time.Now()}
+	in := codec.Input{FPort: 100, Bytes: codectest.Hex(b, axiomaHex), RecvTime: time.Now()}
 	var tn, tj time.Duration
 	for b.Loop() {
 		t0 := time.Now()

@@ -2,7 +2,6 @@ package kamstrup
 
 import (
 	"encoding/hex"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,13 +32,6 @@ func TestPublishedExamples(t *testing.T) {
 	}
 }
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	require.NoError(t, err)
-	return b
-}
-
 // The further examples of Kamstrup's mbusparser codec file
 // (TheThingsNetwork/lorawan-devices vendor/kamstrup/mbusparser.yaml @af4ebcae),
 // written out as hex; expected values as published there.
@@ -47,7 +39,7 @@ func TestVendorExamples(t *testing.T) {
 	d := newDecoder(t)
 
 	t.Run("midnight log with invalid temperatures and infocode", func(t *testing.T) {
-		b := mustHex(t, "78446d0020f32a4413ec00000052ff25100042ff1c0500623b0000523b0000615b80515b80")
+		b := codectest.Hex(t, "78446d0020f32a4413ec00000052ff25100042ff1c0500623b0000523b0000615b80515b80")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.NoError(t, err)
 		ts := "2023-10-19T00:00:00.000"
@@ -83,7 +75,7 @@ func TestVendorExamples(t *testing.T) {
 	})
 
 	t.Run("installation frame with long header", func(t *testing.T) {
-		b := mustHex(t, "7258578853372c3c16d610080004ff16bf587000")
+		b := codectest.Hex(t, "7258578853372c3c16d610080004ff16bf587000")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.NoError(t, err)
 		want := map[string]any{"values": []any{
@@ -97,7 +89,7 @@ func TestVendorExamples(t *testing.T) {
 	})
 
 	t.Run("integration guide: short header, 2-byte hourly profile", func(t *testing.T) {
-		b := mustHex(t, "7a08000000446d002cfd284413c1aa77004d931318620127012201220126012201220121012701220122012701"+"2f")
+		b := codectest.Hex(t, "7a08000000446d002cfd284413c1aa77004d931318620127012201220126012201220121012701220122012701"+"2f")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.NoError(t, err)
 		want := []float64{7842.497, 7842.202, 7841.912, 7841.622, 7841.328, 7841.038, 7840.748, 7840.459, 7840.164, 7839.874, 7839.584, 7839.289}
@@ -114,7 +106,7 @@ func TestVendorExamples(t *testing.T) {
 	})
 
 	t.Run("profile without base value", func(t *testing.T) {
-		b := mustHex(t, "78446d003318374d93132261010000000300000000000000000000000000000000000000000000000000000000")
+		b := codectest.Hex(t, "78446d003318374d93132261010000000300000000000000000000000000000000000000000000000000000000")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.ErrorIs(t, err, mbus.ErrNoBase)
 		require.ErrorIs(t, err, codec.ErrFormat)
@@ -160,7 +152,7 @@ func TestRejects(t *testing.T) {
 		{"profile bad element size", 1, "78446d003318374413030000004d9313036501ff", codec.ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := d.Decode(codec.Input{FPort: tc.port, Bytes: mustHex(t, tc.hex)})
+			_, err := d.Decode(codec.Input{FPort: tc.port, Bytes: codectest.Hex(t, tc.hex)})
 			require.ErrorIs(t, err, tc.isErr)
 		})
 	}
@@ -171,7 +163,7 @@ func TestRecordVariants(t *testing.T) {
 	t.Run("DIFE storage number and BCD energy", func(t *testing.T) {
 		// DIF 0x8C (BCD 8, extension) DIFE 0x01 (storage 2), VIF 0x06 (kWh): 12345678 kWh;
 		// date of storage 2 via DIF 0x82 DIFE 0x01 VIF 0x6C (type G): 2024-07-31.
-		b := mustHex(t, "78"+"82016c1f37"+"8c010678563412")
+		b := codectest.Hex(t, "78"+"82016c1f37"+"8c010678563412")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.NoError(t, err)
 		require.Len(t, res.Values, 1)
@@ -181,7 +173,7 @@ func TestRecordVariants(t *testing.T) {
 		assert.Equal(t, time.Date(2024, 7, 31, 0, 0, 0, 0, time.UTC), res.Values[0].Time)
 	})
 	t.Run("reverse volume, negative temperature, water infocode leak+burst", func(t *testing.T) {
-		b := mustHex(t, "78"+"0493 3c 10270000"+"0265 38ff"+"02ff25 0c00")
+		b := codectest.Hex(t, "78"+"0493 3c 10270000"+"0265 38ff"+"02ff25 0c00")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.NoError(t, err)
 		v, ok := codectest.ValueOf(res, "Reverse Volume", 0)
@@ -197,7 +189,7 @@ func TestRecordVariants(t *testing.T) {
 		}
 	})
 	t.Run("manufacturer data and unknown VIF do not fail", func(t *testing.T) {
-		b := mustHex(t, "78"+"017e05"+"0fdeadbeef")
+		b := codectest.Hex(t, "78"+"017e05"+"0fdeadbeef")
 		res, err := d.Decode(codec.Input{FPort: 1, Bytes: b})
 		require.NoError(t, err)
 		require.Len(t, res.Values, 1)
@@ -231,11 +223,5 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	d := newDecoder(b)
 	in := codectest.Examples(b, "Kamstrup", "flowIQ 2200")[0].Input(1)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	codectest.Bench(b, d, in)
 }

@@ -2,7 +2,6 @@ package klax
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"testing"
 
@@ -20,13 +19,6 @@ func newDecoder(t testing.TB, opts map[string]any) codec.Decoder {
 	d, err := New(opts)
 	require.NoError(t, err)
 	return d
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	require.NoError(t, err)
-	return b
 }
 
 func TestPublishedExamples(t *testing.T) {
@@ -98,20 +90,20 @@ func TestFormatVersion1(t *testing.T) {
 
 func TestOtherPorts(t *testing.T) {
 	d := newDecoder(t, nil)
-	res, err := d.Decode(codec.Input{FPort: PortConfig, Bytes: mustHex(t, "004a000f")})
+	res, err := d.Decode(codec.Input{FPort: PortConfig, Bytes: codectest.Hex(t, "004a000f")})
 	require.NoError(t, err)
 	assert.Equal(t, 15, res.Fields["measuringInterval"])
-	res, err = d.Decode(codec.Input{FPort: PortInfo, Bytes: mustHex(t, "004a0203")})
+	res, err = d.Decode(codec.Input{FPort: PortInfo, Bytes: codectest.Hex(t, "004a0203")})
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Fields["appMajorVersion"])
 	assert.Equal(t, 3, res.Fields["appMinorVersion"])
-	res, err = d.Decode(codec.Input{FPort: 104, Bytes: mustHex(t, "004a0203")})
+	res, err = d.Decode(codec.Input{FPort: 104, Bytes: codectest.Hex(t, "004a0203")})
 	require.NoError(t, err)
 	assert.Len(t, res.Warnings, 1)
 }
 
 func TestUnknownBlockStopsParsing(t *testing.T) {
-	b := mustHex(t, published)
+	b := codectest.Hex(t, published)
 	b = append(b[:4+11:4+11], 0x0E, 1, 2, 3) // server id, then unknown id 14
 	res, err := newDecoder(t, nil).Decode(codec.Input{FPort: PortApp, Bytes: b})
 	require.NoError(t, err)
@@ -121,7 +113,7 @@ func TestUnknownBlockStopsParsing(t *testing.T) {
 
 func TestRejects(t *testing.T) {
 	d := newDecoder(t, nil)
-	full := mustHex(t, published)
+	full := codectest.Hex(t, published)
 	for _, tc := range []struct {
 		name  string
 		port  uint8
@@ -163,14 +155,8 @@ func FuzzDecode(f *testing.F) {
 
 func BenchmarkDecode(b *testing.B) {
 	d := newDecoder(b, nil)
-	in := codec.Input{FPort: PortApp, Bytes: mustHex(b, published)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	in := codec.Input{FPort: PortApp, Bytes: codectest.Hex(b, published)}
+	codectest.Bench(b, d, in)
 }
 
 // Every value a decode returns is announced by FieldNames, so profiles can
@@ -182,5 +168,5 @@ func TestFieldNamesCoverValues(t *testing.T) {
 }
 
 func fieldNameInputs(t *testing.T) []codec.Input {
-	return []codec.Input{{FPort: PortApp, Bytes: mustHex(t, published)}, {FPort: PortApp, Bytes: frameV1()}, {FPort: PortConfig, Bytes: mustHex(t, "004a000f")}}
+	return []codec.Input{{FPort: PortApp, Bytes: codectest.Hex(t, published)}, {FPort: PortApp, Bytes: frameV1()}, {FPort: PortConfig, Bytes: codectest.Hex(t, "004a000f")}}
 }

@@ -1,7 +1,6 @@
 package mbus
 
 import (
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -10,20 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/codec/codectest"
 )
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	require.NoError(t, err)
-	return b
-}
 
 func TestParseHeaders(t *testing.T) {
 	// DIF 0xC4 (32-bit, storage bit, extension), DIFE 0x93 (storage 3,
 	// tariff 1, extension), DIFE 0x40 (subunit 1); VIF 0x93 VIFE 0x3C;
 	// then a filler, a plain-text VIF record and manufacturer data.
-	b := mustHex(t, "c4 93 40 93 3c 01020304"+"2f"+"01 7c 03 41 42 43 05"+"0f aabb")
+	b := codectest.Hex(t, "c4 93 40 93 3c 01020304"+"2f"+"01 7c 03 41 42 43 05"+"0f aabb")
 	recs, err := Parse(b)
 	require.NoError(t, err)
 	require.Len(t, recs.Records, 2)
@@ -58,7 +51,7 @@ func TestParseErrors(t *testing.T) {
 		{"04" + "93" + strings.Repeat("80", 11) + "00 00000000", codec.ErrFormat},
 		{"017c05414243", codec.ErrTruncated},
 	} {
-		_, err := Parse(mustHex(t, tc.hex))
+		_, err := Parse(codectest.Hex(t, tc.hex))
 		assert.ErrorIs(t, err, tc.isErr, tc.hex)
 	}
 }
@@ -89,7 +82,7 @@ func TestRawValues(t *testing.T) {
 		{"LVAR binary", "0d13 e2 3412", false, 0x1234, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, err := Parse(mustHex(t, tc.hex))
+			recs, err := Parse(codectest.Hex(t, tc.hex))
 			require.NoError(t, err)
 			require.Len(t, recs.Records, 1)
 			v, valid, err := recs.Records[0].Raw(tc.signed)
@@ -100,7 +93,7 @@ func TestRawValues(t *testing.T) {
 			}
 		})
 	}
-	recs, err := Parse(mustHex(t, "0513 0000c03f"))
+	recs, err := Parse(codectest.Hex(t, "0513 0000c03f"))
 	require.NoError(t, err)
 	f, ok := recs.Records[0].Float()
 	require.True(t, ok)
@@ -126,7 +119,7 @@ func TestTimes(t *testing.T) {
 		{"type I", "066d 0530121f3803", time.Date(2024, 8, 31, 18, 48, 5, 0, time.UTC), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, err := Parse(mustHex(t, tc.hex))
+			recs, err := Parse(codectest.Hex(t, tc.hex))
 			require.NoError(t, err)
 			got, ok := recs.Records[0].Time(time.UTC)
 			assert.Equal(t, tc.ok, ok)
@@ -169,27 +162,27 @@ func TestDescribe(t *testing.T) {
 func TestExpandProfile(t *testing.T) {
 	base := time.Date(2024, 7, 24, 19, 0, 0, 0, time.UTC)
 	t.Run("decrements, hours", func(t *testing.T) {
-		pts, err := ExpandProfile(mustHex(t, "6101 00 03 01"), 10, base)
+		pts, err := ExpandProfile(codectest.Hex(t, "6101 00 03 01"), 10, base)
 		require.NoError(t, err)
 		assert.Equal(t, []ProfilePoint{{10, base.Add(-time.Hour)}, {7, base.Add(-2 * time.Hour)}, {6, base.Add(-3 * time.Hour)}}, pts)
 	})
 	t.Run("increments, 15 minutes, 2 bytes", func(t *testing.T) {
-		pts, err := ExpandProfile(mustHex(t, "920f 0100 0200"), 10, base)
+		pts, err := ExpandProfile(codectest.Hex(t, "920f 0100 0200"), 10, base)
 		require.NoError(t, err)
 		assert.Equal(t, []ProfilePoint{{11, base.Add(-15 * time.Minute)}, {13, base.Add(-30 * time.Minute)}}, pts)
 	})
 	t.Run("signed differences, days", func(t *testing.T) {
-		pts, err := ExpandProfile(mustHex(t, "f101 ff 02"), 10, base)
+		pts, err := ExpandProfile(codectest.Hex(t, "f101 ff 02"), 10, base)
 		require.NoError(t, err)
 		assert.Equal(t, []ProfilePoint{{11, base.AddDate(0, 0, -1)}, {9, base.AddDate(0, 0, -2)}}, pts)
 	})
 	t.Run("monthly", func(t *testing.T) {
-		pts, err := ExpandProfile(mustHex(t, "71fe 01"), 10, base)
+		pts, err := ExpandProfile(codectest.Hex(t, "71fe 01"), 10, base)
 		require.NoError(t, err)
 		assert.Equal(t, []ProfilePoint{{9, base.AddDate(0, -1, 0)}}, pts)
 	})
 	for _, bad := range []string{"61", "6001 00", "0101 00", "61ff 00", "6100 00", "62 01 000000", "41fe 00", "0000"} {
-		_, err := ExpandProfile(mustHex(t, bad), 0, base)
+		_, err := ExpandProfile(codectest.Hex(t, bad), 0, base)
 		assert.Error(t, err, bad)
 	}
 }
@@ -200,7 +193,7 @@ func FuzzParse(f *testing.F) {
 		"0405fc437f0e041340919822022e9015023c482b0259d825025de8140c782794817904fd1700000100",
 		"c4934093 3c 01020304 2f 017c03414243 05 0faabb",
 	} {
-		f.Add(mustHex(f, s))
+		f.Add(codectest.Hex(f, s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		recs, err := Parse(b)

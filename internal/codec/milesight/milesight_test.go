@@ -129,13 +129,7 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	in := codectest.Examples(b, "Milesight", "AM319")[0].Input(85)
 	d := decoder(b, "am319")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	codectest.Bench(b, d, in)
 }
 
 func TestAM319History(t *testing.T) {

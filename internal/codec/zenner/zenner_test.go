@@ -1,7 +1,6 @@
 package zenner
 
 import (
-	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,13 +17,6 @@ func newDecoder(t testing.TB, opts map[string]any) codec.Decoder {
 	d, err := New(opts)
 	require.NoError(t, err)
 	return d
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	require.NoError(t, err)
-	return b
 }
 
 func TestPublishedExamples(t *testing.T) {
@@ -45,7 +37,7 @@ func TestPublishedExamples(t *testing.T) {
 
 func TestFlagBitsOption(t *testing.T) {
 	d := newDecoder(t, map[string]any{"flag_bits": map[string]any{"hw_error": 5, "coil_manipulation": 4}})
-	res, err := d.Decode(codec.Input{FPort: 1, Bytes: mustHex(t, published)})
+	res, err := d.Decode(codec.Input{FPort: 1, Bytes: codectest.Hex(t, published)})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Fields["hw_error"])
 	assert.Equal(t, 0, res.Fields["coil_manipulation"])
@@ -62,7 +54,7 @@ func TestFlagBitsOption(t *testing.T) {
 
 func TestRejects(t *testing.T) {
 	d := newDecoder(t, nil)
-	full := mustHex(t, published)
+	full := codectest.Hex(t, published)
 	for _, tc := range []struct {
 		name  string
 		port  uint8
@@ -97,14 +89,8 @@ func FuzzDecode(f *testing.F) {
 
 func BenchmarkDecode(b *testing.B) {
 	d := newDecoder(b, nil)
-	in := codec.Input{FPort: 1, Bytes: mustHex(b, published)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.Decode(in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
+	in := codec.Input{FPort: 1, Bytes: codectest.Hex(b, published)}
+	codectest.Bench(b, d, in)
 }
 
 // Every value a decode returns is announced by FieldNames, so profiles can
@@ -116,5 +102,5 @@ func TestFieldNamesCoverValues(t *testing.T) {
 }
 
 func fieldNameInputs(t *testing.T) []codec.Input {
-	return []codec.Input{{FPort: 1, Bytes: mustHex(t, published)}}
+	return []codec.Input{{FPort: 1, Bytes: codectest.Hex(t, published)}}
 }
