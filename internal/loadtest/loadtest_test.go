@@ -7,12 +7,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,42 +23,16 @@ import (
 	"github.com/loraedge/loraedge/internal/testserver"
 )
 
-var daemonBin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if daemonBin.dir != "" {
-		os.RemoveAll(daemonBin.dir)
-	}
+	testserver.RemoveDaemonBinary()
 	os.Exit(code)
 }
 
 // buildDaemon builds cmd/loraedge once for every test of the package.
 func buildDaemon(t *testing.T) string {
 	t.Helper()
-	b := &daemonBin
-	b.once.Do(func() {
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		if b.dir, b.err = os.MkdirTemp("", "loadtest-bin-"); b.err != nil {
-			return
-		}
-		b.path = filepath.Join(b.dir, "loraedge")
-		cmd := exec.Command(goBin, "build", "-o", b.path, "github.com/loraedge/loraedge/cmd/loraedge")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build: %w: %s", err, out)
-		}
-	})
-	require.NoError(t, b.err)
-	return b.path
+	return testserver.DaemonBinary(t)
 }
 
 // The whole daemon as a child process at one low rate: nothing is lost,

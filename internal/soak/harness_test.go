@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/testserver"
 )
 
 var durationFlag = flag.Duration("soak.duration", 0, "load time of each scenario (default $LORAEDGE_SOAK_DURATION, else a short CI run)")
@@ -65,19 +65,10 @@ const (
 	mUDPDropped = `loraedge_semtechudp_frames_dropped_total`
 )
 
-var daemonBin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if daemonBin.dir != "" {
-		os.RemoveAll(daemonBin.dir)
-	}
+	testserver.RemoveDaemonBinary()
 	os.Exit(code)
 }
 
@@ -88,31 +79,7 @@ func buildDaemon(t *testing.T) string {
 	if runtime.GOOS != "linux" {
 		t.Skip("the soak suite needs Linux (/proc, SIGKILL, tmpfs)")
 	}
-	b := &daemonBin
-	b.once.Do(func() {
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		if b.dir, b.err = os.MkdirTemp("", "soak-bin-"); b.err != nil {
-			return
-		}
-		b.path = filepath.Join(b.dir, "loraedge")
-		cmd := exec.Command(goBin, "build", "-o", b.path, "github.com/loraedge/loraedge/cmd/loraedge")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build: %w: %s", err, out)
-		}
-	})
-	require.NoError(t, b.err)
-	return b.path
-}
-
-// influxWired reports whether the daemon has an influx: section yet.
-func influxWired(t *testing.T, bin string) bool {
-	out, err := exec.Command(bin, "configfile").Output()
-	require.NoError(t, err)
-	return strings.Contains(string(out), "\ninflux:")
+	return testserver.DaemonBinary(t)
 }
 
 // harness is one daemon under test: its files, its devices and the child

@@ -20,9 +20,8 @@ import (
 //     and MQTT delivered every one at least once (by id, ids stable).
 func TestSinkOutages(t *testing.T) {
 	dur := soakDuration(t)
-	bin := buildDaemon(t)
 	mq := testserver.StartMosquitto(t)
-	ifx := startInflux(t, bin)
+	ifx := testserver.StartInfluxDB(t)
 	h := newHarness(t, harnessOptions{devices: 50, extra: sinkConfig(mq, ifx)})
 	col := newMQTTCollector(t, mq.URL())
 	seed := uint64(time.Now().UnixNano())
@@ -48,10 +47,7 @@ func TestSinkOutages(t *testing.T) {
 	// subscriber back, before it is killed again.
 	brokerUp := time.Now()
 	brokerSafe := func() bool { return time.Since(brokerUp) > 1500*time.Millisecond && col.client.IsConnectionOpen() }
-	kinds := 3
-	if ifx == nil {
-		kinds = 1
-	}
+	const kinds = 3
 	// The first outages are one of each kind, so that even a short run
 	// has them all; then they come at random.
 	for n := 0; time.Since(start) < dur || n < kinds; n++ {
