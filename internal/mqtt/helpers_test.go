@@ -217,6 +217,13 @@ func newGate(t testing.TB, target string) *gate {
 	require.NoError(t, err)
 	g := &gate{ln: ln, target: target}
 	g.open.Store(true)
+	proxy(t, ln, target, g.open.Load)
+	return g
+}
+
+// proxy forwards every connection accepted on ln to target until the test
+// ends; admit, when set, refuses connections while it returns false.
+func proxy(t testing.TB, ln net.Listener, target string, admit func() bool) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -228,7 +235,7 @@ func newGate(t testing.TB, target string) *gate {
 			if err != nil {
 				return
 			}
-			if !g.open.Load() {
+			if admit != nil && !admit() {
 				c.Close()
 				continue
 			}
@@ -254,7 +261,6 @@ func newGate(t testing.TB, target string) *gate {
 		mu.Unlock()
 		wg.Wait()
 	})
-	return g
 }
 
 func (g *gate) URL() string { return "tcp://" + g.ln.Addr().String() }
