@@ -2,11 +2,29 @@ package alert
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/measurement"
 )
+
+func init() {
+	register(KindAirQuality, kindSpec{level: LevelWarnung, build: func(x env, r *rule) (evaluator, error) { return newAirEval(x, r), nil },
+		check: func(p string, r RuleConfig) []error {
+			var errs []error
+			switch r.Quantity {
+			case string(measurement.PM10), string(measurement.PM2_5), string(measurement.NO2), string(measurement.PM1):
+			default:
+				errs = append(errs, fmt.Errorf("%s.quantity: %q is not pm10, pm2_5, pm1 or no2", p, r.Quantity))
+			}
+			if r.Period != "" && r.Period != "hour" && r.Period != "day" {
+				errs = append(errs, fmt.Errorf("%s.period: %q is not hour or day", p, r.Period))
+			}
+			return errs
+		}})
+}
 
 // airEval: outdoor PM10/PM2.5/NO2 against the EU limit values with their
 // averaging periods (daily mean for PM, hourly mean for NO2, 2008/50/EC).
@@ -16,7 +34,7 @@ import (
 // the year's count passes AllowedPerYear. Low-cost sensors are indicative,
 // never proof against a limit value: the texts say so.
 type airEval struct {
-	e       *Engine
+	env     env
 	r       *rule
 	q       measurement.Quantity
 	period  string
@@ -37,9 +55,9 @@ type airDev struct {
 	Labels   map[string]string `json:"labels"`
 }
 
-func newAirEval(e *Engine, r *rule) *airEval {
+func newAirEval(x env, r *rule) *airEval {
 	c := r.cfg
-	a := &airEval{e: e, r: r, q: measurement.Quantity(c.Quantity), period: c.Period, limit: c.Limit,
+	a := &airEval{env: x, r: r, q: measurement.Quantity(c.Quantity), period: c.Period, limit: c.Limit,
 		allowed: c.AllowedPerYear, cov: cmpF(c.MinCoverage, 0.75), def: cmp(c.DefaultInterval, 10*time.Minute), st: map[string]*airDev{}}
 	// 2008/50/EC (39. BImSchV) values; 2024/2881 tightens them from 2030.
 	defaults := map[measurement.Quantity]struct {
@@ -66,11 +84,12 @@ func newAirEval(e *Engine, r *rule) *airEval {
 }
 
 func (a *airEval) periodStart(t time.Time) time.Time {
-	l := t.In(a.e.loc)
+	loc := a.env.location()
+	l := t.In(loc)
 	if a.period == "hour" {
-		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, a.e.loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, loc)
 	}
-	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, a.e.loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 }
 
 func (a *airEval) periodEnd(s time.Time) time.Time {
@@ -91,7 +110,7 @@ func (a *airEval) observe(d devInfo, ms []measurement.Measurement) []condition {
 			st = &airDev{Exceed: map[int]int{}}
 			a.st[d.EUI] = st
 		}
-		st.Labels = a.e.labels(a.r, &d, "")
+		st.Labels = a.env.labels(a.r, &d, "")
 		st.Labels["quantity"] = string(a.q)
 		st.Interval = cmp(d.Interval, a.def)
 		ps := a.periodStart(m.Time)
@@ -137,7 +156,7 @@ func (a *airEval) finalize(eui string, st *airDev) (condition, bool) {
 	if st.Exceed[year] > a.allowed {
 		lvl = LevelAlarm
 	}
-	return condition{Subject: eui + ":" + string(a.q), Labels: maps(st.Labels), At: end, Active: exceed, Level: lvl, Value: mean,
+	return condition{Subject: eui + ":" + string(a.q), Labels: maps.Clone(st.Labels), At: end, Active: exceed, Level: lvl, Value: mean,
 		Values: map[string]float64{"mean": mean, "limit": a.limit, "exceedances": float64(st.Exceed[year]), "allowed": float64(a.allowed), "samples": float64(n)},
 		Info:   map[string]string{"period": a.period, "period_start": start.Format(time.RFC3339)}}, true
 }

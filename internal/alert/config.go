@@ -3,11 +3,11 @@ package alert
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/measurement"
 )
 
@@ -78,38 +78,9 @@ type InhibitConfig struct {
 	Equal     []string `mapstructure:"equal" yaml:"equal"`
 }
 
-// ReceiverConfig is one notification target.
-type ReceiverConfig struct {
-	Name string `mapstructure:"name" yaml:"name"`
-	// Type is "webhook", "mqtt" or "email".
-	Type     string `mapstructure:"type" yaml:"type"`
-	Language string `mapstructure:"language" yaml:"language"`
-	// SendResolved sends the all-clear (default true: the winter service
-	// needs the explicit Entwarnung).
-	SendResolved *bool `mapstructure:"send_resolved" yaml:"send_resolved"`
-
-	// webhook
-	URL          string            `mapstructure:"url" yaml:"url"`
-	Alertmanager bool              `mapstructure:"alertmanager" yaml:"alertmanager"` // Alertmanager v4 payload
-	Headers      map[string]string `mapstructure:"headers" yaml:"headers"`
-	Timeout      time.Duration     `mapstructure:"timeout" yaml:"timeout"` // default 10s
-
-	// mqtt
-	TopicPrefix string `mapstructure:"topic_prefix" yaml:"topic_prefix"` // default "loraedge/alerts"
-
-	// email
-	SMTPHost string   `mapstructure:"smtp_host" yaml:"smtp_host"`
-	SMTPPort int      `mapstructure:"smtp_port" yaml:"smtp_port"` // default 587
-	Username string   `mapstructure:"username" yaml:"username"`
-	Password string   `mapstructure:"password" yaml:"password"`
-	From     string   `mapstructure:"from" yaml:"from"`
-	To       []string `mapstructure:"to" yaml:"to"`
-	// TLS: "starttls" (default: required unless the host is loopback),
-	// "tls" (implicit, port 465) or "none".
-	TLS string `mapstructure:"tls" yaml:"tls"`
-}
-
-func (r ReceiverConfig) sendResolved() bool { return r.SendResolved == nil || *r.SendResolved }
+// ReceiverConfig is one notification target; notify owns its schema
+// and checks.
+type ReceiverConfig = notify.Receiver
 
 // Select picks devices (and through them sites). Within a list any entry
 // matches; across lists all given lists must match. An empty Select
@@ -213,74 +184,59 @@ type IceConfig struct {
 	TrendWindow time.Duration `mapstructure:"trend_window" yaml:"trend_window"`
 }
 
+// DefaultConfig returns the configuration whose values fill what a
+// configuration leaves zero.
+func DefaultConfig() Config {
+	return Config{
+		EvalInterval:      time.Second,
+		QueueSize:         1024,
+		Language:          "de",
+		Timezone:          "Europe/Berlin",
+		GroupBy:           "site",
+		RepeatInterval:    time.Hour,
+		EscalateAfter:     30 * time.Minute,
+		ResolvedRetention: 24 * time.Hour,
+		RetryMin:          time.Second,
+		RetryMax:          5 * time.Minute,
+	}
+}
+
+// withDefaults fills the zero fields of a validated configuration from
+// DefaultConfig.
+func withDefaults(cfg Config) Config {
+	d := DefaultConfig()
+	for _, f := range []struct{ v, def *time.Duration }{{&cfg.EvalInterval, &d.EvalInterval},
+		{&cfg.RepeatInterval, &d.RepeatInterval}, {&cfg.EscalateAfter, &d.EscalateAfter},
+		{&cfg.ResolvedRetention, &d.ResolvedRetention}, {&cfg.RetryMin, &d.RetryMin}, {&cfg.RetryMax, &d.RetryMax}} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	for _, f := range []struct{ v, def *string }{{&cfg.Language, &d.Language}, {&cfg.Timezone, &d.Timezone}, {&cfg.GroupBy, &d.GroupBy}} {
+		if *f.v == "" {
+			*f.v = *f.def
+		}
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = d.QueueSize
+	}
+	return cfg
+}
+
+// problems collects configuration problems, each with its path.
+type problems []error
+
+func (ps *problems) add(format string, a ...any) { *ps = append(*ps, fmt.Errorf(format, a...)) }
+
 // Validate reports every problem at once, each with its path.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Language != "" && c.Language != "de" && c.Language != "en" {
-		add("alert.language: %q is not de or en", c.Language)
-	}
-	if c.Timezone != "" {
-		if _, err := time.LoadLocation(c.Timezone); err != nil {
-			add("alert.timezone: %w", err)
-		}
-	}
-	switch c.GroupBy {
-	case "", "site", "route", "none":
-	default:
-		add("alert.group_by: %q is not site, route or none", c.GroupBy)
-	}
-	for name, d := range map[string]time.Duration{"eval_interval": c.EvalInterval, "repeat_interval": c.RepeatInterval,
-		"escalate_after": c.EscalateAfter, "group_wait": c.GroupWait, "resolved_retention": c.ResolvedRetention, "retry_min": c.RetryMin, "retry_max": c.RetryMax} {
-		if d < 0 {
-			add("alert.%s: must not be negative", name)
-		}
-	}
-	if c.QueueSize < 0 {
-		add("alert.queue_size: must not be negative")
-	}
-	names := map[string]bool{}
-	for i, r := range c.Receivers {
-		p := fmt.Sprintf("alert.receivers[%d]", i)
-		if r.Name == "" {
-			add("%s.name: required", p)
-		} else if names[r.Name] {
-			add("%s.name: duplicate %q", p, r.Name)
-		}
-		names[r.Name] = true
-		if r.Language != "" && r.Language != "de" && r.Language != "en" {
-			add("%s.language: %q is not de or en", p, r.Language)
-		}
-		switch r.Type {
-		case "webhook":
-			u, err := url.Parse(r.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				add("%s.url: %q is not an http(s) URL", p, r.URL)
-			}
-		case "mqtt":
-		case "email":
-			if r.SMTPHost == "" {
-				add("%s.smtp_host: required", p)
-			}
-			if r.From == "" || !strings.Contains(r.From, "@") {
-				add("%s.from: %q is not an address", p, r.From)
-			}
-			if len(r.To) == 0 {
-				add("%s.to: at least one address required", p)
-			}
-			switch r.TLS {
-			case "", "starttls", "tls", "none":
-			default:
-				add("%s.tls: %q is not starttls, tls or none", p, r.TLS)
-			}
-		default:
-			add("%s.type: %q is not webhook, mqtt or email", p, r.Type)
-		}
-	}
+	var ps problems
+	c.checkGeneral(&ps)
+	names := c.checkReceivers(&ps)
 	checkRecv := func(p string, list []string) {
 		for _, n := range list {
 			if !names[n] {
-				add("%s: unknown receiver %q", p, n)
+				ps.add("%s: unknown receiver %q", p, n)
 			}
 		}
 	}
@@ -288,94 +244,108 @@ func (c Config) Validate() error {
 	for i, in := range c.Inhibit {
 		p := fmt.Sprintf("alert.inhibit[%d]", i)
 		if _, err := ParseLevel(in.SourceMin); err != nil {
-			add("%s.source_min: %w", p, err)
+			ps.add("%s.source_min: %w", p, err)
 		}
 		if _, err := ParseLevel(in.TargetMax); err != nil {
-			add("%s.target_max: %w", p, err)
+			ps.add("%s.target_max: %w", p, err)
 		}
 	}
 	rules := map[string]bool{}
 	for i, r := range c.Rules {
 		p := fmt.Sprintf("alert.rules[%d]", i)
 		if r.Name == "" {
-			add("%s.name: required", p)
+			ps.add("%s.name: required", p)
 		} else if rules[r.Name] {
-			add("%s.name: duplicate %q", p, r.Name)
+			ps.add("%s.name: duplicate %q", p, r.Name)
 		} else if strings.ContainsAny(r.Name, "/ ") {
-			add("%s.name: %q must not contain '/' or spaces", p, r.Name)
+			ps.add("%s.name: %q must not contain '/' or spaces", p, r.Name)
 		}
 		rules[r.Name] = true
 		checkRecv(p+".receivers", r.Receivers)
 		checkRecv(p+".escalate_to", r.EscalateTo)
-		if r.For < 0 || r.EscalateAfter < 0 || r.RepeatInterval < 0 || r.Window < 0 {
-			add("%s: durations must not be negative", p)
-		}
-		if !slices.Contains(kinds, r.Kind) {
-			add("%s.kind: %q is not one of %v", p, r.Kind, kinds)
-			continue
-		}
-		if r.Level != "" {
-			if _, err := ParseLevel(r.Level); err != nil {
-				add("%s.level: %w", p, err)
-			}
-		}
-		for j, b := range r.Bands {
-			if _, err := ParseLevel(b.Level); err != nil {
-				add("%s.bands[%d].level: %w", p, j, err)
-			}
-		}
-		if r.Quantity != "" && !measurement.Known(measurement.Quantity(r.Quantity)) {
-			add("%s.quantity: unknown quantity %q", p, r.Quantity)
-		}
-		switch r.Direction {
-		case "", "above", "below":
-		default:
-			add("%s.direction: %q is not above or below", p, r.Direction)
-		}
-		switch r.Kind {
-		case KindThreshold, KindRate:
-			if r.Quantity == "" {
-				add("%s.quantity: required", p)
-			}
-			if (r.On == nil) == (len(r.Bands) == 0) {
-				add("%s: give either on/off or bands", p)
-			}
-		case KindAirQuality:
-			switch r.Quantity {
-			case string(measurement.PM10), string(measurement.PM2_5), string(measurement.NO2), string(measurement.PM1):
-			default:
-				add("%s.quantity: %q is not pm10, pm2_5, pm1 or no2", p, r.Quantity)
-			}
-			if r.Period != "" && r.Period != "hour" && r.Period != "day" {
-				add("%s.period: %q is not hour or day", p, r.Period)
-			}
-		case KindLeak:
-			if r.NightFrom < 0 || r.NightFrom > 23 || r.NightTo < 0 || r.NightTo > 24 || (r.NightTo != 0 && r.NightTo <= r.NightFrom) {
-				add("%s: night_from/night_to must be hours with from < to", p)
-			}
-		case KindBurst:
-			if r.NominalM3H <= 0 {
-				add("%s.nominal_m3h: required (q3 of the meter)", p)
-			}
-		case KindFlag:
-			for _, q := range r.Quantities {
-				if !measurement.Known(measurement.Quantity(q)) {
-					add("%s.quantities: unknown quantity %q", p, q)
-				}
-			}
-		case KindDisk:
-			if r.MaxShare < 0 || r.MaxShare > 1 {
-				add("%s.max_share: must be in (0,1]", p)
-			}
-		}
-		if a := r.Action; a != nil {
-			if a.Command == "" {
-				add("%s.action.command: required", p)
-			}
-			if a.Profile == "" && len(a.Devices) == 0 {
-				add("%s.action: profile or devices required", p)
-			}
+		r.check(p, &ps)
+	}
+	return errors.Join(ps...)
+}
+
+func (c Config) checkGeneral(ps *problems) {
+	if c.Language != "" && c.Language != "de" && c.Language != "en" {
+		ps.add("alert.language: %q is not de or en", c.Language)
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			ps.add("alert.timezone: %w", err)
 		}
 	}
-	return errors.Join(errs...)
+	switch c.GroupBy {
+	case "", "site", "route", "none":
+	default:
+		ps.add("alert.group_by: %q is not site, route or none", c.GroupBy)
+	}
+	for name, d := range map[string]time.Duration{"eval_interval": c.EvalInterval, "repeat_interval": c.RepeatInterval,
+		"escalate_after": c.EscalateAfter, "group_wait": c.GroupWait, "resolved_retention": c.ResolvedRetention, "retry_min": c.RetryMin, "retry_max": c.RetryMax} {
+		if d < 0 {
+			ps.add("alert.%s: must not be negative", name)
+		}
+	}
+	if c.QueueSize < 0 {
+		ps.add("alert.queue_size: must not be negative")
+	}
+}
+
+// checkReceivers checks the receivers and returns their names.
+func (c Config) checkReceivers(ps *problems) map[string]bool {
+	names := map[string]bool{}
+	for i, r := range c.Receivers {
+		p := fmt.Sprintf("alert.receivers[%d]", i)
+		if r.Name == "" {
+			ps.add("%s.name: required", p)
+		} else if names[r.Name] {
+			ps.add("%s.name: duplicate %q", p, r.Name)
+		}
+		names[r.Name] = true
+		*ps = append(*ps, r.Problems(p)...)
+	}
+	return names
+}
+
+// check reports the problems of one rule beyond its name and receivers;
+// its kind checks its own fields.
+func (r RuleConfig) check(p string, ps *problems) {
+	if r.For < 0 || r.EscalateAfter < 0 || r.RepeatInterval < 0 || r.Window < 0 {
+		ps.add("%s: durations must not be negative", p)
+	}
+	if !slices.Contains(kinds, r.Kind) {
+		ps.add("%s.kind: %q is not one of %v", p, r.Kind, kinds)
+		return
+	}
+	if r.Level != "" {
+		if _, err := ParseLevel(r.Level); err != nil {
+			ps.add("%s.level: %w", p, err)
+		}
+	}
+	for j, b := range r.Bands {
+		if _, err := ParseLevel(b.Level); err != nil {
+			ps.add("%s.bands[%d].level: %w", p, j, err)
+		}
+	}
+	if r.Quantity != "" && !measurement.Known(measurement.Quantity(r.Quantity)) {
+		ps.add("%s.quantity: unknown quantity %q", p, r.Quantity)
+	}
+	switch r.Direction {
+	case "", "above", "below":
+	default:
+		ps.add("%s.direction: %q is not above or below", p, r.Direction)
+	}
+	if k := kindSpecs[r.Kind]; k.check != nil {
+		*ps = append(*ps, k.check(p, r)...)
+	}
+	if a := r.Action; a != nil {
+		if a.Command == "" {
+			ps.add("%s.action.command: required", p)
+		}
+		if a.Profile == "" && len(a.Devices) == 0 {
+			ps.add("%s.action: profile or devices required", p)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/network"
@@ -179,7 +180,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 			DefaultReceivers: []string{"wd"}, Rules: []RuleConfig{{Name: "glaette", Kind: KindIce}}}
 		r := runSimulated(t, cfg, sim.Options{Scenario: "winter-night", Speed: 4000, Gateways: 1,
 			Start: time.Date(2026, 1, 12, 16, 30, 0, 0, cet), Duration: 20 * time.Hour})
-		byStation := map[string][]WebhookAlert{}
+		byStation := map[string][]notify.WebhookAlert{}
 		for _, a := range byReceiver(r.hook, "wd") {
 			byStation[a.ID] = append(byStation[a.ID], a)
 		}

@@ -2,10 +2,7 @@ package alert
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,15 +10,14 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/brocaar/lorawan"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/device"
-	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/site"
@@ -62,9 +58,7 @@ func (f DownlinkFunc) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload
 }
 
 // Publisher publishes one MQTT message (internal/mqtt provides it).
-type Publisher interface {
-	Publish(ctx context.Context, topic string, payload []byte, retained bool) error
-}
+type Publisher = notify.Publisher
 
 // Gateways reports when each gateway (EUI hex) was last heard, on the same
 // clock as Options.Now.
@@ -105,21 +99,24 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	HTTPClient *http.Client
+	// SMTPRoots overrides the system roots for e-mail TLS (a private CA).
+	SMTPRoots *x509.CertPool
 }
 
-// Engine evaluates rules and owns alerts, silences and the notification
-// queue. Observe is safe to call from any goroutine; the API methods and
-// Reload too.
+// Engine evaluates rules and owns alerts and silences; it hands due
+// notifications to its outbox. Observe is safe to call from any goroutine;
+// the API methods and Reload too.
 type Engine struct {
 	cfg     Config
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
-	loc     *time.Location
+	env     *facts
 	rules   []*rule
-	sites   map[string]site.Site
 	inhibit []inhibitRule
-	recv    map[string]ReceiverConfig
+	// recv are the receivers by name, for routing decisions; the outbox
+	// keeps its own copy for delivery.
+	recv map[string]ReceiverConfig
 
 	queue chan []measurement.Measurement
 	// retick carries a reloaded eval_interval to Run's ticker.
@@ -132,13 +129,27 @@ type Engine struct {
 	kv       *store.KV
 	start    time.Time
 
-	out *outbox
+	out *notify.Outbox
 	m   metrics
-	// smtpRoots overrides the system roots for STARTTLS (tests).
-	smtpRoots *x509.CertPool
 }
 
-var _ ingest.Observer = (*Engine)(nil)
+type metrics struct {
+	dropped   prometheus.Counter
+	evaluated prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	m := metrics{
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "loraedge_alert_observe_dropped_total",
+			Help: "Measurement batches dropped because the alert evaluation queue was full."}),
+		evaluated: prometheus.NewCounter(prometheus.CounterOpts{Name: "loraedge_alert_batches_evaluated_total",
+			Help: "Measurement batches evaluated."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.dropped, m.evaluated)
+	}
+	return m
+}
 
 type inhibitRule struct {
 	src, dst Level
@@ -170,11 +181,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
 	e := &Engine{
 		opts: opts, now: opts.Now,
+		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget},
 		log:      opts.Logger.With("component", "alert"),
 		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
 		retick:   make(chan time.Duration, 1),
@@ -188,8 +197,10 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.cfg, e.loc, e.sites, e.recv, e.inhibit, e.rules = b.cfg, b.loc, b.sites, b.recv, b.inhibit, b.rules
-	if e.out, err = newOutbox(e); err != nil {
+	e.cfg, e.env.loc, e.env.sites, e.recv, e.inhibit, e.rules = b.cfg, b.loc, b.sites, b.recv, b.inhibit, b.rules
+	e.out, err = notify.New(notify.Options{Store: opts.Store, MQTT: opts.MQTT, HTTPClient: opts.HTTPClient,
+		SMTPRoots: opts.SMTPRoots, Logger: e.log, Registerer: opts.Registerer}, b.notifySettings())
+	if err != nil {
 		return nil, err
 	}
 	if err := e.load(); err != nil {
@@ -202,41 +213,6 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// withDefaults fills the zero fields of a validated configuration.
-func withDefaults(cfg Config) Config {
-	if cfg.EvalInterval == 0 {
-		cfg.EvalInterval = time.Second
-	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = 1024
-	}
-	if cfg.Language == "" {
-		cfg.Language = "de"
-	}
-	if cfg.Timezone == "" {
-		cfg.Timezone = "Europe/Berlin"
-	}
-	if cfg.GroupBy == "" {
-		cfg.GroupBy = "site"
-	}
-	if cfg.RepeatInterval == 0 {
-		cfg.RepeatInterval = time.Hour
-	}
-	if cfg.EscalateAfter == 0 {
-		cfg.EscalateAfter = 30 * time.Minute
-	}
-	if cfg.ResolvedRetention == 0 {
-		cfg.ResolvedRetention = 24 * time.Hour
-	}
-	if cfg.RetryMin == 0 {
-		cfg.RetryMin = time.Second
-	}
-	if cfg.RetryMax == 0 {
-		cfg.RetryMax = 5 * time.Minute
-	}
-	return cfg
-}
-
 // built is everything the engine derives from its configuration: New
 // installs it, Reload swaps it in.
 type built struct {
@@ -246,6 +222,12 @@ type built struct {
 	recv    map[string]ReceiverConfig
 	inhibit []inhibitRule
 	rules   []*rule
+}
+
+// notifySettings is what the outbox follows of the configuration.
+func (b *built) notifySettings() notify.Settings {
+	return notify.Settings{Receivers: b.cfg.Receivers, Language: b.cfg.Language, Location: b.loc,
+		RetryMin: b.cfg.RetryMin, RetryMax: b.cfg.RetryMax}
 }
 
 // build derives the engine's settings and fresh rules (evaluators without
@@ -305,7 +287,7 @@ func (e *Engine) newRule(cfg Config, rc RuleConfig) (*rule, error) {
 	if rc.Level != "" {
 		r.level, _ = ParseLevel(rc.Level)
 	}
-	ev, err := newEvaluator(e, r)
+	ev, err := newEvaluator(e.env, r)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +315,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.out.run(ctx)
+		e.out.Run(ctx)
 	}()
 	e.mu.Lock()
 	every := e.cfg.EvalInterval
@@ -379,7 +361,7 @@ func (e *Engine) process(ms []measurement.Measurement) {
 	for _, dev := range order {
 		dms := byDev[dev]
 		sort.SliceStable(dms, func(i, j int) bool { return dms[i].Time.Before(dms[j].Time) })
-		di := e.devInfo(dev)
+		di := e.env.device(dev)
 		for _, r := range e.rules {
 			if !r.selects(di) {
 				continue
@@ -416,636 +398,4 @@ func (e *Engine) Tick() {
 	if err := e.saveEvalState(); err != nil {
 		e.log.Error("save alert state", "err", err)
 	}
-}
-
-// devInfo is what rules know about a device.
-type devInfo struct {
-	EUI      string
-	Dev      device.Device
-	Known    bool
-	Site     *site.Site
-	Profile  *profile.Profile
-	Interval time.Duration
-}
-
-func (e *Engine) devInfo(eui string) devInfo {
-	di := devInfo{EUI: eui}
-	var id lorawan.EUI64
-	if e.opts.Devices != nil && id.UnmarshalText([]byte(eui)) == nil {
-		di.Dev, di.Known = e.opts.Devices.Get(id)
-	}
-	return e.fill(di)
-}
-
-func (e *Engine) fill(di devInfo) devInfo {
-	if di.Known {
-		if s, ok := e.sites[di.Dev.Site]; ok {
-			di.Site = &s
-		}
-		if e.opts.Profiles != nil && di.Dev.Profile != "" {
-			if p, ok := e.opts.Profiles.Get(di.Dev.Profile); ok {
-				di.Profile = p
-				di.Interval = p.UplinkInterval
-			}
-		}
-	}
-	return di
-}
-
-func (e *Engine) allDevices() []devInfo {
-	if e.opts.Devices == nil {
-		return nil
-	}
-	var out []devInfo
-	for _, d := range e.opts.Devices.List() {
-		b, _ := d.DevEUI.MarshalText()
-		out = append(out, e.fill(devInfo{EUI: string(b), Dev: d, Known: true}))
-	}
-	return out
-}
-
-func (r *rule) selects(di devInfo) bool {
-	s := r.cfg.Select
-	if len(s.Devices) > 0 && !slices.ContainsFunc(s.Devices, func(x string) bool { return strings.EqualFold(x, di.EUI) }) {
-		return false
-	}
-	if len(s.Profiles) > 0 && !slices.Contains(s.Profiles, di.Dev.Profile) {
-		return false
-	}
-	if len(s.Sites) > 0 && !slices.Contains(s.Sites, di.Dev.Site) {
-		return false
-	}
-	if len(s.Teams) > 0 && (di.Site == nil || !slices.Contains(s.Teams, di.Site.Team)) {
-		return false
-	}
-	if len(s.Tags) > 0 && !slices.ContainsFunc(s.Tags, func(t string) bool { return slices.Contains(di.Dev.Tags, t) }) {
-		return false
-	}
-	return true
-}
-
-// labels builds the labels of an alert about a device and/or site.
-func (e *Engine) labels(r *rule, di *devInfo, siteID string) map[string]string {
-	l := map[string]string{"rule": r.cfg.Name, "kind": r.cfg.Kind}
-	if di != nil {
-		l["device"] = di.EUI
-		if di.Known {
-			l["device_name"] = di.Dev.Name
-			l["profile"] = di.Dev.Profile
-			siteID = di.Dev.Site
-		}
-	}
-	if s, ok := e.sites[siteID]; ok {
-		l["site"] = s.ID
-		l["site_name"] = s.Name
-		l["section"] = s.ID
-		if s.Road != "" {
-			l["road"] = s.Road
-			l["km"] = fmt.Sprintf("%.1f", s.Km)
-		}
-		if s.Route != "" {
-			l["route"] = s.Route
-		}
-		if s.Team != "" {
-			l["team"] = s.Team
-		}
-	} else if siteID != "" {
-		l["site"] = siteID
-		l["section"] = siteID
-	}
-	return l
-}
-
-// condition is what a rule says about one subject.
-type condition struct {
-	Subject string
-	Labels  map[string]string
-	Active  bool
-	// Hold updates details of an existing alert without changing its state
-	// (e.g. "data missing" on an ice warning: never an all-clear).
-	Hold   bool
-	Level  Level
-	Value  float64
-	Values map[string]float64
-	Info   map[string]string
-	At     time.Time
-}
-
-// apply moves an alert through its lifecycle.
-func (e *Engine) apply(r *rule, c condition) {
-	id := r.cfg.Name + "/" + c.Subject
-	a := e.alerts[id]
-	if c.Hold {
-		if a != nil && a.State != StateResolved {
-			for k, v := range c.Info {
-				if a.Info == nil {
-					a.Info = map[string]string{}
-				}
-				a.Info[k] = v
-			}
-			e.markDirty(id, false)
-		}
-		return
-	}
-	if !c.Active {
-		if a == nil || a.State == StateResolved {
-			return
-		}
-		if a.State == StatePending {
-			delete(e.alerts, id)
-			e.dirty[id] = true
-			return
-		}
-		a.State = StateResolved
-		a.ResolvedAt = c.At
-		a.ObservedAt = c.At
-		a.Value = c.Value
-		mergeDetails(a, c)
-		e.dirty[id] = true
-		e.log.Info("alert resolved", "alert_id", id, "at", c.At)
-		return
-	}
-	urgent := false
-	if a == nil || a.State == StateResolved {
-		a = &Alert{ID: id, Rule: r.cfg.Name, Kind: r.cfg.Kind, State: StatePending, ActiveSince: c.At, Level: c.Level}
-		e.alerts[id] = a
-		urgent = true
-	}
-	a.Labels = c.Labels
-	a.Labels["level"] = c.Level.String()
-	if (a.State == StateFiring || a.State == StateAcknowledged) && c.Level != a.Level {
-		if c.Level > a.Level && a.State == StateAcknowledged {
-			// A higher level needs a new acknowledgement.
-			a.State = StateFiring
-			a.AckBy, a.AckAt = "", time.Time{}
-			a.Escalated = false
-			a.FiringSince = c.At
-		}
-		a.LevelChanged = true
-		urgent = true
-	}
-	a.Level = c.Level
-	a.Value = c.Value
-	a.ObservedAt = c.At
-	mergeDetails(a, c)
-	if a.State == StatePending && c.At.Sub(a.ActiveSince) >= r.cfg.For {
-		a.State = StateFiring
-		a.FiringSince = c.At
-		e.log.Info("alert firing", "alert_id", id, "level", a.Level.String(), "at", c.At)
-		e.runAction(r, a)
-		urgent = true
-	}
-	e.markDirty(id, urgent)
-}
-
-// markDirty records that alert id must be saved: urgent changes (state,
-// level, notifications) at the end of this evaluation, value updates of an
-// unchanged alert with the next tick, to spare the flash one fsync per
-// uplink and alert.
-func (e *Engine) markDirty(id string, urgent bool) {
-	e.dirty[id] = e.dirty[id] || urgent
-}
-
-func mergeDetails(a *Alert, c condition) {
-	if c.Values != nil {
-		a.Values = c.Values
-	}
-	if c.Info != nil {
-		a.Info = c.Info
-	}
-}
-
-// runAction queues the rule's downlink once per firing.
-func (e *Engine) runAction(r *rule, a *Alert) {
-	act := r.cfg.Action
-	if act == nil || a.ActionDone != "" {
-		return
-	}
-	var targets []devInfo
-	for _, d := range e.allDevices() {
-		switch {
-		case len(act.Devices) > 0:
-			if slices.ContainsFunc(act.Devices, func(x string) bool { return strings.EqualFold(x, d.EUI) }) {
-				targets = append(targets, d)
-			}
-		case d.Dev.Profile == act.Profile && d.Dev.Site == a.Labels["site"]:
-			targets = append(targets, d)
-		}
-	}
-	var done []string
-	for _, d := range targets {
-		res, err := e.queueDownlink(d, act)
-		if err != nil {
-			e.log.Error("alert action", "alert_id", a.ID, "dev_eui", d.EUI, "command", act.Command, "err", err)
-			done = append(done, d.EUI+":"+act.Command+":failed")
-			continue
-		}
-		e.log.Info("alert action queued", "alert_id", a.ID, "dev_eui", d.EUI, "command", act.Command, "downlink_id", res)
-		done = append(done, d.EUI+":"+act.Command+":queued")
-	}
-	if len(done) == 0 {
-		done = append(done, act.Command+":no target")
-	}
-	a.ActionDone = strings.Join(done, ",")
-}
-
-func (e *Engine) queueDownlink(d devInfo, act *ActionConfig) (string, error) {
-	if e.opts.Profiles == nil || e.opts.Downlinks == nil {
-		return "", errors.New("no profiles or downlink queue wired")
-	}
-	dl, err := e.opts.Profiles.Downlink(d.Dev.Profile, act.Command, act.Args)
-	if err != nil {
-		return "", fmt.Errorf("build downlink: %w", err)
-	}
-	return e.opts.Downlinks.EnqueueDownlink(d.Dev.DevEUI, dl.FPort, dl.Payload, act.Confirmed || dl.Confirmed)
-}
-
-// note is one alert in one notification.
-type note struct {
-	Kind  string // firing, repeat, escalation, resolved, acknowledged
-	Alert Alert
-}
-
-// dispatch decides which notifications are due at now, groups them and
-// puts them into the durable queue.
-func (e *Engine) dispatch(now time.Time) {
-	// Silences and inhibition first.
-	for _, a := range e.alerts {
-		a.Silenced = false
-		for _, s := range e.silences {
-			if s.Active(now) && s.Matches(a.Labels) {
-				a.Silenced = true
-				break
-			}
-		}
-		a.Inhibited = e.inhibited(a)
-	}
-	type key struct{ recv, group string }
-	groups := map[key][]note{}
-	var keys []key
-	add := func(recvs []string, n note) {
-		g := e.groupKey(&n.Alert)
-		for _, rc := range recvs {
-			if n.Kind == "resolved" && !e.recv[rc].sendResolved() {
-				continue
-			}
-			k := key{rc, g}
-			if _, ok := groups[k]; !ok {
-				keys = append(keys, k)
-			}
-			groups[k] = append(groups[k], n)
-		}
-	}
-	ids := make([]string, 0, len(e.alerts))
-	// waitFrom is, per group, when its oldest not yet notified alert
-	// started firing: group_wait runs per group, as in Alertmanager.
-	waitFrom := map[string]time.Time{}
-	for id, a := range e.alerts {
-		ids = append(ids, id)
-		if a.State == StateFiring && a.Notified == 0 && !a.Silenced && !a.Inhibited {
-			g := e.groupKey(a)
-			if w, ok := waitFrom[g]; !ok || a.FiringSince.Before(w) {
-				waitFrom[g] = a.FiringSince
-			}
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		a := e.alerts[id]
-		r := e.ruleByName(a.Rule)
-		if r == nil {
-			// Retired: its rule is gone (see Reload). No notifications;
-			// listed for the retention like any resolved alert.
-			if a.State == StateResolved && now.Sub(a.ResolvedAt) > e.cfg.ResolvedRetention {
-				delete(e.alerts, id)
-				e.dirty[id] = true
-			}
-			continue
-		}
-		muted := a.Silenced || a.Inhibited
-		switch a.State {
-		case StateFiring:
-			if muted {
-				continue
-			}
-			kind := ""
-			switch {
-			case a.Notified == 0 && now.Sub(waitFrom[e.groupKey(a)]) < e.cfg.GroupWait:
-				// Wait for more alerts of the group (evaluated again on
-				// every tick), so a route's stations arrive in one message.
-			case a.Notified == 0 || a.LevelChanged:
-				kind = "firing"
-			case now.Sub(a.LastNotified) >= r.repeat:
-				kind = "repeat"
-			}
-			if kind != "" {
-				a.Notified++
-				a.LastNotified = now
-				a.LevelChanged = false
-				add(r.recv, note{kind, a.clone()})
-				if a.Escalated {
-					add(r.esc, note{kind, a.clone()})
-				}
-				e.dirty[id] = true
-			}
-			if !a.Escalated && len(r.esc) > 0 && now.Sub(a.FiringSince) >= r.escAfter {
-				a.Escalated = true
-				add(r.esc, note{"escalation", a.clone()})
-				e.dirty[id] = true
-			}
-		case StateAcknowledged:
-			if a.LevelChanged && !muted {
-				a.LevelChanged = false
-				a.Notified++
-				a.LastNotified = now
-				add(r.recv, note{"firing", a.clone()})
-				e.dirty[id] = true
-			}
-		case StateResolved:
-			if a.Notified > 0 && a.Info["resolved_sent"] == "" {
-				if !a.Silenced {
-					add(r.recv, note{"resolved", a.clone()})
-					if a.Escalated {
-						add(r.esc, note{"resolved", a.clone()})
-					}
-				}
-				if a.Info == nil {
-					a.Info = map[string]string{}
-				}
-				a.Info["resolved_sent"] = "1"
-				e.dirty[id] = true
-			}
-			if now.Sub(a.ResolvedAt) > e.cfg.ResolvedRetention {
-				delete(e.alerts, id)
-				e.dirty[id] = true
-			}
-		}
-	}
-	for _, k := range keys {
-		if err := e.out.enqueue(e.recv[k.recv], k.group, groups[k], now); err != nil {
-			e.log.Error("queue notification", "receiver", k.recv, "err", err)
-		}
-	}
-	e.persistDirty(false)
-}
-
-func (e *Engine) ruleByName(n string) *rule {
-	for _, r := range e.rules {
-		if r.cfg.Name == n {
-			return r
-		}
-	}
-	return nil
-}
-
-func (e *Engine) inhibited(a *Alert) bool {
-	if a.State == StateResolved {
-		return false
-	}
-	for _, in := range e.inhibit {
-		if a.Level > in.dst {
-			continue
-		}
-		for _, b := range e.alerts {
-			if b == a || (b.State != StateFiring && b.State != StateAcknowledged) || b.Level < in.src || b.Level <= a.Level {
-				continue
-			}
-			eq := len(in.equal) > 0
-			for _, l := range in.equal {
-				if a.Labels[l] == "" || a.Labels[l] != b.Labels[l] {
-					eq = false
-					break
-				}
-			}
-			if eq {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (e *Engine) groupKey(a *Alert) string {
-	switch e.cfg.GroupBy {
-	case "none":
-		return a.ID
-	case "route":
-		if r := a.Labels["route"]; r != "" {
-			return "route:" + r
-		}
-	}
-	if s := a.Labels["site"]; s != "" {
-		return "site:" + s
-	}
-	if g := a.Labels["gateway_id"]; g != "" {
-		return "gateway:" + g
-	}
-	return "rule:" + a.Rule
-}
-
-// List returns the alerts matching f, most urgent first.
-func (e *Engine) List(f Filter) []Alert {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []Alert
-	for _, a := range e.alerts {
-		if f.matches(a) {
-			out = append(out, a.clone())
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Level != out[j].Level {
-			return out[i].Level > out[j].Level
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
-
-// ErrNotFound is returned for an unknown alert or silence id.
-var ErrNotFound = errors.New("alert: not found")
-
-// ErrState is returned when an alert cannot be acknowledged in its state.
-var ErrState = errors.New("alert: not in a state that allows this")
-
-// Acknowledge marks a firing alert as taken by who at at: repeats and
-// escalation stop; a higher level later fires again. MQTT receivers get
-// the new state.
-func (e *Engine) Acknowledge(id, who string, at time.Time) error {
-	if who == "" {
-		return errors.New("alert: acknowledge needs a name")
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a, ok := e.alerts[id]
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	if a.State != StateFiring {
-		return fmt.Errorf("%w: %s is %s", ErrState, id, a.State)
-	}
-	a.State = StateAcknowledged
-	a.AckBy, a.AckAt = who, at
-	e.dirty[id] = true
-	e.log.Info("alert acknowledged", "alert_id", id, "by", who, "at", at)
-	if r := e.ruleByName(a.Rule); r != nil {
-		for _, rn := range r.recv {
-			if rc := e.recv[rn]; rc.Type == "mqtt" {
-				if err := e.out.enqueue(rc, e.groupKey(a), []note{{"acknowledged", a.clone()}}, at); err != nil {
-					e.log.Error("queue notification", "receiver", rn, "err", err)
-				}
-			}
-		}
-	}
-	e.persistDirty(false)
-	return nil
-}
-
-// CreateSilence stores s (a new ID is assigned when empty) and returns it.
-func (e *Engine) CreateSilence(s Silence) (Silence, error) {
-	if len(s.Matchers) == 0 {
-		return Silence{}, errors.New("alert: silence needs at least one matcher")
-	}
-	if !s.EndsAt.After(s.StartsAt) {
-		return Silence{}, errors.New("alert: silence must end after it starts")
-	}
-	for _, m := range s.Matchers {
-		if m.Regex {
-			if _, err := compileMatcher(m.Value); err != nil {
-				return Silence{}, fmt.Errorf("alert: silence matcher %s: %w", m.Label, err)
-			}
-		}
-	}
-	if s.ID == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		s.ID = hex.EncodeToString(b[:])
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.putJSON("s/"+s.ID, s); err != nil {
-		return Silence{}, err
-	}
-	e.silences[s.ID] = s
-	return s, nil
-}
-
-// Silences lists silences, active or not, by start.
-func (e *Engine) Silences() []Silence {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]Silence, 0, len(e.silences))
-	for _, s := range e.silences {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].StartsAt.Before(out[j].StartsAt) })
-	return out
-}
-
-// ExpireSilence ends a silence at at.
-func (e *Engine) ExpireSilence(id string, at time.Time) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, ok := e.silences[id]
-	if !ok {
-		return fmt.Errorf("%w: silence %s", ErrNotFound, id)
-	}
-	if at.Before(s.EndsAt) {
-		s.EndsAt = at
-		if s.StartsAt.After(at) {
-			s.StartsAt = at
-		}
-	}
-	if err := e.putJSON("s/"+s.ID, s); err != nil {
-		return err
-	}
-	e.silences[id] = s
-	return nil
-}
-
-// persistence
-
-func (e *Engine) putJSON(key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
-	}
-	if err := e.kv.Put([]byte(key), b); err != nil {
-		return fmt.Errorf("save %s: %w", key, err)
-	}
-	return nil
-}
-
-func (e *Engine) persistDirty(all bool) {
-	for id, urgent := range e.dirty {
-		if !urgent && !all {
-			continue
-		}
-		var err error
-		if a, ok := e.alerts[id]; ok {
-			err = e.putJSON("a/"+id, a)
-		} else {
-			err = e.kv.Delete([]byte("a/" + id))
-		}
-		if err != nil {
-			e.log.Error("save alert", "alert_id", id, "err", err)
-			continue
-		}
-		delete(e.dirty, id)
-	}
-}
-
-func (e *Engine) saveEvalState() error {
-	var errs []error
-	for _, r := range e.rules {
-		p, ok := r.eval.(persister)
-		if !ok || !p.dirty() {
-			continue
-		}
-		b, err := p.save()
-		if err == nil {
-			err = e.kv.Put([]byte("e/"+r.cfg.Name), b)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("save rule %s state: %w", r.cfg.Name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (e *Engine) load() error {
-	evals := map[string][]byte{}
-	err := e.kv.ForEach(func(k, v []byte) error {
-		key := string(k)
-		switch {
-		case strings.HasPrefix(key, "a/"):
-			var a Alert
-			if err := json.Unmarshal(v, &a); err != nil {
-				e.log.Warn("skip unreadable alert state", "key", key, "err", err)
-				return nil
-			}
-			e.alerts[a.ID] = &a
-		case strings.HasPrefix(key, "s/"):
-			var s Silence
-			if err := json.Unmarshal(v, &s); err != nil {
-				e.log.Warn("skip unreadable silence", "key", key, "err", err)
-				return nil
-			}
-			e.silences[s.ID] = s
-		case strings.HasPrefix(key, "e/"):
-			evals[key[2:]] = slices.Clone(v)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("load alert state: %w", err)
-	}
-	for _, r := range e.rules {
-		if p, ok := r.eval.(persister); ok && evals[r.cfg.Name] != nil {
-			if err := p.load(evals[r.cfg.Name]); err != nil {
-				e.log.Warn("rule state not restored", "rule", r.cfg.Name, "err", err)
-			}
-		}
-	}
-	return nil
 }

@@ -2,10 +2,58 @@ package alert
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/measurement"
 )
+
+func init() {
+	register(KindLeak, kindSpec{level: LevelAlarm, build: newLeakEval, check: func(p string, r RuleConfig) []error {
+		if r.NightFrom < 0 || r.NightFrom > 23 || r.NightTo < 0 || r.NightTo > 24 || (r.NightTo != 0 && r.NightTo <= r.NightFrom) {
+			return []error{fmt.Errorf("%s: night_from/night_to must be hours with from < to", p)}
+		}
+		return nil
+	}})
+	register(KindBurst, kindSpec{level: LevelAlarm, build: newBurstEval, check: func(p string, r RuleConfig) []error {
+		if r.NominalM3H <= 0 {
+			return []error{fmt.Errorf("%s.nominal_m3h: required (q3 of the meter)", p)}
+		}
+		return nil
+	}})
+}
+
+func newBurstEval(x env, r *rule) (evaluator, error) {
+	c := r.cfg
+	share := c.Share
+	if share == 0 {
+		share = 0.2
+	}
+	on := share * c.NominalM3H * 1000 // l/h
+	if r.cfg.For == 0 {
+		r.cfg.For = 30 * time.Minute
+	}
+	return &flowEval{env: x, r: r, burstOn: on, pulseL: pulseLitres(c), state: map[string]*flowState{}}, nil
+}
+
+func newLeakEval(x env, r *rule) (evaluator, error) {
+	c := r.cfg
+	lz := c.ZeroHourIn
+	if lz == 0 {
+		lz = 24 * time.Hour
+	}
+	nf, nt := c.NightFrom, c.NightTo
+	if nf == 0 && nt == 0 {
+		nf, nt = 2, 4
+	}
+	nm := c.NightMinLPH
+	if nm == 0 {
+		nm = 10
+	}
+	return &flowEval{env: x, r: r, leak: true, zeroIn: lz, nightFrom: nf, nightTo: nt, nightMin: nm, pulseL: pulseLitres(c), state: map[string]*flowState{}}, nil
+}
+
+func pulseLitres(c RuleConfig) float64 { return cmpF(c.PulseLitres, 1) }
 
 // flowEval: water leak and burst from a meter's cumulative volume
 // (water_volume m3, pulse_count x PulseLitres) or its volume_flow (m3/h).
@@ -17,7 +65,7 @@ import (
 // above NightMinLPH. A zero-flow hour clears it. Burst: flow above Share x
 // nominal for For (default 30 min), cleared below 80 % of that.
 type flowEval struct {
-	e    *Engine
+	env  env
 	r    *rule
 	leak bool
 	// leak
@@ -98,7 +146,7 @@ func (f *flowEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 		if t0.IsZero() {
 			continue
 		}
-		c := condition{Subject: d.EUI, Labels: f.e.labels(f.r, &d, ""), At: m.Time, Value: flow,
+		c := condition{Subject: d.EUI, Labels: f.env.labels(f.r, &d, ""), At: m.Time, Value: flow,
 			Values: map[string]float64{"flow_lph": flow}, Info: map[string]string{}}
 		c.Labels["quantity"] = string(m.Quantity)
 		if f.leak {
@@ -127,9 +175,10 @@ func (f *flowEval) leakStep(st *flowState, t0, t1 time.Time, flow float64, c *co
 		st.ZeroRunStart = time.Time{}
 	}
 	// Night window of the local day t0 falls on.
-	l0 := t0.In(f.e.loc)
-	ns := time.Date(l0.Year(), l0.Month(), l0.Day(), f.nightFrom, 0, 0, 0, f.e.loc)
-	ne := time.Date(l0.Year(), l0.Month(), l0.Day(), f.nightTo, 0, 0, 0, f.e.loc)
+	loc := f.env.location()
+	l0 := t0.In(loc)
+	ns := time.Date(l0.Year(), l0.Month(), l0.Day(), f.nightFrom, 0, 0, 0, loc)
+	ne := time.Date(l0.Year(), l0.Month(), l0.Day(), f.nightTo, 0, 0, 0, loc)
 	if !t0.Before(ns) && !t1.After(ne) {
 		if !st.NightEnd.Equal(ne) {
 			st.NightEnd, st.NightMin, st.NightN = ne, flow, 0

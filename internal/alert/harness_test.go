@@ -17,6 +17,7 @@ import (
 	"github.com/brocaar/lorawan"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/measurement"
@@ -47,7 +48,7 @@ type webhook struct {
 	srv  *httptest.Server
 	down atomic.Bool
 	mu   sync.Mutex
-	msgs []WebhookMessage
+	msgs []notify.WebhookMessage
 	raw  [][]byte
 	hits atomic.Int64
 	got  chan struct{}
@@ -62,7 +63,7 @@ func newWebhook(t testing.TB) *webhook {
 			return
 		}
 		b, _ := io.ReadAll(r.Body)
-		var m WebhookMessage
+		var m notify.WebhookMessage
 		if err := json.Unmarshal(b, &m); err != nil {
 			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
@@ -80,10 +81,10 @@ func newWebhook(t testing.TB) *webhook {
 	return w
 }
 
-func (w *webhook) messages() []WebhookMessage {
+func (w *webhook) messages() []notify.WebhookMessage {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]WebhookMessage(nil), w.msgs...)
+	return append([]notify.WebhookMessage(nil), w.msgs...)
 }
 
 // notes flattens the received alerts as "notification level id".

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/sim"
 )
@@ -154,8 +154,7 @@ func TestEmailWithStartTLSAndAuth(t *testing.T) {
 	cfg.Rules[0].EscalateTo = nil
 	cfg.Rules = cfg.Rules[:1]
 	cfg.RepeatInterval = 100 * time.Hour
-	h := newHarness(t, cfg, "winter-night", start)
-	h.e.smtpRoots = roots
+	h := newHarness(t, cfg, "winter-night", start, func(o *Options) { o.SMTPRoots = roots })
 	dev := eui(sim.Devices("winter-night")[0])
 	for i, t0 := 0, start; t0.Before(start.Add(20 * time.Hour)); i, t0 = i+1, t0.Add(10*time.Minute) {
 		h.feed(roadReading(dev, t0, i)...)
@@ -187,7 +186,7 @@ func (p *publisher) Publish(_ context.Context, topic string, payload []byte, ret
 	if p.fail {
 		return errors.New("broker down")
 	}
-	var a WebhookAlert
+	var a notify.WebhookAlert
 	if err := json.Unmarshal(payload, &a); err != nil {
 		return err
 	}
@@ -229,7 +228,7 @@ func TestAlertmanagerPayload(t *testing.T) {
 	raw := h.hook.raw
 	h.hook.mu.Unlock()
 	require.Len(t, raw, 2)
-	var msg amMessage
+	var msg notify.AlertmanagerMessage
 	require.NoError(t, json.Unmarshal(raw[0], &msg))
 	assert.Equal(t, "4", msg.Version)
 	assert.Equal(t, "firing", msg.Status)
@@ -316,28 +315,5 @@ func TestStateSurvivesRestart(t *testing.T) {
 	h.drain()
 	for _, n := range h.hook.notes()[before:] {
 		assert.NotContains(t, n, "glaette", "no renewed notification after restart")
-	}
-}
-
-func TestRenderEnglishAndGerman(t *testing.T) {
-	e := &Engine{loc: cet, cfg: Config{Language: "de"}}
-	a := Alert{ID: "glaette/k23-bridge", Rule: "glaette", Kind: KindIce, Level: LevelWarnung, State: StateFiring,
-		Labels:     map[string]string{"site_name": "K 23 Talbach bridge", "road": "K 23", "km": "4.2", "route": "Nord"},
-		Values:     map[string]float64{"fbt": 0.4, "lt": 1.2, "dew_point": -0.3, "frost_point": -0.2, "rh": 95, "trend_k_h": -0.8, "expected_in_min": 30},
-		Info:       map[string]string{"condition_de": "Eisglätte sofort möglich", "condition_en": "black ice possible immediately", "surface_de": "nass", "surface_en": "wet", "expected": "alarm"},
-		ObservedAt: time.Date(2026, 1, 12, 21, 0, 0, 0, cet)}
-	now := a.ObservedAt.Add(12 * time.Minute)
-	for lang, want := range map[string][]string{
-		"de": {"Warnung: Glättegefahr – K 23 Talbach bridge (K 23 km 4,2)", "FBT 0,4 °C", "Taupunkt -0,3 °C", "erwartet: Alarm in ca. 30,0 min", "Datenalter 12 min", "12.01.2026 21:00 CET"},
-		"en": {"Warning: Icy road risk – K 23 Talbach bridge (K 23 km 4.2)", "Road surface 0.4 °C", "dew point -0.3 °C", "expected: Alarm in about 30.0 min", "data age 12 min", "2026-01-12 21:00 CET"},
-	} {
-		items, err := e.render(ReceiverConfig{Name: "x", Type: "email", Language: lang}, "site:k23-bridge", []note{{"firing", a}}, now)
-		require.NoError(t, err)
-		require.Len(t, items, 1)
-		text := items[0].Subject + "\n" + string(items[0].Body)
-		for _, w := range want {
-			assert.Contains(t, text, w, lang)
-		}
-		assert.False(t, strings.Contains(text, "<no value>"), text)
 	}
 }

@@ -102,21 +102,9 @@ func (e *Engine) Reload(cfg Config, sites []site.Site) error {
 		}
 	}
 	oldInterval := e.cfg.EvalInterval
-	e.rules, e.sites, e.inhibit, e.loc = rules, b.sites, b.inhibit, b.loc
-	e.out.mu.Lock()
-	for name, rc := range e.recv {
-		if nrc, ok := b.recv[name]; !ok || !reflect.DeepEqual(rc, nrc) {
-			// A fixed receiver is tried again at once, not after its back-off.
-			delete(e.out.backoff, name)
-			delete(e.out.until, name)
-		}
-	}
+	e.rules, e.env.sites, e.inhibit, e.env.loc = rules, b.sites, b.inhibit, b.loc
 	e.recv, e.cfg = b.recv, b.cfg
-	e.out.mu.Unlock()
-	select {
-	case e.out.kick <- struct{}{}:
-	default:
-	}
+	e.out.Configure(b.notifySettings())
 	if e.cfg.EvalInterval != oldInterval {
 		select {
 		case <-e.retick: // an older reload's interval Run has not taken yet
@@ -178,14 +166,10 @@ func moveState(from, to evaluator) error {
 		return t.load(b)
 	case *thresholdEval:
 		t, ok := to.(*thresholdEval)
-		if !ok || t.q != f.q || t.rate != f.rate || t.below != f.below {
+		if !ok {
 			return errors.New("quantity or direction changed")
 		}
-		for k, s := range f.series {
-			// Points outside a shorter window drop out with the next reading.
-			t.series[k] = &series{pts: slices.Clone(s.pts), band: sameLevelBand(f.bands, t.bands, s.band)}
-		}
-		return nil
+		return t.takeState(f)
 	case multiEval:
 		t, ok := to.(multiEval)
 		if !ok || len(t) != len(f) {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/sim"
 )
@@ -88,8 +89,8 @@ func winterConfig() Config {
 	}
 }
 
-func byReceiver(w *webhook, name string) []WebhookAlert {
-	var out []WebhookAlert
+func byReceiver(w *webhook, name string) []notify.WebhookAlert {
+	var out []notify.WebhookAlert
 	for _, msg := range w.messages() {
 		if msg.Receiver == name {
 			out = append(out, msg.Alerts...)
@@ -130,7 +131,7 @@ func TestWinterNightLifecycle(t *testing.T) {
 	var firing []string
 	var repeatsAfterAck, resolved int
 	var lastKind string
-	var ice []WebhookAlert
+	var ice []notify.WebhookAlert
 	for _, a := range team {
 		if a.Rule == "stale" {
 			// The two other stations of the scenario send nothing here.
@@ -159,16 +160,16 @@ func TestWinterNightLifecycle(t *testing.T) {
 	assert.Zero(t, repeatsAfterAck, "an acknowledged alert does not repeat")
 	assert.Equal(t, 1, resolved)
 	assert.Equal(t, "resolved", lastKind)
-	assert.True(t, slices.ContainsFunc(ice, func(a WebhookAlert) bool { return a.Notification == "repeat" }), "unacknowledged alarm repeats")
+	assert.True(t, slices.ContainsFunc(ice, func(a notify.WebhookAlert) bool { return a.Notification == "repeat" }), "unacknowledged alarm repeats")
 
 	// The winter-service text carries what the crew needs.
-	alarm := ice[slices.IndexFunc(ice, func(a WebhookAlert) bool { return a.Level == LevelAlarm })]
+	alarm := ice[slices.IndexFunc(ice, func(a notify.WebhookAlert) bool { return a.Level == LevelAlarm })]
 	for _, want := range []string{"K 23 Talbach bridge", "K 23 km 4,2", "Streuroute Nord", "Alarm", "FBT", "LT", "Taupunkt", "Frostpunkt", "Trend FBT", "Datenalter", "Eis"} {
 		assert.Contains(t, alarm.Title+"\n"+alarm.Text, want)
 	}
 
 	// Escalation to the second receiver (English) after 45 min unacknowledged.
-	var esc []WebhookAlert
+	var esc []notify.WebhookAlert
 	for _, a := range byReceiver(h.hook, "leitstelle") {
 		if a.Rule == "glaette" {
 			esc = append(esc, a)
@@ -215,7 +216,7 @@ func TestSilentSensorIsStaleNotAllClear(t *testing.T) {
 	for _, a := range byReceiver(h.hook, "winterdienst") {
 		assert.NotEqual(t, "resolved", a.Notification, "%s", a.ID)
 	}
-	stale := slices.IndexFunc(byReceiver(h.hook, "winterdienst"), func(a WebhookAlert) bool { return a.Rule == "stale" })
+	stale := slices.IndexFunc(byReceiver(h.hook, "winterdienst"), func(a notify.WebhookAlert) bool { return a.Rule == "stale" })
 	require.GreaterOrEqual(t, stale, 0)
 	// The repeat of the ice alarm during the silence says the data is missing.
 	var sawMissing bool

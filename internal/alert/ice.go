@@ -3,6 +3,7 @@ package alert
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,13 +13,17 @@ import (
 	"github.com/loraedge/loraedge/internal/site"
 )
 
+func init() {
+	register(KindIce, kindSpec{level: LevelWarnung, build: func(x env, r *rule) (evaluator, error) { return newIceEval(x, r) }})
+}
+
 // iceEval feeds internal/ice per road site: every uplink with a road
 // surface temperature becomes a Sample (missing values taken from the
 // site's other devices if at most maxFill old), the trend Forecast runs on
 // the site's recent samples, and the site's Tracker decides the level with
 // its hysteresis and Entwarnung. Missing data holds the warning.
 type iceEval struct {
-	e     *Engine
+	env   env
 	r     *rule
 	tcfg  ice.TrackerConfig
 	fopts ice.ForecastOptions
@@ -38,9 +43,9 @@ type station struct {
 	trk     *ice.Tracker
 }
 
-func newIceEval(e *Engine, r *rule) (*iceEval, error) {
+func newIceEval(x env, r *rule) (*iceEval, error) {
 	ic := r.cfg.Ice
-	ev := &iceEval{e: e, r: r, st: map[string]*station{},
+	ev := &iceEval{env: x, r: r, st: map[string]*station{},
 		tcfg:  ice.TrackerConfig{VorwarnFBT: ic.VorwarnFBT, WarnFBT: ic.WarnFBT, ClearFBT: ic.ClearFBT, ClearHold: ic.ClearHold, StaleAfter: ic.StaleAfter},
 		fopts: ice.ForecastOptions{Window: ic.TrendWindow}}
 	if _, err := ice.NewTracker(ev.tcfg, ice.TrackerState{}); err != nil {
@@ -78,7 +83,7 @@ func (ev *iceEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 		return nil
 	}
 	s := ev.station(d.Site.ID)
-	s.Labels = ev.e.labels(ev.r, nil, d.Site.ID)
+	s.Labels = ev.env.labels(ev.r, nil, d.Site.ID)
 	var out []condition
 	var times []time.Time
 	for _, m := range ms {
@@ -154,7 +159,7 @@ func iceLevel(l ice.Level) Level {
 }
 
 func (ev *iceEval) condition(id string, s *station, smp ice.Sample, fc []ice.HorizonAssessment, tr ice.Transition) condition {
-	c := condition{Subject: id, Labels: maps(s.Labels), At: tr.At, Active: tr.To != ice.LevelNone, Level: iceLevel(tr.To),
+	c := condition{Subject: id, Labels: maps.Clone(s.Labels), At: tr.At, Active: tr.To != ice.LevelNone, Level: iceLevel(tr.To),
 		Values: map[string]float64{}, Info: map[string]string{}}
 	put := func(k string, v *float64) {
 		if v != nil {
