@@ -89,3 +89,12 @@ func TestNewRejectsMissingDependencies(t *testing.T) {
 	_, err := New(Options{Config: Config{}})
 	assert.ErrorContains(t, err, "Store and Now are required")
 }
+
+// Every configurable kind has an evaluator registered by its file.
+func TestEveryKindRegistered(t *testing.T) {
+	for _, k := range kinds {
+		_, ok := kindSpecs[k]
+		assert.True(t, ok, k)
+	}
+	assert.Len(t, kindSpecs, len(kinds))
+}

@@ -145,17 +145,21 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	wg.Wait()
 	stopIngest()
 	require.NoError(t, <-ingDone)
-	// Let the last evaluations and deliveries finish.
-	deadline := time.Now().Add(5 * time.Second)
-	for (len(eng.queue) > 0 || eng.Pending() > 0) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	settle(eng)
 	stopEngine()
 	require.NoError(t, <-engDone)
 	require.NoError(t, netSrv.Close())
 	require.NoError(t, st.Close())
 	require.NoError(t, simErr)
 	return &simRun{hook: hook, engine: eng, sim: s}
+}
+
+// settle lets the last evaluations and deliveries finish.
+func settle(eng *Engine) {
+	deadline := time.Now().Add(5 * time.Second)
+	for (len(eng.queue) > 0 || eng.Pending() > 0) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func rxInfo(f semtechudp.Frame) network.RxInfo {

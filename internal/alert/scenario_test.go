@@ -168,6 +168,19 @@ func TestWinterNightLifecycle(t *testing.T) {
 		assert.Contains(t, alarm.Title+"\n"+alarm.Text, want)
 	}
 
+	checkEscalation(t, h)
+
+	// The alert is resolved and carries who acknowledged it.
+	as := h.e.List(Filter{Rule: "glaette"})
+	require.Len(t, as, 1)
+	assert.Equal(t, StateResolved, as[0].State)
+	assert.Equal(t, "Meier", as[0].AckBy)
+}
+
+// checkEscalation: the ice alert escalated to the second receiver
+// (English) and its all-clear went there too.
+func checkEscalation(t *testing.T, h *harness) {
+	t.Helper()
 	// Escalation to the second receiver (English) after 45 min unacknowledged.
 	var esc []notify.WebhookAlert
 	for _, a := range byReceiver(h.hook, "leitstelle") {
@@ -179,12 +192,6 @@ func TestWinterNightLifecycle(t *testing.T) {
 	assert.Equal(t, "escalation", esc[0].Notification)
 	assert.Contains(t, esc[0].Title, "Escalation")
 	assert.Contains(t, esc[len(esc)-1].Title, "All clear")
-
-	// The alert is resolved and carries who acknowledged it.
-	as := h.e.List(Filter{Rule: "glaette"})
-	require.Len(t, as, 1)
-	assert.Equal(t, StateResolved, as[0].State)
-	assert.Equal(t, "Meier", as[0].AckBy)
 }
 
 // A station that goes silent in the middle of an Alarm: the stale alert
