@@ -228,6 +228,20 @@ type problems []error
 
 func (ps *problems) add(format string, a ...any) { *ps = append(*ps, fmt.Errorf(format, a...)) }
 
+// name reports a missing or repeated name at path p, records it in seen
+// and tells whether it was new.
+func (ps *problems) name(p, name string, seen map[string]bool) bool {
+	switch {
+	case name == "":
+		ps.add("%s.name: required", p)
+	case seen[name]:
+		ps.add("%s.name: duplicate %q", p, name)
+	}
+	fresh := name != "" && !seen[name]
+	seen[name] = true
+	return fresh
+}
+
 // Validate reports every problem at once, each with its path.
 func (c Config) Validate() error {
 	var ps problems
@@ -253,14 +267,9 @@ func (c Config) Validate() error {
 	rules := map[string]bool{}
 	for i, r := range c.Rules {
 		p := fmt.Sprintf("alert.rules[%d]", i)
-		if r.Name == "" {
-			ps.add("%s.name: required", p)
-		} else if rules[r.Name] {
-			ps.add("%s.name: duplicate %q", p, r.Name)
-		} else if strings.ContainsAny(r.Name, "/ ") {
+		if ps.name(p, r.Name, rules) && strings.ContainsAny(r.Name, "/ ") {
 			ps.add("%s.name: %q must not contain '/' or spaces", p, r.Name)
 		}
-		rules[r.Name] = true
 		checkRecv(p+".receivers", r.Receivers)
 		checkRecv(p+".escalate_to", r.EscalateTo)
 		r.check(p, &ps)
@@ -298,12 +307,7 @@ func (c Config) checkReceivers(ps *problems) map[string]bool {
 	names := map[string]bool{}
 	for i, r := range c.Receivers {
 		p := fmt.Sprintf("alert.receivers[%d]", i)
-		if r.Name == "" {
-			ps.add("%s.name: required", p)
-		} else if names[r.Name] {
-			ps.add("%s.name: duplicate %q", p, r.Name)
-		}
-		names[r.Name] = true
+		ps.name(p, r.Name, names)
 		*ps = append(*ps, r.Problems(p)...)
 	}
 	return names
