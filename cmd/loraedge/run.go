@@ -272,9 +272,7 @@ func (d *daemon) build() (err error) {
 	d.bridge = newBridge()
 	d.uplinks = &uplinkFanout{hs: []network.UplinkHandler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
-		Addr:       cfg.UDP.Listen,
-		QueueSize:  cfg.UDP.QueueSize,
-		ReadBuffer: cfg.UDP.ReadBuffer,
+		Config:     cfg.UDP,
 		Logger:     d.log,
 		Registerer: d.metrics,
 		OnTxAck:    d.bridge.onTxAck,

@@ -92,7 +92,7 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	cfg.RetryMin, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 
 	br := &udpBridge{pending: map[[2]uint64]uint64{}}
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", Logger: log, OnTxAck: br.onTxAck})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, Logger: log, OnTxAck: br.onTxAck})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	so.Target = udp.LocalAddr().String()

@@ -21,45 +21,37 @@ import (
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
+	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/site"
 )
 
 // Config is the whole configuration of one loraedge instance.
 type Config struct {
 	// GatewayID names this loraedge instance in topics and tags.
-	GatewayID string          `mapstructure:"gateway_id"`
-	DataDir   string          `mapstructure:"data_dir"`
-	Log       Log             `mapstructure:"log"`
-	UDP       UDP             `mapstructure:"udp"`
-	Network   Network         `mapstructure:"network"`
-	Profiles  Profiles        `mapstructure:"profiles"`
-	Store     Store           `mapstructure:"store"`
-	Simulator Simulator       `mapstructure:"simulator"`
-	HTTP      HTTP            `mapstructure:"http"`
-	Influx    influx.Config   `mapstructure:"influx"`
-	MQTT      mqtt.Config     `mapstructure:"mqtt"`
-	MQTTIn    mqttin.Config   `mapstructure:"mqttin"`
-	Energy    energy.Config   `mapstructure:"energy"`
-	Alert     alert.Config    `mapstructure:"alert"`
-	Keys      Keys            `mapstructure:"keys"`
-	OpenData  OpenData        `mapstructure:"opendata"`
-	Sites     []site.Site     `mapstructure:"sites"`
-	Devices   []device.Device `mapstructure:"devices"`
+	GatewayID string            `mapstructure:"gateway_id"`
+	DataDir   string            `mapstructure:"data_dir"`
+	Log       Log               `mapstructure:"log"`
+	UDP       semtechudp.Config `mapstructure:"udp"`
+	Network   Network           `mapstructure:"network"`
+	Profiles  Profiles          `mapstructure:"profiles"`
+	Store     Store             `mapstructure:"store"`
+	Simulator Simulator         `mapstructure:"simulator"`
+	HTTP      HTTP              `mapstructure:"http"`
+	Influx    influx.Config     `mapstructure:"influx"`
+	MQTT      mqtt.Config       `mapstructure:"mqtt"`
+	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
+	Energy    energy.Config     `mapstructure:"energy"`
+	Alert     alert.Config      `mapstructure:"alert"`
+	Keys      Keys              `mapstructure:"keys"`
+	OpenData  OpenData          `mapstructure:"opendata"`
+	Sites     []site.Site       `mapstructure:"sites"`
+	Devices   []device.Device   `mapstructure:"devices"`
 }
 
 // Log configures the process logger.
 type Log struct {
 	Level  string `mapstructure:"level"`  // debug, info, warn, error
 	Format string `mapstructure:"format"` // json (for journald) or text
-}
-
-// UDP configures the Semtech UDP (GWMP) listener for packet forwarders.
-type UDP struct {
-	Listen    string `mapstructure:"listen"`
-	QueueSize int    `mapstructure:"queue_size"`
-	// ReadBuffer is the socket receive buffer; bursts beyond it are dropped
-	// by the kernel (capped by net.core.rmem_max).
-	ReadBuffer int `mapstructure:"read_buffer_bytes"`
 }
 
 // Network configures the LoRaWAN network layer.
@@ -132,7 +124,7 @@ func Default() Config {
 		GatewayID: "loraedge",
 		DataDir:   "/var/lib/loraedge",
 		Log:       Log{Level: "info", Format: "json"},
-		UDP:       UDP{Listen: ":1700", QueueSize: 4096, ReadBuffer: 4 << 20},
+		UDP:       semtechudp.DefaultConfig(),
 		Network: Network{
 			Band:             "EU868",
 			DedupWindow:      200 * time.Millisecond,
@@ -181,14 +173,8 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		add("log.format", "%q is not json or text", c.Log.Format)
 	}
-	if c.UDP.Listen == "" {
-		add("udp.listen", "required, e.g. \":1700\"")
-	}
-	if c.UDP.ReadBuffer < 64<<10 || c.UDP.ReadBuffer > 256<<20 {
-		add("udp.read_buffer_bytes", "%d is outside 64 KiB..256 MiB", c.UDP.ReadBuffer)
-	}
-	if c.UDP.QueueSize < 1 {
-		add("udp.queue_size", "must be at least 1, is %d", c.UDP.QueueSize)
+	if err := c.UDP.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	n := c.Network
 	if n.Band != "EU868" {

@@ -111,7 +111,7 @@ func newFixture(t *testing.T) *fixture {
 		{Device: cfgEUI.String(), Quantity: measurement.AirTemperature, Value: 1.5, Unit: "degC", Time: t0.Add(10 * time.Minute)},
 	}))
 
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0"})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	ns, err := network.NewServer(network.Options{Devices: devs, StatePath: t.TempDir() + "/n.db"})

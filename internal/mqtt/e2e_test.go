@@ -98,7 +98,7 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 	require.NoError(t, err)
 
 	br := &udpBridge{pending: map[uint16]uint64{}}
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", OnTxAck: br.onTxAck})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, OnTxAck: br.onTxAck})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 

@@ -21,7 +21,7 @@ import (
 // reach the device.
 func TestInteropWithSemtechUDPServer(t *testing.T) {
 	var txAcks, txErrs atomic.Int64
-	srv, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", OnTxAck: func(ev semtechudp.TxAckEvent) {
+	srv, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, OnTxAck: func(ev semtechudp.TxAckEvent) {
 		if ev.Err != nil {
 			txErrs.Add(1)
 		} else {

@@ -172,7 +172,7 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 	require.NoError(t, devs.Persist(st.KV("devices")))
 	require.NoError(t, st.Append(context.Background(), dayOfData(time.Now().Truncate(time.Minute))))
 
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0"})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
