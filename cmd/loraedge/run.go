@@ -239,11 +239,10 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.store, err = store.Open(store.Options{
-		Dir:            filepath.Join(cfg.DataDir, "store"),
-		Logger:         d.log,
-		Registerer:     d.metrics,
-		CommitInterval: cfg.Store.CommitInterval,
-		DiskBudget:     cfg.Store.DiskBudget,
+		Dir:        filepath.Join(cfg.DataDir, "store"),
+		Config:     cfg.Store,
+		Logger:     d.log,
+		Registerer: d.metrics,
 	})
 	if err != nil {
 		return err

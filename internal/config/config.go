@@ -23,6 +23,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/site"
+	"github.com/loraedge/loraedge/internal/store"
 )
 
 // Config is the whole configuration of one loraedge instance.
@@ -34,7 +35,7 @@ type Config struct {
 	UDP       semtechudp.Config `mapstructure:"udp"`
 	Network   Network           `mapstructure:"network"`
 	Profiles  Profiles          `mapstructure:"profiles"`
-	Store     Store             `mapstructure:"store"`
+	Store     store.Config      `mapstructure:"store"`
 	Simulator Simulator         `mapstructure:"simulator"`
 	HTTP      HTTP              `mapstructure:"http"`
 	Influx    influx.Config     `mapstructure:"influx"`
@@ -73,13 +74,6 @@ type Network struct {
 // ones built into the binary.
 type Profiles struct {
 	Dir string `mapstructure:"dir"`
-}
-
-// Store configures the embedded time-series store.
-type Store struct {
-	CommitInterval time.Duration `mapstructure:"commit_interval"`
-	// DiskBudget is the most bytes the store may use; 0 means no budget.
-	DiskBudget int64 `mapstructure:"disk_budget_bytes"`
 }
 
 // Simulator runs virtual gateways and devices inside the daemon.
@@ -136,7 +130,7 @@ func Default() Config {
 			DownlinkTXPower:  14,
 			QueueSize:        4096,
 		},
-		Store:     Store{CommitInterval: 10 * time.Millisecond},
+		Store:     store.DefaultConfig(),
 		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 		Influx:    influx.DefaultConfig(),
@@ -207,11 +201,8 @@ func (c Config) Validate() error {
 	if n.QueueSize < 1 {
 		add("network.queue_size", "must be at least 1, is %d", n.QueueSize)
 	}
-	if c.Store.CommitInterval <= 0 || c.Store.CommitInterval > time.Second {
-		add("store.commit_interval", "%s is outside (0, 1s]: a power cut loses at most this much", c.Store.CommitInterval)
-	}
-	if c.Store.DiskBudget < 0 {
-		add("store.disk_budget_bytes", "must not be negative")
+	if err := c.Store.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Simulator.Speed <= 0 {
 		add("simulator.speed", "must be positive, is %g", c.Simulator.Speed)

@@ -166,7 +166,7 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 		{DevEUI: meterEUI, Name: "Stromzähler Rathaus", Activation: device.OTAA, AppKey: lorawan.AES128Key{4}, Profile: "elvaco/cmi4140", Site: "rathaus"},
 	})
 	require.NoError(t, err)
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, devs.Persist(st.KV("devices")))
