@@ -317,15 +317,8 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	if cfg.HTTP.Listen != "" {
-		var read, admin []string
-		if cfg.HTTP.ReadToken != "" {
-			read = append(read, cfg.HTTP.ReadToken)
-		}
-		if cfg.HTTP.AdminToken != "" {
-			admin = append(admin, cfg.HTTP.AdminToken)
-		}
 		d.http, err = httpapi.New(httpapi.Options{
-			ReadTokens: read, AdminTokens: admin,
+			Config:   cfg.HTTP,
 			Gateways: d.udp, Devices: d.devices, Sessions: d.net, Sites: siteList(cfg.Sites),
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},

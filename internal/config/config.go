@@ -18,6 +18,7 @@ import (
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
@@ -37,7 +38,7 @@ type Config struct {
 	Profiles  Profiles          `mapstructure:"profiles"`
 	Store     store.Config      `mapstructure:"store"`
 	Simulator Simulator         `mapstructure:"simulator"`
-	HTTP      HTTP              `mapstructure:"http"`
+	HTTP      httpapi.Config    `mapstructure:"http"`
 	Influx    influx.Config     `mapstructure:"influx"`
 	MQTT      mqtt.Config       `mapstructure:"mqtt"`
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
@@ -84,17 +85,6 @@ type Simulator struct {
 	Gateways int     `mapstructure:"gateways"`
 }
 
-// HTTP configures the REST API, the web page, /metrics, /healthz and
-// /readyz.
-type HTTP struct {
-	// Listen is the TCP address; empty turns the HTTP server off.
-	Listen string `mapstructure:"listen"`
-	// AdminToken may do everything, ReadToken only read. Secrets: prefer
-	// LORAEDGE_HTTP_ADMIN_TOKEN over the file.
-	AdminToken string `mapstructure:"admin_token"`
-	ReadToken  string `mapstructure:"read_token"`
-}
-
 // Keys configures how device keys are kept at rest.
 type Keys struct {
 	// KEKFile is a file (mode 600) with a 64-hex-digit key-encryption key;
@@ -132,6 +122,7 @@ func Default() Config {
 		},
 		Store:     store.DefaultConfig(),
 		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
+		HTTP:      httpapi.DefaultConfig(),
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 		Influx:    influx.DefaultConfig(),
 		MQTT:      mqtt.DefaultConfig(),
@@ -210,18 +201,8 @@ func (c Config) Validate() error {
 	if c.Simulator.Gateways < 1 || c.Simulator.Gateways > 16 {
 		add("simulator.gateways", "%d is outside 1..16", c.Simulator.Gateways)
 	}
-	if c.HTTP.Listen != "" {
-		if c.HTTP.AdminToken == "" && c.HTTP.ReadToken == "" {
-			add("http", "listen is set but no admin_token or read_token: set one (LORAEDGE_HTTP_ADMIN_TOKEN) or turn the server off with listen: \"\"")
-		}
-		for key, tok := range map[string]string{"http.admin_token": c.HTTP.AdminToken, "http.read_token": c.HTTP.ReadToken} {
-			if tok != "" && len(tok) < 16 {
-				add(key, "must have at least 16 characters")
-			}
-		}
-		if c.HTTP.AdminToken != "" && c.HTTP.AdminToken == c.HTTP.ReadToken {
-			add("http.read_token", "must differ from admin_token")
-		}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Keys.KEK != "" && c.Keys.KEKFile != "" {
 		add("keys", "set kek or kek_file, not both")

@@ -140,7 +140,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	s, err := New(Options{
-		ReadTokens: []string{readTok}, AdminTokens: []string{adminTok},
+		Config: Config{ReadToken: readTok, AdminToken: adminTok},
 		Gateways: udp, Devices: devs, Sessions: ns, Sites: sites{{ID: "k23", Name: "K 23 Brücke", Kind: site.Road}},
 		Series: st, Downlinks: downlinks{ns, profiles}, Alerts: f.alerts, Reports: f.reports,
 		OpenData: catalog{{SeriesInfo: info, Title: "Fahrbahntemperatur K 23", Licence: "dl-de/by-2-0"}},
@@ -269,7 +269,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestReadyzFails(t *testing.T) {
-	s, err := New(Options{AdminTokens: []string{adminTok}, Ready: func() error { return io.ErrUnexpectedEOF }})
+	s, err := New(Options{Config: Config{AdminToken: adminTok}, Ready: func() error { return io.ErrUnexpectedEOF }})
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
@@ -279,7 +279,7 @@ func TestReadyzFails(t *testing.T) {
 func TestTokensRequired(t *testing.T) {
 	_, err := New(Options{})
 	require.Error(t, err)
-	_, err = New(Options{AdminTokens: []string{"short"}})
+	_, err = New(Options{Config: Config{AdminToken: "short"}})
 	require.ErrorContains(t, err, "16 characters")
 }
 
