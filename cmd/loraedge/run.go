@@ -423,12 +423,10 @@ func (d *daemon) runSimulator(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		s, err := sim.New(sim.Options{
-			Target:   reachable(d.udp.LocalAddr()),
-			Scenario: d.cfg.Simulator.Scenario,
-			Speed:    d.cfg.Simulator.Speed,
-			Gateways: d.cfg.Simulator.Gateways,
-			Start:    start,
-			Logger:   d.log,
+			Target: reachable(d.udp.LocalAddr()),
+			Config: d.cfg.Simulator,
+			Start:  start,
+			Logger: d.log,
 		})
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)

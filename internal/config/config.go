@@ -23,6 +23,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -37,7 +38,7 @@ type Config struct {
 	Network   Network           `mapstructure:"network"`
 	Profiles  Profiles          `mapstructure:"profiles"`
 	Store     store.Config      `mapstructure:"store"`
-	Simulator Simulator         `mapstructure:"simulator"`
+	Simulator sim.Config        `mapstructure:"simulator"`
 	HTTP      httpapi.Config    `mapstructure:"http"`
 	Influx    influx.Config     `mapstructure:"influx"`
 	MQTT      mqtt.Config       `mapstructure:"mqtt"`
@@ -77,14 +78,6 @@ type Profiles struct {
 	Dir string `mapstructure:"dir"`
 }
 
-// Simulator runs virtual gateways and devices inside the daemon.
-type Simulator struct {
-	Enabled  bool    `mapstructure:"enabled"`
-	Scenario string  `mapstructure:"scenario"`
-	Speed    float64 `mapstructure:"speed"`
-	Gateways int     `mapstructure:"gateways"`
-}
-
 // Keys configures how device keys are kept at rest.
 type Keys struct {
 	// KEKFile is a file (mode 600) with a 64-hex-digit key-encryption key;
@@ -121,7 +114,7 @@ func Default() Config {
 			QueueSize:        4096,
 		},
 		Store:     store.DefaultConfig(),
-		Simulator: Simulator{Scenario: "all", Speed: 600, Gateways: 3},
+		Simulator: sim.DefaultConfig(),
 		HTTP:      httpapi.DefaultConfig(),
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 		Influx:    influx.DefaultConfig(),
@@ -195,11 +188,8 @@ func (c Config) Validate() error {
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Simulator.Speed <= 0 {
-		add("simulator.speed", "must be positive, is %g", c.Simulator.Speed)
-	}
-	if c.Simulator.Gateways < 1 || c.Simulator.Gateways > 16 {
-		add("simulator.gateways", "%d is outside 1..16", c.Simulator.Gateways)
+	if err := c.Simulator.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.HTTP.Validate(); err != nil {
 		errs = append(errs, err)

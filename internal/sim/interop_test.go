@@ -52,7 +52,7 @@ func TestInteropWithSemtechUDPServer(t *testing.T) {
 	require.NotZero(t, abp.DevAddr)
 
 	start := time.Date(2026, 1, 13, 8, 0, 0, 0, cet)
-	sim, err := New(Options{Target: srv.LocalAddr().String(), Scenario: "school-day", Speed: 3600, Gateways: 2,
+	sim, err := New(Options{Target: srv.LocalAddr().String(), Config: Config{Scenario: "school-day", Speed: 3600, Gateways: 2},
 		Start: start, Duration: 2 * time.Hour, KeepaliveInterval: 100 * time.Millisecond,
 		StatInterval: 200 * time.Millisecond, JoinTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
