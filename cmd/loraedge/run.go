@@ -37,7 +37,6 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/sdnotify"
-	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
@@ -128,11 +127,7 @@ func loadProfiles(c config.Config) (*profile.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	sources := []profile.Source{profile.Embedded()}
-	if c.Profiles.Dir != "" {
-		sources = append(sources, profile.Source{FS: os.DirFS(c.Profiles.Dir), Name: c.Profiles.Dir})
-	}
-	set, err := profile.Load(reg, sources...)
+	set, err := profile.LoadDefault(reg, c.Profiles.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("firmware profiles: %w", err)
 	}
@@ -234,7 +229,7 @@ func (d *daemon) build() (err error) {
 	if d.devices, err = device.NewRegistry(cfg.Devices); err != nil {
 		return err
 	}
-	kek, err := loadKEK(cfg.Keys)
+	kek, err := cfg.Keys.LoadKEK()
 	if err != nil {
 		return err
 	}
@@ -591,17 +586,6 @@ func warnReadableConfig(log *slog.Logger, file string, cfg config.Config) {
 	if len(cfg.Devices) > 0 || cfg.HTTP.AdminToken != "" || cfg.HTTP.ReadToken != "" {
 		log.Warn("the configuration file holds keys or tokens and is readable by everyone; chmod 640", "file", file, "mode", fi.Mode().Perm().String())
 	}
-}
-
-// loadKEK returns the configured key-encryption key, or nil.
-func loadKEK(c config.Keys) (*secret.KEK, error) {
-	switch {
-	case c.KEKFile != "":
-		return secret.Load(c.KEKFile)
-	case c.KEK != "":
-		return secret.Parse(c.KEK)
-	}
-	return nil, nil
 }
 
 // buildMQTT creates the MQTT sink and source when enabled. A disabled sink's

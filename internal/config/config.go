@@ -1,5 +1,12 @@
-// Package config defines loraedge's configuration, its defaults and its
-// validation, and loads it from flags, environment and one YAML file.
+// Package config composes loraedge's configuration from the sections that
+// the component packages own (each with its Config, DefaultConfig and
+// Validate), and loads it from flags, environment and one YAML file.
+//
+// What stays here belongs to the process rather than to one component: the
+// gateway id, the data directory, the logger (built before any component)
+// and the open-data licence (which cmd joins with devices and series into
+// the API's catalogue), plus the checks that span sections (site and device
+// references).
 //
 // Viper is used only here: every other package receives its typed section.
 // Loading is strict: an unknown key or a value of the wrong type fails with
@@ -22,6 +29,8 @@ import (
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
+	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
@@ -36,7 +45,7 @@ type Config struct {
 	Log       Log               `mapstructure:"log"`
 	UDP       semtechudp.Config `mapstructure:"udp"`
 	Network   Network           `mapstructure:"network"`
-	Profiles  Profiles          `mapstructure:"profiles"`
+	Profiles  profile.Config    `mapstructure:"profiles"`
 	Store     store.Config      `mapstructure:"store"`
 	Simulator sim.Config        `mapstructure:"simulator"`
 	HTTP      httpapi.Config    `mapstructure:"http"`
@@ -45,7 +54,7 @@ type Config struct {
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
 	Alert     alert.Config      `mapstructure:"alert"`
-	Keys      Keys              `mapstructure:"keys"`
+	Keys      secret.Config     `mapstructure:"keys"`
 	OpenData  OpenData          `mapstructure:"opendata"`
 	Sites     []site.Site       `mapstructure:"sites"`
 	Devices   []device.Device   `mapstructure:"devices"`
@@ -70,21 +79,6 @@ type Network struct {
 	MaxFCntGap       uint32        `mapstructure:"max_fcnt_gap"`
 	DownlinkTXPower  int           `mapstructure:"downlink_tx_power"`
 	QueueSize        int           `mapstructure:"queue_size"`
-}
-
-// Profiles configures where firmware profiles come from in addition to the
-// ones built into the binary.
-type Profiles struct {
-	Dir string `mapstructure:"dir"`
-}
-
-// Keys configures how device keys are kept at rest.
-type Keys struct {
-	// KEKFile is a file (mode 600) with a 64-hex-digit key-encryption key;
-	// KEK is the same inline (better: LORAEDGE_KEYS_KEK). With either, the
-	// session keys and API-added device keys in data_dir are encrypted.
-	KEKFile string `mapstructure:"kek_file"`
-	KEK     string `mapstructure:"kek"`
 }
 
 // OpenData describes the licence of the series published as open data
@@ -114,8 +108,10 @@ func Default() Config {
 			QueueSize:        4096,
 		},
 		Store:     store.DefaultConfig(),
+		Profiles:  profile.DefaultConfig(),
 		Simulator: sim.DefaultConfig(),
 		HTTP:      httpapi.DefaultConfig(),
+		Keys:      secret.DefaultConfig(),
 		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
 		Influx:    influx.DefaultConfig(),
 		MQTT:      mqtt.DefaultConfig(),
@@ -194,11 +190,8 @@ func (c Config) Validate() error {
 	if err := c.HTTP.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Keys.KEK != "" && c.Keys.KEKFile != "" {
-		add("keys", "set kek or kek_file, not both")
-	}
-	if k := c.Keys.KEK; k != "" && (len(k) != 64 || strings.Trim(strings.ToLower(k), "0123456789abcdef") != "") {
-		add("keys.kek", "must be 64 hex digits")
+	if err := c.Keys.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Influx.Validate(); err != nil {
 		add("influx", "%v", err)
