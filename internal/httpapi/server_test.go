@@ -140,7 +140,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	s, err := New(Options{
-		Config: Config{ReadToken: readTok, AdminToken: adminTok},
+		Config:   Config{ReadToken: readTok, AdminToken: adminTok},
 		Gateways: udp, Devices: devs, Sessions: ns, Sites: sites{{ID: "k23", Name: "K 23 Brücke", Kind: site.Road}},
 		Series: st, Downlinks: downlinks{ns, profiles}, Alerts: f.alerts, Reports: f.reports,
 		OpenData: catalog{{SeriesInfo: info, Title: "Fahrbahntemperatur K 23", Licence: "dl-de/by-2-0"}},

@@ -206,7 +206,7 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 			"active_since": now.Add(-3 * time.Hour), "ack_by": "Meisterei Nord", "ack_at": now.Add(-2 * time.Hour)},
 	}
 	opts := httpapi.Options{
-		Config: httpapi.Config{ReadToken: readToken, AdminToken: adminToken},
+		Config:   httpapi.Config{ReadToken: readToken, AdminToken: adminToken},
 		Gateways: udp, Devices: devs, Sites: testSites, Series: st,
 	}
 	if withServices {
