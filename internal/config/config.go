@@ -121,11 +121,7 @@ func Default() Config {
 			RepeatInterval: time.Hour, EscalateAfter: 30 * time.Minute, ResolvedRetention: 24 * time.Hour,
 			RetryMin: time.Second, RetryMax: 5 * time.Minute,
 		},
-		Energy: energy.Config{
-			Timezone: "Europe/Berlin", AreaBasis: "bgf", DiscoverMeters: ptr(true),
-			ReferenceDegreeDays: energy.DefaultReferenceDegreeDays, NightStartHour: ptr(0), NightEndHour: ptr(4),
-			LeakNightLPH: energy.DefaultLeakNightLPH, DropTolerance: 0.001,
-		},
+		Energy: energy.DefaultConfig(),
 	}
 }
 
@@ -239,8 +235,6 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // ParseLevel parses a log level name.
 func ParseLevel(s string) (slog.Level, error) {
