@@ -127,7 +127,7 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); run() }()
 	}
-	simu, err := sim.New(sim.Options{Target: udp.LocalAddr().String(), Scenario: "building-meters", Speed: 600, Gateways: 1,
+	simu, err := sim.New(sim.Options{Target: udp.LocalAddr().String(), Config: sim.Config{Scenario: "building-meters", Speed: 600, Gateways: 1},
 		KeepaliveInterval: 100 * time.Millisecond, StatInterval: time.Second, JoinTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	wg.Add(1)
