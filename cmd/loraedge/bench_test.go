@@ -64,7 +64,7 @@ func BenchmarkUplinkPipeline(b *testing.B) {
 	handler := &countingHandler{}
 	metrics := prometheus.NewRegistry()
 	br := newBridge()
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", QueueSize: 8192, OnTxAck: br.onTxAck, Registerer: metrics})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0", QueueSize: 8192}, OnTxAck: br.onTxAck, Registerer: metrics})
 	require.NoError(b, err)
 	ns, err := network.NewServer(network.Options{Devices: reg, StatePath: b.TempDir() + "/network.db",
 		Sender: br, Handler: handler, QueueSize: 8192, DedupWindow: 50 * time.Millisecond, Registerer: metrics})

@@ -8,39 +8,28 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/brocaar/lorawan"
-	"github.com/brocaar/lorawan/band"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loraedge/loraedge/internal/alert"
-	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
-	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/sdnotify"
-	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
-	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 )
 
@@ -121,58 +110,6 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// loadProfiles loads the built-in firmware profiles, then the configured
-// directory's, and checks that every device names a known profile.
-func loadProfiles(c config.Config) (*profile.Set, error) {
-	reg, err := all.NewRegistry()
-	if err != nil {
-		return nil, err
-	}
-	sources := []profile.Source{profile.Embedded()}
-	if c.Profiles.Dir != "" {
-		sources = append(sources, profile.Source{FS: os.DirFS(c.Profiles.Dir), Name: c.Profiles.Dir})
-	}
-	set, err := profile.Load(reg, sources...)
-	if err != nil {
-		return nil, fmt.Errorf("firmware profiles: %w", err)
-	}
-	var errs []error
-	for i, d := range c.Devices {
-		if d.Profile == "" {
-			continue
-		}
-		if _, ok := set.Get(d.Profile); !ok {
-			errs = append(errs, fmt.Errorf("devices[%d].profile: unknown firmware profile %q", i, d.Profile))
-		}
-	}
-	return set, errors.Join(errs...)
-}
-
-// withSimulator adds the simulated scenario's sites and devices to c,
-// unless c already lists them (so their keys can be overridden).
-func withSimulator(c config.Config) config.Config {
-	have := map[string]bool{}
-	for _, s := range c.Sites {
-		have[s.ID] = true
-	}
-	for _, s := range sim.Sites(c.Simulator.Scenario) {
-		if !have[s.ID] {
-			c.Sites = append(c.Sites, site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Lat: s.Lat, Lon: s.Lon,
-				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team})
-		}
-	}
-	devs := map[string]bool{}
-	for _, d := range c.Devices {
-		devs[d.DevEUI.String()] = true
-	}
-	for _, d := range sim.Devices(c.Simulator.Scenario) {
-		if !devs[d.DevEUI.String()] {
-			c.Devices = append(c.Devices, d)
-		}
-	}
-	return c
-}
-
 // daemon is the composition root: every component, built with explicit
 // dependencies.
 type daemon struct {
@@ -200,148 +137,6 @@ type daemon struct {
 	reload     func() (config.Config, error)
 	configFile string
 	notify     *sdnotify.Notifier
-}
-
-func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
-	if cfg.Simulator.Enabled {
-		if _, ok := sim.LookupScenario(cfg.Simulator.Scenario); !ok {
-			return nil, fmt.Errorf("simulator.scenario: unknown scenario %q (have %v)", cfg.Simulator.Scenario, sim.Scenarios())
-		}
-		cfg = withSimulator(cfg)
-		cfg.Alert = demoAlerts(cfg.Alert)
-	}
-	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry(), notify: sdnotify.New()}
-	if err := d.build(); err != nil {
-		if d.net != nil {
-			d.net.Close()
-		}
-		if d.store != nil {
-			d.store.Close()
-		}
-		return nil, err
-	}
-	return d, nil
-}
-
-// build creates the components in dependency order.
-func (d *daemon) build() (err error) {
-	cfg := d.cfg
-	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	if d.profiles, err = loadProfiles(cfg); err != nil {
-		return err
-	}
-	if d.devices, err = device.NewRegistry(cfg.Devices); err != nil {
-		return err
-	}
-	kek, err := loadKEK(cfg.Keys)
-	if err != nil {
-		return err
-	}
-	d.store, err = store.Open(store.Options{
-		Dir:            filepath.Join(cfg.DataDir, "store"),
-		Logger:         d.log,
-		Registerer:     d.metrics,
-		CommitInterval: cfg.Store.CommitInterval,
-		DiskBudget:     cfg.Store.DiskBudget,
-	})
-	if err != nil {
-		return err
-	}
-	var sealer device.Sealer
-	if kek != nil {
-		sealer = kek
-	}
-	if err := d.devices.PersistSealed(d.store.KV("devices"), sealer); err != nil {
-		// A stored device that no longer validates is reported, not fatal:
-		// the others and the configured ones still work.
-		d.log.Error("some API-managed devices could not be loaded", "err", err)
-	}
-	d.observers = &observerFanout{}
-	if cfg.Simulator.Enabled {
-		// A newcomer running `make run` sees the values arrive.
-		d.observers.add(liveLog{d.log})
-	}
-	d.ingest, err = ingest.New(ingest.Options{
-		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
-		Logger: d.log, Registerer: d.metrics,
-	})
-	if err != nil {
-		return err
-	}
-	d.bridge = newBridge()
-	d.uplinks = &uplinkFanout{hs: []network.UplinkHandler{d.ingest}}
-	d.udp, err = semtechudp.NewServer(semtechudp.Options{
-		Addr:       cfg.UDP.Listen,
-		QueueSize:  cfg.UDP.QueueSize,
-		ReadBuffer: cfg.UDP.ReadBuffer,
-		Logger:     d.log,
-		Registerer: d.metrics,
-		OnTxAck:    d.bridge.onTxAck,
-	})
-	if err != nil {
-		return err
-	}
-	n := cfg.Network
-	rx2DR, err := loraDataRate(n.Band, n.RX2DataRate)
-	if err != nil {
-		return fmt.Errorf("network.rx2_data_rate: %w", err)
-	}
-	d.net, err = network.NewServer(network.Options{
-		Devices:          d.devices,
-		StatePath:        filepath.Join(cfg.DataDir, "network.db"),
-		KEK:              kek,
-		DedupWindow:      n.DedupWindow,
-		Band:             n.Band,
-		RX1Delay:         n.RX1Delay,
-		JoinAcceptDelay1: n.JoinAcceptDelay1,
-		RX2Frequency:     n.RX2Frequency,
-		RX2DataRate:      rx2DR,
-		RX1DROffset:      uint8(n.RX1DROffset),
-		MaxFCntGap:       n.MaxFCntGap,
-		NetID:            n.NetID,
-		QueueSize:        n.QueueSize,
-		Sender:           d.bridge,
-		Handler:          d.uplinks,
-		Logger:           d.log,
-		Registerer:       d.metrics,
-	})
-	if err != nil {
-		return err
-	}
-	d.bridge.udp, d.bridge.net = d.udp, d.net
-	if err := d.buildMQTT(); err != nil {
-		return err
-	}
-	if err := d.buildInflux(); err != nil {
-		return err
-	}
-	if err := d.buildAlerts(); err != nil {
-		return err
-	}
-	if cfg.HTTP.Listen != "" {
-		var read, admin []string
-		if cfg.HTTP.ReadToken != "" {
-			read = append(read, cfg.HTTP.ReadToken)
-		}
-		if cfg.HTTP.AdminToken != "" {
-			admin = append(admin, cfg.HTTP.AdminToken)
-		}
-		d.http, err = httpapi.New(httpapi.Options{
-			ReadTokens: read, AdminTokens: admin,
-			Gateways: d.udp, Devices: d.devices, Sessions: d.net, Sites: siteList(cfg.Sites),
-			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
-			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
-			Reports:  reportService{d.energyService()},
-			Alerts:   d.alertService(),
-			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
-			Ready: d.healthy,
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // run binds the UDP port, runs every component and shuts down in order:
@@ -433,12 +228,10 @@ func (d *daemon) runSimulator(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		s, err := sim.New(sim.Options{
-			Target:   reachable(d.udp.LocalAddr()),
-			Scenario: d.cfg.Simulator.Scenario,
-			Speed:    d.cfg.Simulator.Speed,
-			Gateways: d.cfg.Simulator.Gateways,
-			Start:    start,
-			Logger:   d.log,
+			Target: reachable(d.udp.LocalAddr()),
+			Config: d.cfg.Simulator,
+			Start:  start,
+			Logger: d.log,
 		})
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)
@@ -480,114 +273,12 @@ func reachable(addr net.Addr) string {
 	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
 }
 
-// loraDataRate names a data rate index of the band as GWMP does, e.g.
-// DR0 of EU868 is "SF12BW125".
-func loraDataRate(bandName string, dr int) (string, error) {
-	b, err := band.GetConfig(band.Name(bandName), false, lorawan.DwellTimeNoLimit)
-	if err != nil {
-		return "", err
-	}
-	r, err := b.GetDataRate(dr)
-	if err != nil {
-		return "", err
-	}
-	if r.Modulation != band.LoRaModulation {
-		return "", fmt.Errorf("DR%d is not a LoRa data rate", dr)
-	}
-	return fmt.Sprintf("SF%dBW%d", r.SpreadFactor, r.Bandwidth), nil
-}
-
-// liveLog logs every stored batch, one line per device.
-type liveLog struct{ log *slog.Logger }
-
-func (l liveLog) Observe(ms []measurement.Measurement) {
-	byDev := map[string][]string{}
-	var order []string
-	for _, m := range ms {
-		if _, ok := byDev[m.Device]; !ok {
-			order = append(order, m.Device)
-		}
-		byDev[m.Device] = append(byDev[m.Device], fmt.Sprintf("%s=%.4g%s", m.Quantity, m.Value, unitSuffix(m.Unit)))
-	}
-	for _, dev := range order {
-		l.log.Info("stored", "component", "ingest", "dev_eui", dev, "values", strings.Join(byDev[dev], " "))
-	}
-}
-
-func unitSuffix(u string) string {
-	if u == "1" || u == "" {
-		return ""
-	}
-	return u
-}
-
 // healthy is nil once the daemon is up and its store has not failed.
 func (d *daemon) healthy() error {
 	if !d.ready.Load() {
 		return errors.New("starting")
 	}
 	return d.store.Err()
-}
-
-// reloadOnHUP applies device, profile and (later) alert rule changes from
-// the configuration file on SIGHUP, without stopping the uplink path. A
-// file that does not load or validate changes nothing.
-func (d *daemon) reloadOnHUP(ctx context.Context) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-hup:
-			_ = d.notify.Reloading()
-			if err := d.reloadConfig(); err != nil {
-				d.log.Error("reload refused, keeping the running configuration", "err", err)
-			}
-			_ = d.notify.Ready()
-		}
-	}
-}
-
-func (d *daemon) reloadConfig() error {
-	if d.reload == nil {
-		return errors.New("no configuration source")
-	}
-	cfg, err := d.reload()
-	if err != nil {
-		return err
-	}
-	if d.cfg.Simulator.Enabled {
-		cfg.Simulator = d.cfg.Simulator
-		cfg = withSimulator(cfg)
-		cfg.Alert = demoAlerts(cfg.Alert) // as newDaemon does
-	}
-	profiles, err := loadProfiles(cfg)
-	if err != nil {
-		return err
-	}
-	// Alert rules are checked before anything changes: a bad alert
-	// section must not leave devices reloaded and rules not.
-	reloadAlerts := d.alerts != nil && cfg.Alert.Enabled
-	if reloadAlerts {
-		if err := d.alerts.CheckConfig(cfg.Alert); err != nil {
-			return err
-		}
-	} else if (d.alerts != nil) != cfg.Alert.Enabled {
-		d.log.Warn("alert.enabled changed: takes effect after a restart", "enabled", cfg.Alert.Enabled)
-	}
-	if err := d.devices.Reload(cfg.Devices); err != nil {
-		return err
-	}
-	d.ingest.SetProfiles(profiles)
-	if reloadAlerts {
-		if err := d.alerts.Reload(cfg.Alert, cfg.Sites); err != nil {
-			return err
-		}
-	}
-	d.log.Info("configuration reloaded", "devices", len(d.devices.List()), "profiles", profiles.Len())
-	return nil
 }
 
 // warnReadableConfig warns when the configuration file holds keys or
@@ -603,97 +294,4 @@ func warnReadableConfig(log *slog.Logger, file string, cfg config.Config) {
 	if len(cfg.Devices) > 0 || cfg.HTTP.AdminToken != "" || cfg.HTTP.ReadToken != "" {
 		log.Warn("the configuration file holds keys or tokens and is readable by everyone; chmod 640", "file", file, "mode", fi.Mode().Perm().String())
 	}
-}
-
-// loadKEK returns the configured key-encryption key, or nil.
-func loadKEK(c config.Keys) (*secret.KEK, error) {
-	switch {
-	case c.KEKFile != "":
-		return secret.Load(c.KEKFile)
-	case c.KEK != "":
-		return secret.Parse(c.KEK)
-	}
-	return nil, nil
-}
-
-// buildMQTT creates the MQTT sink and source when enabled. A disabled sink's
-// cursor is removed, or the store would keep its log for it forever.
-func (d *daemon) buildMQTT() error {
-	cfg := d.cfg
-	if !cfg.MQTT.Enabled {
-		if err := d.store.RemoveCursor(mqtt.CursorName); err != nil {
-			return err
-		}
-	} else {
-		mc := cfg.MQTT
-		mc.Gateway = cfg.GatewayID
-		sink, err := mqtt.New(mqtt.Options{Config: mc, Log: d.store, Devices: d.devices, Profiles: d.profiles,
-			Downlinks: d.net, Logger: d.log, Registerer: d.metrics, Now: d.now})
-		if err != nil {
-			return err
-		}
-		d.mqtt = sink
-		d.uplinks.hs = append(d.uplinks.hs, sink) // live uplink events
-
-	}
-	if cfg.MQTTIn.Enabled {
-		ic := cfg.MQTTIn
-		ic.Gateway = cfg.GatewayID
-		src, err := mqttin.New(mqttin.Options{Config: ic, Devices: d.devices, Handler: d.ingest,
-			Logger: d.log, Registerer: d.metrics, Now: d.now})
-		if err != nil {
-			return err
-		}
-		d.mqttin = src
-	}
-	return nil
-}
-
-// uplinkFanout hands every verified uplink to each handler in turn; none
-// of them blocks. Handlers are added while the daemon is built, never later.
-type uplinkFanout struct{ hs []network.UplinkHandler }
-
-func (f *uplinkFanout) HandleUplink(ctx context.Context, up network.Uplink) error {
-	var errs []error
-	for _, h := range f.hs {
-		if err := h.HandleUplink(ctx, up); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// alertService is the API's view of the engine, nil when alerts are off
-// (the API then answers 501).
-func (d *daemon) alertService() httpapi.AlertService {
-	if d.alerts == nil {
-		return nil
-	}
-	return alertService{eng: d.alerts, now: d.now}
-}
-
-// observerFanout tells every observer about stored batches. Observers are
-// added while the daemon is built, never later.
-type observerFanout struct{ obs []ingest.Observer }
-
-func (f *observerFanout) add(o ingest.Observer) { f.obs = append(f.obs, o) }
-
-func (f *observerFanout) Observe(ms []measurement.Measurement) {
-	for _, o := range f.obs {
-		o.Observe(ms)
-	}
-}
-
-// buildInflux creates the InfluxDB sink; its cursor exists from now on, so
-// nothing appended later is missed. A disabled sink's cursor is removed.
-func (d *daemon) buildInflux() error {
-	if !d.cfg.Influx.Enabled {
-		return d.store.RemoveCursor(influx.CursorName)
-	}
-	sink, err := influx.New(d.store, d.cfg.Influx, influx.Options{GatewayID: d.cfg.GatewayID, Logger: d.log, Registerer: d.metrics})
-	if err != nil {
-		return fmt.Errorf("influx: %w", err)
-	}
-	d.influx = sink
-	return nil
 }

@@ -34,17 +34,17 @@ func newSimulateCmd(e env) *cobra.Command {
 			"Scenarios: " + strings.Join(sim.Scenarios(), ", ") + ", energy-year",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Scenario == "energy-year" {
+			if opts.Config.Scenario == "energy-year" {
 				if dataDir == "" {
 					return errors.New("--data-dir: required for energy-year (the store to fill)")
 				}
 				return generateEnergyYear(cmd.Context(), e, dataDir, year, buildings)
 			}
-			if _, ok := sim.LookupScenario(opts.Scenario); !ok {
-				return fmt.Errorf("--scenario: %w %q (have %s)", errNoScenario, opts.Scenario, strings.Join(sim.Scenarios(), ", "))
+			if _, ok := sim.LookupScenario(opts.Config.Scenario); !ok {
+				return fmt.Errorf("--scenario: %w %q (have %s)", errNoScenario, opts.Config.Scenario, strings.Join(sim.Scenarios(), ", "))
 			}
 			if printConfig {
-				return printSimConfig(e, opts.Scenario)
+				return printSimConfig(e, opts.Config.Scenario)
 			}
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
@@ -56,9 +56,10 @@ func newSimulateCmd(e env) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Target, "target", "127.0.0.1:1700", "UDP address of the daemon")
-	f.StringVar(&opts.Scenario, "scenario", "all", "scenario to play")
-	f.Float64Var(&opts.Speed, "speed", 600, "virtual seconds per real second")
-	f.IntVar(&opts.Gateways, "gateways", 3, "virtual gateways hearing the devices")
+	def := sim.DefaultConfig()
+	f.StringVar(&opts.Config.Scenario, "scenario", def.Scenario, "scenario to play")
+	f.Float64Var(&opts.Config.Speed, "speed", def.Speed, "virtual seconds per real second")
+	f.IntVar(&opts.Config.Gateways, "gateways", def.Gateways, "virtual gateways hearing the devices")
 	f.BoolVar(&printConfig, "print-config", false, "print the scenario's sites and devices as configuration YAML and exit")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&dataDir, "data-dir", "", "energy-year: the data directory to fill")

@@ -18,7 +18,7 @@ import (
 // log there and the store opens again.
 func TestStoreCheckAndRepair(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(store.Options{Dir: filepath.Join(dir, "store"), CommitInterval: time.Millisecond, SealInterval: time.Hour})
+	st, err := store.Open(store.Options{Dir: filepath.Join(dir, "store"), Config: store.Config{CommitInterval: time.Millisecond}, SealInterval: time.Hour})
 	require.NoError(t, err)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 50; i++ {

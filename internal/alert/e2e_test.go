@@ -79,7 +79,7 @@ type simRun struct {
 func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	devs := sim.Devices(so.Scenario)
+	devs := sim.Devices(so.Config.Scenario)
 	reg, err := device.NewRegistry(devs)
 	require.NoError(t, err)
 	profiles := loadProfiles(t)
@@ -93,7 +93,7 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	cfg.RetryMin, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 
 	br := &udpBridge{pending: map[[2]uint64]uint64{}}
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", Logger: log, OnTxAck: br.onTxAck})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, Logger: log, OnTxAck: br.onTxAck})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	so.Target = udp.LocalAddr().String()
@@ -108,7 +108,7 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	}
 	var netSrv *network.Server
 	var eng *Engine
-	eng, err = New(Options{Config: cfg, Store: st, Devices: reg, Sites: simSites(so.Scenario), Profiles: profiles,
+	eng, err = New(Options{Config: cfg, Store: st, Devices: reg, Sites: simSites(so.Config.Scenario), Profiles: profiles,
 		Downlinks: DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
 			return netSrv.EnqueueDownlink(eui, fport, payload, confirmed)
 		}), Now: now, Logger: log})
@@ -182,7 +182,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 		t.Parallel()
 		cfg := Config{RepeatInterval: 100 * time.Hour, Receivers: []ReceiverConfig{{Name: "wd", Type: "webhook"}},
 			DefaultReceivers: []string{"wd"}, Rules: []RuleConfig{{Name: "glaette", Kind: KindIce}}}
-		r := runSimulated(t, cfg, sim.Options{Scenario: "winter-night", Speed: 4000, Gateways: 1,
+		r := runSimulated(t, cfg, sim.Options{Config: sim.Config{Scenario: "winter-night", Speed: 4000, Gateways: 1},
 			Start: time.Date(2026, 1, 12, 16, 30, 0, 0, cet), Duration: 20 * time.Hour})
 		byStation := map[string][]notify.WebhookAlert{}
 		for _, a := range byReceiver(r.hook, "wd") {
@@ -220,7 +220,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 				Action: &ActionConfig{Command: "close", Profile: sim.ProfileValve, Confirmed: true}}}}
 		// Start Wednesday 05:00: the leak starts at 22:00 of the second
 		// night, i.e. Wednesday; the night window 02-04 h is Thursday.
-		r := runSimulated(t, cfg, sim.Options{Scenario: "building-meters", Speed: 6000, Gateways: 1,
+		r := runSimulated(t, cfg, sim.Options{Config: sim.Config{Scenario: "building-meters", Speed: 6000, Gateways: 1},
 			Start: time.Date(2026, 1, 14, 5, 0, 0, 0, cet), Duration: 26 * time.Hour})
 		notes := byReceiver(r.hook, "fm")
 		require.Len(t, notes, 2, "%v", r.hook.notes())
@@ -238,7 +238,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 		t.Parallel()
 		cfg := Config{RepeatInterval: 100 * time.Hour, Receivers: []ReceiverConfig{{Name: "hm", Type: "webhook"}},
 			DefaultReceivers: []string{"hm"}, Rules: []RuleConfig{{Name: "co2", Kind: KindCO2}}}
-		r := runSimulated(t, cfg, sim.Options{Scenario: "school-day", Speed: 4000, Gateways: 1,
+		r := runSimulated(t, cfg, sim.Options{Config: sim.Config{Scenario: "school-day", Speed: 4000, Gateways: 1},
 			Start: time.Date(2026, 1, 13, 7, 0, 0, 0, cet), Duration: 9 * time.Hour})
 		t.Logf("%v", r.hook.notes())
 		room7b := "co2/" + eui(sim.Devices("school-day")[1]) + ":co2"

@@ -277,14 +277,27 @@ type resolved struct {
 	factors              map[Medium][]EmissionFactor // by year ascending
 }
 
+// DefaultConfig returns the defaults: German local time, ranking by gross
+// floor area (bgf), meters discovered from the devices, the night
+// base-load window 0-4 h and a 0.1 % drop of a reading taken as noise.
+func DefaultConfig() Config {
+	discover, nightStart, nightEnd := true, 0, 4
+	return Config{
+		Timezone: "Europe/Berlin", AreaBasis: "bgf", DiscoverMeters: &discover,
+		ReferenceDegreeDays: DefaultReferenceDegreeDays, NightStartHour: &nightStart, NightEndHour: &nightEnd,
+		LeakNightLPH: DefaultLeakNightLPH, DropTolerance: 0.001,
+	}
+}
+
 func (c Config) resolve() (*resolved, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &resolved{Config: c, nightStart: 0, nightEnd: 4, sites: map[string]SiteConfig{}, factors: map[Medium][]EmissionFactor{}}
+	dc := DefaultConfig()
+	r := &resolved{Config: c, nightStart: *dc.NightStartHour, nightEnd: *dc.NightEndHour, sites: map[string]SiteConfig{}, factors: map[Medium][]EmissionFactor{}}
 	tz := c.Timezone
 	if tz == "" {
-		tz = "Europe/Berlin"
+		tz = dc.Timezone
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
@@ -292,7 +305,7 @@ func (c Config) resolve() (*resolved, error) {
 	}
 	r.loc = loc
 	if r.AreaBasis == "" {
-		r.AreaBasis = "bgf"
+		r.AreaBasis = dc.AreaBasis
 	}
 	if c.NightStartHour != nil {
 		r.nightStart = *c.NightStartHour
@@ -301,13 +314,13 @@ func (c Config) resolve() (*resolved, error) {
 		r.nightEnd = *c.NightEndHour
 	}
 	if r.ReferenceDegreeDays == 0 {
-		r.ReferenceDegreeDays = DefaultReferenceDegreeDays
+		r.ReferenceDegreeDays = dc.ReferenceDegreeDays
 	}
 	if r.LeakNightLPH == 0 {
-		r.LeakNightLPH = DefaultLeakNightLPH
+		r.LeakNightLPH = dc.LeakNightLPH
 	}
 	if r.DropTolerance == 0 {
-		r.DropTolerance = 0.001
+		r.DropTolerance = dc.DropTolerance
 	}
 	for _, s := range c.Sites {
 		r.sites[s.ID] = s

@@ -28,8 +28,9 @@ import (
 // Options configures a Server. The service fields are optional: a route
 // whose service is nil answers 501.
 type Options struct {
-	// ReadTokens may use GET routes; AdminTokens every route.
-	ReadTokens, AdminTokens []string
+	// Config's ReadToken may use GET routes, its AdminToken every route;
+	// Listen is the caller's to bind (see Run).
+	Config Config
 
 	Gateways  GatewayLister
 	Devices   DeviceStore
@@ -65,7 +66,7 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(opts Options) (*Server, error) {
-	if len(opts.AdminTokens) == 0 && len(opts.ReadTokens) == 0 {
+	if opts.Config.AdminToken == "" && opts.Config.ReadToken == "" {
 		return nil, errors.New("httpapi: at least one token is required")
 	}
 	if opts.MaxBodyBytes <= 0 {
@@ -89,17 +90,12 @@ func New(opts Options) (*Server, error) {
 			Help: "HTTP requests by route pattern and status class.",
 		}, []string{"route", "code"}),
 	}
-	for _, t := range opts.ReadTokens {
-		if len(t) < 16 {
-			return nil, errors.New("httpapi: tokens must have at least 16 characters")
-		}
-		s.read = append(s.read, sha256.Sum256([]byte(t)))
+	var err error
+	if s.read, err = tokenSums(opts.Config.ReadToken); err != nil {
+		return nil, err
 	}
-	for _, t := range opts.AdminTokens {
-		if len(t) < 16 {
-			return nil, errors.New("httpapi: tokens must have at least 16 characters")
-		}
-		s.admin = append(s.admin, sha256.Sum256([]byte(t)))
+	if s.admin, err = tokenSums(opts.Config.AdminToken); err != nil {
+		return nil, err
 	}
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(s.requests); err != nil {
@@ -108,6 +104,18 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routes()
 	return s, nil
+}
+
+// tokenSums digests tok for constant-time comparison; an unset token
+// matches nothing.
+func tokenSums(tok string) ([][32]byte, error) {
+	if tok == "" {
+		return nil, nil
+	}
+	if len(tok) < minTokenLen {
+		return nil, fmt.Errorf("httpapi: tokens must have at least %d characters", minTokenLen)
+	}
+	return [][32]byte{sha256.Sum256([]byte(tok))}, nil
 }
 
 // Handler returns the root handler.

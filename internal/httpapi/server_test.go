@@ -101,7 +101,7 @@ func newFixture(t *testing.T) *fixture {
 		{DevEUI: cfgEUI, Activation: device.OTAA, AppKey: lorawan.AES128Key{1}, Profile: "generic/road-station", Site: "k23"},
 	})
 	require.NoError(t, err)
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	require.NoError(t, devs.Persist(st.KV("devices")))
@@ -111,7 +111,7 @@ func newFixture(t *testing.T) *fixture {
 		{Device: cfgEUI.String(), Quantity: measurement.AirTemperature, Value: 1.5, Unit: "degC", Time: t0.Add(10 * time.Minute)},
 	}))
 
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0"})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	ns, err := network.NewServer(network.Options{Devices: devs, StatePath: t.TempDir() + "/n.db"})
@@ -140,7 +140,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	s, err := New(Options{
-		ReadTokens: []string{readTok}, AdminTokens: []string{adminTok},
+		Config:   Config{ReadToken: readTok, AdminToken: adminTok},
 		Gateways: udp, Devices: devs, Sessions: ns, Sites: sites{{ID: "k23", Name: "K 23 Brücke", Kind: site.Road}},
 		Series: st, Downlinks: downlinks{ns, profiles}, Alerts: f.alerts, Reports: f.reports,
 		OpenData: catalog{{SeriesInfo: info, Title: "Fahrbahntemperatur K 23", Licence: "dl-de/by-2-0"}},
@@ -269,7 +269,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestReadyzFails(t *testing.T) {
-	s, err := New(Options{AdminTokens: []string{adminTok}, Ready: func() error { return io.ErrUnexpectedEOF }})
+	s, err := New(Options{Config: Config{AdminToken: adminTok}, Ready: func() error { return io.ErrUnexpectedEOF }})
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
@@ -279,7 +279,7 @@ func TestReadyzFails(t *testing.T) {
 func TestTokensRequired(t *testing.T) {
 	_, err := New(Options{})
 	require.Error(t, err)
-	_, err = New(Options{AdminTokens: []string{"short"}})
+	_, err = New(Options{Config: Config{AdminToken: "short"}})
 	require.ErrorContains(t, err, "16 characters")
 }
 

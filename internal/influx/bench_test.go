@@ -30,7 +30,7 @@ func BenchmarkReplay(b *testing.B) {
 		db.Database = fmt.Sprintf("bench%d", i)
 		db.Bucket = db.Database + "/autogen"
 		require.NoError(b, srv.Query1x("CREATE DATABASE "+db.Database))
-		st, err := store.Open(store.Options{Dir: b.TempDir(), CommitInterval: 5 * time.Millisecond})
+		st, err := store.Open(store.Options{Dir: b.TempDir(), Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 		require.NoError(b, err)
 		// The cursor exists before the backlog, as in a daemon whose
 		// InfluxDB is down: the log keeps what the sink has not sent.

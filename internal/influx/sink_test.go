@@ -24,7 +24,7 @@ var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
 func openStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(store.Options{Dir: dir, CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: dir, Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	return st
 }

@@ -239,7 +239,7 @@ func TestSinkStatusHandling(t *testing.T) {
 			fake := &fakeInflux{status: tt.status}
 			srv := httptest.NewServer(fake)
 			t.Cleanup(srv.Close)
-			st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: time.Millisecond})
+			st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: time.Millisecond}})
 			require.NoError(t, err)
 			t.Cleanup(func() { st.Close() })
 			cfg := DefaultConfig()

@@ -62,7 +62,7 @@ func newFixture(t *testing.T, queue int) *fixture {
 		{DevEUI: noProf, Activation: device.ABP, DevAddr: lorawan.DevAddr{1, 2, 3, 5}, NwkSKey: key, AppSKey: key},
 	})
 	require.NoError(t, err)
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: 10 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: 10 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{store: st, obs: &recorder{}, reg: prometheus.NewRegistry()}

@@ -98,7 +98,7 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 	require.NoError(t, err)
 
 	br := &udpBridge{pending: map[uint16]uint64{}}
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", OnTxAck: br.onTxAck})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, OnTxAck: br.onTxAck})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 
@@ -127,7 +127,7 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); run() }()
 	}
-	simu, err := sim.New(sim.Options{Target: udp.LocalAddr().String(), Scenario: "building-meters", Speed: 600, Gateways: 1,
+	simu, err := sim.New(sim.Options{Target: udp.LocalAddr().String(), Config: sim.Config{Scenario: "building-meters", Speed: 600, Gateways: 1},
 		KeepaliveInterval: 100 * time.Millisecond, StatInterval: time.Second, JoinTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	wg.Add(1)

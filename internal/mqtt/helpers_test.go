@@ -31,7 +31,7 @@ func testLogger() *slog.Logger {
 
 func openStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(store.Options{Dir: dir, CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: dir, Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	return st
 }

@@ -253,7 +253,7 @@ func TestSourceIntoStore(t *testing.T) {
 	require.NoError(t, err)
 	profiles, err := profile.LoadDefault(reg, "")
 	require.NoError(t, err)
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	ing, err := ingest.New(ingest.Options{Devices: devs, Profiles: profiles, Store: st})

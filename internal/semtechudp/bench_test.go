@@ -11,7 +11,7 @@ import (
 // flight so that the kernel's socket buffer never overflows: a lost datagram
 // would show up as a timeout, not as a fast benchmark.
 func BenchmarkPushData(b *testing.B) {
-	s := startServer(b, Options{QueueSize: 4096})
+	s := startServer(b, Options{Config: Config{QueueSize: 4096}})
 	conn, err := net.DialUDP("udp", nil, s.LocalAddr().(*net.UDPAddr))
 	if err != nil {
 		b.Fatal(err)

@@ -28,7 +28,7 @@
 // Additions to the package contract: Unmarshal and the Packet interface
 // (parse any datagram), Reason (error to metric label), ExpandedTime (the
 // stat "time"), RXPK.FrequencyHz, TxAckEvent.Warn, Server.Gateway, and the
-// options MaxGateways, TxAckTimeout and ReadBuffer. GatewayStatus.Addr is a
+// options MaxGateways and TxAckTimeout, and Config.ReadBuffer. GatewayStatus.Addr is a
 // netip.AddrPort. Frames() is closed when Run returns, so consumers can
 // range over it. OnTxAck runs on the receive goroutine and must not block.
 //

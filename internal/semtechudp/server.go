@@ -32,10 +32,11 @@ type TxAckEvent struct {
 	Warn      string // optional warning, e.g. "TX_POWER" when the power was lowered
 }
 
-// Options configure a Server. Zero values take the documented defaults.
+// Options configure a Server. Zero values take the documented defaults;
+// zero fields of Config take DefaultConfig's, except Listen, which is
+// required.
 type Options struct {
-	Addr       string // UDP listen address, e.g. ":1700" or "127.0.0.1:0"
-	QueueSize  int    // capacity of Frames(); default 1024
+	Config     Config
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
 	Now        func() time.Time
@@ -50,9 +51,6 @@ type Options struct {
 	// default 30s. Forwarders answer as soon as they have scheduled the
 	// packet, so a few seconds would do; the margin covers slow backhauls.
 	TxAckTimeout time.Duration
-	// ReadBuffer is the socket receive buffer in bytes (capped by the
-	// kernel's rmem_max); default 1 MiB to absorb bursts.
-	ReadBuffer int
 }
 
 const (
@@ -114,11 +112,15 @@ type Server struct {
 // NewServer checks the options, fills in defaults and registers metrics.
 // It does not bind the socket: call Listen or Run.
 func NewServer(opts Options) (*Server, error) {
-	if opts.Addr == "" {
-		return nil, errors.New("semtechudp: Addr is required")
+	if opts.Config.Listen == "" {
+		return nil, errors.New("semtechudp: Listen is required")
 	}
-	if opts.QueueSize <= 0 {
-		opts.QueueSize = 1024
+	def := DefaultConfig()
+	if opts.Config.QueueSize <= 0 {
+		opts.Config.QueueSize = def.QueueSize
+	}
+	if opts.Config.ReadBuffer <= 0 {
+		opts.Config.ReadBuffer = def.ReadBuffer
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -132,9 +134,6 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.TxAckTimeout <= 0 {
 		opts.TxAckTimeout = 30 * time.Second
 	}
-	if opts.ReadBuffer <= 0 {
-		opts.ReadBuffer = 1 << 20
-	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("semtechudp: %w", err)
@@ -143,7 +142,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts:       opts,
 		log:        opts.Logger.With("component", "semtechudp"),
 		m:          m,
-		frames:     make(chan Frame, opts.QueueSize),
+		frames:     make(chan Frame, opts.Config.QueueSize),
 		gateways:   make(map[lorawan.EUI64]*gateway),
 		pending:    make(map[pendingKey]time.Time),
 		nextToken:  uint16(rand.Uint32()),
@@ -159,16 +158,16 @@ func (s *Server) Listen() error {
 	if s.conn != nil {
 		return nil
 	}
-	addr, err := net.ResolveUDPAddr("udp", s.opts.Addr)
+	addr, err := net.ResolveUDPAddr("udp", s.opts.Config.Listen)
 	if err != nil {
-		return fmt.Errorf("resolve %s: %w", s.opts.Addr, err)
+		return fmt.Errorf("resolve %s: %w", s.opts.Config.Listen, err)
 	}
 	conn, err := net.ListenUDP("udp", addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+		return fmt.Errorf("listen %s: %w", s.opts.Config.Listen, err)
 	}
-	if err := conn.SetReadBuffer(s.opts.ReadBuffer); err != nil {
-		s.log.Warn("set socket read buffer", "bytes", s.opts.ReadBuffer, "error", err)
+	if err := conn.SetReadBuffer(s.opts.Config.ReadBuffer); err != nil {
+		s.log.Warn("set socket read buffer", "bytes", s.opts.Config.ReadBuffer, "error", err)
 	}
 	s.conn = conn
 	s.log.Info("listening", "addr", conn.LocalAddr().String())

@@ -20,8 +20,8 @@ import (
 // startServer runs a server on a loopback port until the test ends.
 func startServer(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
+	if opts.Config.Listen == "" {
+		opts.Config.Listen = "127.0.0.1:0"
 	}
 	if opts.Registerer == nil {
 		opts.Registerer = prometheus.NewRegistry()
@@ -189,7 +189,7 @@ func TestServerProtocolVersions(t *testing.T) {
 }
 
 func TestServerSeveralGateways(t *testing.T) {
-	s := startServer(t, Options{QueueSize: 4096})
+	s := startServer(t, Options{Config: Config{QueueSize: 4096}})
 	const nGW, nPush = 6, 50
 	var wg sync.WaitGroup
 	for i := range nGW {
@@ -387,18 +387,18 @@ func TestServerMalformed(t *testing.T) {
 
 	// The counter is visible on the registry under its documented name.
 	reg := prometheus.NewRegistry()
-	s2, err := NewServer(Options{Addr: "127.0.0.1:0", Registerer: reg})
+	s2, err := NewServer(Options{Config: Config{Listen: "127.0.0.1:0"}, Registerer: reg})
 	require.NoError(t, err)
 	s2.m.malformed.WithLabelValues("short").Inc()
 	n, err := testutil.GatherAndCount(reg, "loraedge_semtechudp_datagrams_malformed_total")
 	require.NoError(t, err)
 	assert.Equal(t, len(malformedReasons), n)
-	_, err = NewServer(Options{Addr: "127.0.0.1:0", Registerer: reg})
+	_, err = NewServer(Options{Config: Config{Listen: "127.0.0.1:0"}, Registerer: reg})
 	require.Error(t, err, "double registration must fail loudly")
 }
 
 func TestServerQueueFullDrops(t *testing.T) {
-	s := startServer(t, Options{QueueSize: 2})
+	s := startServer(t, Options{Config: Config{QueueSize: 2}})
 	g := newGW(t, s, testMAC)
 	var rx []RXPK
 	for i := range 5 {
@@ -424,7 +424,7 @@ func TestServerMaxGateways(t *testing.T) {
 }
 
 func TestServerRunStops(t *testing.T) {
-	s, err := NewServer(Options{Addr: "127.0.0.1:0"})
+	s, err := NewServer(Options{Config: Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	assert.Nil(t, s.LocalAddr())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -451,7 +451,7 @@ func TestServerRunStops(t *testing.T) {
 func TestNewServerValidates(t *testing.T) {
 	_, err := NewServer(Options{})
 	require.Error(t, err)
-	s, err := NewServer(Options{Addr: "256.0.0.1:bad"})
+	s, err := NewServer(Options{Config: Config{Listen: "256.0.0.1:bad"}})
 	require.NoError(t, err)
 	require.Error(t, s.Listen())
 }

@@ -18,7 +18,7 @@ func FuzzGatewayHandle(f *testing.F) {
 	require.NoError(f, err)
 	f.Cleanup(func() { pc.Close() })
 
-	sim, err := New(Options{Target: pc.LocalAddr().String(), Scenario: "building-meters"})
+	sim, err := New(Options{Target: pc.LocalAddr().String(), Config: Config{Scenario: "building-meters"}})
 	require.NoError(f, err)
 	a := newAir(sim.nodes, 1, time.Minute, time.Minute, &sim.stats, sim.opts.Logger, 1)
 	g, err := newGateway(0, pc.LocalAddr().(*net.UDPAddr), &sim.opts, NewClock(sim.opts.Start, 600), a, &sim.stats, 1)

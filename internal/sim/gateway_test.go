@@ -224,7 +224,7 @@ func TestGatewaysOverLoopback(t *testing.T) {
 	ns := newTestNS(t, devs)
 	start := time.Date(2026, 1, 12, 8, 0, 0, 0, cet)
 	sim, err := New(Options{
-		Target: ns.addr(), Scenario: "building-meters", Speed: 3600, Gateways: 2,
+		Target: ns.addr(), Config: Config{Scenario: "building-meters", Speed: 3600, Gateways: 2},
 		Start: start, Duration: 3 * time.Hour,
 		KeepaliveInterval: 100 * time.Millisecond, StatInterval: 300 * time.Millisecond,
 		JoinTimeout: time.Second, Linger: 300 * time.Millisecond,

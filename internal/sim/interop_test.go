@@ -21,7 +21,7 @@ import (
 // reach the device.
 func TestInteropWithSemtechUDPServer(t *testing.T) {
 	var txAcks, txErrs atomic.Int64
-	srv, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", OnTxAck: func(ev semtechudp.TxAckEvent) {
+	srv, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, OnTxAck: func(ev semtechudp.TxAckEvent) {
 		if ev.Err != nil {
 			txErrs.Add(1)
 		} else {
@@ -52,7 +52,7 @@ func TestInteropWithSemtechUDPServer(t *testing.T) {
 	require.NotZero(t, abp.DevAddr)
 
 	start := time.Date(2026, 1, 13, 8, 0, 0, 0, cet)
-	sim, err := New(Options{Target: srv.LocalAddr().String(), Scenario: "school-day", Speed: 3600, Gateways: 2,
+	sim, err := New(Options{Target: srv.LocalAddr().String(), Config: Config{Scenario: "school-day", Speed: 3600, Gateways: 2},
 		Start: start, Duration: 2 * time.Hour, KeepaliveInterval: 100 * time.Millisecond,
 		StatInterval: 200 * time.Millisecond, JoinTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)

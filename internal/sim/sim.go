@@ -18,12 +18,12 @@ import (
 // Options configure a simulation run. Durations marked real are wall-clock
 // time; the scenario itself runs on the virtual clock.
 type Options struct {
-	Target   string  // daemon GWMP address, e.g. "127.0.0.1:1700"
-	Scenario string  // one of Scenarios(); default "all"
-	Speed    float64 // virtual seconds per real second; default 600 (1 min per 100 ms)
-	Gateways int     // number of virtual gateways; default 2
-	Logger   *slog.Logger
-	Start    time.Time // virtual start; default per scenario
+	Target string // daemon GWMP address, e.g. "127.0.0.1:1700"
+	// Config gives the scenario, speed and gateways; its zero fields take
+	// DefaultConfig's. Enabled is the caller's business.
+	Config Config
+	Logger *slog.Logger
+	Start  time.Time // virtual start; default per scenario
 
 	Duration          time.Duration // virtual length; default per scenario
 	KeepaliveInterval time.Duration // real; PULL_DATA period, default 10 s
@@ -42,26 +42,27 @@ func (o *Options) defaults() error {
 	if o.Target == "" {
 		return errors.New("sim: target address required")
 	}
-	if o.Scenario == "" {
-		o.Scenario = "all"
+	c, dc := &o.Config, DefaultConfig()
+	if c.Scenario == "" {
+		c.Scenario = dc.Scenario
 	}
-	if _, ok := scenarios[o.Scenario]; !ok {
-		return fmt.Errorf("sim: unknown scenario %q (have %v)", o.Scenario, Scenarios())
+	if _, ok := scenarios[c.Scenario]; !ok {
+		return fmt.Errorf("sim: unknown scenario %q (have %v)", c.Scenario, Scenarios())
 	}
-	if o.Speed <= 0 {
-		o.Speed = 600
+	if c.Speed <= 0 {
+		c.Speed = dc.Speed
 	}
-	if o.Gateways <= 0 {
-		o.Gateways = 2
+	if c.Gateways <= 0 {
+		c.Gateways = dc.Gateways
 	}
-	if o.Gateways > maxGateways {
-		return fmt.Errorf("sim: %d gateways: at most %d (one socket each)", o.Gateways, maxGateways)
+	if c.Gateways > maxGateways {
+		return fmt.Errorf("sim: %d gateways: at most %d (one socket each)", c.Gateways, maxGateways)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Logger = o.Logger.With("component", "sim")
-	sc := scenarios[o.Scenario]
+	sc := scenarios[o.Config.Scenario]
 	if o.Start.IsZero() {
 		o.Start = sc.Start
 	}
@@ -141,7 +142,7 @@ func New(opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: resolve target %q: %w", opts.Target, err)
 	}
-	sc := scenarios[opts.Scenario]
+	sc := scenarios[opts.Config.Scenario]
 	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}}
 	var saved persisted
 	if opts.StateFile != "" {
@@ -224,13 +225,13 @@ func (s *Simulator) Run(ctx context.Context) error {
 		return errors.New("sim: Run called twice")
 	}
 	s.ran = true
-	clock := NewClock(s.opts.Start, s.opts.Speed)
+	clock := NewClock(s.opts.Start, s.opts.Config.Speed)
 	s.clock = clock
 	s.mu.Unlock()
 
 	log := s.opts.Logger
-	a := newAir(s.nodes, s.opts.Gateways, s.opts.RXWindow, s.opts.JoinTimeout+s.opts.RXWindow, &s.stats, log, s.opts.Seed)
-	for i := range s.opts.Gateways {
+	a := newAir(s.nodes, s.opts.Config.Gateways, s.opts.RXWindow, s.opts.JoinTimeout+s.opts.RXWindow, &s.stats, log, s.opts.Seed)
+	for i := range s.opts.Config.Gateways {
 		g, err := newGateway(i, s.target, &s.opts, clock, a, &s.stats, s.opts.Seed)
 		if err != nil {
 			for _, g := range a.gateways {
@@ -242,7 +243,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 	}
 	end := s.opts.Start.Add(s.opts.Duration)
 	log.Info("simulation started", "scenario", s.scenario.Name, "devices", len(s.nodes), "gateways", len(a.gateways),
-		"target", s.target.String(), "speed", s.opts.Speed, "virtual_start", s.opts.Start, "virtual_end", end)
+		"target", s.target.String(), "speed", s.opts.Config.Speed, "virtual_start", s.opts.Start, "virtual_end", end)
 
 	gwCtx, stopGateways := context.WithCancel(ctx)
 	defer stopGateways()

@@ -18,7 +18,7 @@ import (
 // network server would refuse.
 func TestStateFileKeepsCounters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sim-state.json")
-	opts := Options{Target: "127.0.0.1:9", Scenario: "building-meters", StateFile: path}
+	opts := Options{Target: "127.0.0.1:9", Config: Config{Scenario: "building-meters"}, StateFile: path}
 	s1, err := New(opts)
 	require.NoError(t, err)
 

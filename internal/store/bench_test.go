@@ -26,7 +26,7 @@ func BenchmarkAppend(b *testing.B) {
 		batch    int
 	}{{200 * time.Millisecond, 64, 5}, {200 * time.Millisecond, 512, 5}, {10 * time.Millisecond, 16, 100}} {
 		b.Run(fmt.Sprintf("interval=%s/appenders=%dx%d/batch=%d", bc.interval, bc.par, 2, bc.batch), func(b *testing.B) {
-			s := openTest(b, Options{CommitInterval: bc.interval, SealInterval: time.Hour, SegmentSize: 64 << 20})
+			s := openTest(b, Options{Config: Config{CommitInterval: bc.interval}, SealInterval: time.Hour, SegmentSize: 64 << 20})
 			ctx := context.Background()
 			var n sync.Mutex
 			dev := 0
@@ -62,7 +62,7 @@ func BenchmarkAppend(b *testing.B) {
 // fsync (the uplink pipeline's way to reach thousands of uplinks/s with a
 // 200 ms group commit).
 func BenchmarkAppendAsync(b *testing.B) {
-	s := openTest(b, Options{CommitInterval: 200 * time.Millisecond, SealInterval: time.Hour, SegmentSize: 64 << 20})
+	s := openTest(b, Options{Config: Config{CommitInterval: 200 * time.Millisecond}, SealInterval: time.Hour, SegmentSize: 64 << 20})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	done := func(err error) {
@@ -250,14 +250,14 @@ func procWriteBytes() (int64, bool) {
 // point (Linux /proc/self/io write_bytes) at a realistic rate: 300
 // road stations x 3 values every 10 min is ~1.5 uplinks/s; we run 20
 // uplinks/s of 3 points for 3 s (more fsyncs per point would only lower
-// it) with the default 200 ms group commit, then seal 15 minutes' worth of
+// it) with a 200 ms group commit, then seal 15 minutes' worth of
 // such data as the daemon does every SealInterval.
 func BenchmarkDeviceWrites(b *testing.B) {
 	if _, ok := procWriteBytes(); !ok {
 		b.Skip("no /proc/self/io")
 	}
 	for i := 0; i < b.N; i++ {
-		s := openTest(b, Options{CommitInterval: 200 * time.Millisecond, SealInterval: time.Hour})
+		s := openTest(b, Options{Config: Config{CommitInterval: 200 * time.Millisecond}, SealInterval: time.Hour})
 		ctx := context.Background()
 		w0, _ := procWriteBytes()
 		tick := time.NewTicker(50 * time.Millisecond)

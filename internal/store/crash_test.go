@@ -35,7 +35,7 @@ func TestHelperProcess(t *testing.T) {
 		return // only as the child of TestCrashRecovery
 	}
 	start, _ := strconv.ParseInt(os.Getenv(envCrashStart), 10, 64)
-	s, err := Open(Options{Dir: dir, CommitInterval: 3 * time.Millisecond, SegmentSize: 32 << 10,
+	s, err := Open(Options{Dir: dir, Config: Config{CommitInterval: 3 * time.Millisecond}, SegmentSize: 32 << 10,
 		SealInterval: 40 * time.Millisecond, MaintenanceInterval: 10 * time.Millisecond, ChunkPoints: 64})
 	if err != nil {
 		fmt.Printf("ERR %v\n", err)

@@ -8,7 +8,7 @@
 //
 // Write path. Append encodes its batch as one record and hands it to the
 // commit loop, which writes every record that arrives within
-// Options.CommitInterval (default 200 ms) and fsyncs once for all of them
+// Config.CommitInterval (default 10 ms) and fsyncs once for all of them
 // (group commit); Append returns after that fsync. A power cut therefore
 // loses at most one commit interval, and kill -9 loses nothing that was
 // acknowledged. An fsync or write error (other than ENOSPC) stops the store
@@ -48,6 +48,6 @@
 // of 200 meters per calendar month (increase) takes 0.11 s. Flash writes
 // per point are dominated by page rewrites, not by the encoding: about 400
 // bytes per point for the log at 60 points/s with 200 ms group commit, and
-// 270 per point for a 15-minute seal of 300 stations; CommitInterval and
-// SealInterval are the knobs.
+// 270 per point for a 15-minute seal of 300 stations; Config.CommitInterval
+// and SealInterval are the knobs.
 package store

@@ -68,7 +68,7 @@ func TestPowerCut(t *testing.T) {
 	var next int64
 	torn := 0
 	for cycle := 0; cycle < 12; cycle++ {
-		s, err := Open(Options{Dir: dir, FS: mfs, CommitInterval: 10 * time.Millisecond, SegmentSize: 16 << 10,
+		s, err := Open(Options{Dir: dir, FS: mfs, Config: Config{CommitInterval: 10 * time.Millisecond}, SegmentSize: 16 << 10,
 			MaintenanceInterval: 5 * time.Millisecond, SealInterval: 30 * time.Millisecond})
 		require.NoError(t, err, "cycle %d", cycle)
 		if s.Recovery.TornTail {
@@ -136,7 +136,7 @@ func TestFaultInjection(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-%s-%d", c.op, c.err, c.n), func(t *testing.T) {
 			dir := t.TempDir()
 			mfs := newMemFS()
-			opts := Options{Dir: dir, FS: mfs, CommitInterval: time.Millisecond, MaintenanceInterval: 5 * time.Millisecond}
+			opts := Options{Dir: dir, FS: mfs, Config: Config{CommitInterval: time.Millisecond}, MaintenanceInterval: 5 * time.Millisecond}
 			s, err := Open(opts)
 			require.NoError(t, err)
 			if c.op == "write" {
@@ -199,7 +199,7 @@ func TestFaultInjection(t *testing.T) {
 func TestCorruptionIsLoudAndRepairable(t *testing.T) {
 	dir := t.TempDir()
 	mfs := newMemFS()
-	s, err := Open(Options{Dir: dir, FS: mfs, CommitInterval: time.Millisecond, SegmentSize: 1024})
+	s, err := Open(Options{Dir: dir, FS: mfs, Config: Config{CommitInterval: time.Millisecond}, SegmentSize: 1024})
 	require.NoError(t, err)
 	c, err := s.OpenCursor("pin") // keep segments
 	require.NoError(t, err)

@@ -237,7 +237,7 @@ func (s *Store) removeSegments(del []*segment) error {
 }
 
 // EnforceRetention deletes chunks older than their class's retention and,
-// when DiskBudget is exceeded, the oldest data. It runs every
+// when Config.DiskBudget is exceeded, the oldest data. It runs every
 // RetentionInterval on its own.
 func (s *Store) EnforceRetention() error {
 	s.sealMu.Lock()
@@ -307,18 +307,18 @@ func (s *Store) DiskUsage() int64 {
 
 // enforceBudget evicts the oldest chunks (and, if that is not enough, the
 // oldest sealed segments even if a cursor still needs them) until the
-// store fits DiskBudget. Writing continues meanwhile.
+// store fits Config.DiskBudget. Writing continues meanwhile.
 func (s *Store) enforceBudget() error {
-	if s.opts.DiskBudget <= 0 {
+	if s.opts.Config.DiskBudget <= 0 {
 		return nil
 	}
 	for round := 0; round < 64; round++ {
-		over := s.DiskUsage() - s.opts.DiskBudget
+		over := s.DiskUsage() - s.opts.Config.DiskBudget
 		if over <= 0 {
 			return nil
 		}
 		// Free a bit more than the excess so we do not run every round.
-		target := over + s.opts.DiskBudget/20
+		target := over + s.opts.Config.DiskBudget/20
 		evicted, err := s.evictOldest(target)
 		if err != nil {
 			return err

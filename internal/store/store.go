@@ -47,19 +47,18 @@ var (
 	keySealedSeq  = []byte("sealed_seq")
 )
 
-// Options configure a Store. Zero values take the documented defaults.
+// Options configure a Store. Zero values take the documented defaults;
+// zero fields of Config take DefaultConfig's.
 type Options struct {
 	// Dir holds store.db (bbolt) and wal/ (segments). Required.
 	Dir string
+	// Config is the daemon's store section.
+	Config Config
 	// FS is the filesystem of the log; OSFS{} when nil.
 	FS         FS
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
-	// CommitInterval is the longest time between two fsyncs of the log
-	// while appends arrive (group commit); a power cut loses at most this.
-	// Default 200 ms.
-	CommitInterval time.Duration
 	// SegmentSize rolls the log to a new segment (and seals) when reached.
 	// Default 4 MiB.
 	SegmentSize int64
@@ -81,14 +80,12 @@ type Options struct {
 	// enforced. Default 10 min.
 	RetentionInterval time.Duration
 	// Retention maps a quantity class (see ClassOf) to how long its data is
-	// kept; a missing or zero entry keeps data forever (within DiskBudget).
+	// kept; a missing or zero entry keeps data forever (within
+	// Config.DiskBudget).
 	Retention map[string]time.Duration
 	// ClassOf names the retention class of a quantity. Default: "counter"
 	// for cumulative quantities, "gauge" otherwise.
 	ClassOf func(measurement.Quantity) string
-	// DiskBudget caps the bytes used by chunks and log; above it the oldest
-	// data is evicted. 0 means no cap.
-	DiskBudget int64
 	// TimeResolution truncates measurement times on append (in the log
 	// too, so sinks see the same times as queries). Uplinks of sensors come
 	// minutes apart and their receive times jitter by milliseconds, which
@@ -111,8 +108,8 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.CommitInterval <= 0 {
-		o.CommitInterval = 200 * time.Millisecond
+	if o.Config.CommitInterval <= 0 {
+		o.Config.CommitInterval = DefaultConfig().CommitInterval
 	}
 	if o.SegmentSize <= 0 {
 		o.SegmentSize = 4 << 20
@@ -423,7 +420,7 @@ func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // Append stores ms durably: it returns nil only after the record holding
 // them is fsynced. Many concurrent callers share one fsync, so a caller
-// waits up to CommitInterval; a pipeline that must not wait uses
+// waits up to Config.CommitInterval; a pipeline that must not wait uses
 // AppendAsync.
 func (s *Store) Append(ctx context.Context, ms []measurement.Measurement) error {
 	if len(ms) == 0 {
@@ -521,9 +518,9 @@ func (s *Store) commitLoop() {
 		case r := <-s.reqs:
 			batch = append(batch, r)
 		}
-		// Group commit: fsync at most every CommitInterval, taking every
+		// Group commit: fsync at most every Config.CommitInterval, taking every
 		// request that arrives meanwhile into the same fsync.
-		if wait := time.Until(s.lastSync.Add(s.opts.CommitInterval)); wait > 0 {
+		if wait := time.Until(s.lastSync.Add(s.opts.Config.CommitInterval)); wait > 0 {
 			t := time.NewTimer(wait)
 		collect:
 			for {

@@ -23,8 +23,8 @@ func openTest(t testing.TB, opts Options) *Store {
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	if opts.CommitInterval == 0 {
-		opts.CommitInterval = 2 * time.Millisecond
+	if opts.Config.CommitInterval == 0 {
+		opts.Config.CommitInterval = 2 * time.Millisecond
 	}
 	s, err := Open(opts)
 	require.NoError(t, err)
@@ -339,9 +339,9 @@ func TestRetentionAndBudget(t *testing.T) {
 	assert.Greater(t, testutil.ToFloat64(s.m.retentionDeleted), 60.0)
 
 	usage := s.DiskUsage()
-	s.opts.DiskBudget = usage / 2
+	s.opts.Config.DiskBudget = usage / 2
 	require.NoError(t, s.EnforceRetention())
-	assert.LessOrEqual(t, s.DiskUsage(), s.opts.DiskBudget)
+	assert.LessOrEqual(t, s.DiskUsage(), s.opts.Config.DiskBudget)
 	assert.Greater(t, testutil.ToFloat64(s.m.evictions), 0.0)
 	res, err = s.Range(ctx, []string{"c/water_volume"}, t0, now)
 	require.NoError(t, err)
@@ -374,7 +374,7 @@ func TestAppendRejectsInvalid(t *testing.T) {
 }
 
 func TestConcurrentAppendShareFsync(t *testing.T) {
-	s := openTest(t, Options{CommitInterval: 20 * time.Millisecond})
+	s := openTest(t, Options{Config: Config{CommitInterval: 20 * time.Millisecond}})
 	ctx := context.Background()
 	errs := make(chan error, 64)
 	for g := 0; g < 64; g++ {
@@ -389,7 +389,7 @@ func TestConcurrentAppendShareFsync(t *testing.T) {
 }
 
 func TestAppendAsync(t *testing.T) {
-	s := openTest(t, Options{CommitInterval: 10 * time.Millisecond})
+	s := openTest(t, Options{Config: Config{CommitInterval: 10 * time.Millisecond}})
 	ctx := context.Background()
 	done := make(chan error, 100)
 	for i := 0; i < 100; i++ {
@@ -417,7 +417,7 @@ func TestBudgetEvictsLogAheadOfSlowCursor(t *testing.T) {
 		require.NoError(t, s.Seal())
 	}
 	// Budget so small that chunks and then the pinned log must go.
-	s.opts.DiskBudget = 1
+	s.opts.Config.DiskBudget = 1
 	require.NoError(t, s.EnforceRetention())
 	assert.Greater(t, testutil.ToFloat64(s.m.evictions), 1.0)
 	// Writing continues; the cursor skips what was evicted.

@@ -166,13 +166,13 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 		{DevEUI: meterEUI, Name: "Stromzähler Rathaus", Activation: device.OTAA, AppKey: lorawan.AES128Key{4}, Profile: "elvaco/cmi4140", Site: "rathaus"},
 	})
 	require.NoError(t, err)
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, devs.Persist(st.KV("devices")))
 	require.NoError(t, st.Append(context.Background(), dayOfData(time.Now().Truncate(time.Minute))))
 
-	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0"})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -206,7 +206,7 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 			"active_since": now.Add(-3 * time.Hour), "ack_by": "Meisterei Nord", "ack_at": now.Add(-2 * time.Hour)},
 	}
 	opts := httpapi.Options{
-		ReadTokens: []string{readToken}, AdminTokens: []string{adminToken},
+		Config:   httpapi.Config{ReadToken: readToken, AdminToken: adminToken},
 		Gateways: udp, Devices: devs, Sites: testSites, Series: st,
 	}
 	if withServices {

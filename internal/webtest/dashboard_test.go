@@ -95,7 +95,7 @@ func TestDashboardMatchesLayout(t *testing.T) {
 // real sink filled from a real store.
 func TestDashboardQueriesInfluxDB(t *testing.T) {
 	db := testserver.StartInfluxDB(t)
-	st, err := store.Open(store.Options{Dir: t.TempDir(), CommitInterval: 5 * time.Millisecond})
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Config: store.Config{CommitInterval: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	now := time.Now().Truncate(time.Minute)

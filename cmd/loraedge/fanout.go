@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/loraedge/loraedge/internal/ingest"
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/network"
+)
+
+// uplinkFanout hands every verified uplink to each handler in turn; none
+// of them blocks. Handlers are added while the daemon is built, never later.
+type uplinkFanout struct{ hs []network.UplinkHandler }
+
+func (f *uplinkFanout) HandleUplink(ctx context.Context, up network.Uplink) error {
+	var errs []error
+	for _, h := range f.hs {
+		if err := h.HandleUplink(ctx, up); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// observerFanout tells every observer about stored batches. Observers are
+// added while the daemon is built, never later.
+type observerFanout struct{ obs []ingest.Observer }
+
+func (f *observerFanout) add(o ingest.Observer) { f.obs = append(f.obs, o) }
+
+func (f *observerFanout) Observe(ms []measurement.Measurement) {
+	for _, o := range f.obs {
+		o.Observe(ms)
+	}
+}
+
+// liveLog logs every stored batch, one line per device.
+type liveLog struct{ log *slog.Logger }
+
+func (l liveLog) Observe(ms []measurement.Measurement) {
+	byDev := map[string][]string{}
+	var order []string
+	for _, m := range ms {
+		if _, ok := byDev[m.Device]; !ok {
+			order = append(order, m.Device)
+		}
+		byDev[m.Device] = append(byDev[m.Device], fmt.Sprintf("%s=%.4g%s", m.Quantity, m.Value, unitSuffix(m.Unit)))
+	}
+	for _, dev := range order {
+		l.log.Info("stored", "component", "ingest", "dev_eui", dev, "values", strings.Join(byDev[dev], " "))
+	}
+}
+
+func unitSuffix(u string) string {
+	if u == "1" || u == "" {
+		return ""
+	}
+	return u
+}
