@@ -116,12 +116,8 @@ func Default() Config {
 		Influx:    influx.DefaultConfig(),
 		MQTT:      mqtt.DefaultConfig(),
 		MQTTIn:    mqttin.DefaultConfig(),
-		Alert: alert.Config{
-			EvalInterval: time.Second, QueueSize: 1024, Language: "de", Timezone: "Europe/Berlin", GroupBy: "site",
-			RepeatInterval: time.Hour, EscalateAfter: 30 * time.Minute, ResolvedRetention: 24 * time.Hour,
-			RetryMin: time.Second, RetryMax: 5 * time.Minute,
-		},
-		Energy: energy.DefaultConfig(),
+		Alert:     alert.DefaultConfig(),
+		Energy:    energy.DefaultConfig(),
 	}
 }
 
