@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/mqttclient"
 )
 
 type testPKI struct {
@@ -87,7 +89,7 @@ func TestSinkOverTLS(t *testing.T) {
 	sub := newSubscriber(t, broker.URL(), "sub-tls", "loraedge/gw1/status")
 
 	cfg := testConfig(url)
-	cfg.TLS = TLSConfig{CAFile: pki.caFile, CertFile: pki.certFile, KeyFile: pki.keyFile}
+	cfg.TLS = mqttclient.TLSConfig{CAFile: pki.caFile, CertFile: pki.certFile, KeyFile: pki.keyFile}
 	require.NoError(t, cfg.Validate())
 	s, err := New(Options{Config: cfg, Log: st, Logger: testLogger()})
 	require.NoError(t, err)
@@ -96,13 +98,13 @@ func TestSinkOverTLS(t *testing.T) {
 		"online over TLS with a client certificate")
 
 	// Without the client certificate the front refuses the handshake.
-	cfg.TLS = TLSConfig{CAFile: pki.caFile}
+	cfg.TLS = mqttclient.TLSConfig{CAFile: pki.caFile}
 	bad, err := New(Options{Config: cfg, Log: st})
 	require.NoError(t, err)
 	_, err = bad.connect(t.Context())
 	require.Error(t, err)
 	// Without the CA the server is not trusted, unless verification is off.
-	cfg.TLS = TLSConfig{CertFile: pki.certFile, KeyFile: pki.keyFile}
+	cfg.TLS = mqttclient.TLSConfig{CertFile: pki.certFile, KeyFile: pki.keyFile}
 	bad, err = New(Options{Config: cfg, Log: st})
 	require.NoError(t, err)
 	_, err = bad.connect(t.Context())
@@ -112,21 +114,21 @@ func TestSinkOverTLS(t *testing.T) {
 	require.NoError(t, err)
 	cn, err := ok.connect(t.Context())
 	require.NoError(t, err)
-	cn.c.Disconnect(0)
+	cn.Client.Disconnect(0)
 }
 
 func TestTLSConfigBuild(t *testing.T) {
 	pki := newPKI(t)
-	c, err := TLSConfig{}.Build()
+	c, err := mqttclient.TLSConfig{}.Build()
 	require.NoError(t, err)
 	assert.Nil(t, c)
-	c, err = TLSConfig{CAFile: pki.caFile, CertFile: pki.certFile, KeyFile: pki.keyFile, ServerName: "broker"}.Build()
+	c, err = mqttclient.TLSConfig{CAFile: pki.caFile, CertFile: pki.certFile, KeyFile: pki.keyFile, ServerName: "broker"}.Build()
 	require.NoError(t, err)
 	assert.Len(t, c.Certificates, 1)
 	assert.Equal(t, "broker", c.ServerName)
 	assert.NotNil(t, c.RootCAs)
-	_, err = TLSConfig{CAFile: pki.keyFile}.Build()
+	_, err = mqttclient.TLSConfig{CAFile: pki.keyFile}.Build()
 	assert.ErrorContains(t, err, "no PEM certificates")
-	_, err = TLSConfig{CertFile: pki.certFile, KeyFile: pki.caFile}.Build()
+	_, err = mqttclient.TLSConfig{CertFile: pki.certFile, KeyFile: pki.caFile}.Build()
 	assert.Error(t, err)
 }
