@@ -14,7 +14,7 @@
 //
 //	device/<dev_eui>/measurement   QoS 1, one measurement (MeasurementMessage)
 //	device/<dev_eui>/state         QoS 1 retained, latest value per quantity (StateMessage)
-//	device/<dev_eui>/uplink        QoS 0, rx metadata and payload (UplinkEvent)
+//	device/<dev_eui>/uplink        QoS 0, rx metadata and payload (uplinkevent.Event)
 //	device/<dev_eui>/command/down  in: downlink command (CommandRequest)
 //	device/<dev_eui>/command/ack   QoS 1, command queued (CommandReply)
 //	device/<dev_eui>/command/nack  QoS 1, command refused with reason (CommandReply)
@@ -44,6 +44,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
 // CursorName is the sink's cursor in the store's log.
@@ -567,7 +568,7 @@ func (s *Sink) pumpUplinks(ctx context.Context) {
 				s.m.dropped.WithLabelValues("disconnected").Inc()
 				continue
 			}
-			ev := NewUplinkEvent(up, s.cfg.Gateway, s.cfg.UplinkPayload)
+			ev := uplinkevent.New(up, s.cfg.Gateway, s.cfg.UplinkPayload)
 			b, err := json.Marshal(ev)
 			if err != nil {
 				s.m.dropped.WithLabelValues("bad_value").Inc()
