@@ -48,27 +48,3 @@ func TestReconnectEndsWithContext(t *testing.T) {
 		t.Fatal("Reconnect kept waiting after its context ended")
 	}
 }
-
-func TestConfigValidate(t *testing.T) {
-	c := DefaultConfig()
-	require.NoError(t, c.Validate())
-	c.URL = "http://x"
-	c.BackoffMin = time.Hour
-	c.TLS.KeyFile = "/nonexistent.key"
-	err := c.Validate()
-	for _, want := range []string{`url: scheme "http"`, "backoff_min: larger than backoff_max", "tls: cert_file and key_file go together", "key_file:"} {
-		assert.ErrorContains(t, err, want)
-	}
-	c = DefaultConfig()
-	c.URL = "tcp://"
-	assert.EqualError(t, c.Validate(), "url: no host")
-}
-
-func TestWithDefaults(t *testing.T) {
-	c := Config{KeepAlive: -time.Second, BackoffMax: time.Minute}.WithDefaults()
-	assert.Equal(t, 30*time.Second, c.KeepAlive)
-	assert.Equal(t, 10*time.Second, c.ConnectTimeout)
-	assert.Equal(t, 500*time.Millisecond, c.BackoffMin)
-	assert.Equal(t, time.Minute, c.BackoffMax, "set values stay")
-	assert.Empty(t, c.ClientID, "each section derives its own")
-}
