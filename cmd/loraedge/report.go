@@ -15,6 +15,7 @@ import (
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/report"
+	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -130,9 +131,9 @@ func generateEnergyYear(ctx context.Context, e env, dataDir string, year, buildi
 		return fmt.Errorf("%w (is the daemon running on this data directory?)", err)
 	}
 	defer st.Close()
-	sites := energy.DemoSites(buildings)
+	sites := sim.DemoSites(buildings)
 	start := time.Now()
-	ecfg, err := energy.GenerateYear(ctx, st, year, sites, energy.GenerateOptions{Anomalies: true})
+	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"sort"
@@ -144,6 +145,10 @@ func leafKeys(t reflect.Type, prefix string) []string {
 		if tag == "" || tag == "-" {
 			continue
 		}
+		if squashed(tag) {
+			out = append(out, leafKeys(f.Type, prefix)...)
+			continue
+		}
 		key := prefix + tag
 		switch {
 		case f.Type.Kind() == reflect.Slice:
@@ -166,8 +171,12 @@ func leafValues(v reflect.Value, prefix string) map[string]any {
 		if tag == "" || tag == "-" || f.Type.Kind() == reflect.Slice {
 			continue
 		}
-		key := prefix + tag
 		fv := v.Field(i)
+		if squashed(tag) {
+			maps.Copy(out, leafValues(fv, prefix))
+			continue
+		}
+		key := prefix + tag
 		switch {
 		case f.Type == reflect.TypeOf(time.Duration(0)):
 			out[key] = time.Duration(fv.Int()).String()
@@ -185,6 +194,13 @@ func leafValues(v reflect.Value, prefix string) map[string]any {
 		}
 	}
 	return out
+}
+
+// squashed reports whether a field's keys sit at its parent's level: an
+// embedded struct shared by several sections (the MQTT broker connection).
+func squashed(tag string) bool {
+	_, opts, _ := strings.Cut(tag, ",")
+	return opts == "squash"
 }
 
 // KeyPaths lists every key that can be set from the environment or a flag.

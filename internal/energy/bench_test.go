@@ -16,6 +16,7 @@ import (
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/report"
+	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 	"github.com/loraedge/loraedge/internal/testserver"
@@ -43,7 +44,7 @@ func BenchmarkEnergyReport(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { st.Close() })
 	t0 := time.Now()
-	cfg, err := energy.GenerateYear(ctx, st, year, sites, energy.GenerateOptions{Anomalies: true})
+	cfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true})
 	require.NoError(b, err)
 	// A year of data in a running daemon sits in sealed chunks.
 	require.NoError(b, st.Seal())

@@ -16,6 +16,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
+	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
 // udpBridge is the minimal copy of cmd/loraedge's bridge: rxpk to
@@ -153,7 +154,7 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 	uplinks := "loraedge/gw1/device/" + valve.DevEUI.String() + "/uplink"
 	require.Eventually(t, func() bool { return len(sub.payloads(uplinks)) > 0 }, 5*time.Second, 10*time.Millisecond, "uplink events")
 	ups := sub.payloads(uplinks)
-	var ev UplinkEvent
+	var ev uplinkevent.Event
 	require.NoError(t, json.Unmarshal(ups[0], &ev))
 	assert.Equal(t, uint8(20), ev.FPort)
 	require.NotEmpty(t, ev.RxInfo)

@@ -14,7 +14,7 @@
 //
 //	device/<dev_eui>/measurement   QoS 1, one measurement (MeasurementMessage)
 //	device/<dev_eui>/state         QoS 1 retained, latest value per quantity (StateMessage)
-//	device/<dev_eui>/uplink        QoS 0, rx metadata and payload (UplinkEvent)
+//	device/<dev_eui>/uplink        QoS 0, rx metadata and payload (uplinkevent.Event)
 //	device/<dev_eui>/command/down  in: downlink command (CommandRequest)
 //	device/<dev_eui>/command/ack   QoS 1, command queued (CommandReply)
 //	device/<dev_eui>/command/nack  QoS 1, command refused with reason (CommandReply)
@@ -40,9 +40,11 @@ import (
 
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/mqttclient"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
 // CursorName is the sink's cursor in the store's log.
@@ -119,7 +121,7 @@ type Sink struct {
 	uplinks chan network.Uplink
 
 	mu   sync.Mutex
-	conn *conn
+	conn *mqttclient.Conn
 
 	state    map[string]*StateMessage // Run goroutine only
 	recent   recentCommands
@@ -129,17 +131,6 @@ type Sink struct {
 	pendingSince  atomic.Int64 // unix nanos of the oldest unacknowledged batch, 0 none
 	downSince     atomic.Int64 // unix nanos since the sink lost the broker, 0 connected
 }
-
-// conn is one paho client for one broker connection: a lost connection
-// gets a new client, so nothing paho kept for the old one (in-flight ids,
-// its store) outlives it; the log is what is resent.
-type conn struct {
-	c    paho.Client
-	lost chan struct{}
-	once sync.Once
-}
-
-func (c *conn) markLost() { c.once.Do(func() { close(c.lost) }) }
 
 // New checks opts and fills defaults.
 func New(opts Options) (*Sink, error) {
@@ -204,39 +195,15 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer wg.Wait()
 	s.seedState(ctx)
 
-	backoff := s.cfg.BackoffMin
-	for {
-		began := time.Now()
-		err := s.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		var fatal fatalError
-		if errors.As(err, &fatal) {
-			s.log.Error("mqtt sink stopped", "err", fatal.err)
-			return fatal.err
-		}
-		if time.Since(began) > s.cfg.BackoffMax {
-			backoff = s.cfg.BackoffMin // a long healthy session: start over
-		}
-		s.log.Warn("mqtt connection failed", "err", err, "retry_in", backoff.String())
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		backoff = min(backoff*2, s.cfg.BackoffMax)
+	// A new connection resends the unacknowledged batch from the log; only
+	// what reconnecting cannot cure (the log failing, TLS files that do not
+	// load) stops the sink.
+	if err := mqttclient.Reconnect(ctx, s.cfg.Config, s.log, "mqtt connection failed", s.session); err != nil {
+		s.log.Error("mqtt sink stopped", "err", err)
+		return err
 	}
+	return nil
 }
-
-// fatalError marks log errors that reconnecting cannot cure.
-type fatalError struct{ err error }
-
-func (f fatalError) Error() string { return f.err.Error() }
-
-var errConnLost = errors.New("connection lost")
 
 // session runs one connection: status, command subscription, then batches
 // from the cursor until the connection or ctx ends.
@@ -253,7 +220,7 @@ func (s *Sink) session(ctx context.Context) error {
 	defer cancel()
 	go func() {
 		select {
-		case <-cn.lost:
+		case <-cn.Lost():
 			cancel()
 		case <-sctx.Done():
 		}
@@ -263,24 +230,24 @@ func (s *Sink) session(ctx context.Context) error {
 		if ctx.Err() != nil {
 			// Clean shutdown: the last will only fires on a broken
 			// connection, so say offline ourselves.
-			_ = s.waitToken(context.Background(), cn, cn.c.Publish(s.Topic("status"), 1, true, s.statusPayload("offline")), time.Second)
+			_ = cn.Wait(context.Background(), cn.Client.Publish(s.Topic("status"), 1, true, s.statusPayload("offline")), time.Second)
 		}
-		cn.c.Disconnect(250)
+		cn.Client.Disconnect(250)
 	}()
 
-	if err := s.waitToken(sctx, cn, cn.c.Publish(s.Topic("status"), 1, true, s.statusPayload("online")), s.cfg.PublishTimeout); err != nil {
+	if err := cn.Wait(sctx, cn.Client.Publish(s.Topic("status"), 1, true, s.statusPayload("online")), s.cfg.PublishTimeout); err != nil {
 		return fmt.Errorf("publish status: %w", err)
 	}
 	s.m.published.WithLabelValues("status").Inc()
 	if s.cfg.Commands {
-		if err := s.waitToken(sctx, cn, cn.c.Subscribe(s.cmdTopic, 1, s.handleCommand), s.cfg.PublishTimeout); err != nil {
+		if err := cn.Wait(sctx, cn.Client.Subscribe(s.cmdTopic, 1, s.handleCommand), s.cfg.PublishTimeout); err != nil {
 			return fmt.Errorf("subscribe %s: %w", s.cmdTopic, err)
 		}
 	}
 
 	cur, err := s.opts.Log.OpenCursor(CursorName)
 	if err != nil {
-		return fatalError{fmt.Errorf("open cursor: %w", err)}
+		return mqttclient.Permanent(fmt.Errorf("open cursor: %w", err))
 	}
 	defer cur.Close()
 	for {
@@ -290,9 +257,9 @@ func (s *Sink) session(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return errConnLost
+				return mqttclient.ErrConnLost
 			}
-			return fatalError{fmt.Errorf("read log: %w", err)}
+			return mqttclient.Permanent(fmt.Errorf("read log: %w", err))
 		}
 		if len(recs) == 0 {
 			continue
@@ -303,54 +270,30 @@ func (s *Sink) session(ctx context.Context) error {
 			return fmt.Errorf("publish batch: %w", err)
 		}
 		if err := cur.Commit(recs[len(recs)-1].Seq); err != nil {
-			return fatalError{fmt.Errorf("commit cursor: %w", err)}
+			return mqttclient.Permanent(fmt.Errorf("commit cursor: %w", err))
 		}
 		s.pendingPoints.Store(0)
 		s.pendingSince.Store(0)
 	}
 }
 
-func (s *Sink) connect(ctx context.Context) (*conn, error) {
-	o, err := ClientOptions(s.cfg.URL, s.cfg.ClientID, s.cfg.Username, s.cfg.Password, s.cfg.TLS, s.cfg.KeepAlive, s.cfg.ConnectTimeout)
+func (s *Sink) connect(ctx context.Context) (*mqttclient.Conn, error) {
+	o, err := s.cfg.ClientOptions()
 	if err != nil {
-		return nil, fatalError{err}
+		return nil, mqttclient.Permanent(err)
 	}
-	cn := &conn{lost: make(chan struct{})}
 	o.SetWill(s.Topic("status"), string(s.statusPayload("offline")), 1, true)
 	if s.cfg.Commands {
 		// With a persistent session the broker may deliver queued commands
 		// right after CONNACK, before Subscribe has registered its handler.
 		o.SetDefaultPublishHandler(s.handleCommand)
 	}
-	o.SetConnectionLostHandler(func(_ paho.Client, err error) {
+	return s.cfg.Connect(ctx, o, func(err error) {
 		s.log.Warn("mqtt connection lost", "err", err)
-		cn.markLost()
 	})
-	cn.c = paho.NewClient(o)
-	if err := s.waitToken(ctx, cn, cn.c.Connect(), s.cfg.ConnectTimeout+time.Second); err != nil {
-		cn.c.Disconnect(0)
-		return nil, fmt.Errorf("connect %s: %w", s.cfg.URL, err)
-	}
-	return cn, nil
 }
 
-// waitToken waits for a paho token, the connection's loss, ctx or timeout.
-func (s *Sink) waitToken(ctx context.Context, cn *conn, tok paho.Token, timeout time.Duration) error {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-tok.Done():
-		return tok.Error()
-	case <-cn.lost:
-		return errConnLost
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return errors.New("timeout")
-	}
-}
-
-func (s *Sink) setConn(cn *conn) {
+func (s *Sink) setConn(cn *mqttclient.Conn) {
 	s.mu.Lock()
 	s.conn = cn
 	s.mu.Unlock()
@@ -363,7 +306,7 @@ func (s *Sink) setConn(cn *conn) {
 	}
 }
 
-func (s *Sink) current() *conn {
+func (s *Sink) current() *mqttclient.Conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conn
@@ -431,7 +374,7 @@ type StateValue struct {
 
 // deliver publishes a batch and its device states and waits for every
 // PUBACK. It returns the number of measurements it tried.
-func (s *Sink) deliver(ctx context.Context, cn *conn, recs []store.Record) (int, error) {
+func (s *Sink) deliver(ctx context.Context, cn *mqttclient.Conn, recs []store.Record) (int, error) {
 	if s.pendingSince.Load() == 0 {
 		s.pendingSince.Store(s.now().UnixNano())
 	}
@@ -462,7 +405,7 @@ func (s *Sink) deliver(ctx context.Context, cn *conn, recs []store.Record) (int,
 				s.m.dropped.WithLabelValues("bad_value").Inc()
 				continue
 			}
-			toks = append(toks, cn.c.Publish(s.DeviceTopic(m.Device, "measurement"), 1, false, b))
+			toks = append(toks, cn.Client.Publish(s.DeviceTopic(m.Device, "measurement"), 1, false, b))
 			sent++
 			s.updateState(m, msg.Site)
 			touched[m.Device] = true
@@ -474,7 +417,7 @@ func (s *Sink) deliver(ctx context.Context, cn *conn, recs []store.Record) (int,
 		if err != nil {
 			continue
 		}
-		toks = append(toks, cn.c.Publish(s.DeviceTopic(dev, "state"), 1, true, b))
+		toks = append(toks, cn.Client.Publish(s.DeviceTopic(dev, "state"), 1, true, b))
 		states++
 	}
 	deadline := time.NewTimer(s.cfg.PublishTimeout)
@@ -485,8 +428,8 @@ func (s *Sink) deliver(ctx context.Context, cn *conn, recs []store.Record) (int,
 			if err := tok.Error(); err != nil {
 				return sent, err
 			}
-		case <-cn.lost:
-			return sent, errConnLost
+		case <-cn.Lost():
+			return sent, mqttclient.ErrConnLost
 		case <-ctx.Done():
 			return sent, ctx.Err()
 		case <-deadline.C:
@@ -570,8 +513,8 @@ func (s *Sink) Publish(ctx context.Context, topic string, payload []byte, retain
 	if cn == nil {
 		return ErrNotConnected
 	}
-	err := s.waitToken(ctx, cn, cn.c.Publish(topic, 1, retained, payload), s.cfg.PublishTimeout)
-	if errors.Is(err, errConnLost) {
+	err := cn.Wait(ctx, cn.Client.Publish(topic, 1, retained, payload), s.cfg.PublishTimeout)
+	if errors.Is(err, mqttclient.ErrConnLost) {
 		return ErrNotConnected
 	}
 	if err != nil {
@@ -621,18 +564,18 @@ func (s *Sink) pumpUplinks(ctx context.Context) {
 			return
 		case up := <-s.uplinks:
 			cn := s.current()
-			if cn == nil || !cn.c.IsConnectionOpen() {
+			if cn == nil || !cn.Client.IsConnectionOpen() {
 				s.m.dropped.WithLabelValues("disconnected").Inc()
 				continue
 			}
-			ev := NewUplinkEvent(up, s.cfg.Gateway, s.cfg.UplinkPayload)
+			ev := uplinkevent.New(up, s.cfg.Gateway, s.cfg.UplinkPayload)
 			b, err := json.Marshal(ev)
 			if err != nil {
 				s.m.dropped.WithLabelValues("bad_value").Inc()
 				continue
 			}
 			// QoS 0 and no wait: live events must not hold up the pump.
-			cn.c.Publish(s.DeviceTopic(ev.DevEUI, "uplink"), 0, false, b)
+			cn.Client.Publish(s.DeviceTopic(ev.DevEUI, "uplink"), 0, false, b)
 			s.m.published.WithLabelValues("uplink").Inc()
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
 const (
@@ -352,7 +353,7 @@ func TestSinkUplinkEventsAndAlerts(t *testing.T) {
 	s.PublishUplink(up)
 	topic := "loraedge/gw1/device/" + devA + "/uplink"
 	require.Eventually(t, func() bool { return len(sub.payloads(topic)) == 1 }, 5*time.Second, 10*time.Millisecond)
-	var ev UplinkEvent
+	var ev uplinkevent.Event
 	require.NoError(t, json.Unmarshal(sub.payloads(topic)[0], &ev))
 	assert.Equal(t, "gw1", ev.Gateway)
 	assert.Equal(t, uint32(77), ev.FCnt)

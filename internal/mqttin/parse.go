@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
 // Format names the JSON shape of an uplink topic.
@@ -28,7 +28,7 @@ const (
 	// rx_metadata[], settings}, received_at.
 	TTS Format = "tts"
 	// LoRaEdge is another loraedge gateway's uplink event
-	// (loraedge/<gateway>/device/<dev_eui>/uplink, mqtt.UplinkEvent); it
+	// (loraedge/<gateway>/device/<dev_eui>/uplink, uplinkevent.Event); it
 	// needs the payload in the event (mqtt.uplink_payload, on by default).
 	LoRaEdge Format = "loraedge"
 )
@@ -51,7 +51,7 @@ func Parse(f Format, b []byte) (network.Uplink, error) {
 	case TTS:
 		up, err = parseTTS(b)
 	case LoRaEdge:
-		var ev mqtt.UplinkEvent
+		var ev uplinkevent.Event
 		if err := json.Unmarshal(b, &ev); err != nil {
 			return up, err
 		}

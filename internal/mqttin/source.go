@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loraedge/loraedge/internal/device"
-	"github.com/loraedge/loraedge/internal/mqtt"
+	"github.com/loraedge/loraedge/internal/mqttclient"
 	"github.com/loraedge/loraedge/internal/network"
 )
 
@@ -36,12 +36,9 @@ type Subscription struct {
 // Config is the mqttin section of the daemon configuration.
 type Config struct {
 	Enabled bool `mapstructure:"enabled"`
-	// URL of the broker (tcp://, ssl://, ws://, wss://).
-	URL      string         `mapstructure:"url"`
-	ClientID string         `mapstructure:"client_id"` // default "loraedge-in-<gateway>"
-	Username string         `mapstructure:"username"`
-	Password string         `mapstructure:"password"`
-	TLS      mqtt.TLSConfig `mapstructure:"tls"`
+	// Config is the broker connection; ClientID defaults to
+	// "loraedge-in-<gateway>".
+	mqttclient.Config `mapstructure:",squash"`
 	// Subscriptions default to ChirpStack v4 and The Things Stack v3 uplinks:
 	// application/+/device/+/event/up (chirpstack), v3/+/devices/+/up (tts).
 	Subscriptions []Subscription `mapstructure:"subscriptions"`
@@ -52,11 +49,7 @@ type Config struct {
 	// DedupWindow drops an uplink (dev_eui, f_cnt) seen within the window,
 	// e.g. from two loraedge gateways that heard the same frame. Default
 	// 30s; negative disables.
-	DedupWindow    time.Duration `mapstructure:"dedup_window"`
-	KeepAlive      time.Duration `mapstructure:"keepalive"`       // 30s
-	ConnectTimeout time.Duration `mapstructure:"connect_timeout"` // 10s
-	BackoffMin     time.Duration `mapstructure:"backoff_min"`     // 500ms
-	BackoffMax     time.Duration `mapstructure:"backoff_max"`     // 30s
+	DedupWindow time.Duration `mapstructure:"dedup_window"`
 }
 
 // DefaultSubscriptions are used when Config.Subscriptions is empty.
@@ -70,18 +63,15 @@ func DefaultSubscriptions() []Subscription {
 // DefaultConfig is the configuration with its defaults (disabled).
 func DefaultConfig() Config {
 	return Config{
-		URL:            "tcp://127.0.0.1:1883",
-		Subscriptions:  DefaultSubscriptions(),
-		DedupWindow:    30 * time.Second,
-		KeepAlive:      30 * time.Second,
-		ConnectTimeout: 10 * time.Second,
-		BackoffMin:     500 * time.Millisecond,
-		BackoffMax:     30 * time.Second,
+		Config:        mqttclient.DefaultConfig(),
+		Subscriptions: DefaultSubscriptions(),
+		DedupWindow:   30 * time.Second,
 	}
 }
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
+	c.Config = c.Config.WithDefaults()
 	if len(c.Subscriptions) == 0 {
 		c.Subscriptions = d.Subscriptions
 	}
@@ -91,18 +81,9 @@ func (c Config) withDefaults() Config {
 			c.ClientID += "-" + c.Gateway
 		}
 	}
-	def := func(v *time.Duration, x time.Duration) {
-		if *v <= 0 {
-			*v = x
-		}
-	}
 	if c.DedupWindow == 0 {
 		c.DedupWindow = d.DedupWindow
 	}
-	def(&c.KeepAlive, d.KeepAlive)
-	def(&c.ConnectTimeout, d.ConnectTimeout)
-	def(&c.BackoffMin, d.BackoffMin)
-	def(&c.BackoffMax, d.BackoffMax)
 	return c
 }
 
@@ -111,10 +92,7 @@ func (c Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
-	var errs []error
-	if err := mqtt.ValidateURL(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("url: %w", err))
-	}
+	errs := []error{c.Config.Validate()}
 	for i, s := range c.Subscriptions {
 		if s.Topic == "" {
 			errs = append(errs, fmt.Errorf("subscriptions[%d].topic: required", i))
@@ -124,12 +102,6 @@ func (c Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("subscriptions[%d].format: %q is not chirpstack, tts or loraedge", i, s.Format))
 		}
-	}
-	if c.BackoffMin > 0 && c.BackoffMax > 0 && c.BackoffMin > c.BackoffMax {
-		errs = append(errs, errors.New("backoff_min: larger than backoff_max"))
-	}
-	if err := c.TLS.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("tls: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -220,69 +192,33 @@ func New(opts Options) (*Source, error) {
 // Run connects, subscribes and reconnects with exponential backoff until
 // ctx is done.
 func (s *Source) Run(ctx context.Context) error {
-	backoff := s.cfg.BackoffMin
-	for {
-		began := time.Now()
-		err := s.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if time.Since(began) > s.cfg.BackoffMax {
-			backoff = s.cfg.BackoffMin
-		}
-		s.log.Warn("mqttin connection failed", "err", err, "retry_in", backoff.String())
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		backoff = min(backoff*2, s.cfg.BackoffMax)
-	}
+	return mqttclient.Reconnect(ctx, s.cfg.Config, s.log, "mqttin connection failed", s.session)
 }
 
 func (s *Source) session(ctx context.Context) error {
-	o, err := mqtt.ClientOptions(s.cfg.URL, s.cfg.ClientID, s.cfg.Username, s.cfg.Password, s.cfg.TLS, s.cfg.KeepAlive, s.cfg.ConnectTimeout)
+	o, err := s.cfg.ClientOptions()
 	if err != nil {
 		return err
 	}
-	lost := make(chan error, 1)
-	o.SetConnectionLostHandler(func(_ paho.Client, err error) {
-		select {
-		case lost <- err:
-		default:
-		}
-	})
 	// The persistent session may deliver queued messages before Subscribe
 	// returns; the default handler takes those.
 	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { s.handle(ctx, m.Topic(), m.Payload()) })
-	c := paho.NewClient(o)
-	wait := func(tok paho.Token) error {
-		t := time.NewTimer(s.cfg.ConnectTimeout + time.Second)
-		defer t.Stop()
-		select {
-		case <-tok.Done():
-			return tok.Error()
-		case err := <-lost:
-			return fmt.Errorf("connection lost: %w", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return errors.New("timeout")
-		}
-	}
-	defer c.Disconnect(250)
-	if err := wait(c.Connect()); err != nil {
+	cn, err := s.cfg.Connect(ctx, o, nil)
+	if err != nil {
 		s.connects.WithLabelValues("error").Inc()
-		return fmt.Errorf("connect %s: %w", s.cfg.URL, err)
+		return err
 	}
+	defer cn.Client.Disconnect(250)
 	s.connects.WithLabelValues("ok").Inc()
 	filters := map[string]byte{}
 	for _, sub := range s.cfg.Subscriptions {
 		filters[sub.Topic] = 1
 	}
-	if err := wait(c.SubscribeMultiple(filters, nil)); err != nil {
+	err = cn.Wait(ctx, cn.Client.SubscribeMultiple(filters, nil), s.cfg.ConnectTimeout+time.Second)
+	if errors.Is(err, mqttclient.ErrConnLost) {
+		err = fmt.Errorf("connection lost: %w", cn.Cause())
+	}
+	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	s.connected.Set(1)
@@ -291,8 +227,8 @@ func (s *Source) session(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-lost:
-		return fmt.Errorf("connection lost: %w", err)
+	case <-cn.Lost():
+		return fmt.Errorf("connection lost: %w", cn.Cause())
 	}
 }
 

@@ -19,11 +19,11 @@ import (
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
 	"github.com/loraedge/loraedge/internal/testserver"
+	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
 func fixture(t testing.TB, name string) []byte {
@@ -80,7 +80,7 @@ var (
 )
 
 func TestParse(t *testing.T) {
-	edge, err := json.Marshal(mqtt.NewUplinkEvent(chirpstackWant, "gw2", true))
+	edge, err := json.Marshal(uplinkevent.New(chirpstackWant, "gw2", true))
 	require.NoError(t, err)
 	tests := []struct {
 		name   string
@@ -213,7 +213,7 @@ func TestSourceFromBroker(t *testing.T) {
 	pub("application/17c8/device/70b3d57ed0010001/event/up", fixture(t, "chirpstack_up.json"))
 	next := chirpstackWant
 	next.FCnt++
-	ev, err := json.Marshal(mqtt.NewUplinkEvent(next, "gw2", true))
+	ev, err := json.Marshal(uplinkevent.New(next, "gw2", true))
 	require.NoError(t, err)
 	pub("loraedge/gw2/device/70b3d57ed0010001/uplink", ev)
 	pub("loraedge/central/device/70b3d57ed0010001/uplink", ev) // our own

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 	"github.com/loraedge/loraedge/internal/testserver"
@@ -215,7 +216,7 @@ func TestEnergyFromStore(t *testing.T) {
 		{ID: "gs-nord", Name: "Grundschule Nord", Kind: site.Building, BGF: 2400, NRF: 2050},
 		{ID: "rathaus", Name: "Rathaus", Kind: site.Building, BGF: 3100, NRF: 2700},
 	}
-	cfg, err := energy.GenerateYear(ctx, st, 2026, sites, energy.GenerateOptions{Interval: time.Hour, Anomalies: true})
+	cfg, err := sim.GenerateYear(ctx, st, 2026, sites, sim.YearOptions{Interval: time.Hour, Anomalies: true})
 	require.NoError(t, err)
 	opts := energy.Options{Config: cfg, Sites: sites, Now: func() time.Time { return time.Date(2027, 1, 10, 8, 0, 0, 0, time.UTC) }}
 	src := energy.RangeSource{Ranger: st}

@@ -15,4 +15,8 @@
 // carries the virtual time so the daemon dates measurements by it, while
 // rxpk.tmst is a real microsecond counter per gateway so that the daemon's
 // RX1/RX2 scheduling arithmetic stays consistent.
+//
+// GenerateYear skips the radio: it writes a year of meter readings of many
+// buildings straight into a store, for energy reports. It draws on the same
+// building-demand model (demand.go) as the building scenario's meters.
 package sim

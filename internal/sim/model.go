@@ -23,10 +23,7 @@ type commander interface {
 var cet = time.FixedZone("CET", 3600)
 
 // hourOfDay returns the local time of day in hours [0, 24).
-func hourOfDay(t time.Time) float64 {
-	l := t.In(cet)
-	return float64(l.Hour()) + float64(l.Minute())/60 + float64(l.Second())/3600
-}
+func hourOfDay(t time.Time) float64 { return cetDay(t).h }
 
 // curve is a daily profile given by (hour, value) knots, linearly
 // interpolated and wrapping at midnight. Knots are sorted by hour in [0, 24).
@@ -96,7 +93,4 @@ func wobble(t time.Time, seed, amplitude float64) float64 {
 	return amplitude * (0.6*math.Sin(x*1.7+seed) + 0.4*math.Sin(x*4.3+2*seed))
 }
 
-func isWeekend(t time.Time) bool {
-	wd := t.In(cet).Weekday()
-	return wd == time.Saturday || wd == time.Sunday
-}
+func isWeekend(t time.Time) bool { return cetDay(t).weekend }

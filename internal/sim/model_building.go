@@ -45,25 +45,6 @@ func secondNightStart(start time.Time) time.Time {
 	return first.AddDate(0, 0, 1)
 }
 
-// waterDemandLH is the school's water use in litres per hour: hand washing
-// and toilets peak in breaks, cleaning in the late afternoon, nothing at
-// night or at weekends.
-func waterDemandLH(t time.Time) float64 {
-	if isWeekend(t) {
-		return 0
-	}
-	h := hourOfDay(t)
-	switch {
-	case inPeriods(h, breaks):
-		return 600
-	case h >= 7 && h < 16:
-		return 110
-	case h >= 16 && h < 18:
-		return 220
-	}
-	return 0
-}
-
 // FlowLH returns the water flow through the main meter at t, litres per
 // hour: demand plus the leak, nothing when the valve is closed.
 func (b *building) FlowLH(t time.Time) float64 {
@@ -72,7 +53,7 @@ func (b *building) FlowLH(t time.Time) float64 {
 	if !b.valveOpen {
 		return 0
 	}
-	f := waterDemandLH(t)
+	f := schoolDemand.water.at(cetDay(t))
 	if !b.leakStart.IsZero() && !t.Before(b.leakStart) {
 		f += b.leakLH
 	}
@@ -105,27 +86,6 @@ func (m *waterMeter) reading(t time.Time) (uint8, []byte, error) {
 	return FPortEM300, EncodeEM300DI(m.Sample(t)), nil
 }
 
-// electricityDemandKW is the school's electrical load.
-func electricityDemandKW(t time.Time) float64 {
-	if isWeekend(t) {
-		return 3.5
-	}
-	h := hourOfDay(t)
-	switch {
-	case h >= 6.5 && h < 7.5:
-		return 3.5 + 18.5*(h-6.5) // lights, IT and ventilation start
-	case h >= 11.5 && h < 13:
-		return 28 // kitchen
-	case h >= 7.5 && h < 15.5:
-		return 22
-	case h >= 15.5 && h < 18:
-		return 12 // after-school care, cleaning
-	case h >= 18 && h < 22:
-		return 6 // evening classes in the gym
-	}
-	return 3.5
-}
-
 // electricityMeter is an SML meter read by a KLAX optical head: the energy
 // register in Wh, four readings per uplink (newest first).
 type electricityMeter struct {
@@ -147,12 +107,12 @@ func newElectricityMeter(startKWh float64) *electricityMeter {
 func (m *electricityMeter) Sample(t time.Time) KLAXFrame {
 	first := !m.step.started
 	m.step.advance(t, func(ts time.Time, dt float64) {
-		m.wh += electricityDemandKW(ts) * 1000 * dt
+		m.wh += schoolDemand.electricity.at(cetDay(ts)) * 1000 * dt
 	})
 	now := int32(m.wh)
 	if first {
 		// Before the first uplink the head already has older readings.
-		p := electricityDemandKW(t) * 1000 / 4
+		p := schoolDemand.electricity.at(cetDay(t)) * 1000 / 4
 		for i := range m.history {
 			m.history[i] = now - int32(p*float64(i))
 		}
@@ -193,20 +153,12 @@ type heatMeter struct {
 }
 
 // heatLoad returns the heating power (kW), flow and return temperatures
-// (degC) at t for a school of about 3000 m2.
+// (degC) at t for the school (schoolDemand).
 func heatLoad(t time.Time) (powerKW, flowC, returnC float64) {
-	out := airTempCurve.at(hourOfDay(t))
-	h := hourOfDay(t)
-	setpoint := 16.0 // night and weekend setback
-	if !isWeekend(t) && h >= 5.5 && h < 17 {
-		setpoint = 20.5
-	}
-	const lossKWPerK = 3.2
-	powerKW = math.Max(0, lossKWPerK*(setpoint-out))
-	if !isWeekend(t) && h >= 5.5 && h < 7 {
-		powerKW *= 1.5 // morning boost after the setback
-	}
-	flowC = 45 + 1.2*(setpoint-out) // heating curve
+	d := cetDay(t)
+	out := airTempCurve.at(d.h)
+	powerKW = schoolDemand.heating.kw(d, out)
+	flowC = 45 + 1.2*(schoolDemand.heating.setpoint.at(d)-out) // heating curve
 	returnC = flowC - 15*powerKW/100
 	return powerKW, flowC, returnC
 }

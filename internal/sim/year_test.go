@@ -1,4 +1,4 @@
-package energy
+package sim
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/store"
 )
 
@@ -21,18 +22,18 @@ func TestGeneratedYearConsistent(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	sites := DemoSites(2)
-	cfg, err := GenerateYear(ctx, st, 2026, sites, GenerateOptions{Interval: time.Hour, Anomalies: true})
+	cfg, err := GenerateYear(ctx, st, 2026, sites, YearOptions{Interval: time.Hour, Anomalies: true})
 	require.NoError(t, err)
 	require.Len(t, cfg.Meters, 6)
-	eng, err := New(Options{Config: cfg, Sites: sites})
+	eng, err := energy.New(energy.Options{Config: cfg, Sites: sites})
 	require.NoError(t, err)
 	from, to, err := eng.ParsePeriod("2026-01-01", "2026-12-31")
 	require.NoError(t, err)
 	totals := map[string]float64{}
-	for _, g := range []Granularity{Day, Month, Year} {
-		rep, err := eng.Report(ctx, RangeSource{st}, Request{From: from, To: to, Granularity: g})
+	for _, g := range []energy.Granularity{energy.Day, energy.Month, energy.Year} {
+		rep, err := eng.Report(ctx, energy.RangeSource{Ranger: st}, energy.Request{From: from, To: to, Granularity: g})
 		require.NoError(t, err)
-		n := map[Granularity]int{Day: 365, Month: 12, Year: 1}[g]
+		n := map[energy.Granularity]int{energy.Day: 365, energy.Month: 12, energy.Year: 1}[g]
 		for _, s := range rep.Sites {
 			for _, m := range s.Media {
 				require.Len(t, m.Buckets, n)
@@ -51,25 +52,25 @@ func TestGeneratedYearConsistent(t *testing.T) {
 			}
 			assert.True(t, s.Heating.Normalised)
 			// The synthetic climate is close to the reference climate.
-			assert.InDelta(t, DefaultReferenceDegreeDays, s.Heating.DegreeDays.Value, 600)
+			assert.InDelta(t, energy.DefaultReferenceDegreeDays, s.Heating.DegreeDays.Value, 600)
 		}
-		if g == Day {
+		if g == energy.Day {
 			// 29 March and 25 October are 23 and 25 hours long in Berlin.
 			b := rep.Sites[0].Media[0].Buckets
 			assert.Equal(t, 23*time.Hour, b[87].End.Sub(b[87].Start))
 			assert.Equal(t, 25*time.Hour, b[297].End.Sub(b[297].Start))
 		}
-		codes := map[NoteCode]int{}
+		codes := map[energy.NoteCode]int{}
 		heatGap := false
 		for _, nt := range rep.Notes {
 			codes[nt.Code]++
 			// Lost uplinks may add short gaps elsewhere; the 10-day
 			// outage of the first site's heat meter is always there.
-			heatGap = heatGap || (nt.Code == NoteGap && nt.Meter == sites[0].ID+"-waerme")
+			heatGap = heatGap || (nt.Code == energy.NoteGap && nt.Meter == sites[0].ID+"-waerme")
 		}
-		assert.Equal(t, 1, codes[NoteReplacement])
-		assert.Equal(t, 1, codes[NoteRollover])
+		assert.Equal(t, 1, codes[energy.NoteReplacement])
+		assert.Equal(t, 1, codes[energy.NoteRollover])
 		assert.True(t, heatGap)
-		assert.Equal(t, 1, codes[NoteLeak])
+		assert.Equal(t, 1, codes[energy.NoteLeak])
 	}
 }

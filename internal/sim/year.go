@@ -1,4 +1,4 @@
-package energy
+package sim
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/site"
 )
@@ -18,8 +19,8 @@ type Appender interface {
 	Append(ctx context.Context, ms []measurement.Measurement) error
 }
 
-// GenerateOptions shape a generated year.
-type GenerateOptions struct {
+// YearOptions shape a generated year.
+type YearOptions struct {
 	// Interval between readings; default 15 min.
 	Interval time.Duration
 	// Seed makes the weather and losses reproducible; 0 means 1.
@@ -38,10 +39,11 @@ type GenerateOptions struct {
 // GenerateYear writes a realistic year of 15-minute meter readings for
 // every building in sites straight into st: electricity, district heat
 // (even sites) or gas (odd sites), water, and an outdoor temperature
-// sensor per site. Consumption scales with the site's BGF (2000 m2 when
-// unset). It returns the energy configuration naming the meters, sensors,
-// gas conversion and example tariffs, for `energy:` in loraedge.yaml.
-func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site, opts GenerateOptions) (Config, error) {
+// sensor per site. Consumption follows the building-demand model
+// (yearDemand), scaled by the site's BGF (2000 m2 when unset). It returns
+// the energy configuration naming the meters, sensors, gas conversion and
+// example tariffs, for `energy:` in loraedge.yaml.
+func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site, opts YearOptions) (energy.Config, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = 15 * time.Minute
 	}
@@ -57,13 +59,13 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return Config{}, fmt.Errorf("generate: %w", err)
+		return energy.Config{}, fmt.Errorf("generate: %w", err)
 	}
-	cfg := Config{Timezone: tz}
-	for _, m := range Media {
-		price := map[Medium]float64{Electricity: 0.32, Heat: 0.14, Gas: 0.11, Water: 4.2}[m]
-		fee := map[Medium]float64{Electricity: 180, Heat: 600, Gas: 240, Water: 120}[m]
-		cfg.Tariffs = append(cfg.Tariffs, Tariff{Medium: m, Year: year, EnergyPrice: price, BaseFeePerYear: fee})
+	cfg := energy.Config{Timezone: tz}
+	for _, m := range energy.Media {
+		price := map[energy.Medium]float64{energy.Electricity: 0.32, energy.Heat: 0.14, energy.Gas: 0.11, energy.Water: 4.2}[m]
+		fee := map[energy.Medium]float64{energy.Electricity: 180, energy.Heat: 600, energy.Gas: 240, energy.Water: 120}[m]
+		cfg.Tariffs = append(cfg.Tariffs, energy.Tariff{Medium: m, Year: year, EnergyPrice: price, BaseFeePerYear: fee})
 	}
 	start := time.Date(year, 1, 1, 0, 0, 0, 0, loc)
 	end := start.AddDate(1, 0, 0)
@@ -101,18 +103,18 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			area = 2000
 		}
 		dev := func(kind int) string { return fmt.Sprintf("70b3d5e75e%02x%04x", kind, si) }
-		sc := SiteConfig{ID: s.ID, TemperatureDevice: dev(0)}
-		heatMedium := Heat
+		sc := energy.SiteConfig{ID: s.ID, TemperatureDevice: dev(0)}
+		heatMedium := energy.Heat
 		if si%2 == 1 {
-			heatMedium = Gas
-			sc.Gas = GasConfig{ZNumber: 0.9526, CalorificValue: 11.2}
+			heatMedium = energy.Gas
+			sc.Gas = energy.GasConfig{ZNumber: 0.9526, CalorificValue: 11.2}
 		}
 		cfg.Sites = append(cfg.Sites, sc)
 		anomalies := opts.Anomalies && si == 0
-		meters := []MeterConfig{
-			{ID: s.ID + "-strom", Site: s.ID, Medium: Electricity, Device: dev(1)},
+		meters := []energy.MeterConfig{
+			{ID: s.ID + "-strom", Site: s.ID, Medium: energy.Electricity, Device: dev(1)},
 			{ID: s.ID + "-waerme", Site: s.ID, Medium: heatMedium, Device: dev(2)},
-			{ID: s.ID + "-wasser", Site: s.ID, Medium: Water, Device: dev(3)},
+			{ID: s.ID + "-wasser", Site: s.ID, Medium: energy.Water, Device: dev(3)},
 		}
 		if anomalies {
 			meters[2].Digits = 5
@@ -125,6 +127,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 		}
 		// Per-site variation so the ranking has something to rank.
 		eff := 0.7 + 0.6*rng.Float64()
+		dem := yearDemand(area, eff)
 		regs := []float64{1000 + 49000*rng.Float64(), 1000 + 49000*rng.Float64(), 1000 + 9000*rng.Float64()}
 		if anomalies {
 			regs[2] = 99995 // the 5-digit register wraps within days
@@ -147,32 +150,19 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			replaced := false
 			for i := range n {
 				t := local[i]
-				wd := t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
-				h := t.Hour()
-				occupied := wd && h >= 7 && h < 17
+				d := localDay(t)
 				var rate float64 // medium unit per hour
 				switch m.Medium {
-				case Electricity:
-					rate = area * 0.001
-					if occupied {
-						rate += area * 0.008 * eff
-					}
-				case Heat, Gas:
-					kw := area * 0.0011 * eff * math.Max(0, 18-temp[i])
-					if h < 6 || h >= 22 || !wd {
-						kw *= 0.6 // night and weekend setback
-					}
-					if occupied {
-						kw += area * 0.0008 // hot water
-					}
+				case energy.Electricity:
+					rate = dem.electricity.at(d)
+				case energy.Heat, energy.Gas:
+					kw := dem.heating.kw(d, temp[i])
 					rate = kw
-					if m.Medium == Gas {
+					if m.Medium == energy.Gas {
 						rate = kw / (0.9526 * 11.2)
 					}
-				case Water:
-					if occupied {
-						rate = area * 0.00008
-					}
+				case energy.Water:
+					rate = dem.water.at(d)
 					if !leakFrom.IsZero() && !t.Before(leakFrom) && t.Before(leakTo) {
 						rate += 0.030
 					}
@@ -183,7 +173,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 				}
 				if k == 0 && anomalies && !replaced && !t.Before(replaceAt) {
 					replaced = true
-					meters[0].Replacements = []Replacement{{Time: replaceAt.Format("2006-01-02T15:04"), OldFinal: round(reg, 2), NewInitial: 0}}
+					meters[0].Replacements = []energy.Replacement{{Time: replaceAt.Format("2006-01-02T15:04"), OldFinal: round(reg, 2), NewInitial: 0}}
 					reg = 0
 				}
 				if !gapFrom.IsZero() && k == 1 && !t.Before(gapFrom) && t.Before(gapTo) {
@@ -192,7 +182,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 				if lost(i) {
 					continue
 				}
-				res := map[Medium]int{Electricity: 2, Heat: 0, Gas: 2, Water: 3}[m.Medium]
+				res := map[energy.Medium]int{energy.Electricity: 2, energy.Heat: 0, energy.Gas: 2, energy.Water: 3}[m.Medium]
 				emit(m.Device, q, round(reg, res), t)
 			}
 		}

@@ -1,4 +1,9 @@
-package mqtt
+// Package uplinkevent is the JSON wire format of the live uplink events a
+// loraedge gateway publishes on <prefix>/<gateway>/device/<dev_eui>/uplink
+// (package mqtt) and a central loraedge reads back (package mqttin, format
+// "loraedge"). Both sides share it here, so the source does not depend on
+// the sink.
+package uplinkevent
 
 import (
 	"errors"
@@ -10,11 +15,11 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 )
 
-// UplinkEvent is the payload on .../device/<dev_eui>/uplink: the reception
+// Event is the payload on .../device/<dev_eui>/uplink: the reception
 // metadata of one deduplicated uplink and, unless disabled, its decrypted
 // payload, so that a central loraedge can decode it (mqttin format
 // "loraedge").
-type UplinkEvent struct {
+type Event struct {
 	Gateway   string    `json:"gateway"`
 	DevEUI    string    `json:"dev_eui"`
 	DevAddr   string    `json:"dev_addr,omitempty"`
@@ -26,11 +31,11 @@ type UplinkEvent struct {
 	Frequency uint32    `json:"frequency,omitempty"`
 	DataRate  string    `json:"data_rate,omitempty"`
 	Time      time.Time `json:"time"`
-	RxInfo    []RxEvent `json:"rx_info"`
+	RxInfo    []Rx      `json:"rx_info"`
 }
 
-// RxEvent is one gateway's reception in an UplinkEvent.
-type RxEvent struct {
+// Rx is one gateway's reception in an Event.
+type Rx struct {
 	GatewayID  string     `json:"gateway_id"`
 	RSSI       int        `json:"rssi"`
 	SNR        float64    `json:"snr"`
@@ -42,12 +47,12 @@ type RxEvent struct {
 	ReceivedAt time.Time  `json:"received_at"`
 }
 
-// NewUplinkEvent describes up as heard by this gateway.
-func NewUplinkEvent(up network.Uplink, gateway string, withPayload bool) UplinkEvent {
-	ev := UplinkEvent{
+// New describes up as heard by this gateway.
+func New(up network.Uplink, gateway string, withPayload bool) Event {
+	ev := Event{
 		Gateway: gateway, DevEUI: up.DevEUI.String(), FCnt: up.FCnt, FPort: up.FPort,
 		Confirmed: up.Confirmed, ADR: up.ADR, Frequency: up.Frequency, DataRate: up.DataRate,
-		Time: up.Time.UTC(), RxInfo: make([]RxEvent, 0, len(up.RxInfo)),
+		Time: up.Time.UTC(), RxInfo: make([]Rx, 0, len(up.RxInfo)),
 	}
 	if up.DevAddr != (lorawan.DevAddr{}) {
 		ev.DevAddr = up.DevAddr.String()
@@ -56,7 +61,7 @@ func NewUplinkEvent(up network.Uplink, gateway string, withPayload bool) UplinkE
 		ev.Data = up.Payload
 	}
 	for _, rx := range up.RxInfo {
-		r := RxEvent{
+		r := Rx{
 			GatewayID: rx.GatewayID.String(), RSSI: rx.RSSI, SNR: rx.SNR, Frequency: rx.Frequency,
 			DataRate: rx.DataRate, Channel: rx.Channel, RFChain: rx.RFChain, ReceivedAt: rx.ReceivedAt.UTC(),
 		}
@@ -70,7 +75,7 @@ func NewUplinkEvent(up network.Uplink, gateway string, withPayload bool) UplinkE
 }
 
 // Uplink turns the event back into a network.Uplink.
-func (ev UplinkEvent) Uplink() (network.Uplink, error) {
+func (ev Event) Uplink() (network.Uplink, error) {
 	var up network.Uplink
 	if err := up.DevEUI.UnmarshalText([]byte(ev.DevEUI)); err != nil {
 		return up, fmt.Errorf("dev_eui: %w", err)
