@@ -17,6 +17,7 @@ import (
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // abpFrame builds a real, MICed and encrypted unconfirmed uplink.
@@ -39,7 +40,7 @@ func abpFrame(tb testing.TB, addr lorawan.DevAddr, nwk, app lorawan.AES128Key, f
 
 type countingHandler struct{ n atomic.Int64 }
 
-func (c *countingHandler) HandleUplink(context.Context, network.Uplink) error {
+func (c *countingHandler) HandleUplink(context.Context, uplink.Uplink) error {
 	c.n.Add(1)
 	return nil
 }

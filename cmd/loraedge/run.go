@@ -42,6 +42,7 @@ import (
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // runFlags maps the run command's flags to configuration keys; a flag that
@@ -270,7 +271,7 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge = newBridge()
-	d.uplinks = &uplinkFanout{hs: []network.UplinkHandler{d.ingest}}
+	d.uplinks = &uplinkFanout{hs: []uplink.Handler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Addr:       cfg.UDP.Listen,
 		QueueSize:  cfg.UDP.QueueSize,
@@ -651,9 +652,9 @@ func (d *daemon) buildMQTT() error {
 
 // uplinkFanout hands every verified uplink to each handler in turn; none
 // of them blocks. Handlers are added while the daemon is built, never later.
-type uplinkFanout struct{ hs []network.UplinkHandler }
+type uplinkFanout struct{ hs []uplink.Handler }
 
-func (f *uplinkFanout) HandleUplink(ctx context.Context, up network.Uplink) error {
+func (f *uplinkFanout) HandleUplink(ctx context.Context, up uplink.Uplink) error {
 	var errs []error
 	for _, h := range f.hs {
 		if err := h.HandleUplink(ctx, up); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // udpBridge connects semtechudp and network as the daemon does: frames
@@ -157,8 +158,8 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	return &simRun{hook: hook, engine: eng, sim: s}
 }
 
-func rxInfo(f semtechudp.Frame) network.RxInfo {
-	rx := network.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
+func rxInfo(f semtechudp.Frame) uplink.RxInfo {
+	rx := uplink.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
 		DataRate: f.RXPK.DatR.LoRa, Tmst: f.RXPK.Tmst, ReceivedAt: f.ReceivedAt, Channel: f.RXPK.Chan, RFChain: f.RXPK.RFCh}
 	if f.RXPK.Time != nil {
 		tm := time.Time(*f.RXPK.Time)

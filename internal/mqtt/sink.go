@@ -43,6 +43,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // CursorName is the sink's cursor in the store's log.
@@ -84,12 +85,12 @@ type Publisher interface {
 }
 
 var (
-	_ Log                   = (*store.Store)(nil)
-	_ LatestReader          = (*store.Store)(nil)
-	_ DownlinkQueue         = (*network.Server)(nil)
-	_ CommandBuilder        = (*profile.Set)(nil)
-	_ Publisher             = (*Sink)(nil)
-	_ network.UplinkHandler = (*Sink)(nil)
+	_ Log            = (*store.Store)(nil)
+	_ LatestReader   = (*store.Store)(nil)
+	_ DownlinkQueue  = (*network.Server)(nil)
+	_ CommandBuilder = (*profile.Set)(nil)
+	_ Publisher      = (*Sink)(nil)
+	_ uplink.Handler = (*Sink)(nil)
 )
 
 // Options configure a Sink.
@@ -116,7 +117,7 @@ type Sink struct {
 	m    *metrics
 	now  func() time.Time
 
-	uplinks chan network.Uplink
+	uplinks chan uplink.Uplink
 
 	mu   sync.Mutex
 	conn *conn
@@ -163,7 +164,7 @@ func New(opts Options) (*Sink, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "mqtt"),
 		now:     opts.Now,
-		uplinks: make(chan network.Uplink, cfg.UplinkQueue),
+		uplinks: make(chan uplink.Uplink, cfg.UplinkQueue),
 		state:   map[string]*StateMessage{},
 		recent:  recentCommands{max: 1024, byKey: map[string]CommandReply{}},
 	}
@@ -599,7 +600,7 @@ func (s *Sink) PublishAlert(ctx context.Context, suffix string, payload []byte) 
 
 // PublishUplink queues a live uplink event; it never blocks. A full queue
 // or a missing connection drops the event and counts it.
-func (s *Sink) PublishUplink(up network.Uplink) {
+func (s *Sink) PublishUplink(up uplink.Uplink) {
 	select {
 	case s.uplinks <- up:
 	default:
@@ -609,7 +610,7 @@ func (s *Sink) PublishUplink(up network.Uplink) {
 
 // HandleUplink lets the sink sit in a chain of uplink handlers; it queues
 // the live event and never fails.
-func (s *Sink) HandleUplink(_ context.Context, up network.Uplink) error {
+func (s *Sink) HandleUplink(_ context.Context, up uplink.Uplink) error {
 	s.PublishUplink(up)
 	return nil
 }

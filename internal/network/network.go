@@ -23,45 +23,13 @@ import (
 
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/secret"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
-
-// RxInfo is the reception of a frame at one gateway.
-type RxInfo struct {
-	GatewayID lorawan.EUI64
-	RSSI      int
-	SNR       float64
-	Frequency uint32 // Hz
-	DataRate  string // e.g. "SF7BW125"
-	// Tmst is the concentrator counter in microseconds; RX1/RX2 are timed from it.
-	Tmst uint32
-	// Time is the GPS time of the reception when the gateway has it.
-	Time       *time.Time
-	ReceivedAt time.Time
-	Channel    uint8
-	RFChain    uint8
-}
 
 // Frame is one reception of a PHYPayload at one gateway.
 type Frame struct {
 	PHYPayload []byte
-	RxInfo     RxInfo
-}
-
-// Uplink is a verified, deduplicated and decrypted data frame.
-type Uplink struct {
-	DevEUI    lorawan.EUI64
-	DevAddr   lorawan.DevAddr
-	FPort     uint8
-	FCnt      uint32
-	Confirmed bool
-	ADR       bool
-	Payload   []byte   // decrypted FRMPayload
-	RxInfo    []RxInfo // every gateway, best SNR first
-	Frequency uint32
-	DataRate  string
-	// Time is the GPS time of the best reception that has one, else the
-	// first ReceivedAt.
-	Time time.Time
+	RxInfo     uplink.RxInfo
 }
 
 // Downlink is a frame to transmit through one gateway.
@@ -84,27 +52,13 @@ type DownlinkSender interface {
 	SendDownlink(ctx context.Context, d Downlink) error
 }
 
-// UplinkHandler receives verified uplinks; cmd wires it to codec and store.
-type UplinkHandler interface {
-	HandleUplink(ctx context.Context, up Uplink) error
-}
-
 // DownlinkSenderFunc adapts a function to DownlinkSender.
 type DownlinkSenderFunc func(ctx context.Context, d Downlink) error
 
 // SendDownlink calls f.
 func (f DownlinkSenderFunc) SendDownlink(ctx context.Context, d Downlink) error { return f(ctx, d) }
 
-// UplinkHandlerFunc adapts a function to UplinkHandler.
-type UplinkHandlerFunc func(ctx context.Context, up Uplink) error
-
-// HandleUplink calls f.
-func (f UplinkHandlerFunc) HandleUplink(ctx context.Context, up Uplink) error { return f(ctx, up) }
-
-var (
-	_ DownlinkSender = DownlinkSenderFunc(nil)
-	_ UplinkHandler  = UplinkHandlerFunc(nil)
-)
+var _ DownlinkSender = DownlinkSenderFunc(nil)
 
 // Options configures a Server. Zero values take the defaults noted.
 type Options struct {
@@ -130,7 +84,7 @@ type Options struct {
 	ExtraChannels []uint32
 
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
-	Handler UplinkHandler  // nil: uplinks are dropped after verification
+	Handler uplink.Handler // nil: uplinks are dropped after verification
 
 	QueueSize         int // input frames, 1024
 	DownlinkQueueSize int // per device, 16

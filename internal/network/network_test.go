@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 func TestABPUplinkDecrypt(t *testing.T) {
@@ -60,7 +61,7 @@ func TestABPUplinkDecrypt(t *testing.T) {
 func TestDedupMultiGateway(t *testing.T) {
 	d := abpDevice(1)
 	e := newEnv(t, []device.Device{d}, func(o *Options) { o.TickInterval = time.Millisecond })
-	e.up.ch = make(chan Uplink, 4)
+	e.up.ch = make(chan uplink.Uplink, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.s.Run(ctx) }()
@@ -70,7 +71,7 @@ func TestDedupMultiGateway(t *testing.T) {
 	})
 
 	phy := abpFrame(d, 7, []byte{0x42}).bytes(t)
-	send := func(r RxInfo) {
+	send := func(r uplink.RxInfo) {
 		r.ReceivedAt = e.clock.Now()
 		e.s.HandleFrame(ctx, Frame{PHYPayload: phy, RxInfo: r})
 	}
@@ -81,7 +82,7 @@ func TestDedupMultiGateway(t *testing.T) {
 	send(rx(gw3, 3, 300))
 	e.clock.Advance(100 * time.Millisecond) // 250 ms after the first copy
 
-	var up Uplink
+	var up uplink.Uplink
 	select {
 	case up = <-e.up.ch:
 	case <-time.After(5 * time.Second):
@@ -456,7 +457,7 @@ func TestCommittedBeforeHandedOn(t *testing.T) {
 	require.NoError(t, err)
 	e := newEnv(t, []device.Device{d}, func(o *Options) { o.State = st; o.StatePath = "" })
 	var stored []uint32
-	e.up.hook = func(up Uplink) {
+	e.up.hook = func(up uplink.Uplink) {
 		require.NoError(t, db.View(func(tx *bolt.Tx) error {
 			var ss session
 			if err := ss.unmarshal(d.DevEUI[:], tx.Bucket(bucketSessions).Get(d.DevEUI[:])); err != nil {

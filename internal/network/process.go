@@ -15,6 +15,7 @@ import (
 	"github.com/brocaar/lorawan/gps"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // batch collects the state changes and outputs of the frames whose dedup
@@ -38,7 +39,7 @@ type requeue struct {
 type outcome struct {
 	join   bool
 	result string
-	up     *Uplink
+	up     *uplink.Uplink
 	tx     []txPlan
 	devEUI lorawan.EUI64
 }
@@ -140,7 +141,7 @@ func (s *Server) index(sessions []*session) {
 
 func (s *Server) processEntry(e *dedupEntry, b *batch) outcome {
 	// Best SNR first: the downlink goes through rx[0].
-	slices.SortStableFunc(e.rx, func(x, y RxInfo) int {
+	slices.SortStableFunc(e.rx, func(x, y uplink.RxInfo) int {
 		switch {
 		case x.SNR > y.SNR:
 			return -1
@@ -318,7 +319,7 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 		}
 	}
 
-	up := &Uplink{
+	up := &uplink.Uplink{
 		DevEUI:    ss.DevEUI,
 		DevAddr:   addr,
 		FPort:     fport,
@@ -494,7 +495,7 @@ func (s *Server) unindex(ss *session) {
 // datasheets), used for the LinkCheckAns margin.
 var requiredSNR = map[int]float64{7: -7.5, 8: -10, 9: -12.5, 10: -15, 11: -17.5, 12: -20}
 
-func (s *Server) macAnswers(cmds []lorawan.Payload, up *Uplink) []lorawan.Payload {
+func (s *Server) macAnswers(cmds []lorawan.Payload, up *uplink.Uplink) []lorawan.Payload {
 	var out []lorawan.Payload
 	for _, p := range cmds {
 		c, ok := p.(*lorawan.MACCommand)
@@ -525,7 +526,7 @@ func (s *Server) macAnswers(cmds []lorawan.Payload, up *Uplink) []lorawan.Payloa
 
 // classAPlan builds a data downlink for the RX1 window after the uplink with
 // an RX2 fallback, consuming one NFCntDown.
-func (s *Server) classAPlan(ss *session, rx []RxInfo, ack bool, macs []lorawan.Payload, item *queueItem, fPending bool, b *batch) (txPlan, bool) {
+func (s *Server) classAPlan(ss *session, rx []uplink.RxInfo, ack bool, macs []lorawan.Payload, item *queueItem, fPending bool, b *batch) (txPlan, bool) {
 	best := rx[0]
 	upDR, err := dataRateIndex(s.band, best.DataRate)
 	if err != nil {
