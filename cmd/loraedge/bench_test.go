@@ -68,7 +68,7 @@ func BenchmarkUplinkPipeline(b *testing.B) {
 	udp, err := semtechudp.NewServer(semtechudp.Options{Addr: "127.0.0.1:0", QueueSize: 8192, OnTxAck: br.onTxAck, Registerer: metrics})
 	require.NoError(b, err)
 	ns, err := network.NewServer(network.Options{Devices: reg, StatePath: b.TempDir() + "/network.db",
-		Sender: br, Handler: handler, QueueSize: 8192, DedupWindow: 50 * time.Millisecond, Registerer: metrics})
+		Sender: br, Handler: handler, Config: network.Config{QueueSize: 8192, DedupWindow: 50 * time.Millisecond}, Registerer: metrics})
 	require.NoError(b, err)
 	defer ns.Close()
 	br.udp, br.net = udp, ns

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/brocaar/lorawan"
-	"github.com/brocaar/lorawan/band"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -283,29 +281,15 @@ func (d *daemon) build() (err error) {
 	if err != nil {
 		return err
 	}
-	n := cfg.Network
-	rx2DR, err := loraDataRate(n.Band, n.RX2DataRate)
-	if err != nil {
-		return fmt.Errorf("network.rx2_data_rate: %w", err)
-	}
 	d.net, err = network.NewServer(network.Options{
-		Devices:          d.devices,
-		StatePath:        filepath.Join(cfg.DataDir, "network.db"),
-		KEK:              kek,
-		DedupWindow:      n.DedupWindow,
-		Band:             n.Band,
-		RX1Delay:         n.RX1Delay,
-		JoinAcceptDelay1: n.JoinAcceptDelay1,
-		RX2Frequency:     n.RX2Frequency,
-		RX2DataRate:      rx2DR,
-		RX1DROffset:      uint8(n.RX1DROffset),
-		MaxFCntGap:       n.MaxFCntGap,
-		NetID:            n.NetID,
-		QueueSize:        n.QueueSize,
-		Sender:           d.bridge,
-		Handler:          d.uplinks,
-		Logger:           d.log,
-		Registerer:       d.metrics,
+		Config:     cfg.Network,
+		Devices:    d.devices,
+		StatePath:  filepath.Join(cfg.DataDir, "network.db"),
+		KEK:        kek,
+		Sender:     d.bridge,
+		Handler:    d.uplinks,
+		Logger:     d.log,
+		Registerer: d.metrics,
 	})
 	if err != nil {
 		return err
@@ -479,23 +463,6 @@ func reachable(addr net.Addr) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
-}
-
-// loraDataRate names a data rate index of the band as GWMP does, e.g.
-// DR0 of EU868 is "SF12BW125".
-func loraDataRate(bandName string, dr int) (string, error) {
-	b, err := band.GetConfig(band.Name(bandName), false, lorawan.DwellTimeNoLimit)
-	if err != nil {
-		return "", err
-	}
-	r, err := b.GetDataRate(dr)
-	if err != nil {
-		return "", err
-	}
-	if r.Modulation != band.LoRaModulation {
-		return "", fmt.Errorf("DR%d is not a LoRa data rate", dr)
-	}
-	return fmt.Sprintf("SF%dBW%d", r.SpreadFactor, r.Bandwidth), nil
 }
 
 // liveLog logs every stored batch, one line per device.

@@ -116,7 +116,7 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	ing, err := ingest.New(ingest.Options{Devices: reg, Profiles: profiles, Store: st, Observers: []ingest.Observer{eng}, Logger: log})
 	require.NoError(t, err)
 	netSrv, err = network.NewServer(network.Options{Devices: reg, StatePath: filepath.Join(dir, "network.db"),
-		JoinAcceptDelay1: time.Second, Sender: br, Handler: ing, Logger: log})
+		Config: network.Config{JoinAcceptDelay1: time.Second}, Sender: br, Handler: ing, Logger: log})
 	require.NoError(t, err)
 	br.udp, br.net = udp, netSrv
 

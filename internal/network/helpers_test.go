@@ -148,14 +148,13 @@ func newEnv(t testing.TB, devs []device.Device, mod func(*Options)) *env {
 		ctx:   context.Background(),
 	}
 	e.opts = Options{
-		Devices:     reg,
-		StatePath:   e.path,
-		DedupWindow: 200 * time.Millisecond,
-		NetID:       testNetID,
-		Sender:      e.tx,
-		Handler:     e.up,
-		Registerer:  prometheus.NewRegistry(),
-		Now:         e.clock.Now,
+		Config:     Config{DedupWindow: 200 * time.Millisecond, NetID: testNetID},
+		Devices:    reg,
+		StatePath:  e.path,
+		Sender:     e.tx,
+		Handler:    e.up,
+		Registerer: prometheus.NewRegistry(),
+		Now:        e.clock.Now,
 	}
 	if mod != nil {
 		mod(&e.opts)
