@@ -97,7 +97,12 @@ func (s *Server) classCWindow(ss *session, phy []byte) (Downlink, error) {
 	}, nil
 }
 
-// txPower is the EIRP of a downlink on freq: the band's limit there.
+// txPower is the EIRP of a downlink on freq: the configured power, capped
+// by the band's limit there (EU868: 14 dBm, 27 dBm in 869.4-869.65 MHz).
 func (s *Server) txPower(freq uint32) int {
-	return s.band.GetDownlinkTXPower(freq)
+	limit := s.band.GetDownlinkTXPower(freq)
+	if p := s.opts.DownlinkTXPower; p > 0 && p < limit {
+		return p
+	}
+	return limit
 }
