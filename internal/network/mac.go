@@ -9,8 +9,8 @@ import (
 	"github.com/loraedge/loraedge/internal/uplink"
 )
 
-// MAC commands: the device's requests are answered in the FOpts of the
-// next Class A downlink. Commands the server starts itself (ADR, status,
+// MAC commands: the device's requests, from FOpts or FRMPayload on port 0,
+// are answered in the FOpts of the next Class A downlink. Commands the server starts itself (ADR, status,
 // channels, RX parameters) and their pending state belong here too.
 
 // requiredSNR is the demodulation floor per spreading factor (SX127x/SX130x
@@ -19,6 +19,20 @@ var requiredSNR = map[int]float64{7: -7.5, 8: -10, 9: -12.5, 10: -15, 11: -17.5,
 
 // maxFOpts is the FOpts field's size: MAC commands beyond it are left out.
 const maxFOpts = 15
+
+// foptsCommands decodes the MAC commands in FOpts (clear text in 1.0); a
+// frame with a valid MIC but undecodable commands is still the device's
+// frame, so it counts.
+func (s *Server) foptsCommands(phy *lorawan.PHYPayload, mac *lorawan.MACPayload, devEUI lorawan.EUI64) []lorawan.Payload {
+	if len(mac.FHDR.FOpts) == 0 {
+		return nil
+	}
+	if err := phy.DecodeFOptsToMACCommands(); err != nil {
+		s.log.Debug("undecodable FOpts", "dev_eui", devEUI.String(), "err", err)
+		return nil
+	}
+	return mac.FHDR.FOpts
+}
 
 // macAnswers answers the device's MAC commands of the uplink.
 func (s *Server) macAnswers(cmds []lorawan.Payload, up *uplink.Uplink) []lorawan.Payload {

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"slices"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -35,7 +36,9 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	s.acceptUplink(m, e.rx, b)
 	out.result = resultOK
 
-	cmds, fport, payload := s.decrypt(phy, mac, ss)
+	cmds := s.foptsCommands(phy, mac, ss.DevEUI)
+	fport, payload, portCmds := s.decrypt(phy, mac, ss)
+	cmds = append(slices.Clip(cmds), portCmds...) // never into the frame's FOpts
 	up := newUplink(e, ss.DevEUI, mac, confirmed, fport, payload)
 	answers := s.macAnswers(cmds, up)
 	if p, ok := s.answerClassA(ss, e.rx, confirmed, answers, mac.FHDR.FCtrl.ACK, b); ok {
@@ -174,19 +177,12 @@ func (s *Server) acceptUplink(m sessionMatch, rx []uplink.RxInfo, b *batch) {
 	b.touch(ss)
 }
 
-// decrypt decodes the MAC commands and decrypts the FRMPayload after the
-// MIC check. A frame with a valid MIC but undecodable MAC commands is still
-// the device's frame, so it counts.
-func (s *Server) decrypt(phy *lorawan.PHYPayload, mac *lorawan.MACPayload, ss *session) (cmds []lorawan.Payload, fport uint8, payload []byte) {
-	if len(mac.FHDR.FOpts) > 0 {
-		if err := phy.DecodeFOptsToMACCommands(); err != nil {
-			s.log.Debug("undecodable FOpts", "dev_eui", ss.DevEUI.String(), "err", err)
-		} else {
-			cmds = append(cmds, mac.FHDR.FOpts...)
-		}
-	}
+// decrypt decrypts the FRMPayload after the MIC check: the application
+// payload, or MAC commands on port 0. A frame with a valid MIC but an
+// undecodable payload is still the device's frame, so it counts.
+func (s *Server) decrypt(phy *lorawan.PHYPayload, mac *lorawan.MACPayload, ss *session) (fport uint8, payload []byte, cmds []lorawan.Payload) {
 	if mac.FPort == nil {
-		return cmds, 0, nil
+		return 0, nil, nil
 	}
 	fport = *mac.FPort
 	key := ss.AppSKey
@@ -196,13 +192,13 @@ func (s *Server) decrypt(phy *lorawan.PHYPayload, mac *lorawan.MACPayload, ss *s
 	if err := phy.DecryptFRMPayload(key); err != nil {
 		s.log.Debug("undecodable FRMPayload", "dev_eui", ss.DevEUI.String(), "f_port", fport, "err", err)
 	} else if fport == 0 {
-		cmds = append(cmds, mac.FRMPayload...)
+		cmds = mac.FRMPayload
 	} else if len(mac.FRMPayload) == 1 {
 		if dp, ok := mac.FRMPayload[0].(*lorawan.DataPayload); ok {
 			payload = dp.Bytes
 		}
 	}
-	return cmds, fport, payload
+	return fport, payload, cmds
 }
 
 // newUplink builds the uplink handed on from the frame's receptions (best
