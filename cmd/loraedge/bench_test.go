@@ -17,6 +17,7 @@ import (
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // abpFrame builds a real, MICed and encrypted unconfirmed uplink.
@@ -39,7 +40,7 @@ func abpFrame(tb testing.TB, addr lorawan.DevAddr, nwk, app lorawan.AES128Key, f
 
 type countingHandler struct{ n atomic.Int64 }
 
-func (c *countingHandler) HandleUplink(context.Context, network.Uplink) error {
+func (c *countingHandler) HandleUplink(context.Context, uplink.Uplink) error {
 	c.n.Add(1)
 	return nil
 }
@@ -67,7 +68,7 @@ func BenchmarkUplinkPipeline(b *testing.B) {
 	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0", QueueSize: 8192}, OnTxAck: br.onTxAck, Registerer: metrics})
 	require.NoError(b, err)
 	ns, err := network.NewServer(network.Options{Devices: reg, StatePath: b.TempDir() + "/network.db",
-		Sender: br, Handler: handler, QueueSize: 8192, DedupWindow: 50 * time.Millisecond, Registerer: metrics})
+		Sender: br, Handler: handler, Config: network.Config{QueueSize: 8192, DedupWindow: 50 * time.Millisecond}, Registerer: metrics})
 	require.NoError(b, err)
 	defer ns.Close()
 	br.udp, br.net = udp, ns

@@ -10,6 +10,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // bridge connects the packet forwarder protocol to the network layer: rxpk
@@ -45,7 +46,7 @@ func (b *bridge) run(ctx context.Context) error {
 }
 
 func rxFrame(f semtechudp.Frame) network.Frame {
-	rx := network.RxInfo{
+	rx := uplink.RxInfo{
 		GatewayID:  f.GatewayID,
 		RSSI:       int(f.RXPK.RSSI),
 		SNR:        f.RXPK.LSNR,

@@ -6,8 +6,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/brocaar/lorawan"
-	"github.com/brocaar/lorawan/band"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
@@ -95,7 +94,7 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge = newBridge()
-	d.uplinks = &uplinkFanout{hs: []network.UplinkHandler{d.ingest}}
+	d.uplinks = &uplinkFanout{hs: []uplink.Handler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Config:     cfg.UDP,
 		Logger:     d.log,
@@ -105,29 +104,15 @@ func (d *daemon) build() (err error) {
 	if err != nil {
 		return err
 	}
-	n := cfg.Network
-	rx2DR, err := loraDataRate(n.Band, n.RX2DataRate)
-	if err != nil {
-		return fmt.Errorf("network.rx2_data_rate: %w", err)
-	}
 	d.net, err = network.NewServer(network.Options{
-		Devices:          d.devices,
-		StatePath:        filepath.Join(cfg.DataDir, "network.db"),
-		KEK:              kek,
-		DedupWindow:      n.DedupWindow,
-		Band:             n.Band,
-		RX1Delay:         n.RX1Delay,
-		JoinAcceptDelay1: n.JoinAcceptDelay1,
-		RX2Frequency:     n.RX2Frequency,
-		RX2DataRate:      rx2DR,
-		RX1DROffset:      uint8(n.RX1DROffset),
-		MaxFCntGap:       n.MaxFCntGap,
-		NetID:            n.NetID,
-		QueueSize:        n.QueueSize,
-		Sender:           d.bridge,
-		Handler:          d.uplinks,
-		Logger:           d.log,
-		Registerer:       d.metrics,
+		Config:     cfg.Network,
+		Devices:    d.devices,
+		StatePath:  filepath.Join(cfg.DataDir, "network.db"),
+		KEK:        kek,
+		Sender:     d.bridge,
+		Handler:    d.uplinks,
+		Logger:     d.log,
+		Registerer: d.metrics,
 	})
 	if err != nil {
 		return err
@@ -262,21 +247,4 @@ func withSimulator(c config.Config) config.Config {
 		}
 	}
 	return c
-}
-
-// loraDataRate names a data rate index of the band as GWMP does, e.g.
-// DR0 of EU868 is "SF12BW125".
-func loraDataRate(bandName string, dr int) (string, error) {
-	b, err := band.GetConfig(band.Name(bandName), false, lorawan.DwellTimeNoLimit)
-	if err != nil {
-		return "", err
-	}
-	r, err := b.GetDataRate(dr)
-	if err != nil {
-		return "", err
-	}
-	if r.Modulation != band.LoRaModulation {
-		return "", fmt.Errorf("DR%d is not a LoRa data rate", dr)
-	}
-	return fmt.Sprintf("SF%dBW%d", r.SpreadFactor, r.Bandwidth), nil
 }

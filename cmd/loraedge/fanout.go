@@ -9,14 +9,14 @@ import (
 
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // uplinkFanout hands every verified uplink to each handler in turn; none
 // of them blocks. Handlers are added while the daemon is built, never later.
-type uplinkFanout struct{ hs []network.UplinkHandler }
+type uplinkFanout struct{ hs []uplink.Handler }
 
-func (f *uplinkFanout) HandleUplink(ctx context.Context, up network.Uplink) error {
+func (f *uplinkFanout) HandleUplink(ctx context.Context, up uplink.Uplink) error {
 	var errs []error
 	for _, h := range f.hs {
 		if err := h.HandleUplink(ctx, up); err != nil {

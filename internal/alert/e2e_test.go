@@ -21,6 +21,7 @@ import (
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // udpBridge connects semtechudp and network as the daemon does: frames
@@ -116,7 +117,7 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	ing, err := ingest.New(ingest.Options{Devices: reg, Profiles: profiles, Store: st, Observers: []ingest.Observer{eng}, Logger: log})
 	require.NoError(t, err)
 	netSrv, err = network.NewServer(network.Options{Devices: reg, StatePath: filepath.Join(dir, "network.db"),
-		JoinAcceptDelay1: time.Second, Sender: br, Handler: ing, Logger: log})
+		Config: network.Config{JoinAcceptDelay1: time.Second}, Sender: br, Handler: ing, Logger: log})
 	require.NoError(t, err)
 	br.udp, br.net = udp, netSrv
 
@@ -162,8 +163,8 @@ func settle(eng *Engine) {
 	}
 }
 
-func rxInfo(f semtechudp.Frame) network.RxInfo {
-	rx := network.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
+func rxInfo(f semtechudp.Frame) uplink.RxInfo {
+	rx := uplink.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
 		DataRate: f.RXPK.DatR.LoRa, Tmst: f.RXPK.Tmst, ReceivedAt: f.ReceivedAt, Channel: f.RXPK.Chan, RFChain: f.RXPK.RFCh}
 	if f.RXPK.Time != nil {
 		tm := time.Time(*f.RXPK.Time)

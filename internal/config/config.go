@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/brocaar/lorawan"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
+	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
@@ -44,7 +44,7 @@ type Config struct {
 	DataDir   string            `mapstructure:"data_dir"`
 	Log       Log               `mapstructure:"log"`
 	UDP       semtechudp.Config `mapstructure:"udp"`
-	Network   Network           `mapstructure:"network"`
+	Network   network.Config    `mapstructure:"network"`
 	Profiles  profile.Config    `mapstructure:"profiles"`
 	Store     store.Config      `mapstructure:"store"`
 	Simulator sim.Config        `mapstructure:"simulator"`
@@ -66,21 +66,6 @@ type Log struct {
 	Format string `mapstructure:"format"` // json (for journald) or text
 }
 
-// Network configures the LoRaWAN network layer.
-type Network struct {
-	Band             string        `mapstructure:"band"`
-	NetID            lorawan.NetID `mapstructure:"net_id"`
-	DedupWindow      time.Duration `mapstructure:"dedup_window"`
-	RX1Delay         time.Duration `mapstructure:"rx1_delay"`
-	JoinAcceptDelay1 time.Duration `mapstructure:"join_accept_delay1"`
-	RX1DROffset      int           `mapstructure:"rx1_dr_offset"`
-	RX2Frequency     uint32        `mapstructure:"rx2_frequency"`
-	RX2DataRate      int           `mapstructure:"rx2_data_rate"`
-	MaxFCntGap       uint32        `mapstructure:"max_fcnt_gap"`
-	DownlinkTXPower  int           `mapstructure:"downlink_tx_power"`
-	QueueSize        int           `mapstructure:"queue_size"`
-}
-
 // OpenData describes the licence of the series published as open data
 // (the series of devices tagged "opendata").
 type OpenData struct {
@@ -96,17 +81,7 @@ func Default() Config {
 		DataDir:   "/var/lib/loraedge",
 		Log:       Log{Level: "info", Format: "json"},
 		UDP:       semtechudp.DefaultConfig(),
-		Network: Network{
-			Band:             "EU868",
-			DedupWindow:      200 * time.Millisecond,
-			RX1Delay:         time.Second,
-			JoinAcceptDelay1: 5 * time.Second,
-			RX2Frequency:     869525000,
-			RX2DataRate:      0,
-			MaxFCntGap:       16384,
-			DownlinkTXPower:  14,
-			QueueSize:        4096,
-		},
+		Network:   network.DefaultConfig(),
 		Store:     store.DefaultConfig(),
 		Profiles:  profile.DefaultConfig(),
 		Simulator: sim.DefaultConfig(),
@@ -142,36 +117,8 @@ func (c Config) Validate() error {
 	if err := c.UDP.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	n := c.Network
-	if n.Band != "EU868" {
-		add("network.band", "%q is not supported (EU868)", n.Band)
-	}
-	if n.DedupWindow < 10*time.Millisecond || n.DedupWindow > 2*time.Second {
-		add("network.dedup_window", "%s is outside 10ms..2s", n.DedupWindow)
-	}
-	if n.RX1Delay < time.Second || n.RX1Delay > 15*time.Second || n.RX1Delay%time.Second != 0 {
-		add("network.rx1_delay", "%s must be whole seconds from 1s to 15s", n.RX1Delay)
-	}
-	if n.JoinAcceptDelay1 != 5*time.Second {
-		add("network.join_accept_delay1", "%s: EU868 fixes JOIN_ACCEPT_DELAY1 at 5s", n.JoinAcceptDelay1)
-	}
-	if n.RX1DROffset < 0 || n.RX1DROffset > 5 {
-		add("network.rx1_dr_offset", "%d is outside 0..5", n.RX1DROffset)
-	}
-	if n.RX2Frequency < 863000000 || n.RX2Frequency > 870000000 {
-		add("network.rx2_frequency", "%d Hz is outside the EU868 band", n.RX2Frequency)
-	}
-	if n.RX2DataRate < 0 || n.RX2DataRate > 7 {
-		add("network.rx2_data_rate", "%d is outside DR0..DR7", n.RX2DataRate)
-	}
-	if n.MaxFCntGap < 1 {
-		add("network.max_fcnt_gap", "must be at least 1")
-	}
-	if n.DownlinkTXPower < 0 || n.DownlinkTXPower > 27 {
-		add("network.downlink_tx_power", "%d dBm is outside 0..27", n.DownlinkTXPower)
-	}
-	if n.QueueSize < 1 {
-		add("network.queue_size", "must be at least 1, is %d", n.QueueSize)
+	if err := c.Network.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)

@@ -24,8 +24,8 @@ import (
 	"github.com/loraedge/loraedge/internal/codec"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // Appender stores measurements durably: done is called once they are
@@ -63,7 +63,7 @@ type Options struct {
 type Ingester struct {
 	opts     Options
 	log      *slog.Logger
-	in       chan network.Uplink
+	in       chan uplink.Uplink
 	profiles atomic.Pointer[profile.Set]
 
 	uplinks      *prometheus.CounterVec
@@ -74,7 +74,7 @@ type Ingester struct {
 	latency      prometheus.Histogram
 }
 
-var _ network.UplinkHandler = (*Ingester)(nil)
+var _ uplink.Handler = (*Ingester)(nil)
 
 // New checks opts and fills defaults.
 func New(opts Options) (*Ingester, error) {
@@ -93,7 +93,7 @@ func New(opts Options) (*Ingester, error) {
 	i := &Ingester{
 		opts: opts,
 		log:  opts.Logger.With("component", "ingest"),
-		in:   make(chan network.Uplink, opts.QueueSize),
+		in:   make(chan uplink.Uplink, opts.QueueSize),
 		uplinks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loraedge_ingest_uplinks_total",
 			Help: "Uplinks by ingest result: stored, no_profile, unknown_device, decode_error, store_error.",
@@ -138,7 +138,7 @@ func New(opts Options) (*Ingester, error) {
 func (i *Ingester) SetProfiles(s *profile.Set) { i.profiles.Store(s) }
 
 // HandleUplink queues up for decoding and storing; it never blocks.
-func (i *Ingester) HandleUplink(_ context.Context, up network.Uplink) error {
+func (i *Ingester) HandleUplink(_ context.Context, up uplink.Uplink) error {
 	select {
 	case i.in <- up:
 		return nil
@@ -163,7 +163,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case up := <-i.in:
-			i.store(sctx, i.take([]network.Uplink{up}), &pending)
+			i.store(sctx, i.take([]uplink.Uplink{up}), &pending)
 		}
 	}
 	dctx, cancel := context.WithTimeout(sctx, 30*time.Second)
@@ -176,7 +176,7 @@ loop:
 }
 
 // take adds what is queued, up to BatchSize, without waiting.
-func (i *Ingester) take(batch []network.Uplink) []network.Uplink {
+func (i *Ingester) take(batch []uplink.Uplink) []uplink.Uplink {
 	for len(batch) < i.opts.BatchSize {
 		select {
 		case up := <-i.in:
@@ -188,7 +188,7 @@ func (i *Ingester) take(batch []network.Uplink) []network.Uplink {
 	return batch
 }
 
-func (i *Ingester) store(ctx context.Context, batch []network.Uplink, pending *sync.WaitGroup) {
+func (i *Ingester) store(ctx context.Context, batch []uplink.Uplink, pending *sync.WaitGroup) {
 	var ms []measurement.Measurement
 	var received []time.Time
 	n := 0
@@ -234,7 +234,7 @@ func (i *Ingester) store(ctx context.Context, batch []network.Uplink, pending *s
 }
 
 // decode maps one uplink to measurements; false means nothing to store.
-func (i *Ingester) decode(up network.Uplink) ([]measurement.Measurement, bool) {
+func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 	eui := up.DevEUI.String()
 	dev, ok := i.opts.Devices.Get(up.DevEUI)
 	if !ok {
@@ -268,7 +268,7 @@ func (i *Ingester) decode(up network.Uplink) ([]measurement.Measurement, bool) {
 	return ms, true
 }
 
-func firstReception(rx []network.RxInfo) time.Time {
+func firstReception(rx []uplink.RxInfo) time.Time {
 	first := rx[0].ReceivedAt
 	for _, r := range rx[1:] {
 		if r.ReceivedAt.Before(first) {

@@ -16,9 +16,9 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 var (
@@ -85,7 +85,7 @@ func TestUplinkDecodedAndStored(t *testing.T) {
 	go func() { done <- f.ing.Run(ctx) }()
 
 	at := time.Date(2026, 1, 12, 23, 0, 0, 0, time.UTC)
-	require.NoError(t, f.ing.HandleUplink(ctx, network.Uplink{DevEUI: roadEUI, FPort: 10, Payload: roadPayload(t), Time: at}))
+	require.NoError(t, f.ing.HandleUplink(ctx, uplink.Uplink{DevEUI: roadEUI, FPort: 10, Payload: roadPayload(t), Time: at}))
 	require.Eventually(t, func() bool { return f.obs.count() == 6 }, 5*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
@@ -109,7 +109,7 @@ func TestRejectionsAreCounted(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- f.ing.Run(ctx) }()
 	now := time.Now()
-	ups := []network.Uplink{
+	ups := []uplink.Uplink{
 		{DevEUI: roadEUI, FPort: 10, Payload: []byte{1, 2, 3}, Time: now},   // truncated
 		{DevEUI: roadEUI, FPort: 99, Payload: roadPayload(t), Time: now},    // wrong fPort
 		{DevEUI: noProf, FPort: 1, Payload: []byte{1}, Time: now},           // no profile
@@ -134,7 +134,7 @@ func TestRejectionsAreCounted(t *testing.T) {
 func TestQueueFullAndDrainOnShutdown(t *testing.T) {
 	f := newFixture(t, 3)
 	ctx := context.Background()
-	up := network.Uplink{DevEUI: roadEUI, FPort: 10, Payload: roadPayload(t)}
+	up := uplink.Uplink{DevEUI: roadEUI, FPort: 10, Payload: roadPayload(t)}
 	for i := 0; i < 3; i++ {
 		up.Time = time.Unix(1_700_000_000+int64(i)*600, 0)
 		require.NoError(t, f.ing.HandleUplink(ctx, up))

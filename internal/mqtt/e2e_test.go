@@ -16,6 +16,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
+	"github.com/loraedge/loraedge/internal/uplink"
 	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
@@ -65,7 +66,7 @@ func (b *udpBridge) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			rx := network.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
+			rx := uplink.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
 				DataRate: f.RXPK.DatR.LoRa, Tmst: f.RXPK.Tmst, ReceivedAt: f.ReceivedAt, Channel: f.RXPK.Chan, RFChain: f.RXPK.RFCh}
 			if f.RXPK.Time != nil {
 				t := time.Time(*f.RXPK.Time)
@@ -107,7 +108,7 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 	var sink *Sink
 	ns, err := network.NewServer(network.Options{
 		Devices: devs, StatePath: filepath.Join(t.TempDir(), "network.db"), Sender: br,
-		Handler: network.UplinkHandlerFunc(func(ctx context.Context, up network.Uplink) error { return sink.HandleUplink(ctx, up) }),
+		Handler: uplink.HandlerFunc(func(ctx context.Context, up uplink.Uplink) error { return sink.HandleUplink(ctx, up) }),
 		Logger:  testLogger(),
 	})
 	require.NoError(t, err)

@@ -44,6 +44,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
@@ -86,12 +87,12 @@ type Publisher interface {
 }
 
 var (
-	_ Log                   = (*store.Store)(nil)
-	_ LatestReader          = (*store.Store)(nil)
-	_ DownlinkQueue         = (*network.Server)(nil)
-	_ CommandBuilder        = (*profile.Set)(nil)
-	_ Publisher             = (*Sink)(nil)
-	_ network.UplinkHandler = (*Sink)(nil)
+	_ Log            = (*store.Store)(nil)
+	_ LatestReader   = (*store.Store)(nil)
+	_ DownlinkQueue  = (*network.Server)(nil)
+	_ CommandBuilder = (*profile.Set)(nil)
+	_ Publisher      = (*Sink)(nil)
+	_ uplink.Handler = (*Sink)(nil)
 )
 
 // Options configure a Sink.
@@ -118,7 +119,7 @@ type Sink struct {
 	m    *metrics
 	now  func() time.Time
 
-	uplinks chan network.Uplink
+	uplinks chan uplink.Uplink
 
 	mu   sync.Mutex
 	conn *mqttclient.Conn
@@ -154,7 +155,7 @@ func New(opts Options) (*Sink, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "mqtt"),
 		now:     opts.Now,
-		uplinks: make(chan network.Uplink, cfg.UplinkQueue),
+		uplinks: make(chan uplink.Uplink, cfg.UplinkQueue),
 		state:   map[string]*StateMessage{},
 		recent:  recentCommands{max: 1024, byKey: map[string]CommandReply{}},
 	}
@@ -542,7 +543,7 @@ func (s *Sink) PublishAlert(ctx context.Context, suffix string, payload []byte) 
 
 // PublishUplink queues a live uplink event; it never blocks. A full queue
 // or a missing connection drops the event and counts it.
-func (s *Sink) PublishUplink(up network.Uplink) {
+func (s *Sink) PublishUplink(up uplink.Uplink) {
 	select {
 	case s.uplinks <- up:
 	default:
@@ -552,7 +553,7 @@ func (s *Sink) PublishUplink(up network.Uplink) {
 
 // HandleUplink lets the sink sit in a chain of uplink handlers; it queues
 // the live event and never fails.
-func (s *Sink) HandleUplink(_ context.Context, up network.Uplink) error {
+func (s *Sink) HandleUplink(_ context.Context, up uplink.Uplink) error {
 	s.PublishUplink(up)
 	return nil
 }

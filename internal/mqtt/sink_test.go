@@ -19,8 +19,8 @@ import (
 
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/store"
+	"github.com/loraedge/loraedge/internal/uplink"
 	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
@@ -344,9 +344,9 @@ func TestSinkUplinkEventsAndAlerts(t *testing.T) {
 	var eui lorawan.EUI64
 	require.NoError(t, eui.UnmarshalText([]byte(devA)))
 	gps := time.Date(2026, 1, 12, 18, 0, 0, 123e6, time.UTC)
-	up := network.Uplink{DevEUI: eui, DevAddr: lorawan.DevAddr{1, 2, 3, 4}, FPort: 10, FCnt: 77, ADR: true,
+	up := uplink.Uplink{DevEUI: eui, DevAddr: lorawan.DevAddr{1, 2, 3, 4}, FPort: 10, FCnt: 77, ADR: true,
 		Payload: []byte{0xde, 0xad}, Frequency: 868100000, DataRate: "SF7BW125", Time: gps,
-		RxInfo: []network.RxInfo{
+		RxInfo: []uplink.RxInfo{
 			{GatewayID: lorawan.EUI64{1}, RSSI: -80, SNR: 7.5, Frequency: 868100000, DataRate: "SF7BW125", Time: &gps, ReceivedAt: gps},
 			{GatewayID: lorawan.EUI64{2}, RSSI: -110, SNR: -3, ReceivedAt: gps},
 		}}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/uplink"
 	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
@@ -42,8 +42,8 @@ var (
 )
 
 // Parse turns one message payload of the given format into an Uplink.
-func Parse(f Format, b []byte) (network.Uplink, error) {
-	var up network.Uplink
+func Parse(f Format, b []byte) (uplink.Uplink, error) {
+	var up uplink.Uplink
 	var err error
 	switch f {
 	case ChirpStack:
@@ -134,9 +134,9 @@ type csUp struct {
 	} `json:"txInfo"`
 }
 
-func parseChirpStack(b []byte) (network.Uplink, error) {
+func parseChirpStack(b []byte) (uplink.Uplink, error) {
 	var m csUp
-	var up network.Uplink
+	var up uplink.Uplink
 	if err := json.Unmarshal(b, &m); err != nil {
 		return up, err
 	}
@@ -155,7 +155,7 @@ func parseChirpStack(b []byte) (network.Uplink, error) {
 	up.Frequency = uint32(m.TxInfo.Frequency)
 	up.DataRate = m.TxInfo.Modulation.LoRa.name()
 	for i, r := range m.RxInfo {
-		rx := network.RxInfo{RSSI: int(math.Round(r.RSSI)), SNR: r.SNR, Channel: r.Channel, RFChain: r.RFChain,
+		rx := uplink.RxInfo{RSSI: int(math.Round(r.RSSI)), SNR: r.SNR, Channel: r.Channel, RFChain: r.RFChain,
 			Frequency: up.Frequency, DataRate: up.DataRate}
 		if r.GatewayID != "" {
 			if err := rx.GatewayID.UnmarshalText([]byte(r.GatewayID)); err != nil {
@@ -215,9 +215,9 @@ type ttsUp struct {
 	} `json:"uplink_message"`
 }
 
-func parseTTS(b []byte) (network.Uplink, error) {
+func parseTTS(b []byte) (uplink.Uplink, error) {
 	var m ttsUp
-	var up network.Uplink
+	var up uplink.Uplink
 	if err := json.Unmarshal(b, &m); err != nil {
 		return up, err
 	}
@@ -244,7 +244,7 @@ func parseTTS(b []byte) (network.Uplink, error) {
 		if rssi == 0 {
 			rssi = r.ChannelRSSI
 		}
-		rx := network.RxInfo{RSSI: int(math.Round(rssi)), SNR: r.SNR, Channel: r.ChannelIndex,
+		rx := uplink.RxInfo{RSSI: int(math.Round(rssi)), SNR: r.SNR, Channel: r.ChannelIndex,
 			Frequency: up.Frequency, DataRate: up.DataRate, Time: r.GPSTime}
 		if r.GatewayIDs.EUI != "" {
 			if err := rx.GatewayID.UnmarshalText([]byte(r.GatewayIDs.EUI)); err != nil {
@@ -276,13 +276,13 @@ func firstTime(ts ...*time.Time) *time.Time {
 }
 
 // sortRx puts the best SNR first, as the network layer does.
-func sortRx(rx []network.RxInfo) {
+func sortRx(rx []uplink.RxInfo) {
 	sort.SliceStable(rx, func(i, j int) bool { return rx[i].SNR > rx[j].SNR })
 }
 
 // bestTime is the GPS time of the best reception that has one, else the
 // earliest receive time.
-func bestTime(rx []network.RxInfo) time.Time {
+func bestTime(rx []uplink.RxInfo) time.Time {
 	for _, r := range rx {
 		if r.Time != nil {
 			return *r.Time

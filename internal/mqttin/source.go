@@ -1,7 +1,7 @@
 // Package mqttin is a source of uplinks from an MQTT broker: devices whose
 // session lives in another network server (ChirpStack v4, The Things
 // Stack v3) or uplinks that other loraedge gateways publish (central
-// mode). Each message becomes a network.Uplink for the same handler the
+// mode). Each message becomes an uplink.Uplink for the same handler the
 // network layer feeds (the ingester), for devices in the registry only.
 //
 // Bad messages are counted and logged, never fatal. The session is
@@ -24,7 +24,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/mqttclient"
-	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // Subscription is one topic filter and the format of its messages.
@@ -109,8 +109,8 @@ func (c Config) Validate() error {
 // Options configure a Source.
 type Options struct {
 	Config     Config
-	Devices    *device.Registry      // required
-	Handler    network.UplinkHandler // required, must not block (the ingester)
+	Devices    *device.Registry // required
+	Handler    uplink.Handler   // required, must not block (the ingester)
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -305,7 +305,7 @@ func (s *Source) process(ctx context.Context, format Format, topic string, paylo
 
 // duplicate remembers (dev_eui, f_cnt) for DedupWindow; the map is swept
 // when it grows so it stays bounded by the uplinks of one window.
-func (s *Source) duplicate(up network.Uplink) bool {
+func (s *Source) duplicate(up uplink.Uplink) bool {
 	if s.cfg.DedupWindow < 0 {
 		return false
 	}

@@ -19,10 +19,10 @@ import (
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/ingest"
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/store"
 	"github.com/loraedge/loraedge/internal/testserver"
+	"github.com/loraedge/loraedge/internal/uplink"
 	"github.com/loraedge/loraedge/internal/uplinkevent"
 )
 
@@ -52,25 +52,25 @@ func mustEUI(s string) lorawan.EUI64 {
 }
 
 var (
-	chirpstackWant = network.Uplink{
+	chirpstackWant = uplink.Uplink{
 		DevEUI: mustEUI("70b3d57ed0010001"), DevAddr: lorawan.DevAddr{0x01, 0xab, 0x23, 0xcd},
 		FPort: 10, FCnt: 4711, ADR: true,
 		Payload:   []byte{0xff, 0xce, 0x00, 0xc8, 0x13, 0x88, 0x20, 0x00, 0x00, 0x64, 0x0e, 0x10},
 		Frequency: 868500000, DataRate: "SF7BW125", Time: ts("2026-01-12T17:00:01.512Z"),
-		RxInfo: []network.RxInfo{
+		RxInfo: []uplink.RxInfo{
 			{GatewayID: mustEUI("0016c001f153a14d"), RSSI: -71, SNR: 9.25, Frequency: 868500000, DataRate: "SF7BW125",
 				Channel: 2, RFChain: 1, Time: tp("2026-01-12T17:00:01.500Z"), ReceivedAt: ts("2026-01-12T17:00:01.528Z")},
 			{GatewayID: mustEUI("0016c001f153a14c"), RSSI: -104, SNR: -2.5, Frequency: 868500000, DataRate: "SF7BW125",
 				Channel: 2, ReceivedAt: ts("2026-01-12T17:00:01.530Z")},
 		},
 	}
-	ttsWant = network.Uplink{
+	ttsWant = uplink.Uplink{
 		DevEUI: mustEUI("70b3d57ed0030004"), DevAddr: lorawan.DevAddr{0x26, 0x0b, 0x12, 0x34},
 		FPort: 20, FCnt: 12, Confirmed: true, Payload: []byte{0x01, 0x0e, 0x1a},
 		Frequency: 867300000, DataRate: "SF9BW125",
 		// The best reception has no GPS time, the second one has.
 		Time: ts("2026-01-12T05:00:00.698Z"),
-		RxInfo: []network.RxInfo{
+		RxInfo: []uplink.RxInfo{
 			{GatewayID: mustEUI("b827ebfffe000001"), RSSI: -93, SNR: 6.75, Frequency: 867300000, DataRate: "SF9BW125",
 				Channel: 4, ReceivedAt: ts("2026-01-12T05:00:00.850Z")},
 			{RSSI: -118, SNR: -9, Frequency: 867300000, DataRate: "SF9BW125",
@@ -86,7 +86,7 @@ func TestParse(t *testing.T) {
 		name   string
 		format Format
 		body   []byte
-		want   *network.Uplink
+		want   *uplink.Uplink
 		errIs  error
 	}{
 		{"chirpstack v4 up", ChirpStack, fixture(t, "chirpstack_up.json"), &chirpstackWant, nil},
@@ -136,20 +136,20 @@ func TestTopicMatch(t *testing.T) {
 
 type collector struct {
 	mu  sync.Mutex
-	ups []network.Uplink
+	ups []uplink.Uplink
 }
 
-func (c *collector) HandleUplink(_ context.Context, up network.Uplink) error {
+func (c *collector) HandleUplink(_ context.Context, up uplink.Uplink) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ups = append(c.ups, up)
 	return nil
 }
 
-func (c *collector) all() []network.Uplink {
+func (c *collector) all() []uplink.Uplink {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]network.Uplink(nil), c.ups...)
+	return append([]uplink.Uplink(nil), c.ups...)
 }
 
 func publisher(t testing.TB, url string) func(topic string, body []byte) {

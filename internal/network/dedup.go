@@ -2,6 +2,7 @@ package network
 
 import (
 	"container/heap"
+	"github.com/loraedge/loraedge/internal/uplink"
 	"time"
 )
 
@@ -9,7 +10,7 @@ import (
 type dedupEntry struct {
 	key      string
 	phy      []byte
-	rx       []RxInfo
+	rx       []uplink.RxInfo
 	first    time.Time
 	deadline time.Time
 	index    int    // position in the heap
@@ -48,7 +49,7 @@ func (d *dedup) add(in inFrame, window time.Duration, m *metrics) {
 	e := &dedupEntry{
 		key:      string(in.f.PHYPayload),
 		phy:      in.f.PHYPayload,
-		rx:       []RxInfo{in.f.RxInfo},
+		rx:       []uplink.RxInfo{in.f.RxInfo},
 		first:    in.at,
 		deadline: in.at.Add(window),
 		seq:      d.seq,

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/brocaar/lorawan"
-	"github.com/brocaar/lorawan/band"
 
 	"github.com/loraedge/loraedge/internal/device"
 )
@@ -31,9 +29,6 @@ type pendingTx struct {
 	rx2     *Downlink
 	expires time.Time
 }
-
-// classCHoldoff keeps Class C sends clear of the RX windows after an uplink.
-const classCHoldoff = 3 * time.Second
 
 // maxAppPayload is the largest FRMPayload any EU868 data rate carries
 // (DR5-7 without FOpts); smaller data rates are not checked here.
@@ -74,62 +69,49 @@ func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []by
 	return id, nil
 }
 
-// sendClassC transmits the head of each Class C device's queue immediately.
-func (s *Server) sendClassC(ctx context.Context) {
-	b := &batch{dirtySet: make(map[*session]struct{}), joins: make(map[lorawan.EUI64]*joinState)}
-	var plans []txPlan
-	var zero lorawan.EUI64
-	now := s.now()
-	s.mu.Lock()
-	for eui, q := range s.queues {
-		if len(q) == 0 || q[0].sent {
-			continue
-		}
-		dev, ok := s.opts.Devices.Get(eui)
-		ss := s.sessions[eui]
-		if !ok || dev.Class != device.ClassC || ss == nil || ss.LastGateway == zero {
-			continue // waits for an uplink
-		}
-		if now.Sub(ss.LastSeen) < classCHoldoff {
-			// The device may still listen in RX1/RX2 of its last uplink and
-			// the gateway may have a downlink scheduled there; a later tick
-			// sends this one.
-			continue
-		}
-		item := q[0]
-		phy, err := s.dataDownlink(ss, false, nil, &item, len(q) > 1)
-		if err != nil {
-			s.log.Error("build class c downlink", "dev_eui", eui.String(), "err", err)
-			continue
-		}
-		b.touch(ss)
-		drs, err := s.drString(int(ss.RX2DR))
-		if err != nil {
-			continue
-		}
-		s.afterItemSent(eui, item, b)
-		plans = append(plans, txPlan{kind: "data", rx1: Downlink{
-			GatewayID:      ss.LastGateway,
-			PHYPayload:     phy,
-			Frequency:      s.opts.RX2Frequency,
-			DataRate:       drs,
-			Power:          s.band.GetDownlinkTXPower(s.opts.RX2Frequency),
-			Immediately:    true,
-			InvertPolarity: true,
-		}})
+// queueHead returns the queued item to send after an uplink and whether
+// more wait behind it. A confirmed downlink stays at the head until the
+// device acknowledges it (acked: the ACK bit of the uplink), for at most
+// maxConfirmedAttempts transmissions.
+func (s *Server) queueHead(eui lorawan.EUI64, acked bool) (item *queueItem, more bool) {
+	q := s.queues[eui]
+	if len(q) > 0 && q[0].sent && acked {
+		q = q[1:]
+		s.queues[eui] = q
 	}
-	s.mu.Unlock()
-	if !b.mutations {
+	if len(q) > 0 {
+		head := q[0]
+		if head.sent {
+			head.attempts++
+		}
+		if head.attempts >= maxConfirmedAttempts {
+			s.log.Warn("confirmed downlink not acknowledged, dropped", "dev_eui", eui.String(), "id", head.ID)
+			q = q[1:]
+			s.queues[eui] = q
+		} else {
+			item = &head
+		}
+	}
+	return item, len(q) > 1
+}
+
+const maxConfirmedAttempts = 4
+
+// afterItemSent pops an unconfirmed item or marks a confirmed one as waiting
+// for the device's ACK.
+func (s *Server) afterItemSent(eui lorawan.EUI64, it queueItem, b *batch) {
+	q := s.queues[eui]
+	if len(q) == 0 || q[0].ID != it.ID {
 		return
 	}
-	if err := s.state.commit(b.dirty, nil, nil); err != nil {
-		s.log.Error("commit class c downlinks", "err", err)
-		s.rollback(b)
+	if it.Confirmed {
+		q[0].sent = true
+		q[0].attempts = it.attempts
 		return
 	}
-	for _, p := range plans {
-		s.transmit(ctx, p)
-	}
+	// Popped: put back if the batch's commit fails and nothing is sent.
+	b.requeue = append(b.requeue, requeue{eui: eui, item: q[0]})
+	s.queues[eui] = q[1:]
 }
 
 // transmit sends the RX1 downlink; when the sender refuses it at once the
@@ -192,98 +174,4 @@ func (s *Server) expirePending(now time.Time) {
 			delete(s.pending, id)
 		}
 	}
-}
-
-// SessionInfo is the status of one device session; it holds no keys.
-type SessionInfo struct {
-	DevEUI      lorawan.EUI64
-	DevAddr     lorawan.DevAddr
-	ABP         bool
-	Class       device.Class
-	FCntUp      uint32 // last accepted uplink counter
-	NFCntDown   uint32 // next downlink counter
-	RX1DROffset uint8
-	RX2DR       uint8
-	RXDelay     uint8
-	LastGateway lorawan.EUI64
-	LastSeen    time.Time
-	// RSSI (dBm) and SNR (dB) of the best reception of the last uplink
-	// since the daemon started, and how many gateways heard it.
-	RSSI     int
-	SNR      float64
-	Gateways int
-	QueueLen int
-}
-
-func (s *Server) info(ss *session) SessionInfo {
-	return SessionInfo{
-		DevEUI: ss.DevEUI, DevAddr: ss.DevAddr, ABP: ss.ABP, Class: ss.Class,
-		FCntUp: ss.FCntUp, NFCntDown: ss.NFCntDown,
-		RX1DROffset: ss.RX1DROffset, RX2DR: ss.RX2DR, RXDelay: ss.RXDelay,
-		LastGateway: ss.LastGateway, LastSeen: ss.LastSeen, QueueLen: len(s.queues[ss.DevEUI]),
-		RSSI: ss.LastRSSI, SNR: ss.LastSNR, Gateways: ss.LastGateways,
-	}
-}
-
-// Sessions returns the status of every session, sorted by DevEUI.
-func (s *Server) Sessions() []SessionInfo {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]SessionInfo, 0, len(s.sessions))
-	for _, ss := range s.sessions {
-		out = append(out, s.info(ss))
-	}
-	slices.SortFunc(out, func(a, b SessionInfo) int { return strings.Compare(a.DevEUI.String(), b.DevEUI.String()) })
-	return out
-}
-
-// Session returns the status of the device's session.
-func (s *Server) Session(devEUI lorawan.EUI64) (SessionInfo, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ss, ok := s.sessions[devEUI]
-	if !ok {
-		return SessionInfo{}, false
-	}
-	return s.info(ss), true
-}
-
-// parseLoRaDR reads "SF7BW125" style data rates.
-func parseLoRaDR(s string) (sf, bw int, ok bool) {
-	rest, found := strings.CutPrefix(s, "SF")
-	if !found {
-		return 0, 0, false
-	}
-	sfs, bws, found := strings.Cut(rest, "BW")
-	if !found {
-		return 0, 0, false
-	}
-	sf, err1 := strconv.Atoi(sfs)
-	bw, err2 := strconv.Atoi(bws)
-	return sf, bw, err1 == nil && err2 == nil
-}
-
-func dataRateIndex(b band.Band, s string) (int, error) {
-	if sf, bw, ok := parseLoRaDR(s); ok {
-		return b.GetDataRateIndex(true, band.DataRate{Modulation: band.LoRaModulation, SpreadFactor: sf, Bandwidth: bw})
-	}
-	if br, err := strconv.Atoi(s); err == nil {
-		return b.GetDataRateIndex(true, band.DataRate{Modulation: band.FSKModulation, BitRate: br})
-	}
-	return 0, fmt.Errorf("data rate %q: not SFxBWy or an FSK bit rate", s)
-}
-
-func dataRateString(dr band.DataRate) string {
-	if dr.Modulation == band.FSKModulation {
-		return strconv.Itoa(dr.BitRate)
-	}
-	return "SF" + strconv.Itoa(dr.SpreadFactor) + "BW" + strconv.Itoa(dr.Bandwidth)
-}
-
-func (s *Server) drString(dr int) (string, error) {
-	d, err := s.band.GetDataRate(dr)
-	if err != nil {
-		return "", err
-	}
-	return dataRateString(d), nil
 }

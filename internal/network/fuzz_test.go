@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // frameResults sums every uplink and join result: each frame handed to
@@ -75,7 +76,7 @@ func BenchmarkUplink(b *testing.B) {
 			}
 			e := newEnv(b, devs, func(o *Options) { o.QueueSize = batch })
 			var handled int
-			e.up.hook = func(Uplink) { handled++ }
+			e.up.hook = func(uplink.Uplink) { handled++ }
 			frames := make([][]byte, b.N)
 			for i := range frames {
 				frames[i] = abpFrame(devs[i%ndev], uint32(i/ndev), []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c}).bytes(b)

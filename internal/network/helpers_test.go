@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 type fakeClock struct {
@@ -63,12 +64,12 @@ func (r *sender) all() []Downlink {
 
 type handler struct {
 	mu   sync.Mutex
-	got  []Uplink
-	ch   chan Uplink
-	hook func(Uplink)
+	got  []uplink.Uplink
+	ch   chan uplink.Uplink
+	hook func(uplink.Uplink)
 }
 
-func (h *handler) HandleUplink(_ context.Context, up Uplink) error {
+func (h *handler) HandleUplink(_ context.Context, up uplink.Uplink) error {
 	if h.hook != nil {
 		h.hook(up)
 	}
@@ -81,10 +82,10 @@ func (h *handler) HandleUplink(_ context.Context, up Uplink) error {
 	return nil
 }
 
-func (h *handler) all() []Uplink {
+func (h *handler) all() []uplink.Uplink {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Uplink(nil), h.got...)
+	return append([]uplink.Uplink(nil), h.got...)
 }
 
 type env struct {
@@ -147,14 +148,13 @@ func newEnv(t testing.TB, devs []device.Device, mod func(*Options)) *env {
 		ctx:   context.Background(),
 	}
 	e.opts = Options{
-		Devices:     reg,
-		StatePath:   e.path,
-		DedupWindow: 200 * time.Millisecond,
-		NetID:       testNetID,
-		Sender:      e.tx,
-		Handler:     e.up,
-		Registerer:  prometheus.NewRegistry(),
-		Now:         e.clock.Now,
+		Config:     Config{DedupWindow: 200 * time.Millisecond, NetID: testNetID},
+		Devices:    reg,
+		StatePath:  e.path,
+		Sender:     e.tx,
+		Handler:    e.up,
+		Registerer: prometheus.NewRegistry(),
+		Now:        e.clock.Now,
 	}
 	if mod != nil {
 		mod(&e.opts)
@@ -185,16 +185,16 @@ func (e *env) flush() {
 	e.s.tick(e.ctx)
 }
 
-func rx(gw lorawan.EUI64, snr float64, tmst uint32) RxInfo {
-	return RxInfo{GatewayID: gw, RSSI: -80, SNR: snr, Frequency: 868100000, DataRate: "SF7BW125", Tmst: tmst}
+func rx(gw lorawan.EUI64, snr float64, tmst uint32) uplink.RxInfo {
+	return uplink.RxInfo{GatewayID: gw, RSSI: -80, SNR: snr, Frequency: 868100000, DataRate: "SF7BW125", Tmst: tmst}
 }
 
 // deliver hands the frame to the server as heard by the given gateways and
 // processes it.
-func (e *env) deliver(phy []byte, rxs ...RxInfo) {
+func (e *env) deliver(phy []byte, rxs ...uplink.RxInfo) {
 	e.t.Helper()
 	if len(rxs) == 0 {
-		rxs = []RxInfo{rx(gw1, 7.5, 1_000_000)}
+		rxs = []uplink.RxInfo{rx(gw1, 7.5, 1_000_000)}
 	}
 	for _, r := range rxs {
 		r.ReceivedAt = e.clock.Now()

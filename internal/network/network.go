@@ -23,45 +23,13 @@ import (
 
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/secret"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
-
-// RxInfo is the reception of a frame at one gateway.
-type RxInfo struct {
-	GatewayID lorawan.EUI64
-	RSSI      int
-	SNR       float64
-	Frequency uint32 // Hz
-	DataRate  string // e.g. "SF7BW125"
-	// Tmst is the concentrator counter in microseconds; RX1/RX2 are timed from it.
-	Tmst uint32
-	// Time is the GPS time of the reception when the gateway has it.
-	Time       *time.Time
-	ReceivedAt time.Time
-	Channel    uint8
-	RFChain    uint8
-}
 
 // Frame is one reception of a PHYPayload at one gateway.
 type Frame struct {
 	PHYPayload []byte
-	RxInfo     RxInfo
-}
-
-// Uplink is a verified, deduplicated and decrypted data frame.
-type Uplink struct {
-	DevEUI    lorawan.EUI64
-	DevAddr   lorawan.DevAddr
-	FPort     uint8
-	FCnt      uint32
-	Confirmed bool
-	ADR       bool
-	Payload   []byte   // decrypted FRMPayload
-	RxInfo    []RxInfo // every gateway, best SNR first
-	Frequency uint32
-	DataRate  string
-	// Time is the GPS time of the best reception that has one, else the
-	// first ReceivedAt.
-	Time time.Time
+	RxInfo     uplink.RxInfo
 }
 
 // Downlink is a frame to transmit through one gateway.
@@ -84,30 +52,24 @@ type DownlinkSender interface {
 	SendDownlink(ctx context.Context, d Downlink) error
 }
 
-// UplinkHandler receives verified uplinks; cmd wires it to codec and store.
-type UplinkHandler interface {
-	HandleUplink(ctx context.Context, up Uplink) error
-}
-
 // DownlinkSenderFunc adapts a function to DownlinkSender.
 type DownlinkSenderFunc func(ctx context.Context, d Downlink) error
 
 // SendDownlink calls f.
 func (f DownlinkSenderFunc) SendDownlink(ctx context.Context, d Downlink) error { return f(ctx, d) }
 
-// UplinkHandlerFunc adapts a function to UplinkHandler.
-type UplinkHandlerFunc func(ctx context.Context, up Uplink) error
-
-// HandleUplink calls f.
-func (f UplinkHandlerFunc) HandleUplink(ctx context.Context, up Uplink) error { return f(ctx, up) }
-
-var (
-	_ DownlinkSender = DownlinkSenderFunc(nil)
-	_ UplinkHandler  = UplinkHandlerFunc(nil)
-)
+var _ DownlinkSender = DownlinkSenderFunc(nil)
 
 // Options configures a Server. Zero values take the defaults noted.
 type Options struct {
+	// Config is the network section of the daemon's configuration, handed
+	// over whole. Zero fields take defaults: DedupWindow 200ms, Band
+	// "EU868", RX1Delay (RECEIVE_DELAY1 given to joining devices),
+	// JoinAcceptDelay1 and RX2Frequency from the band, RX2DataRate DR0,
+	// MaxFCntGap 16384, QueueSize 1024 input frames, DownlinkTXPower the
+	// band's limit.
+	Config
+
 	Devices *device.Registry // required
 	// State is the durable session store. When nil, StatePath is opened
 	// and closed by Server.Close.
@@ -116,23 +78,13 @@ type Options struct {
 	// KEK, when set, keeps the session keys encrypted at rest.
 	KEK *secret.KEK
 
-	DedupWindow      time.Duration // 200ms
-	Band             string        // "EU868"
-	RX1Delay         time.Duration // 1s (RECEIVE_DELAY1 given to joining devices)
-	JoinAcceptDelay1 time.Duration // 5s
-	RX2Frequency     uint32        // 869525000
-	RX2DataRate      string        // "SF12BW125" (DR0)
-	RX1DROffset      uint8         // 0
-	MaxFCntGap       uint32        // 16384
-	NetID            lorawan.NetID
 	// ExtraChannels are sent in the join-accept CFList; nil means the
 	// EU868 defaults 867.1 to 867.9 MHz. Use an empty non-nil slice for none.
 	ExtraChannels []uint32
 
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
-	Handler UplinkHandler  // nil: uplinks are dropped after verification
+	Handler uplink.Handler // nil: uplinks are dropped after verification
 
-	QueueSize         int // input frames, 1024
 	DownlinkQueueSize int // per device, 16
 	// TickInterval is how often the loop looks for dedup windows that have
 	// closed; default DedupWindow/40 clamped to [1ms, 5ms].
@@ -169,7 +121,6 @@ type Server struct {
 	state   *BoltState
 	ownsDB  bool
 	m       *metrics
-	rx2DR   int
 	cfList  *lorawan.CFList
 	in      chan inFrame
 	acks    chan txAck
@@ -199,78 +150,15 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Devices == nil {
 		return nil, errors.New("network: Options.Devices is required")
 	}
-	if opts.DedupWindow <= 0 {
-		opts.DedupWindow = 200 * time.Millisecond
-	}
-	if opts.Band == "" {
-		opts.Band = string(band.EU868)
-	}
-	b, err := band.GetConfig(band.Name(opts.Band), false, lorawan.DwellTimeNoLimit)
+	b, err := opts.fill()
 	if err != nil {
-		return nil, fmt.Errorf("network band: %w", err)
+		return nil, err
 	}
-	def := b.GetDefaults()
-	if opts.RX1Delay <= 0 {
-		opts.RX1Delay = def.ReceiveDelay1
-	}
-	if opts.RX1Delay > 15*time.Second {
-		return nil, errors.New("network: RX1Delay above 15s")
-	}
-	if opts.JoinAcceptDelay1 <= 0 {
-		opts.JoinAcceptDelay1 = def.JoinAcceptDelay1
-	}
-	if opts.RX2Frequency == 0 {
-		opts.RX2Frequency = def.RX2Frequency
-	}
-	if opts.RX2DataRate == "" {
-		dr, err := b.GetDataRate(def.RX2DataRate)
-		if err != nil {
-			return nil, fmt.Errorf("network rx2 data rate: %w", err)
-		}
-		opts.RX2DataRate = dataRateString(dr)
-	}
-	rx2DR, err := dataRateIndex(b, opts.RX2DataRate)
-	if err != nil {
-		return nil, fmt.Errorf("network rx2 data rate %q: %w", opts.RX2DataRate, err)
-	}
-	if opts.RX1DROffset > 5 {
-		return nil, errors.New("network: RX1DROffset above 5")
-	}
-	if opts.MaxFCntGap == 0 {
-		opts.MaxFCntGap = 16384
-	}
-	if opts.ExtraChannels == nil && b.Name() == "EU868" {
-		opts.ExtraChannels = []uint32{867100000, 867300000, 867500000, 867700000, 867900000}
-	}
-	for _, f := range opts.ExtraChannels {
-		if err := b.AddChannel(f, 0, 5); err != nil {
-			return nil, fmt.Errorf("network extra channel %d: %w", f, err)
-		}
-	}
-	if opts.QueueSize <= 0 {
-		opts.QueueSize = 1024
-	}
-	if opts.DownlinkQueueSize <= 0 {
-		opts.DownlinkQueueSize = 16
-	}
-	if opts.TickInterval <= 0 {
-		// The tick adds up to its length to every uplink's latency (budget:
-		// dedup window + 20 ms to stored); an idle tick costs microseconds.
-		opts.TickInterval = min(max(opts.DedupWindow/40, time.Millisecond), 5*time.Millisecond)
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-
 	s := &Server{
 		opts:     opts,
 		log:      opts.Logger.With("component", "network"),
 		now:      opts.Now,
 		band:     b,
-		rx2DR:    rx2DR,
 		in:       make(chan inFrame, opts.QueueSize),
 		acks:     make(chan txAck, 256),
 		kick:     make(chan struct{}, 1),
@@ -288,35 +176,107 @@ func NewServer(opts Options) (*Server, error) {
 	if s.m, err = newMetrics(opts.Registerer); err != nil {
 		return nil, err
 	}
+	if err := s.openState(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
-	s.state = opts.State
-	if s.state == nil {
-		if opts.StatePath == "" {
-			return nil, errors.New("network: Options.State or Options.StatePath is required")
+// fill checks o and fills in the defaults; it returns the band with the
+// extra channels added.
+func (o *Options) fill() (band.Band, error) {
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = 200 * time.Millisecond
+	}
+	if o.Band == "" {
+		o.Band = string(band.EU868)
+	}
+	b, err := band.GetConfig(band.Name(o.Band), false, lorawan.DwellTimeNoLimit)
+	if err != nil {
+		return nil, fmt.Errorf("network band: %w", err)
+	}
+	def := b.GetDefaults()
+	if o.RX1Delay <= 0 {
+		o.RX1Delay = def.ReceiveDelay1
+	}
+	if o.RX1Delay > 15*time.Second {
+		return nil, errors.New("network: RX1Delay above 15s")
+	}
+	if o.JoinAcceptDelay1 <= 0 {
+		o.JoinAcceptDelay1 = def.JoinAcceptDelay1
+	}
+	if o.RX2Frequency == 0 {
+		o.RX2Frequency = def.RX2Frequency
+	}
+	if _, err := loraDataRate(b, o.RX2DataRate); err != nil {
+		return nil, fmt.Errorf("network.rx2_data_rate: %w", err)
+	}
+	if o.RX1DROffset < 0 || o.RX1DROffset > 5 {
+		return nil, errors.New("network: RX1DROffset outside 0..5")
+	}
+	if o.MaxFCntGap == 0 {
+		o.MaxFCntGap = 16384
+	}
+	if o.ExtraChannels == nil && b.Name() == "EU868" {
+		o.ExtraChannels = []uint32{867100000, 867300000, 867500000, 867700000, 867900000}
+	}
+	for _, f := range o.ExtraChannels {
+		if err := b.AddChannel(f, 0, 5); err != nil {
+			return nil, fmt.Errorf("network extra channel %d: %w", f, err)
 		}
-		st, err := OpenState(opts.StatePath)
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.DownlinkQueueSize <= 0 {
+		o.DownlinkQueueSize = 16
+	}
+	if o.TickInterval <= 0 {
+		// The tick adds up to its length to every uplink's latency (budget:
+		// dedup window + 20 ms to stored); an idle tick costs microseconds.
+		o.TickInterval = min(max(o.DedupWindow/40, time.Millisecond), 5*time.Millisecond)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return b, nil
+}
+
+// openState opens or adopts the state, seals it with the KEK and loads
+// every stored session.
+func (s *Server) openState() error {
+	s.state = s.opts.State
+	if s.state == nil {
+		if s.opts.StatePath == "" {
+			return errors.New("network: Options.State or Options.StatePath is required")
+		}
+		st, err := OpenState(s.opts.StatePath)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.state, s.ownsDB = st, true
 	}
-	if opts.KEK != nil {
-		if err := s.state.SetKEK(opts.KEK); err != nil {
-			if s.ownsDB {
-				_ = s.state.Close()
-			}
-			return nil, err
-		}
-	}
-	sessions, err := s.state.loadSessions()
+	sessions, err := s.loadState()
 	if err != nil {
 		if s.ownsDB {
 			_ = s.state.Close()
 		}
-		return nil, err
+		return err
 	}
 	s.index(sessions)
-	return s, nil
+	return nil
+}
+
+func (s *Server) loadState() ([]*session, error) {
+	if s.opts.KEK != nil {
+		if err := s.state.SetKEK(s.opts.KEK); err != nil {
+			return nil, err
+		}
+	}
+	return s.state.loadSessions()
 }
 
 // Close closes the state if NewServer opened it. Call it after Run returned.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/brocaar/lorawan"
 
-	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // Event is the payload on .../device/<dev_eui>/uplink: the reception
@@ -48,7 +48,7 @@ type Rx struct {
 }
 
 // New describes up as heard by this gateway.
-func New(up network.Uplink, gateway string, withPayload bool) Event {
+func New(up uplink.Uplink, gateway string, withPayload bool) Event {
 	ev := Event{
 		Gateway: gateway, DevEUI: up.DevEUI.String(), FCnt: up.FCnt, FPort: up.FPort,
 		Confirmed: up.Confirmed, ADR: up.ADR, Frequency: up.Frequency, DataRate: up.DataRate,
@@ -74,9 +74,9 @@ func New(up network.Uplink, gateway string, withPayload bool) Event {
 	return ev
 }
 
-// Uplink turns the event back into a network.Uplink.
-func (ev Event) Uplink() (network.Uplink, error) {
-	var up network.Uplink
+// Uplink turns the event back into a uplink.Uplink.
+func (ev Event) Uplink() (uplink.Uplink, error) {
+	var up uplink.Uplink
 	if err := up.DevEUI.UnmarshalText([]byte(ev.DevEUI)); err != nil {
 		return up, fmt.Errorf("dev_eui: %w", err)
 	}
@@ -91,7 +91,7 @@ func (ev Event) Uplink() (network.Uplink, error) {
 	up.FCnt, up.FPort, up.Confirmed, up.ADR = ev.FCnt, ev.FPort, ev.Confirmed, ev.ADR
 	up.Payload, up.Frequency, up.DataRate, up.Time = ev.Data, ev.Frequency, ev.DataRate, ev.Time
 	for i, r := range ev.RxInfo {
-		rx := network.RxInfo{RSSI: r.RSSI, SNR: r.SNR, Frequency: r.Frequency, DataRate: r.DataRate,
+		rx := uplink.RxInfo{RSSI: r.RSSI, SNR: r.SNR, Frequency: r.Frequency, DataRate: r.DataRate,
 			Channel: r.Channel, RFChain: r.RFChain, Time: r.Time, ReceivedAt: r.ReceivedAt}
 		if err := rx.GatewayID.UnmarshalText([]byte(r.GatewayID)); err != nil {
 			return up, fmt.Errorf("rx_info[%d].gateway_id: %w", i, err)

@@ -1,0 +1,84 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/brocaar/lorawan"
+)
+
+// Config is the network section of the daemon's configuration.
+type Config struct {
+	Band             string        `mapstructure:"band"`
+	NetID            lorawan.NetID `mapstructure:"net_id"`
+	DedupWindow      time.Duration `mapstructure:"dedup_window"`
+	RX1Delay         time.Duration `mapstructure:"rx1_delay"`
+	JoinAcceptDelay1 time.Duration `mapstructure:"join_accept_delay1"`
+	RX1DROffset      int           `mapstructure:"rx1_dr_offset"`
+	RX2Frequency     uint32        `mapstructure:"rx2_frequency"`
+	// RX2DataRate is a LoRa data rate index of the band (EU868 DR0 is
+	// SF12BW125).
+	RX2DataRate int    `mapstructure:"rx2_data_rate"`
+	MaxFCntGap  uint32 `mapstructure:"max_fcnt_gap"`
+	// DownlinkTXPower is the EIRP (dBm) of every downlink, capped by the
+	// band's limit for its frequency (EU868: 14 dBm, 27 dBm in
+	// 869.4-869.65 MHz); 0 means the band's limit.
+	DownlinkTXPower int `mapstructure:"downlink_tx_power"`
+	QueueSize       int `mapstructure:"queue_size"`
+}
+
+// DefaultConfig returns the EU868 defaults of the daemon's configuration.
+func DefaultConfig() Config {
+	return Config{
+		Band:             "EU868",
+		DedupWindow:      200 * time.Millisecond,
+		RX1Delay:         time.Second,
+		JoinAcceptDelay1: 5 * time.Second,
+		RX2Frequency:     869525000,
+		RX2DataRate:      0,
+		MaxFCntGap:       16384,
+		DownlinkTXPower:  27,
+		QueueSize:        4096,
+	}
+}
+
+// Validate reports every problem at once, each prefixed with its key path
+// in the daemon's configuration (network.*).
+func (c Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.Band != "EU868" {
+		add("network.band", "%q is not supported (EU868)", c.Band)
+	}
+	if c.DedupWindow < 10*time.Millisecond || c.DedupWindow > 2*time.Second {
+		add("network.dedup_window", "%s is outside 10ms..2s", c.DedupWindow)
+	}
+	if c.RX1Delay < time.Second || c.RX1Delay > 15*time.Second || c.RX1Delay%time.Second != 0 {
+		add("network.rx1_delay", "%s must be whole seconds from 1s to 15s", c.RX1Delay)
+	}
+	if c.JoinAcceptDelay1 != 5*time.Second {
+		add("network.join_accept_delay1", "%s: EU868 fixes JOIN_ACCEPT_DELAY1 at 5s", c.JoinAcceptDelay1)
+	}
+	if c.RX1DROffset < 0 || c.RX1DROffset > 5 {
+		add("network.rx1_dr_offset", "%d is outside 0..5", c.RX1DROffset)
+	}
+	if c.RX2Frequency < 863000000 || c.RX2Frequency > 870000000 {
+		add("network.rx2_frequency", "%d Hz is outside the EU868 band", c.RX2Frequency)
+	}
+	if c.RX2DataRate < 0 || c.RX2DataRate > 7 {
+		add("network.rx2_data_rate", "%d is outside DR0..DR7", c.RX2DataRate)
+	}
+	if c.MaxFCntGap < 1 {
+		add("network.max_fcnt_gap", "must be at least 1")
+	}
+	if c.DownlinkTXPower < 0 || c.DownlinkTXPower > 27 {
+		add("network.downlink_tx_power", "%d dBm is outside 0..27", c.DownlinkTXPower)
+	}
+	if c.QueueSize < 1 {
+		add("network.queue_size", "must be at least 1, is %d", c.QueueSize)
+	}
+	return errors.Join(errs...)
+}
