@@ -4,7 +4,8 @@
 // server to play an outage.
 //
 // A missing binary skips the test on a developer machine and fails it in CI
-// (CI=true): there, `scripts/install-deps.sh` must have installed it.
+// (CI=true): there, `scripts/install-deps.sh` must have installed it. With
+// -short (make unit) every test that needs one is skipped.
 package testserver
 
 import (
@@ -25,9 +26,13 @@ import (
 )
 
 // Need finds an external binary or ends the test: a skip locally, a
-// failure in CI.
+// failure in CI. Under -short (make unit, the inner loop) tests that need
+// an external program are skipped: make test runs them.
 func Need(t testing.TB, name string, candidates ...string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: %s is for make test", name)
+	}
 	for _, c := range append([]string{name}, candidates...) {
 		if p, err := exec.LookPath(c); err == nil {
 			return p
