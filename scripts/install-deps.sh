@@ -3,7 +3,22 @@
 # missing: Mosquitto (Debian package) and InfluxDB 1.8.10 (built from the Go
 # module proxy, as the project's tests expect: Flux and the v2 API).
 # Idempotent and quick when everything is there.
+#
+#   install-deps.sh [EXTRA...]         the servers, then each extra
+#   install-deps.sh --only EXTRA...    only the extras (make lint uses this)
+#
+# Extras: chromium, poppler, qemu, golangci-lint.
 set -euo pipefail
+
+# golangci-lint is pinned: a newer one brings new checks that would turn
+# main red without a change of ours.
+GOLANGCI_LINT_VERSION=2.15.0
+
+servers=1
+if [ "${1:-}" = "--only" ]; then
+  servers=0
+  shift
+fi
 
 gobin="$(go env GOBIN)"
 [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
@@ -20,14 +35,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+if [ "$servers" = 1 ] && ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   echo "install-deps: installing mosquitto"
   apt_install mosquitto
   # The package starts a system broker on :1883; tests start their own.
   (systemctl disable --now mosquitto >/dev/null 2>&1 || service mosquitto stop >/dev/null 2>&1 || true)
 fi
 
-if [ ! -x "$gobin/influxd" ]; then
+if [ "$servers" = 1 ] && [ ! -x "$gobin/influxd" ]; then
   echo "install-deps: building influxd v1.8.10 (a few minutes, once)"
   GOFLAGS=-mod=mod go install github.com/influxdata/influxdb/cmd/influxd@v1.8.10
 fi
@@ -38,9 +53,16 @@ for extra in "$@"; do
       command -v chromium >/dev/null 2>&1 || { echo "install-deps: installing chromium"; apt_install chromium; } ;;
     qemu)
       command -v qemu-aarch64-static >/dev/null 2>&1 || { echo "install-deps: installing qemu-user-static"; apt_install qemu-user-static; } ;;
+    golangci-lint)
+      if ! "$gobin/golangci-lint" version 2>/dev/null | grep -q "version $GOLANGCI_LINT_VERSION "; then
+        echo "install-deps: building golangci-lint v$GOLANGCI_LINT_VERSION (a few minutes, once)"
+        GOFLAGS=-mod=mod go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$GOLANGCI_LINT_VERSION"
+      fi ;;
     poppler)
       command -v pdftoppm >/dev/null 2>&1 || { echo "install-deps: installing poppler-utils"; apt_install poppler-utils; } ;;
     *) echo "install-deps: unknown extra $extra" >&2; exit 2 ;;
   esac
 done
-echo "install-deps: mosquitto $(command -v mosquitto || echo /usr/sbin/mosquitto), influxd $gobin/influxd"
+if [ "$servers" = 1 ]; then
+  echo "install-deps: mosquitto $(command -v mosquitto || echo /usr/sbin/mosquitto), influxd $gobin/influxd"
+fi

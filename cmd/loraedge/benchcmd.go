@@ -45,7 +45,7 @@ func newBenchCmd(e env) *cobra.Command {
 			if jsonFile != "" {
 				b, err := rep.JSON()
 				if err == nil {
-					err = os.WriteFile(jsonFile, b, 0o644)
+					err = os.WriteFile(jsonFile, b, 0o600)
 				}
 				if err != nil {
 					return errors.Join(runErr, fmt.Errorf("--json: %w", err))

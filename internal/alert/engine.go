@@ -126,7 +126,6 @@ type Engine struct {
 	silences map[string]Silence
 	dirty    map[string]bool // alert ids to persist
 	kv       *store.KV
-	start    time.Time
 
 	out *notify.Outbox
 	m   metrics

@@ -206,11 +206,6 @@ func (cv *curve) between(a, b int64) (float64, bool) {
 	return vb - va, est
 }
 
-// covered reports whether the readings span [a, b).
-func (cv *curve) covered(a, b int64) bool {
-	return len(cv.t) > 0 && cv.t[0] <= a && cv.t[len(cv.t)-1] >= b
-}
-
 // autoGap is the gap threshold of a meter without a configured max_gap:
 // 2.5 times its median reading interval, so an hourly and a daily meter
 // are each judged by their own rhythm.

@@ -63,11 +63,11 @@ func TestBuildCurve(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cv := buildCurve(tc.rs, tc.p)
 			first, last := tc.rs[0].Time, tc.rs[len(tc.rs)-1].Time
-			v, est := cv.between(first.UnixNano(), last.UnixNano()+1)
+			v, _ := cv.between(first.UnixNano(), last.UnixNano()+1)
 			// The range ends 1 ns after the last reading: that is outside
 			// the readings and so an estimate; check the value only.
 			assert.InDelta(t, tc.total, v, 1e-9)
-			v, est = cv.between(first.UnixNano(), last.UnixNano())
+			v, est := cv.between(first.UnixNano(), last.UnixNano())
 			assert.InDelta(t, tc.total, v, 1e-9)
 			assert.Equal(t, tc.est, est)
 			var kinds []EventKind

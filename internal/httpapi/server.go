@@ -144,7 +144,10 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
-	<-errc
+	// After Shutdown, Serve returns http.ErrServerClosed.
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: %w", err)
+	}
 	return nil
 }
 

@@ -33,9 +33,8 @@ const (
 )
 
 var (
-	cfgEUI   = lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 1}
-	valveEUI = lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 2}
-	t0       = time.Date(2026, 1, 12, 22, 0, 0, 0, time.UTC)
+	cfgEUI = lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 1}
+	t0     = time.Date(2026, 1, 12, 22, 0, 0, 0, time.UTC)
 )
 
 type sites []site.Site

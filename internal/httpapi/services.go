@@ -190,8 +190,8 @@ func (s *Server) openDataList(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// openDataSeries exports one public series as CSV or JSON:
-// GET /api/v1/opendata/<series key>.csv?from=&to=
+// openDataSeries exports one public series as CSV or JSON
+// (GET /api/v1/opendata/<series key>.csv?from=&to=).
 func (s *Server) openDataSeries(w http.ResponseWriter, r *http.Request) error {
 	if s.opts.OpenData == nil || s.opts.Series == nil {
 		return errNotConfigured

@@ -274,7 +274,7 @@ func (s *Sink) writeLines(ctx context.Context, lines []string) error {
 					reason = reasonTooLarge
 				}
 				s.m.dropped.WithLabelValues(reason).Inc()
-				s.log.Warn("influx point dropped", "reason", reason, "status", status, "error", err.Error(), "line", lines[0])
+				s.log.Warn("influx point dropped", "reason", reason, "status", status, "err", err.Error(), "line", lines[0])
 				return nil
 			}
 			s.m.bisections.Inc()
@@ -289,7 +289,7 @@ func (s *Sink) writeLines(ctx context.Context, lines []string) error {
 		wait := max(s.backoff(attempt), min(retryAfter, s.cfg.MaxBackoff))
 		if attempt == 0 || attempt%10 == 0 {
 			s.log.Warn("influx write failed, retrying", "reason", reason, "status", status,
-				"error", err.Error(), "attempt", attempt+1, "backoff", wait.String(), "points", len(lines))
+				"err", err.Error(), "attempt", attempt+1, "backoff", wait.String(), "points", len(lines))
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -124,7 +124,7 @@ func launch(ctx context.Context, sp childSpec) (*child, error) {
 		}
 		select {
 		case <-c.exited:
-			return nil, fmt.Errorf("daemon exited on start (%v): %s", c.waitErr, c.logTail())
+			return nil, fmt.Errorf("daemon exited on start (%w): %s", c.waitErr, c.logTail())
 		case <-ctx.Done():
 			c.kill()
 			return nil, ctx.Err()
@@ -152,7 +152,7 @@ func (c *child) kill() {
 func (c *child) alive() error {
 	select {
 	case <-c.exited:
-		return fmt.Errorf("daemon exited (%v): %s", c.waitErr, c.logTail())
+		return fmt.Errorf("daemon exited (%w): %s", c.waitErr, c.logTail())
 	default:
 		return nil
 	}

@@ -56,7 +56,7 @@ func DefaultConfig() Config {
 // withDefaults fills zero durations and sizes; booleans are taken as set.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	c.Config = c.Config.WithDefaults()
+	c.Config = c.WithDefaults()
 	if c.TopicPrefix == "" {
 		c.TopicPrefix = d.TopicPrefix
 	}

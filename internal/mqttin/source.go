@@ -71,7 +71,7 @@ func DefaultConfig() Config {
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	c.Config = c.Config.WithDefaults()
+	c.Config = c.WithDefaults()
 	if len(c.Subscriptions) == 0 {
 		c.Subscriptions = d.Subscriptions
 	}

@@ -440,8 +440,8 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 		pr.add(pr.line("lorawan", "class"), "unknown LoRaWAN class %q (want A, B or C)", p.LoRaWAN.Class)
 	}
 
-	switch {
-	case p.Codec.ID == "":
+	switch p.Codec.ID {
+	case "":
 		pr.add(pr.line("codec"), "missing codec id")
 	default:
 		d, err := reg.New(p.Codec.ID, resolveScript(p.Codec.Options, name))

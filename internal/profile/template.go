@@ -127,10 +127,10 @@ func parseTemplate(t string, params map[string]int) ([]part, map[string]bool, er
 		}
 	}
 	for i := 0; i < len(t); {
-		switch {
-		case t[i] == ' ':
+		switch t[i] {
+		case ' ':
 			i++
-		case t[i] == '{':
+		case '{':
 			end := strings.IndexByte(t[i:], '}')
 			if end < 0 {
 				return nil, used, fmt.Errorf("unclosed { at %d", i)

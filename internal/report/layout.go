@@ -69,10 +69,6 @@ func document(rep *energy.Report, t tr) []block {
 	var bs []block
 	add := func(b ...block) { bs = append(bs, b...) }
 	add(heading{t.s("title"), 1}, para{text: t.s("subtitle")})
-	var names []string
-	for _, s := range rep.Sites {
-		names = append(names, s.Name)
-	}
 	add(table{
 		widths: []float64{1, 3},
 		rows: [][]string{

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -131,7 +132,7 @@ func TestHTML(t *testing.T) {
 			d := xml.NewDecoder(strings.NewReader(rest[i : j+6]))
 			for {
 				_, err := d.Token()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				require.NoError(t, err)

@@ -1,6 +1,7 @@
 package semtechudp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -85,7 +86,7 @@ func txAckLabel(err error) string {
 	if err == nil {
 		return "none"
 	}
-	if e, ok := err.(TxAckError); ok {
+	if e := TxAckError(""); errors.As(err, &e) {
 		l := strings.ToLower(string(e))
 		for _, k := range txAckLabels {
 			if k == l {

@@ -167,7 +167,7 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen %s: %w", s.opts.Config.Listen, err)
 	}
 	if err := conn.SetReadBuffer(s.opts.Config.ReadBuffer); err != nil {
-		s.log.Warn("set socket read buffer", "bytes", s.opts.Config.ReadBuffer, "error", err)
+		s.log.Warn("set socket read buffer", "bytes", s.opts.Config.ReadBuffer, "err", err)
 	}
 	s.conn = conn
 	s.log.Info("listening", "addr", conn.LocalAddr().String())
@@ -366,7 +366,7 @@ func (s *Server) handleTxAck(b []byte, addr netip.AddrPort, now time.Time) {
 		ev.Warn = p.Payload.TXPKACK.Warn
 	}
 	if ackErr != nil {
-		s.log.Warn("downlink rejected by gateway", "gateway_id", p.GatewayMAC.String(), "token", p.RandomToken, "error", ackErr)
+		s.log.Warn("downlink rejected by gateway", "gateway_id", p.GatewayMAC.String(), "token", p.RandomToken, "err", ackErr)
 	}
 	if s.opts.OnTxAck != nil {
 		s.opts.OnTxAck(ev)

@@ -34,7 +34,7 @@ func (c curve) at(h float64) float64 {
 	if n == 0 {
 		return 0
 	}
-	for i := range n {
+	for i := range c {
 		a := c[i]
 		b := c[(i+1)%n]
 		bh := b.h

@@ -42,7 +42,7 @@ func check(fsys FS, dir string, repair bool) (Report, error) {
 	}
 	err = fn(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
-			errs = append(errs, fmt.Errorf("%w: bbolt: %v", ErrCorrupt, err))
+			errs = append(errs, fmt.Errorf("%w: bbolt: %w", ErrCorrupt, err))
 		}
 		if mb := tx.Bucket(bucketMeta); mb != nil {
 			if v := mb.Get(keySealedSeq); len(v) == 8 {

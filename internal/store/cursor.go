@@ -170,11 +170,11 @@ func (c *Cursor) readSegment(seg segment, max int) ([]Record, error) {
 	var recs []Record
 	for len(recs) < max {
 		p, n, err := readFrame(c.f, c.off, seg.size, c.hdr)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: cursor %s: %s at %d: %v", ErrCorrupt, c.name, seg.path, c.off, err)
+			return nil, fmt.Errorf("%w: cursor %s: %s at %d: %w", ErrCorrupt, c.name, seg.path, c.off, err)
 		}
 		c.off += n
 		seq := frameSeq(p)
@@ -183,7 +183,7 @@ func (c *Cursor) readSegment(seg segment, max int) ([]Record, error) {
 		}
 		rec, err := decodePayload(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: cursor %s: %v", ErrCorrupt, c.name, err)
+			return nil, fmt.Errorf("%w: cursor %s: %w", ErrCorrupt, c.name, err)
 		}
 		recs = append(recs, rec)
 		c.read = seq

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -271,7 +272,7 @@ func (h *memHandle) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func errorsIsNoSpace(err error) bool { return err == syscall.ENOSPC }
+func errorsIsNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 func (h *memHandle) writeLocked(p []byte) {
 	if h.appendMode {

@@ -94,7 +94,7 @@ func (sn *snapshot) points(dst []point, key string, from, to int64) ([]point, er
 		for k, v := c.Seek(chunkKey(m.ID, seekFrom)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			h, err := readChunkHeader(v)
 			if err != nil {
-				return nil, fmt.Errorf("%w: series %s chunk %x: %v", ErrCorrupt, key, k, err)
+				return nil, fmt.Errorf("%w: series %s chunk %x: %w", ErrCorrupt, key, k, err)
 			}
 			if h.MinT >= to {
 				break
@@ -106,13 +106,13 @@ func (sn *snapshot) points(dst []point, key string, from, to int64) ([]point, er
 				// Wholly inside: decode straight into the result.
 				pts, err = decodeChunk(pts, v)
 				if err != nil {
-					return nil, fmt.Errorf("%w: series %s chunk %x: %v", ErrCorrupt, key, k, err)
+					return nil, fmt.Errorf("%w: series %s chunk %x: %w", ErrCorrupt, key, k, err)
 				}
 				continue
 			}
 			buf, err = decodeChunk(buf[:0], v)
 			if err != nil {
-				return nil, fmt.Errorf("%w: series %s chunk %x: %v", ErrCorrupt, key, k, err)
+				return nil, fmt.Errorf("%w: series %s chunk %x: %w", ErrCorrupt, key, k, err)
 			}
 			for _, p := range buf {
 				if p.T >= from && p.T < to {
@@ -154,7 +154,7 @@ func (s *Store) Range(ctx context.Context, keys []string, from, to time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	defer sn.tx.Rollback()
+	defer func() { _ = sn.tx.Rollback() }() // read-only: nothing to undo
 	var out []Series
 	for _, k := range keys {
 		if err := ctx.Err(); err != nil {
@@ -179,7 +179,7 @@ func (s *Store) Last(ctx context.Context, keys []string) ([]Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer sn.tx.Rollback()
+	defer func() { _ = sn.tx.Rollback() }() // read-only: nothing to undo
 	var out []Series
 	for _, k := range keys {
 		if err := ctx.Err(); err != nil {
@@ -198,7 +198,8 @@ func (s *Store) Last(ctx context.Context, keys []string) ([]Series, error) {
 		if m.ID != 0 {
 			c := sn.tx.Bucket(bucketChunks).Cursor()
 			prefix := sidPrefix(m.ID)
-			kk, v := c.Seek(sidPrefix(m.ID + 1))
+			var v []byte
+			kk, _ := c.Seek(sidPrefix(m.ID + 1))
 			if kk == nil {
 				kk, v = c.Last()
 			} else {
@@ -209,7 +210,7 @@ func (s *Store) Last(ctx context.Context, keys []string) ([]Series, error) {
 			for ; kk != nil && bytes.HasPrefix(kk, prefix); kk, v = c.Prev() {
 				h, err := readChunkHeader(v)
 				if err != nil {
-					return nil, fmt.Errorf("%w: series %s: %v", ErrCorrupt, k, err)
+					return nil, fmt.Errorf("%w: series %s: %w", ErrCorrupt, k, err)
 				}
 				if found && h.MaxT < best.T {
 					if _, st := parseChunkKey(kk); st+m.MaxSpan < best.T {
@@ -219,7 +220,7 @@ func (s *Store) Last(ctx context.Context, keys []string) ([]Series, error) {
 				}
 				pts, err := decodeChunk(nil, v)
 				if err != nil {
-					return nil, fmt.Errorf("%w: series %s: %v", ErrCorrupt, k, err)
+					return nil, fmt.Errorf("%w: series %s: %w", ErrCorrupt, k, err)
 				}
 				for _, p := range pts {
 					if !found || p.T > best.T {
@@ -324,7 +325,7 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 	if err != nil {
 		return nil, err
 	}
-	defer sn.tx.Rollback()
+	defer func() { _ = sn.tx.Rollback() }() // read-only: nothing to undo
 	var out []AggregateSeries
 	var buf []point
 	for _, k := range q.Keys {

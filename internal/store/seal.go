@@ -133,7 +133,8 @@ func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error 
 	}
 	c := cb.Cursor()
 	prefix := sidPrefix(meta.ID)
-	k, v := c.Seek(sidPrefix(meta.ID + 1))
+	var v []byte
+	k, _ := c.Seek(sidPrefix(meta.ID + 1))
 	if k == nil {
 		k, v = c.Last()
 	} else {
@@ -181,7 +182,7 @@ func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point, enc []byte) error 
 	if old := cb.Get(key); old != nil {
 		prev, err := decodeChunk(nil, old)
 		if err != nil {
-			return fmt.Errorf("%w: chunk %x: %v", ErrCorrupt, key, err)
+			return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, key, err)
 		}
 		pts = sortPoints(append(prev, pts...))
 		enc = encodeChunk(pts)
@@ -296,7 +297,7 @@ func (s *Store) EnforceRetention() error {
 // for reuse, so the file size alone would never go down).
 func (s *Store) DiskUsage() int64 {
 	var inUse int64
-	s.db.View(func(tx *bolt.Tx) error {
+	_ = s.db.View(func(tx *bolt.Tx) error {
 		inUse = tx.Size()
 		return nil
 	})
@@ -405,6 +406,8 @@ func (s *Store) evictSegment() bool {
 	s.mu.Unlock()
 	s.m.evictions.Inc()
 	s.log.Warn("disk budget reached: dropped log segment before all sinks read it", "segment", sg.path)
-	s.removeSegments([]*segment{sg})
+	if err := s.removeSegments([]*segment{sg}); err != nil {
+		s.log.Warn("disk budget: could not remove log segment", "segment", sg.path, "err", err)
+	}
 	return true
 }

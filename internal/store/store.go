@@ -262,7 +262,7 @@ func Open(opts Options) (*Store, error) {
 		kick:    make(chan struct{}, 1),
 		failed:  make(chan struct{}),
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if err := s.fs.MkdirAll(s.walDir, 0o755); err != nil {
@@ -303,7 +303,7 @@ func (s *Store) load() error {
 		if err := tx.Bucket(bucketSeries).ForEach(func(k, v []byte) error {
 			var m seriesMeta
 			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("%w: series %q: %v", ErrCorrupt, k, err)
+				return fmt.Errorf("%w: series %q: %w", ErrCorrupt, k, err)
 			}
 			m.Key = string(k)
 			s.series[m.Key] = &m
@@ -375,7 +375,7 @@ func (s *Store) fail(err error) error {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	if s.fatalErr == nil {
-		s.fatalErr = fmt.Errorf("%w: %v", ErrFatal, err)
+		s.fatalErr = fmt.Errorf("%w: %w", ErrFatal, err)
 		close(s.failed)
 		s.log.Error("store stopped; restart to replay the log", "err", err)
 	}
@@ -669,7 +669,7 @@ func (s *Store) roll() error {
 	}
 	if err := s.fs.SyncDir(s.walDir); err != nil {
 		f.Close()
-		s.fs.Remove(seg.path)
+		_ = s.fs.Remove(seg.path) // an empty segment; the next roll truncates it anyway
 		return fmt.Errorf("roll wal: %w", err)
 	}
 	old := s.cur
@@ -790,7 +790,7 @@ func (s *Store) probe() {
 	_, werr := f.Write(make([]byte, 64<<10))
 	serr := f.Sync()
 	f.Close()
-	s.fs.Remove(p)
+	_ = s.fs.Remove(p) // a leftover probe is truncated by the next one
 	if werr != nil || serr != nil {
 		return
 	}

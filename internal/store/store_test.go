@@ -52,7 +52,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		"noisy-0.01": gen(500, func(i int) point { return point{base + int64(i)*6e11, math.Round((5+rng.NormFloat64())*100) / 100} }),
 		"mul-scale":  gen(300, func(i int) point { return point{base + int64(i)*6e11, float64(rng.IntN(4000)-2000) * 0.01} }),
 		"floats":     gen(300, func(i int) point { return point{base + int64(i)*1e9 + rng.Int64N(1e6), rng.Float64() * 1e6} }),
-		"special":    {{base, math.Inf(1)}, {base + 1, math.NaN()}, {base + 2, -0.0}, {base + 3, math.MaxFloat64}, {base + 4, math.SmallestNonzeroFloat64}},
+		"special":    {{base, math.Inf(1)}, {base + 1, math.NaN()}, {base + 2, math.Copysign(0, -1)}, {base + 3, math.MaxFloat64}, {base + 4, math.SmallestNonzeroFloat64}},
 		"negative-t": gen(50, func(i int) point { return point{-1e18 + int64(i)*7, float64(-i)} }),
 		"big-ints":   gen(50, func(i int) point { return point{base + int64(i), float64(int64(1)<<52 - int64(i)*1e12)} }),
 		"ns-jitter":  gen(400, func(i int) point { return point{base + int64(i)*6e11 + rng.Int64N(1e9), float64(rng.IntN(3))} }),

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -127,7 +128,7 @@ func scanWAL(fsys FS, dir string, sealed uint64, mode walMode, onRecord func(seq
 		if err != nil {
 			return nil, rep, fmt.Errorf("read %s: %w", s.path, err)
 		}
-		if prev != 0 && s.first != prev+1 && !(s.first > prev && s.first-1 <= sealed) {
+		if prev != 0 && s.first != prev+1 && (s.first <= prev || s.first-1 > sealed) {
 			c := Corruption{Segment: s.path, Reason: fmt.Sprintf("sequence gap: segment starts at %d after %d", s.first, prev)}
 			if mode != walRepair {
 				rep.Corrupt = append(rep.Corrupt, c)
@@ -144,7 +145,7 @@ func scanWAL(fsys FS, dir string, sealed uint64, mode walMode, onRecord func(seq
 		var badReason string
 		for {
 			p, n, err := readFrame(bytesReaderAt(data), off, int64(len(data)), make([]byte, frameHeader))
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err == nil && frameSeq(p) != expect {
