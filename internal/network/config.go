@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/brocaar/lorawan"
+	"github.com/brocaar/lorawan/band"
 )
 
 // Config is the network section of the daemon's configuration.
@@ -29,18 +30,23 @@ type Config struct {
 }
 
 // DefaultConfig returns the EU868 defaults of the daemon's configuration.
+// The receive windows are the band's own defaults (LoRaWAN Regional
+// Parameters, as brocaar/lorawan's band package has them): 1 s, 5 s for
+// the join-accept, RX2 at 869.525 MHz DR0.
 func DefaultConfig() Config {
-	return Config{
-		Band:             "EU868",
-		DedupWindow:      200 * time.Millisecond,
-		RX1Delay:         time.Second,
-		JoinAcceptDelay1: 5 * time.Second,
-		RX2Frequency:     869525000,
-		RX2DataRate:      0,
-		MaxFCntGap:       16384,
-		DownlinkTXPower:  27,
-		QueueSize:        4096,
+	c := Config{
+		Band:            string(band.EU868),
+		DedupWindow:     200 * time.Millisecond,
+		MaxFCntGap:      16384,
+		DownlinkTXPower: 27,
+		QueueSize:       4096,
 	}
+	if b, err := band.GetConfig(band.EU868, false, lorawan.DwellTimeNoLimit); err == nil {
+		def := b.GetDefaults()
+		c.RX1Delay, c.JoinAcceptDelay1 = def.ReceiveDelay1, def.JoinAcceptDelay1
+		c.RX2Frequency, c.RX2DataRate = def.RX2Frequency, def.RX2DataRate
+	}
+	return c
 }
 
 // Validate reports every problem at once, each prefixed with its key path

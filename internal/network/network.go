@@ -66,8 +66,8 @@ type Options struct {
 	// over whole. Zero fields take defaults: DedupWindow 200ms, Band
 	// "EU868", RX1Delay (RECEIVE_DELAY1 given to joining devices),
 	// JoinAcceptDelay1 and RX2Frequency from the band, RX2DataRate DR0,
-	// MaxFCntGap 16384, QueueSize 1024 input frames, DownlinkTXPower the
-	// band's limit.
+	// MaxFCntGap and QueueSize (input frames) from DefaultConfig,
+	// DownlinkTXPower the band's limit.
 	Config
 
 	Devices *device.Registry // required
@@ -185,11 +185,12 @@ func NewServer(opts Options) (*Server, error) {
 // fill checks o and fills in the defaults; it returns the band with the
 // extra channels added.
 func (o *Options) fill() (band.Band, error) {
+	d := DefaultConfig()
 	if o.DedupWindow <= 0 {
-		o.DedupWindow = 200 * time.Millisecond
+		o.DedupWindow = d.DedupWindow
 	}
 	if o.Band == "" {
-		o.Band = string(band.EU868)
+		o.Band = d.Band
 	}
 	b, err := band.GetConfig(band.Name(o.Band), false, lorawan.DwellTimeNoLimit)
 	if err != nil {
@@ -215,7 +216,7 @@ func (o *Options) fill() (band.Band, error) {
 		return nil, errors.New("network: RX1DROffset outside 0..5")
 	}
 	if o.MaxFCntGap == 0 {
-		o.MaxFCntGap = 16384
+		o.MaxFCntGap = d.MaxFCntGap
 	}
 	if o.ExtraChannels == nil && b.Name() == "EU868" {
 		o.ExtraChannels = []uint32{867100000, 867300000, 867500000, 867700000, 867900000}
@@ -226,7 +227,7 @@ func (o *Options) fill() (band.Band, error) {
 		}
 	}
 	if o.QueueSize <= 0 {
-		o.QueueSize = 1024
+		o.QueueSize = d.QueueSize
 	}
 	if o.DownlinkQueueSize <= 0 {
 		o.DownlinkQueueSize = 16
