@@ -73,7 +73,7 @@ func (s *State) Apply(setting Setting, fcnt uint32) {
 // current returns the uplinks of the history sent with the current data
 // rate and power since the last change.
 func (s *State) current() []Uplink {
-	var out []Uplink
+	out := make([]Uplink, 0, len(s.History))
 	for _, u := range s.History {
 		if u.FCnt >= s.Change.FCnt && u.DR == s.Setting.DR && u.TXPowerIndex == s.Setting.TXPowerIndex {
 			out = append(out, u)

@@ -34,6 +34,16 @@ type Field struct {
 	PHYLen int
 	Band   adr.Band
 	Limits adr.Limits
+	// Drop, when set, worsens some devices' links part way through.
+	Drop *Drop
+}
+
+// Drop lowers the mean SNR of every Every-th device by DB from At on, like
+// a parked lorry or a new building between device and gateway.
+type Drop struct {
+	Every int
+	At    time.Duration
+	DB    float64
 }
 
 // EU868Field is the field of the MAC-layer issue: 40 EU868 devices with
@@ -57,7 +67,8 @@ func EU868Field() Field {
 
 // Device is one device's outcome.
 type Device struct {
-	// MeanSNR is the device's true mean SNR at full power.
+	// MeanSNR is the device's true mean SNR at full power at the end of
+	// the run.
 	MeanSNR float64
 	// Final is its setting at the end of the run.
 	Final adr.Setting
@@ -78,8 +89,11 @@ type Result struct {
 	// AtFastest counts devices that end at FastestDR of their mean SNR.
 	AtFastest int
 	// BeyondMargin counts devices whose final setting leaves less than the
-	// installation margin (Spare < 0).
+	// installation margin (Spare < 0) although a more robust one exists.
 	BeyondMargin int
+	// OutOfReach counts devices short of the margin even at the slowest
+	// data rate and full power, where ADR can do nothing more.
+	OutOfReach int
 	// TxSent and TxLost count radio transmissions in the second half of
 	// the run, after convergence; FramesLost counts frame counters of that
 	// half that reached the network in no transmission.
@@ -102,8 +116,8 @@ func (r Result) LossAfter() float64 {
 // String is one line of the comparison table.
 func (r Result) String() string {
 	n := len(r.Devices)
-	return fmt.Sprintf("%-9s at fastest %2d/%d (%3.0f%%)  beyond margin %2d  tx lost after convergence %5.2f%% (%d/%d, frames lost %d/%d)  airtime/h %6.1fs -> %5.1fs  LinkADRReq %d",
-		r.Algorithm, r.AtFastest, n, 100*float64(r.AtFastest)/float64(max(n, 1)), r.BeyondMargin,
+	return fmt.Sprintf("%-9s at fastest %2d/%d (%3.0f%%)  beyond margin %2d (out of reach %d)  tx lost after convergence %5.2f%% (%d/%d, frames lost %d/%d)  airtime/h %6.1fs -> %5.1fs  LinkADRReq %d",
+		r.Algorithm, r.AtFastest, n, 100*float64(r.AtFastest)/float64(max(n, 1)), r.BeyondMargin, r.OutOfReach,
 		100*r.LossAfter(), r.TxLost, r.TxSent, r.FramesLost, r.Frames,
 		r.AirtimeFirstHour.Seconds(), r.AirtimeLastHour.Seconds(), r.Changes)
 }
@@ -155,14 +169,18 @@ func Run(f Field, name string, alg adr.Algorithm) (Result, error) {
 	rng := rand.New(rand.NewPCG(f.Seed, 0x4144522d53494d))
 	res := Result{Algorithm: name}
 	half := f.Duration / 2
-	for range f.Devices {
+	for i := range f.Devices {
 		mean := f.MinSNR + (f.MaxSNR-f.MinSNR)*rng.Float64()
+		dropped := f.Drop != nil && f.Drop.Every > 0 && i%f.Drop.Every == 0
 		offset := time.Duration(rng.Int64N(int64(f.Interval)))
 		set := adr.Setting{DR: f.Limits.MinDR, TXPowerIndex: 0, NbTrans: 1}
 		st := adr.NewState(set)
-		dev := Device{MeanSNR: mean}
+		var dev Device
 		var fcnt, lastDown uint32
 		for at := offset; at < f.Duration; at += f.Interval {
+			if dropped && at >= f.Drop.At && at-f.Interval < f.Drop.At {
+				mean -= f.Drop.DB
+			}
 			fcnt++
 			set = backoff(set, fcnt-lastDown, f.Limits.MinDR)
 			received, best := false, 0.0
@@ -218,13 +236,18 @@ func Run(f Field, name string, alg adr.Algorithm) (Result, error) {
 				lastDown = fcnt
 			}
 		}
+		dev.MeanSNR = mean
 		dev.Final = set
 		dev.Fastest = FastestDR(mean, f.Band, f.Limits)
 		dev.Spare = mean - float64(set.TXPowerIndex)*f.Band.TXPowerStepDB - f.Band.RequiredSNR[set.DR] - f.Limits.Margin
 		if set.DR == dev.Fastest {
 			res.AtFastest++
 		}
-		if dev.Spare < 0 {
+		switch {
+		case dev.Spare >= 0:
+		case set.DR <= f.Limits.MinDR && set.TXPowerIndex == 0:
+			res.OutOfReach++
+		default:
 			res.BeyondMargin++
 		}
 		res.Changes += dev.Changes

@@ -3,6 +3,7 @@ package adrsim
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/loraedge/loraedge/internal/network/adr"
 )
@@ -110,5 +111,38 @@ func TestBackoff(t *testing.T) {
 	s = backoff(s, adrAckLimit+2*adrAckDelay, 0)
 	if s.DR != 4 {
 		t.Fatalf("second backoff %+v, want DR4", s)
+	}
+}
+
+// TestFieldEmulationLinkDrop worsens every fourth device's link by 8 dB
+// after 30 hours: "loraedge" must notice from the SNR and the loss, move
+// those devices back inside their margin and keep the loss low.
+func TestFieldEmulationLinkDrop(t *testing.T) {
+	f := EU868Field()
+	f.Drop = &Drop{Every: 4, At: 30 * time.Hour, DB: 8}
+	for _, name := range adr.Names() {
+		alg, _ := adr.New(name)
+		r, err := Run(f, name, alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Log(r)
+		if name != adr.DefaultAlgorithm {
+			continue
+		}
+		if r.BeyondMargin != 0 {
+			t.Errorf("%d devices beyond their margin after the drop", r.BeyondMargin)
+		}
+		if r.OutOfReach == 0 {
+			t.Error("no device out of reach: the drop is too weak to test anything")
+		}
+		if r.LossAfter() >= 0.05 {
+			t.Errorf("%.2f %% of transmissions lost in the second half, want < 5 %%", 100*r.LossAfter())
+		}
+		for i, d := range r.Devices {
+			if i%4 == 0 || d.Final.DR != d.Fastest || d.Spare < 0 {
+				t.Logf("  device %2d mean SNR %5.2f dB: %+v, fastest DR%d, %.2f dB spare", i, d.MeanSNR, d.Final, d.Fastest, d.Spare)
+			}
+		}
 	}
 }
