@@ -1,6 +1,7 @@
 package adr
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 )
@@ -35,23 +36,14 @@ type RobustOptions struct {
 }
 
 func (o RobustOptions) withDefaults() RobustOptions {
-	set := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if o.MinSamples == 0 {
-		o.MinSamples = 10
-	}
-	set(&o.Confidence, 3)
-	set(&o.FadingSigmas, 3)
-	set(&o.MinStd, 1)
-	set(&o.Hysteresis, 1)
-	set(&o.LossRise, 0.05)
-	set(&o.LossHigh, 0.1)
-	if o.HoldFrames == 0 {
-		o.HoldFrames = 120
-	}
+	o.MinSamples = cmp.Or(o.MinSamples, 10)
+	o.Confidence = cmp.Or(o.Confidence, 3)
+	o.FadingSigmas = cmp.Or(o.FadingSigmas, 3)
+	o.MinStd = cmp.Or(o.MinStd, 1)
+	o.Hysteresis = cmp.Or(o.Hysteresis, 1)
+	o.LossRise = cmp.Or(o.LossRise, 0.05)
+	o.LossHigh = cmp.Or(o.LossHigh, 0.1)
+	o.HoldFrames = cmp.Or(o.HoldFrames, 120)
 	return o
 }
 
