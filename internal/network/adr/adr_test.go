@@ -183,7 +183,7 @@ func TestRobust(t *testing.T) {
 		{
 			name:  "hysteresis keeps a setting just short of the margin",
 			start: Setting{DR: 4, NbTrans: 1},
-			prep:  func(t *testing.T, s *State) { feed(t, s, 400, alternating(-0.4)) },
+			prep:  func(t *testing.T, s *State) { feed(t, s, 400, alternating(-0.25)) },
 		},
 		{
 			name:  "slower when the margin is clearly short",

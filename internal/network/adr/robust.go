@@ -22,7 +22,7 @@ type RobustOptions struct {
 	// not make the estimate overconfident (1).
 	MinStd float64
 	// Hysteresis is how far, in dB, the current setting must fall short of
-	// the margin before ADR moves to a slower one (1).
+	// the margin before ADR moves to a slower one (0.5).
 	Hysteresis float64
 	// LossRise is the rise in loss after a faster setting that takes the
 	// step back (0.05).
@@ -40,7 +40,7 @@ func (o RobustOptions) withDefaults() RobustOptions {
 	o.Confidence = cmp.Or(o.Confidence, 3)
 	o.FadingSigmas = cmp.Or(o.FadingSigmas, 3)
 	o.MinStd = cmp.Or(o.MinStd, 1)
-	o.Hysteresis = cmp.Or(o.Hysteresis, 1)
+	o.Hysteresis = cmp.Or(o.Hysteresis, 0.5)
 	o.LossRise = cmp.Or(o.LossRise, 0.05)
 	o.LossHigh = cmp.Or(o.LossHigh, 0.1)
 	o.HoldFrames = cmp.Or(o.HoldFrames, 120)
