@@ -1,6 +1,8 @@
 package airtime
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,5 +190,24 @@ func TestBudgetMemoryBounded(t *testing.T) {
 	b.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d ledgers kept, want 1", n)
+	}
+}
+
+// TestReserveConcurrent has many callers race for one sub-band; exactly the
+// budget's worth must be granted.
+func TestReserveConcurrent(t *testing.T) {
+	b := NewBudget(EU868SubBands)
+	var wg sync.WaitGroup
+	var granted atomic.Int64
+	for range 100 {
+		wg.Go(func() {
+			if b.Reserve(gwA, 868300000, time.Second, t0) {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if granted.Load() != 36 || b.Refusals() != 64 {
+		t.Fatalf("%d granted, %d refused; want 36 and 64", granted.Load(), b.Refusals())
 	}
 }
