@@ -50,9 +50,13 @@ func (o RobustOptions) withDefaults() RobustOptions {
 // Robust is the "loraedge" algorithm. It estimates the link from the mean
 // of the normalised SNR minus its uncertainty, not from the best sample
 // (which overstates the link by about two standard deviations of the
-// fading), and sets the fastest data rate, then the lowest power, whose
-// floor stays the installation margin below that estimate, stepping by the
-// band's real dB per data rate and power index. Loss closes the loop: if
+// fading). The mean runs over up to LinkWindow uplinks rather than the 20
+// of the history: normalised samples stay comparable across settings, and
+// only a long mean is precise enough to use the margin without overdrawing
+// it. It sets the fastest data rate, then the lowest power, whose floor
+// stays the installation margin below that estimate, stepping by the
+// band's real dB per data rate and power index (2.5 and 2 dB in EU868)
+// rather than a 3 dB rule of thumb. Loss closes the loop: if
 // frames go missing after a faster setting, it steps back and holds; loss
 // at the slowest rate and full power, which no slower rate can fix, raises
 // NbTrans.
