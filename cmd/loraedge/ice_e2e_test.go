@@ -54,7 +54,9 @@ func (h *iceHook) bySite() map[string][]notify.WebhookAlert {
 // frost point +2.2 degC): a dry road at +1 degC and a moist road falling
 // from +4 to +1.5 degC get dew, not ice, and raise no Alarm. A dry road at
 // -1 degC under the same kind of air (frost point above FBT) does, with
-// "Glätte vorhanden", not a "möglich" text.
+// "Glätte vorhanden", not a "möglich" text. Stations with a freezing-point
+// sensor (14-byte payload): a wet road at -1 degC well salted (Tg -5) is no
+// Alarm; one whose brine is diluted to Tg -0.5 is.
 func TestIceNoFalseAlarmAboveFreezing(t *testing.T) {
 	hook := &iceHook{}
 	srv := httptest.NewServer(hook)
@@ -86,6 +88,17 @@ func TestIceNoFalseAlarmAboveFreezing(t *testing.T) {
 		s.readings = append(s.readings, dry(-1, 1, 95))
 	}
 	stations = append(stations, s)
+	for _, b := range []struct {
+		site string
+		tg   float64
+	}{{"wet-salted", -5}, {"wet-diluted", -0.5}} {
+		s = station{site: b.site}
+		for range 8 {
+			s.readings = append(s.readings, sim.RoadStationReading{SurfaceTemp: -1, AirTemp: 1, RH: 90, SurfaceState: sim.SurfaceWet,
+				WaterFilmMM: 0.2, BatteryVolts: 3.6, FreezingSensor: true, FreezingTemp: new(b.tg)})
+		}
+		stations = append(stations, s)
+	}
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "loraedge.yaml")
@@ -127,13 +140,17 @@ sites:
 	}
 
 	require.Eventually(t, func() bool {
-		for _, a := range hook.bySite()["dry-minus1"] {
-			if a.Level == notify.LevelAlarm {
-				return true
+		n := 0
+		for _, site := range []string{"dry-minus1", "wet-diluted"} {
+			for _, a := range hook.bySite()[site] {
+				if a.Level == notify.LevelAlarm {
+					n++
+					break
+				}
 			}
 		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond, "the frosty road raises an Alarm")
+		return n == 2
+	}, 10*time.Second, 20*time.Millisecond, "the frosty and the freezing road raise an Alarm")
 	time.Sleep(200 * time.Millisecond) // the other stations' last notifications
 
 	got := hook.bySite()
@@ -143,7 +160,7 @@ sites:
 				a.Info["condition_de"], a.Info["reasons"], a.Values["fbt"], a.Values["frost_point"])
 		}
 	}
-	for _, site := range []string{"dry-plus1", "moist-falling"} {
+	for _, site := range []string{"dry-plus1", "moist-falling", "wet-salted"} {
 		for _, a := range got[site] {
 			assert.Less(t, a.Level, notify.LevelAlarm, "%s: %s", site, a.Info["reasons"])
 			assert.NotContains(t, a.Info["reasons"], "fbt_below_frost_point", site)
@@ -151,11 +168,18 @@ sites:
 	}
 	require.NotEmpty(t, got["dry-plus1"], "the dry road near its dew point still warns")
 	assert.InDelta(t, 2.2, got["dry-plus1"][0].Values["frost_point"], 0.05, "the frost point itself is right")
-	for _, a := range got["dry-minus1"] {
-		if a.Level == notify.LevelAlarm {
-			assert.Equal(t, "Glätte vorhanden", a.Info["condition_de"])
-			assert.Equal(t, "road is slippery", a.Info["condition_en"])
-			assert.Contains(t, a.Info["reasons"], "fbt_below_frost_point")
+	require.NotEmpty(t, got["wet-salted"])
+	assert.Equal(t, -5.0, got["wet-salted"][0].Values["freezing_temp"], "the freezing temperature arrives from the payload")
+	alarms := map[string]notify.WebhookAlert{}
+	for _, site := range []string{"dry-minus1", "wet-diluted"} {
+		for _, a := range got[site] {
+			if a.Level == notify.LevelAlarm {
+				alarms[site] = a
+				assert.Equal(t, "Glätte vorhanden", a.Info["condition_de"], site)
+				assert.Equal(t, "road is slippery", a.Info["condition_en"], site)
+			}
 		}
 	}
+	assert.Contains(t, alarms["dry-minus1"].Info["reasons"], "fbt_below_frost_point")
+	assert.Contains(t, alarms["wet-diluted"].Info["reasons"], "fbt_le_freezing_wet")
 }
