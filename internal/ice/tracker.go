@@ -322,7 +322,8 @@ func (t *Tracker) clearCondition(rs resolved) bool {
 }
 
 // levelOf applies the Warnung and Alarm rules to resolved values; frost is
-// whether FBT has been below the frost point for FrostReadings readings.
+// whether FBT has been below the frost point, where ice can form (see
+// belowFrostPoint), for FrostReadings readings.
 func (t *Tracker) levelOf(rs resolved, cond Condition, frost bool) (Level, []string) {
 	if !rs.hasFBT {
 		return LevelNone, nil
