@@ -185,9 +185,11 @@ func (ev *iceEval) condition(id string, s *station, smp ice.Sample, fc []ice.Hor
 		c.Info["surface_de"] = as.Surface.German()
 		c.Info["surface_en"] = as.Surface.English()
 	}
-	c.Info["condition"] = as.Condition.String()
-	c.Info["condition_de"] = as.Condition.German()
-	c.Info["condition_en"] = as.Condition.English()
+	// The Tracker's condition, not the tree's: it matches the level, so an
+	// Alarm never reads "sofort möglich".
+	c.Info["condition"] = tr.Condition.String()
+	c.Info["condition_de"] = tr.Condition.German()
+	c.Info["condition_en"] = tr.Condition.English()
 	c.Info["reasons"] = strings.Join(tr.Reasons, ",")
 	if tr.Expected != ice.LevelNone {
 		c.Info["expected"] = iceLevel(tr.Expected).String()

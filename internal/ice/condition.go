@@ -5,6 +5,11 @@ import "fmt"
 // Condition is a result of the decision tree (Glättezustand), ordered so that
 // a larger Severity means a more urgent state. The two "unknown" conditions
 // have negative severity: they are neither a danger nor an all-clear.
+//
+// The texts up to BlackIceImmediate say "möglich" (possible): they go with
+// Vorwarnung or Warnung at most. An Alarm shows SlipperyPresent or
+// IceSnowOnRoad (see Transition.Condition), so no text saying "possible"
+// rides on a level that means "act now".
 type Condition int
 
 // Conditions of the SWE 4.14 tree, in order of severity.

@@ -27,7 +27,10 @@ type TrackerConfig struct {
 	FrostMargin    float64 `json:"frost_margin,omitempty"`
 	FreezingMargin float64 `json:"freezing_margin,omitempty"`
 	// FrostReadings: Alarm when FBT < frost point for this many consecutive
-	// readings (default 2).
+	// readings (default 2). Only readings where ice can form count: FBT
+	// below 0 degC, or at or below the freezing temperature where one is
+	// measured; above that the frost point (Magnus over ice) means nothing
+	// and what forms on the road is dew.
 	FrostReadings int `json:"frost_readings,omitempty"`
 	// ClearFBT, ClearMargin, ClearHold: the level is lowered only after
 	// FBT >= ClearFBT (default +2 degC) or FBT >= freezing temp + ClearMargin
@@ -98,7 +101,8 @@ type TrackerState struct {
 	LastReading time.Time `json:"last_reading,omitzero"`
 	// LastFBT is that reading's FBT, for "falling" without a forecast.
 	LastFBT *float64 `json:"last_fbt,omitempty"`
-	// FrostStreak counts consecutive readings with FBT < frost point.
+	// FrostStreak counts consecutive readings with FBT < frost point where
+	// ice can form (see TrackerConfig.FrostReadings).
 	FrostStreak int `json:"frost_streak,omitempty"`
 	// ClearSince is the reading time since which the all-clear condition
 	// has held without interruption; zero when it does not hold.
@@ -116,7 +120,8 @@ type TrackerState struct {
 // TPT or LT/RH; "water" = moist or wet; "frozen" = TLS 64..67):
 //
 //	Alarm:      (water or frozen) and FBT <= Tg
-//	            or FBT < Tf for 2 consecutive readings
+//	            or FBT < Tf for 2 consecutive readings where ice can form:
+//	            FBT < 0, or FBT <= Tg where Tg is measured (salt)
 //	            or the tree says Glätte vorhanden / Eis/Schnee auf der Fahrbahn
 //	Warnung:    FBT <= +1 and (FBT <= Tf + 0.5 K or (water and FBT - Tg <= 1 K))
 //	Vorwarnung: FBT <= +3 and falling faster than 0.2 K/h
@@ -124,6 +129,12 @@ type TrackerState struct {
 //	            or a forecast horizon <= 60 min reaches Warnung/Alarm
 //	            or the tree says Eisglätte sofort möglich (not if FBT >= Tg + 1.5 K)
 //	            or ... sowie Reifglätte sofort möglich (unless only by Conservative)
+//
+// So Alarm means ice, snow, frost or freezing water on the road, or FBT at
+// or below the freezing temperature with moisture. A road above 0 degC (and
+// above a measured freezing temperature) below the dew point gets dew, not
+// ice: it reaches at most Warnung (near the frost point at FBT <= +1) or
+// Vorwarnung through the tree and the forecast.
 //
 // Raising is immediate; lowering waits for the all-clear hold (see Observe).
 type Tracker struct {
@@ -182,6 +193,13 @@ type Transition struct {
 	// Assessment is the decision tree's result for this reading (zero
 	// Condition NotDeterminable when there was no reading).
 	Assessment Assessment `json:"assessment"`
+	// Condition is the condition to show with the level To: the tree's,
+	// except that an Alarm shows at least SlipperyPresent. The tree sees one
+	// reading and says "sofort möglich" where the Tracker already knows the
+	// road is freezing (water at or below Tg, frost for two readings) or
+	// holds the Alarm until the Entwarnung; a "possible" text must not ride
+	// on a level that means "act now".
+	Condition Condition `json:"condition"`
 	// Expected is the highest level (Warnung or Alarm) the forecast reaches
 	// and ExpectedIn the earliest horizon at which it reaches Warnung or
 	// above: the lead time ("expected in ~30 min"). LevelNone when the
@@ -226,6 +244,7 @@ func (t *Tracker) Observe(r Reading, fc []HorizonAssessment, at time.Time) Trans
 		} else {
 			tr.Assessment = Assessment{Condition: NotDeterminable, Missing: []string{"fbt"}}
 		}
+		tr.Condition = conditionFor(tr.To, tr.Assessment.Condition)
 		return tr
 	}
 
@@ -241,7 +260,7 @@ func (t *Tracker) Observe(r Reading, fc []HorizonAssessment, at time.Time) Trans
 		r = r.WithForecast(fc, defaultLead)
 	}
 	tr.Assessment = Assess(r)
-	if rs.hasTf && rs.fbt < rs.tf {
+	if rs.belowFrostPoint() {
 		st.FrostStreak++
 	} else {
 		st.FrostStreak = 0
@@ -269,7 +288,33 @@ func (t *Tracker) Observe(r Reading, fc []HorizonAssessment, at time.Time) Trans
 	st.LastReading, st.LastFBT = r.Time, new(rs.fbt)
 	tr.To = st.Level
 	tr.Changed = tr.To != tr.From
+	tr.Condition = conditionFor(tr.To, tr.Assessment.Condition)
 	return tr
+}
+
+// conditionFor returns the condition to show with level l: an Alarm never
+// carries a text weaker than "Glätte vorhanden".
+func conditionFor(l Level, c Condition) Condition {
+	if l == LevelAlarm && c < SlipperyPresent {
+		return SlipperyPresent
+	}
+	return c
+}
+
+// belowFrostPoint reports whether hoar frost can grow: FBT below the frost
+// point where ice can form at all, that is below 0 degC, or at or below the
+// freezing temperature where one is measured (residual salt from preventive
+// spreading dissolves the deposit until the road is colder than that). Above
+// it the frost point (Magnus over ice) has no meaning; what forms is dew.
+func (r resolved) belowFrostPoint() bool {
+	if !r.hasFBT || !r.hasTf || r.fbt >= r.tf {
+		return false
+	}
+	if r.hasTg {
+		// Pure water freezes at 0 degC: a reading above is sensor offset.
+		return r.fbt <= min(r.tg, 0)
+	}
+	return r.fbt < 0
 }
 
 func (t *Tracker) clearCondition(rs resolved) bool {
@@ -277,7 +322,8 @@ func (t *Tracker) clearCondition(rs resolved) bool {
 }
 
 // levelOf applies the Warnung and Alarm rules to resolved values; frost is
-// whether FBT has been below the frost point for FrostReadings readings.
+// whether FBT has been below the frost point, where ice can form (see
+// belowFrostPoint), for FrostReadings readings.
 func (t *Tracker) levelOf(rs resolved, cond Condition, frost bool) (Level, []string) {
 	if !rs.hasFBT {
 		return LevelNone, nil
@@ -387,7 +433,7 @@ func (t *Tracker) expected(fc []HorizonAssessment) (Level, time.Duration) {
 		}
 		// A predicted frost point crossing counts at once: the streak rule
 		// guards against single noisy readings, not against a trend.
-		frost := rs.hasTf && rs.fbt < rs.tf
+		frost := rs.belowFrostPoint()
 		lvl, _ := t.levelOf(rs, h.Assessment.Condition, frost)
 		if lvl >= LevelWarnung && best == LevelNone {
 			in = h.Horizon

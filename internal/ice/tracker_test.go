@@ -346,3 +346,89 @@ func TestTrackerRules(t *testing.T) {
 		})
 	}
 }
+
+// Ice needs FBT at or below the freezing point: the boundary +-0.1 degC,
+// dry and wet, with and without a freezing-temperature sensor. Each case
+// feeds the same reading twice, 15 min apart, so the two-reading frost rule
+// can fire. TPT +1 gives a frost point of +0.879 degC, above both FBTs.
+func TestTrackerAlarmNeedsFreezing(t *testing.T) {
+	tests := []struct {
+		name    string
+		s       Sample
+		want    Level
+		reasons []string
+		cond    Condition
+	}{
+		{"dry +0.1: dew, not frost", Sample{FBT: new(0.1), State: st(Dry)}, LevelWarnung, []string{"near_frost_point"}, OnPrecipitationOrFrostImmediate},
+		{"dry -0.1: hoar frost", Sample{FBT: new(-0.1), State: st(Dry)}, LevelAlarm, []string{"fbt_below_frost_point"}, SlipperyPresent},
+		{"dry +0.1, Tg 0 measured", Sample{FBT: new(0.1), State: st(Dry), FreezingTemp: new(0.0)}, LevelWarnung, []string{"near_frost_point"}, OnPrecipitationOrFrostImmediate},
+		{"dry +0.1, Tg +0.3 (sensor offset)", Sample{FBT: new(0.1), State: st(Dry), FreezingTemp: new(0.3)}, LevelWarnung, []string{"near_frost_point"}, OnPrecipitationOrFrostImmediate},
+		{"dry -0.1, Tg 0 measured", Sample{FBT: new(-0.1), State: st(Dry), FreezingTemp: new(0.0)}, LevelAlarm, []string{"fbt_below_frost_point"}, SlipperyPresent},
+		{"dry -0.1, residual salt Tg -3", Sample{FBT: new(-0.1), State: st(Dry), FreezingTemp: new(-3.0)}, LevelWarnung, []string{"near_frost_point"}, OnPrecipitationOrFrostImmediate},
+		{"dry -3.1, residual salt Tg -3", Sample{FBT: new(-3.1), State: st(Dry), FreezingTemp: new(-3.0)}, LevelAlarm, []string{"fbt_below_frost_point"}, SlipperyPresent},
+		{"wet +0.1", Sample{FBT: new(0.1), State: st(Wet)}, LevelWarnung, []string{"near_frost_point", "wet_near_freezing"}, BlackIceImmediate},
+		{"wet -0.1", Sample{FBT: new(-0.1), State: st(Wet)}, LevelAlarm, []string{"fbt_le_freezing_wet", "fbt_below_frost_point"}, SlipperyPresent},
+		{"moist +0.1, Tg 0 measured", Sample{FBT: new(0.1), State: st(Moist), FreezingTemp: new(0.0)}, LevelWarnung, []string{"near_frost_point", "wet_near_freezing"}, BlackIceImmediate},
+		{"moist -0.1, Tg 0 measured", Sample{FBT: new(-0.1), State: st(Moist), FreezingTemp: new(0.0)}, LevelAlarm, []string{"fbt_le_freezing_wet", "fbt_below_frost_point"}, SlipperyPresent},
+		{"wet -0.1, well salted Tg -3", Sample{FBT: new(-0.1), State: st(Wet), FreezingTemp: new(-3.0)}, LevelWarnung, []string{"near_frost_point"}, BlackIceImmediate},
+		{"wet -2.9, brine diluted to Tg -2.8", Sample{FBT: new(-2.9), State: st(Wet), FreezingTemp: new(-2.8)}, LevelAlarm, []string{"fbt_le_freezing_wet", "fbt_below_frost_point"}, SlipperyPresent},
+		{"wet -2.7, brine at Tg -2.8", Sample{FBT: new(-2.7), State: st(Wet), FreezingTemp: new(-2.8)}, LevelWarnung, []string{"near_frost_point", "wet_near_freezing"}, BlackIceImmediate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker(t)
+			var x Transition
+			for i := range 2 {
+				s := tc.s
+				s.TPT, s.Time = new(1.0), minutes(float64(15*i))
+				x = tr.Observe(Reading{Sample: s}, nil, s.Time)
+			}
+			assert.Equal(t, tc.want, x.Raw)
+			assert.Equal(t, tc.want, x.To)
+			assert.Equal(t, tc.reasons, x.Reasons)
+			assert.Equal(t, tc.cond, x.Condition)
+		})
+	}
+}
+
+// The two false alarms of issue 18, air +4 degC at 90 % (dew point +2.5,
+// frost point +2.2 degC): a dry road at +1 and a moist road falling from +4
+// to +1.5 get dew, not ice, so no Alarm; the computed points stay right.
+func TestTrackerNoAlarmAboveFreezing(t *testing.T) {
+	air := func(smp Sample) Sample { smp.LT, smp.RH = new(4.0), new(90.0); return smp }
+
+	s := &station{t: t, tr: newTracker(t)}
+	for i := range 8 {
+		x := s.observe(minutes(float64(15*i)), air(Sample{FBT: new(1.0), State: st(Dry)}), true)
+		assert.Less(t, x.To, LevelAlarm, "reading %d", i)
+		assert.NotContains(t, x.Reasons, "fbt_below_frost_point")
+		assert.NotEqual(t, SlipperyPresent, x.Condition)
+		require.NotNil(t, x.Assessment.FrostPoint)
+		assert.InDelta(t, 2.2, *x.Assessment.FrostPoint, 0.05)
+		assert.InDelta(t, 2.5, *x.Assessment.DewPoint, 0.05)
+	}
+	assert.Equal(t, 0, s.tr.State().FrostStreak)
+
+	s = &station{t: t, tr: newTracker(t)}
+	for i, v := range []float64{4, 3.5, 3, 2.5, 2, 1.5, 1.5, 1.5} {
+		x := s.observe(minutes(float64(15*i)), air(Sample{FBT: new(v), State: st(Moist)}), true)
+		assert.Less(t, x.To, LevelWarnung, "reading %d (FBT %v)", i, v)
+		assert.NotContains(t, x.Reasons, "fbt_below_frost_point")
+	}
+}
+
+// An Alarm held until the Entwarnung shows "Glätte vorhanden", never the
+// tree's "Eisglätte sofort möglich" of the warming road.
+func TestTrackerAlarmText(t *testing.T) {
+	tr := newTracker(t)
+	x := tr.Observe(Reading{Sample: Sample{Time: minutes(0), FBT: new(-0.5), State: st(Wet)}}, nil, minutes(0))
+	assert.Equal(t, LevelAlarm, x.To)
+	assert.Equal(t, BlackIceImmediate, x.Assessment.Condition)
+	assert.Equal(t, SlipperyPresent, x.Condition)
+	x = tr.Observe(Reading{Sample: Sample{Time: minutes(15), FBT: new(1.5), State: st(Wet)}}, nil, minutes(15))
+	assert.Equal(t, LevelAlarm, x.To)
+	assert.Equal(t, LevelVorwarnung, x.Raw)
+	assert.Equal(t, SlipperyPresent, x.Condition)
+	x = tr.Observe(Reading{Sample: Sample{Time: minutes(30), FBT: new(1.5), State: st(IceSurface)}}, nil, minutes(30))
+	assert.Equal(t, IceSnowOnRoad, x.Condition)
+}

@@ -232,6 +232,17 @@ func TestRoadStation(t *testing.T) {
 	_, _, err = set.Decode("generic/road-station", codec.Input{FPort: 10, Bytes: b[:11]}, "d")
 	assert.True(t, errors.Is(err, codec.ErrTruncated), "%v", err)
 	assert.False(t, strings.Contains(err.Error(), "panic"))
+
+	// Firmware 1.1 appends the freezing temperature: -3.00 degC, or 0x8000
+	// where the sensor cannot measure.
+	ms, _, err = set.Decode("generic/road-station", codec.Input{FPort: 10, Bytes: append(b[:12:12], 0xfe, 0xd4)}, "d")
+	require.NoError(t, err)
+	require.Len(t, ms, len(want)+1)
+	assert.Equal(t, measurement.FreezingTemperature, ms[len(ms)-1].Quantity)
+	assert.InDelta(t, -3.0, ms[len(ms)-1].Value, 1e-9)
+	ms, _, err = set.Decode("generic/road-station", codec.Input{FPort: 10, Bytes: append(b[:12:12], 0x80, 0x00)}, "d")
+	require.NoError(t, err)
+	assert.Len(t, ms, len(want))
 }
 
 func TestLoadDefaultOverrides(t *testing.T) {

@@ -40,15 +40,22 @@ type roadSite struct {
 	surfaceOffset float64 // bridges cool from below, forest canopy shelters
 	rhOffset      float64
 	seed          float64
+	// freezingSensor: the station measures the freezing temperature of
+	// the film; saltGM2 is the residual salt (g/m2 NaCl) of a preventive
+	// spreading before the scenario starts.
+	freezingSensor bool
+	saltGM2        float64
 }
 
 // roadModel is a road weather station: air and surface temperature,
 // humidity and a water film that condenses when the surface nears the dew
-// point and freezes below 0 degC.
+// point and freezes below its freezing temperature: 0 degC, or lower while
+// residual salt is dissolved in it.
 type roadModel struct {
 	site    roadSite
 	step    stepper
 	filmMM  float64
+	saltGM2 float64
 	battery float64
 	// frozen is the state the film froze into: water that was already a
 	// wet film becomes ice, a thin condensate freezes as hoar frost. It is
@@ -57,7 +64,32 @@ type roadModel struct {
 }
 
 func newRoadModel(s roadSite) *roadModel {
-	return &roadModel{site: s, battery: 3.62}
+	return &roadModel{site: s, saltGM2: s.saltGM2, battery: 3.62}
+}
+
+// saltLife is the time constant (hours) in which traffic carries residual
+// salt off the road.
+const saltLife = 4.0
+
+// brineCurve is the freezing point (degC) of NaCl brine by concentration
+// (mass %), up to the eutectic at 23.3 % (domain.md section 1).
+var brineCurve = []struct{ pct, tg float64 }{{0, 0}, {5, -3}, {10, -6.5}, {15, -11}, {20, -16.5}, {23.3, -21.1}}
+
+// freezingPoint returns the freezing temperature of the film: the residual
+// salt dissolved in it (1 mm of film is 1000 g/m2 of water). More salt than
+// the film can dissolve leaves the eutectic point.
+func (m *roadModel) freezingPoint() float64 {
+	if m.saltGM2 <= 0 || m.filmMM <= 0 {
+		return 0
+	}
+	pct := 100 * m.saltGM2 / (m.saltGM2 + m.filmMM*1000)
+	for i := 1; i < len(brineCurve); i++ {
+		a, b := brineCurve[i-1], brineCurve[i]
+		if pct <= b.pct {
+			return a.tg + (pct-a.pct)/(b.pct-a.pct)*(b.tg-a.tg)
+		}
+	}
+	return brineCurve[len(brineCurve)-1].tg
 }
 
 // roadWeather is the weather at a road section, before the water film.
@@ -95,8 +127,9 @@ func (m *roadModel) Sample(t time.Time) RoadStationReading {
 			m.filmMM -= 0.03 * (spread - 1.5) * dt
 		}
 		m.filmMM = math.Max(0, math.Min(filmMax, m.filmMM))
+		m.saltGM2 -= m.saltGM2 * dt / saltLife
 		switch {
-		case w.surface > 0:
+		case w.surface > m.freezingPoint():
 			m.frozen = 0
 		case m.frozen == 0 && m.filmMM >= filmWet:
 			m.frozen = SurfaceIce
@@ -107,18 +140,24 @@ func (m *roadModel) Sample(t time.Time) RoadStationReading {
 	})
 	w := m.weather(t)
 	r := RoadStationReading{
-		SurfaceTemp:  w.surface,
-		AirTemp:      w.air,
-		RH:           w.rh,
-		WaterFilmMM:  m.filmMM,
-		BatteryVolts: m.battery,
+		SurfaceTemp:    w.surface,
+		AirTemp:        w.air,
+		RH:             w.rh,
+		WaterFilmMM:    m.filmMM,
+		BatteryVolts:   m.battery,
+		FreezingSensor: m.site.freezingSensor,
+	}
+	tg := m.freezingPoint()
+	if m.site.freezingSensor && m.filmMM >= filmDry {
+		// The sensor needs a film to measure; on a dry road it reports none.
+		r.FreezingTemp = &tg
 	}
 	switch {
 	case m.filmMM < filmDry:
 		r.SurfaceState, r.WaterFilmMM = SurfaceDry, 0
-	case w.surface <= 0 && m.frozen != 0:
+	case w.surface <= tg && m.frozen != 0:
 		r.SurfaceState = m.frozen
-	case w.surface <= 0:
+	case w.surface <= tg:
 		r.SurfaceState = SurfaceHoarFrost
 	case m.filmMM < filmWet:
 		r.SurfaceState = SurfaceMoist

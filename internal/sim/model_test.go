@@ -142,3 +142,37 @@ func TestValveClosedStopsFlow(t *testing.T) {
 	assert.Error(t, v.command(1, []byte{ValveCmdOpen}))
 	assert.False(t, b.ValveOpen())
 }
+
+// The valley is spread preventively at dusk and has a freezing-point
+// sensor: its film stays liquid below 0 degC while the brine is strong,
+// and freezes once condensation has diluted it so that its freezing
+// temperature rises above the surface.
+func TestSaltedValley(t *testing.T) {
+	sc, ok := LookupScenario("winter-night")
+	require.True(t, ok)
+	devs := sc.build(sc.Start)
+	m := devs[2].sensor.(*roadModel)
+	require.Equal(t, "k23-valley", devs[2].dev.Site)
+	at := map[string]RoadStationReading{}
+	for tt := sc.Start; !tt.After(sc.Start.Add(18 * time.Hour)); tt = tt.Add(10 * time.Minute) {
+		at[tt.In(cet).Format("15:04")] = m.Sample(tt)
+	}
+	r := at["18:00"]
+	assert.True(t, r.FreezingSensor)
+	assert.Nil(t, r.FreezingTemp, "no film, nothing to measure")
+	assert.Len(t, EncodeRoadStation(r), 14)
+
+	r = at["21:30"]
+	assert.Less(t, r.SurfaceTemp, 0.0)
+	assert.Equal(t, SurfaceWet, r.SurfaceState, "salted film still liquid")
+	require.NotNil(t, r.FreezingTemp)
+	assert.Less(t, *r.FreezingTemp, r.SurfaceTemp-1.5)
+
+	r = at["03:00"]
+	assert.Equal(t, SurfaceIce, r.SurfaceState)
+	require.NotNil(t, r.FreezingTemp)
+	assert.Greater(t, *r.FreezingTemp, r.SurfaceTemp, "brine diluted above FBT")
+
+	// The other stations have no sensor and keep the 12-byte payload.
+	assert.Len(t, EncodeRoadStation(devs[0].sensor.(*roadModel).Sample(sc.Start)), 12)
+}

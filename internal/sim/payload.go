@@ -34,20 +34,36 @@ type RoadStationReading struct {
 	SurfaceState uint8   // TLS code 0/1/32/64/65/66/67
 	WaterFilmMM  float64 // mm
 	BatteryVolts float64 // V
+	// FreezingSensor marks a station with a freezing-point sensor
+	// (firmware 1.1); FreezingTemp is its reading in degC, nil when it
+	// cannot measure (no film on the road).
+	FreezingSensor bool
+	FreezingTemp   *float64
 }
+
+// noFreezingTemp is the raw freezing temperature "not measured".
+const noFreezingTemp = 0x8000
 
 // EncodeRoadStation writes the 12-byte big-endian road station layout:
 // int16 surface temperature x0.01 degC, int16 air temperature x0.01 degC,
 // uint16 RH x0.01 %, uint8 surface state, uint8 reserved, uint16 water film
-// in um, uint16 battery in mV.
+// in um, uint16 battery in mV; a station with a freezing-point sensor
+// appends int16 freezing temperature x0.01 degC (0x8000: not measured).
 func EncodeRoadStation(r RoadStationReading) []byte {
-	b := make([]byte, 0, 12)
+	b := make([]byte, 0, 14)
 	b = binary.BigEndian.AppendUint16(b, uint16(clampInt16(math.Round(r.SurfaceTemp*100))))
 	b = binary.BigEndian.AppendUint16(b, uint16(clampInt16(math.Round(r.AirTemp*100))))
 	b = binary.BigEndian.AppendUint16(b, clampUint16(math.Round(r.RH*100)))
 	b = append(b, r.SurfaceState, 0)
 	b = binary.BigEndian.AppendUint16(b, clampUint16(math.Round(r.WaterFilmMM*1000)))
 	b = binary.BigEndian.AppendUint16(b, clampUint16(math.Round(r.BatteryVolts*1000)))
+	switch {
+	case r.FreezingTemp != nil:
+		// -327.68 would read as "not measured"; no brine gets near it.
+		b = binary.BigEndian.AppendUint16(b, uint16(max(clampInt16(math.Round(*r.FreezingTemp*100)), -32767)))
+	case r.FreezingSensor:
+		b = binary.BigEndian.AppendUint16(b, noFreezingTemp)
+	}
 	return b
 }
 

@@ -150,6 +150,17 @@ func TestEncodeRoadStationLayout(t *testing.T) {
 	assert.Equal(t, "ff15"+"0096"+"2469"+"43"+"00"+"0078"+"0e10", hex.EncodeToString(b))
 }
 
+// A station with a freezing-point sensor appends Tg, or 0x8000 when the
+// sensor cannot measure.
+func TestEncodeRoadStationFreezingTemp(t *testing.T) {
+	r := RoadStationReading{SurfaceTemp: -2.35, AirTemp: 1.5, RH: 93.21, SurfaceState: 32, WaterFilmMM: 0.12, BatteryVolts: 3.6, FreezingSensor: true}
+	assert.Equal(t, "ff15"+"0096"+"2469"+"20"+"00"+"0078"+"0e10"+"8000", hex.EncodeToString(EncodeRoadStation(r)))
+	r.FreezingTemp = new(-3.0)
+	assert.Equal(t, "fed4", hex.EncodeToString(EncodeRoadStation(r)[12:]))
+	r.FreezingTemp = new(-400.0)
+	assert.Equal(t, "8001", hex.EncodeToString(EncodeRoadStation(r)[12:]), "clamped, never the missing value")
+}
+
 func TestEncodeValve(t *testing.T) {
 	assert.Equal(t, "000e74", hex.EncodeToString(EncodeValve(ValveReading{Open: false, BatteryMV: 3700})))
 	assert.Equal(t, "010e74", hex.EncodeToString(EncodeValve(ValveReading{Open: true, BatteryMV: 3700})))

@@ -198,9 +198,11 @@ func abpDevice(code byte, idx uint16, name, profile, site, macVersion string) de
 
 func buildWinterNight(time.Time) []*simDevice {
 	sitesModels := []roadSite{
-		{airOffset: 0, surfaceOffset: -0.8, rhOffset: 0, seed: 1},    // bridge: cools from below
-		{airOffset: 0.3, surfaceOffset: 0.5, rhOffset: 1, seed: 2},   // forest: canopy shelters
-		{airOffset: -0.8, surfaceOffset: -0.6, rhOffset: 2, seed: 3}, // valley: cold-air pool
+		{airOffset: 0, surfaceOffset: -0.8, rhOffset: 0, seed: 1},  // bridge: cools from below
+		{airOffset: 0.3, surfaceOffset: 0.5, rhOffset: 1, seed: 2}, // forest: canopy shelters
+		// valley: cold-air pool, known for early ice: spread preventively
+		// at dusk and watched by a freezing-point sensor.
+		{airOffset: -0.8, surfaceOffset: -0.6, rhOffset: 2, seed: 3, freezingSensor: true, saltGM2: 10},
 	}
 	var out []*simDevice
 	for i, rs := range roadSites {

@@ -15,6 +15,13 @@
 //	    scale: 0.01             # value = raw*scale + add (scale default 1)
 //	    add: 0
 //	    unit: degC
+//	    optional: true          # the payload may end before this field
+//	    missing: -32768         # raw value that means "not measured": no value
+//
+// Optional fields let a layout grow without breaking devices that send the
+// older, shorter payload: a payload may then be any length from length (or
+// what the required fields need) to the end of the last optional field, but
+// it must not end inside one.
 package layout
 
 import (
@@ -46,6 +53,11 @@ type Field struct {
 	Scale  *float64 `json:"scale"`
 	Add    float64  `json:"add"`
 	Unit   string   `json:"unit"`
+	// Optional fields are decoded only when the payload reaches them.
+	Optional bool `json:"optional"`
+	// Missing is a raw value the device sends for "not measured" (a sensor
+	// not fitted): such a field gives no value.
+	Missing *float64 `json:"missing"`
 }
 
 type field struct {
@@ -57,13 +69,16 @@ type field struct {
 	scale  float64
 	add    float64
 	unit   string
+	opt    bool
+	miss   *float64
 }
 
 // Decoder decodes one configured layout.
 type Decoder struct {
 	fport  uint8
 	length int
-	need   int
+	need   int // bytes the required fields need
+	max    int // end of the last optional field
 	fields []field
 }
 
@@ -119,8 +134,12 @@ func New(options map[string]any) (codec.Decoder, error) {
 			scale = *f.Scale
 		}
 		d.fields = append(d.fields, field{name: f.Name, offset: f.Offset, size: t.size, kind: t.kind,
-			order: order, scale: scale, add: f.Add, unit: f.Unit})
-		d.need = max(d.need, f.Offset+t.size)
+			order: order, scale: scale, add: f.Add, unit: f.Unit, opt: f.Optional, miss: f.Missing})
+		if f.Optional {
+			d.max = max(d.max, f.Offset+t.size)
+		} else {
+			d.need = max(d.need, f.Offset+t.size)
+		}
 	}
 	if o.Length != 0 && o.Length < d.need {
 		errs = append(errs, fmt.Errorf("length %d is shorter than the fields need (%d)", o.Length, d.need))
@@ -140,11 +159,17 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	switch {
 	case len(b) < d.need || (d.length != 0 && len(b) < d.length):
 		return codec.Result{}, fmt.Errorf("%w: %d bytes, layout needs %d", codec.ErrTruncated, len(b), max(d.need, d.length))
-	case d.length != 0 && len(b) > d.length:
-		return codec.Result{}, fmt.Errorf("%w: %d bytes, layout has %d", codec.ErrFormat, len(b), d.length)
+	case d.length != 0 && len(b) > max(d.length, d.max):
+		return codec.Result{}, fmt.Errorf("%w: %d bytes, layout has %d", codec.ErrFormat, len(b), max(d.length, d.max))
 	}
 	res := codec.Result{Values: make([]codec.Value, 0, len(d.fields)), Fields: make(map[string]any, len(d.fields))}
 	for _, f := range d.fields {
+		if f.opt && len(b) < f.offset+f.size {
+			if len(b) > f.offset {
+				return codec.Result{}, fmt.Errorf("%w: %d bytes end inside optional field %s", codec.ErrTruncated, len(b), f.name)
+			}
+			continue
+		}
 		raw := b[f.offset : f.offset+f.size]
 		var v float64
 		switch {
@@ -166,6 +191,9 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("field %s: not a finite number", f.name))
 				continue
 			}
+		}
+		if f.miss != nil && v == *f.miss {
+			continue
 		}
 		v = v*f.scale + f.add
 		res.Values = append(res.Values, codec.Value{Field: f.name, Value: v, Unit: f.unit})

@@ -12,8 +12,9 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/layout"
 )
 
-// roadStation is the loraedge road station layout (same as the shipped
-// generic/road-station profile), written as YAML-decoded options would be.
+// roadStation is the loraedge road station layout of firmware 1.0 (the
+// shipped generic/road-station profile without its optional freezing
+// temperature), written as YAML-decoded options would be.
 func roadStation() map[string]any {
 	f := func(name string, off int, typ string, scale float64) map[string]any {
 		return map[string]any{"name": name, "offset": off, "type": typ, "scale": scale}
@@ -80,6 +81,46 @@ func TestErrors(t *testing.T) {
 	assert.ErrorIs(t, err, codec.ErrTruncated)
 	_, err = d.Decode(input(10, "fc18007d222e420000960e1000"))
 	assert.ErrorIs(t, err, codec.ErrFormat)
+}
+
+// The shipped profile's optional freezing temperature: 12-byte payloads of
+// firmware 1.0 still decode, 14-byte ones carry Tg, 0x8000 means no sensor.
+func TestOptionalField(t *testing.T) {
+	opts := roadStation()
+	opts["fields"] = append(opts["fields"].([]any), map[string]any{"name": "freezing_temperature", "offset": 12, "type": "i16",
+		"scale": 0.01, "optional": true, "missing": -32768})
+	d := decoder(t, opts)
+	const v1 = "fc18007d222e420000960e10"
+	tests := []struct {
+		name    string
+		hex     string
+		n       int
+		tg      any
+		wantErr error
+	}{
+		{"firmware 1.0, 12 bytes", v1, 6, nil, nil},
+		{"Tg -2.5", v1 + "ff06", 7, -2.5, nil},
+		{"no sensor", v1 + "8000", 6, nil, nil},
+		{"ends inside Tg", v1 + "ff", 0, nil, codec.ErrTruncated},
+		{"longer than the layout", v1 + "ff0600", 0, nil, codec.ErrFormat},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := d.Decode(input(10, tc.hex))
+			if tc.wantErr != nil {
+				assert.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, res.Values, tc.n)
+			assert.Equal(t, -10.0, res.Fields["road_surface_temperature"])
+			if tc.tg == nil {
+				assert.NotContains(t, res.Fields, "freezing_temperature")
+			} else {
+				assert.InDelta(t, tc.tg, res.Fields["freezing_temperature"], 1e-9)
+			}
+		})
+	}
 }
 
 func TestBadOptions(t *testing.T) {
