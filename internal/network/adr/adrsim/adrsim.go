@@ -168,84 +168,17 @@ func Run(f Field, name string, alg adr.Algorithm) (Result, error) {
 	}
 	rng := rand.New(rand.NewPCG(f.Seed, 0x4144522d53494d))
 	res := Result{Algorithm: name}
-	half := f.Duration / 2
 	for i := range f.Devices {
-		mean := f.MinSNR + (f.MaxSNR-f.MinSNR)*rng.Float64()
-		dropped := f.Drop != nil && f.Drop.Every > 0 && i%f.Drop.Every == 0
-		offset := time.Duration(rng.Int64N(int64(f.Interval)))
-		set := adr.Setting{DR: f.Limits.MinDR, TXPowerIndex: 0, NbTrans: 1}
-		st := adr.NewState(set)
-		var dev Device
-		var fcnt, lastDown uint32
-		for at := offset; at < f.Duration; at += f.Interval {
-			if dropped && at >= f.Drop.At && at-f.Interval < f.Drop.At {
-				mean -= f.Drop.DB
-			}
-			fcnt++
-			set = backoff(set, fcnt-lastDown, f.Limits.MinDR)
-			received, best := false, 0.0
-			for range set.NbTrans {
-				snr := mean - float64(set.TXPowerIndex)*f.Band.TXPowerStepDB + f.FadingDB*rng.NormFloat64()
-				ok := snr >= f.Band.RequiredSNR[set.DR]
-				if !received && ok {
-					received, best = true, snr
-				}
-				toa, err := airtime.Uplink(12-set.DR, 125000, f.PHYLen)
-				if err != nil {
-					return Result{}, fmt.Errorf("airtime: %w", err)
-				}
-				if at < time.Hour {
-					res.AirtimeFirstHour += toa
-				}
-				if at >= f.Duration-time.Hour {
-					res.AirtimeLastHour += toa
-				}
-				if at >= half {
-					res.TxSent++
-					if !ok {
-						res.TxLost++
-					}
-				}
-			}
-			if at >= half {
-				res.Frames++
-				if !received {
-					res.FramesLost++
-				}
-			}
-			if !received {
-				continue // no uplink, no downlink opportunity
-			}
-			if fcnt-lastDown >= adrAckLimit+adrAckDelay {
-				// The frame counter tells the network the device backed off.
-				st.Apply(set, fcnt)
-			}
-			if fcnt-lastDown >= adrAckLimit {
-				lastDown = fcnt // the answer to ADRACKReq
-			}
-			st.Observe(adr.Uplink{
-				FCnt:         fcnt,
-				DR:           set.DR,
-				TXPowerIndex: set.TXPowerIndex,
-				SNR:          best + float64(set.TXPowerIndex)*f.Band.TXPowerStepDB,
-			})
-			if d, ok := alg.Decide(&st, f.Band, f.Limits); ok {
-				set = d.Setting
-				st.Apply(set, fcnt+1)
-				dev.Changes++
-				lastDown = fcnt
-			}
+		dev, err := f.runDevice(i, alg, rng, &res)
+		if err != nil {
+			return Result{}, err
 		}
-		dev.MeanSNR = mean
-		dev.Final = set
-		dev.Fastest = FastestDR(mean, f.Band, f.Limits)
-		dev.Spare = mean - float64(set.TXPowerIndex)*f.Band.TXPowerStepDB - f.Band.RequiredSNR[set.DR] - f.Limits.Margin
-		if set.DR == dev.Fastest {
+		if dev.Final.DR == dev.Fastest {
 			res.AtFastest++
 		}
 		switch {
 		case dev.Spare >= 0:
-		case set.DR <= f.Limits.MinDR && set.TXPowerIndex == 0:
+		case dev.Final.DR <= f.Limits.MinDR && dev.Final.TXPowerIndex == 0:
 			res.OutOfReach++
 		default:
 			res.BeyondMargin++
@@ -254,4 +187,93 @@ func Run(f Field, name string, alg adr.Algorithm) (Result, error) {
 		res.Devices = append(res.Devices, dev)
 	}
 	return res, nil
+}
+
+// runDevice emulates device i for the field's duration: its uplinks, the
+// network's decisions at each downlink opportunity and the device's own
+// ADR back-off. Air time and losses are added to res.
+func (f Field) runDevice(i int, alg adr.Algorithm, rng *rand.Rand, res *Result) (Device, error) {
+	mean := f.MinSNR + (f.MaxSNR-f.MinSNR)*rng.Float64()
+	dropped := f.Drop != nil && f.Drop.Every > 0 && i%f.Drop.Every == 0
+	offset := time.Duration(rng.Int64N(int64(f.Interval)))
+	set := adr.Setting{DR: f.Limits.MinDR, TXPowerIndex: 0, NbTrans: 1}
+	st := adr.NewState(set)
+	var dev Device
+	var fcnt, lastDown uint32
+	for at := offset; at < f.Duration; at += f.Interval {
+		if dropped && at >= f.Drop.At && at-f.Interval < f.Drop.At {
+			mean -= f.Drop.DB
+		}
+		fcnt++
+		set = backoff(set, fcnt-lastDown, f.Limits.MinDR)
+		received, best, err := f.transmit(set, mean, at, rng, res)
+		if err != nil {
+			return Device{}, err
+		}
+		if !received {
+			continue // no uplink, no downlink opportunity
+		}
+		if fcnt-lastDown >= adrAckLimit+adrAckDelay {
+			// The frame counter tells the network the device backed off.
+			st.Apply(set, fcnt)
+		}
+		if fcnt-lastDown >= adrAckLimit {
+			lastDown = fcnt // the answer to ADRACKReq
+		}
+		st.Observe(adr.Uplink{
+			FCnt:         fcnt,
+			DR:           set.DR,
+			TXPowerIndex: set.TXPowerIndex,
+			SNR:          best + float64(set.TXPowerIndex)*f.Band.TXPowerStepDB,
+		})
+		if d, ok := alg.Decide(&st, f.Band, f.Limits); ok {
+			set = d.Setting
+			st.Apply(set, fcnt+1)
+			dev.Changes++
+			lastDown = fcnt
+		}
+	}
+	dev.MeanSNR = mean
+	dev.Final = set
+	dev.Fastest = FastestDR(mean, f.Band, f.Limits)
+	dev.Spare = mean - float64(set.TXPowerIndex)*f.Band.TXPowerStepDB - f.Band.RequiredSNR[set.DR] - f.Limits.Margin
+	return dev, nil
+}
+
+// transmit sends one frame NbTrans times over the fading link and counts
+// its air time and, in the second half of the field, its losses. It
+// returns whether the network heard it and the SNR of the first copy heard.
+func (f Field) transmit(set adr.Setting, mean float64, at time.Duration, rng *rand.Rand, res *Result) (bool, float64, error) {
+	received, best := false, 0.0
+	half := f.Duration / 2
+	for range set.NbTrans {
+		snr := mean - float64(set.TXPowerIndex)*f.Band.TXPowerStepDB + f.FadingDB*rng.NormFloat64()
+		ok := snr >= f.Band.RequiredSNR[set.DR]
+		if !received && ok {
+			received, best = true, snr
+		}
+		toa, err := airtime.Uplink(12-set.DR, 125000, f.PHYLen)
+		if err != nil {
+			return false, 0, fmt.Errorf("airtime: %w", err)
+		}
+		if at < time.Hour {
+			res.AirtimeFirstHour += toa
+		}
+		if at >= f.Duration-time.Hour {
+			res.AirtimeLastHour += toa
+		}
+		if at >= half {
+			res.TxSent++
+			if !ok {
+				res.TxLost++
+			}
+		}
+	}
+	if at >= half {
+		res.Frames++
+		if !received {
+			res.FramesLost++
+		}
+	}
+	return received, best, nil
 }
