@@ -11,6 +11,7 @@ package testserver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -52,19 +53,56 @@ func Need(t testing.TB, name string, candidates ...string) string {
 // outage) must not find it handed to another test's client or server in
 // the meantime, which ephemeral ports would allow when packages run in
 // parallel.
+//
+// The port is also reserved for the test's lifetime: another test binary
+// of the same `go test ./...` run could otherwise pick a port that is free
+// only because its server is down for an outage, and then talk to the
+// wrong server once it is back.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	dir := filepath.Join(os.TempDir(), "loraedge-test-ports")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("free port: %v", err)
+	}
 	for range 200 {
 		port := 20000 + rand.IntN(12000)
+		res, ok := reservePort(dir, port)
+		if !ok {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
+			_ = os.Remove(res)
 			continue
 		}
 		l.Close()
+		// Cleanups run last-in first-out: the server started on the port
+		// has stopped before its reservation goes.
+		t.Cleanup(func() { _ = os.Remove(res) })
 		return port
 	}
 	t.Fatal("free port: none found in 20000..31999")
 	return 0
+}
+
+// reservePort creates the port's reservation file in dir exclusively. A
+// reservation older than any test run is what a killed test binary left
+// behind: it is taken over.
+func reservePort(dir string, port int) (string, bool) {
+	p := filepath.Join(dir, strconv.Itoa(port))
+	for range 2 {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return p, true
+		}
+		fi, serr := os.Stat(p)
+		if serr != nil || time.Since(fi.ModTime()) < 3*time.Hour {
+			return "", false
+		}
+		_ = os.Remove(p)
+	}
+	return "", false
 }
 
 // Process is an external server process that can be stopped and started
@@ -246,8 +284,17 @@ bind-address = "127.0.0.1:%d"
 	db := &InfluxDB{URL: url, Org: "-", Bucket: "loraedge/autogen", Database: "loraedge"}
 	db.Process = newProcess(t, "influxd", dir, func() error { return ping(url) }, bin, "-config", cf)
 	db.Start()
-	if err := db.Query1x("CREATE DATABASE loraedge"); err != nil {
-		t.Fatalf("create database: %v", err)
+	// influxd answers pings before its meta store takes statements: a
+	// CREATE DATABASE that early fails inside a 200 answer, so it is
+	// repeated until it is confirmed.
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err = db.Query1x("CREATE DATABASE loraedge"); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("create database: %v\ninfluxd log:\n%s", err, db.Log())
 	}
 	return db
 }
@@ -268,6 +315,24 @@ func (db *InfluxDB) Query1x(q string) error {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("influx query: %s", resp.Status)
+	}
+	// A statement that fails still gets 200, with the error in the body.
+	var body struct {
+		Error   string `json:"error"`
+		Results []struct {
+			Error string `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return fmt.Errorf("influx query: %w", err)
+	}
+	if body.Error != "" {
+		return fmt.Errorf("influx query: %s", body.Error)
+	}
+	for _, r := range body.Results {
+		if r.Error != "" {
+			return fmt.Errorf("influx query: %s", r.Error)
+		}
 	}
 	return nil
 }
