@@ -32,6 +32,8 @@ ending at "time" (like MOSMIX RR1c), hPa, W/m2. METRo's XML wants wind in km/h
 and rain accumulated in mm since the first forecast time; both are converted
 here. Observations: road_wet false is METRo road-condition code 33 (dry),
 true is 34 (wet); METRo only distinguishes 33 from the rest.
+road_subsurface_temperature is METRo's <sst>, which it places at 0.4 m depth
+(its default without --use-sst-sensor-depth).
 
 METRo's output (roadcast, every 20 min) is copied as road_surface_temperature
 (<st>) and road_condition (<rc>: 1 dry, 2 wet, 3 ice/snow, 4 mix water/snow,
