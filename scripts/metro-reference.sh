@@ -52,7 +52,7 @@ EOF
 export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 
 suite="$METRO_HOME/usr/share/metro/data/test_suite"
-echo "metro-reference: METRo $(cd "$METRO_HOME/usr/bin" && $py metro --version 2>/dev/null | tail -1)"
+echo "metro-reference: $(cd "$METRO_HOME/usr/bin" && $py metro --version 2>/dev/null | tail -1)"
 # METRo's own self-test first: a build that does not reproduce its reference
 # roadcast must not produce reference data.
 (cd "$METRO_HOME/usr/bin" && nice $py metro --selftest >/dev/null 2>&1)

@@ -383,6 +383,23 @@ def example(metro, case_dir, work):
             "forecast": forecast, "observations": observations, "metro": rows}
 
 
+def check(ref):
+    """Refuse a reference the comparison in CI could not use."""
+    issued = parse_time(ref["issued"])
+    for key in ("forecast", "observations", "metro"):
+        times = [parse_time(r["time"]) for r in ref[key]]
+        if not times or any(b <= a for a, b in zip(times, times[1:])):
+            raise RuntimeError("%s: %s is empty or not in time order" % (ref["name"], key))
+    fc = [parse_time(r["time"]) for r in ref["forecast"]]
+    m = [parse_time(r["time"]) for r in ref["metro"]]
+    if fc[0] > issued or fc[-1] < issued + HORIZON:
+        raise RuntimeError("%s: forecast %s..%s does not cover 12 h from %s" % (ref["name"], fc[0], fc[-1], issued))
+    if m[0] != issued or m[-1] != issued + HORIZON:
+        raise RuntimeError("%s: METRo output %s..%s is not the 12 h from %s" % (ref["name"], m[0], m[-1], issued))
+    if parse_time(ref["observations"][-1]["time"]) > issued:
+        raise RuntimeError("%s: an observation lies after the issue time" % ref["name"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--metro", required=True, help="path of METRo's usr/bin/metro")
@@ -400,8 +417,7 @@ def main():
     refs = [constructed(args.metro, c, station, work) for c in cases]
     refs += [example(args.metro, d, work) for d in args.examples]
     for ref in refs:
-        if len(ref["metro"]) < 2:
-            raise RuntimeError("%s: METRo returned %d predictions" % (ref["name"], len(ref["metro"])))
+        check(ref)
         path = os.path.join(args.out, ref["name"] + ".json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(ref, f, indent=1)
