@@ -224,3 +224,24 @@ func TestDutyCycleRX2FallbackCharged(t *testing.T) {
 	assert.Equal(t, float64(1), e.downlinks("data", resultDeferred))
 	assert.Positive(t, e.refused("g3", refusedBudget))
 }
+
+// TestDutyCycleJoinAcceptToRX2: with g1 used up on the gateway, the
+// join-accept goes in RX2 (869.525 MHz, DR0, JOIN_ACCEPT_DELAY2); with g3
+// used up too, none goes and the device joins again later.
+func TestDutyCycleJoinAcceptToRX2(t *testing.T) {
+	d := otaaDevice(1, "1.0.3")
+	e := newEnv(t, []device.Device{d}, nil)
+	exhaust(e.s.dc.budget, gw1, 868100000, e.clock.Now())
+	e.deliver(joinRequest(t, d, 1), rx(gw1, 4, 7_000_000))
+	dls := e.tx.all()
+	require.Len(t, dls, 1)
+	assert.Equal(t, uint32(869525000), dls[0].Frequency)
+	assert.Equal(t, "SF12BW125", dls[0].DataRate)
+	assert.Equal(t, uint32(7_000_000+6_000_000), dls[0].Tmst)
+	assert.Equal(t, float64(1), e.refused("g1", refusedBudget))
+
+	exhaust(e.s.dc.budget, gw1, 869525000, e.clock.Now())
+	e.deliver(joinRequest(t, d, 2), rx(gw1, 4, 9_000_000))
+	assert.Len(t, e.tx.all(), 1)
+	assert.Equal(t, float64(1), e.downlinks("join_accept", resultDeferred))
+}
