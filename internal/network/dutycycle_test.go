@@ -131,6 +131,8 @@ func TestDutyCycleClassCFlood(t *testing.T) {
 	}
 	worst, n := log.maxHourly(t, gw1, "g3")
 	limit := time.Duration(0.1 * float64(time.Hour))
+	t.Logf("g3: %d downlinks in 3 h, at most %s of air time in an hour (limit %s), %v refusals",
+		n, worst, limit, e.refused("g3", refusedBudget))
 	assert.LessOrEqual(t, worst, limit, "g3 air time in an hour")
 	// SF12, 53 bytes: 2.47 s each, so 146 fit an hour; nearly all of the
 	// budget is used, not just kept under.
@@ -169,6 +171,8 @@ func TestDutyCycleClassAFlood(t *testing.T) {
 	}{{"g1", 0.01}, {"g3", 0.1}} {
 		worst, n := log.maxHourly(t, gw2, c.sb)
 		limit := time.Duration(c.share * float64(time.Hour))
+		t.Logf("%s: %d downlinks in 2 h, at most %s of air time in an hour (limit %s), %v refusals",
+			c.sb, n, worst, limit, e.refused(c.sb, refusedBudget))
 		assert.LessOrEqual(t, worst, limit, c.sb)
 		assert.Greater(t, worst, limit*9/10, "%s budget used", c.sb)
 		assert.Positive(t, n, c.sb)
