@@ -19,10 +19,10 @@ type MACView struct {
 	SpreadingFactor *int   `json:"spreading_factor,omitempty"`
 	// TXPowerIndex is the LinkADRReq power index (0 = max EIRP), and
 	// TXPowerDBm the EIRP it stands for in the band.
-	TXPowerIndex *int `json:"tx_power_index,omitempty"`
-	TXPowerDBm   *int `json:"tx_power_dbm,omitempty"`
-	NbTrans      *int `json:"nb_trans,omitempty"`
-	ADR          bool `json:"adr"`
+	TXPowerIndex *int  `json:"tx_power_index,omitempty"`
+	TXPowerDBm   *int  `json:"tx_power_dbm,omitempty"`
+	NbTrans      *int  `json:"nb_trans,omitempty"`
+	ADR          *bool `json:"adr,omitempty"`
 	// MarginDB is the demodulation margin of the last DevStatusAns (or
 	// LinkCheckReq answer), in dB above the demodulation floor.
 	MarginDB *int `json:"margin_db,omitempty"`

@@ -209,7 +209,7 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 		Config:   httpapi.Config{ReadToken: readToken, AdminToken: adminToken},
 		Gateways: udp, Devices: devs, Sites: testSites, Series: st,
 		MAC: macStates{roadEUI1: {DataRate: ptr(3), DataRateName: "SF9BW125", SpreadingFactor: ptr(9), TXPowerIndex: ptr(2),
-			TXPowerDBm: ptr(12), NbTrans: ptr(1), ADR: true, MarginDB: ptr(17), BatteryPercent: ptr(78.5),
+			TXPowerDBm: ptr(12), NbTrans: ptr(1), ADR: ptr(true), MarginDB: ptr(17), BatteryPercent: ptr(78.5),
 			PendingCommands: []string{"LinkADRReq", "DevStatusReq"}, FCntUp: 41, NFCntDown: 7}},
 	}
 	if withServices {

@@ -163,7 +163,7 @@ function macFacts(m) {
   if (m.data_rate !== undefined) add(t('dataRate'), `DR${m.data_rate}${m.data_rate_name ? ` (${m.data_rate_name})` : ''}`);
   if (m.tx_power_dbm !== undefined) add(t('txPower'), `${m.tx_power_dbm} dBm${m.tx_power_index !== undefined ? `, ${t('txPowerIndex', m.tx_power_index)}` : ''}`);
   if (m.nb_trans !== undefined) add(t('nbTrans'), String(m.nb_trans));
-  add(t('adr'), m.adr ? t('adrOn') : t('adrOff'));
+  if (m.adr !== undefined) add(t('adr'), m.adr ? t('adrOn') : t('adrOff'));
   if (m.margin_db !== undefined) add(t('margin'), `${m.margin_db} dB`);
   if (m.external_power) add(t('devBattery'), t('externalPower'));
   else if (m.battery_percent !== undefined) add(t('devBattery'), `${num(m.battery_percent, 1)} %${m.dev_status_at ? ` · ${dateTime(m.dev_status_at)}` : ''}`);
