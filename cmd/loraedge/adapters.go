@@ -3,6 +3,8 @@ package main
 import (
 	"slices"
 
+	"github.com/brocaar/lorawan"
+
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -23,6 +25,28 @@ type downlinker struct {
 	*network.Server
 	*profile.Set
 }
+
+// sessionSource is the network layer's session status.
+type sessionSource interface {
+	Session(devEUI lorawan.EUI64) (network.SessionInfo, bool)
+}
+
+// macViews fills the API's MAC view from the network layer's session
+// status. network.SessionInfo carries the frame counters today; the MAC
+// engine's fields (data rate, TX power, NbTrans, ADR, margin and battery
+// of DevStatusAns, pending commands) are mapped here once SessionInfo has
+// them, so httpapi need not follow the network layer's types.
+type macViews struct{ sessions sessionSource }
+
+func (m macViews) MACView(devEUI lorawan.EUI64) (httpapi.MACView, bool) {
+	si, ok := m.sessions.Session(devEUI)
+	if !ok {
+		return httpapi.MACView{}, false
+	}
+	return httpapi.MACView{FCntUp: si.FCntUp, NFCntDown: si.NFCntDown, PendingCommands: []string{}}, true
+}
+
+var _ httpapi.MACSource = macViews{}
 
 // openData publishes the series of devices tagged "opendata".
 type openData struct {

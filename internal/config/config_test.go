@@ -36,6 +36,8 @@ func TestLoadGood(t *testing.T) {
 	assert.Equal(t, "rathaus", c.GatewayID)
 	assert.Equal(t, 300*time.Millisecond, c.Network.DedupWindow)
 	assert.Equal(t, "000013", c.Network.NetID.String())
+	assert.Equal(t, "off", c.Network.DutyCycle, "YAML off stays the word off")
+	assert.Equal(t, 5, c.Network.ConfirmedRetries)
 	require.Len(t, c.Devices, 2)
 	assert.Equal(t, device.OTAA, c.Devices[0].Activation)
 	assert.Equal(t, "00112233445566778899aabbccddeeff", c.Devices[0].AppKey.String())
@@ -54,7 +56,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"bad-key-hex.yaml", []string{"devices[0].dev_eui"}},
 		{"bad-values.yaml", []string{
 			"log.level: \"loud\"", "log.format: \"xml\"", "network.dedup_window: 5s",
-			"network.rx2_frequency", "devices[0].site: unknown site \"nowhere\"",
+			"network.rx2_frequency", "network.duty_cycle: \"sometimes\"", "network.confirmed_retries: 0",
+			"devices[0].site: unknown site \"nowhere\"",
 			"devices[0]: app_key: required", "devices[1]: activation: \"magic\"",
 			"devices[1].dev_eui: 70b3d57ed0000001 listed twice",
 		}},

@@ -114,6 +114,7 @@ type deviceView struct {
 	device.Device
 	Managed bool         `json:"managed_by_config"`
 	Session *sessionView `json:"session,omitempty"`
+	MAC     *MACView     `json:"mac,omitempty"`
 }
 
 type sessionView struct {
@@ -142,6 +143,7 @@ func (s *Server) view(d device.Device) deviceView {
 			}
 		}
 	}
+	v.MAC, _ = s.macView(d.DevEUI)
 	return v
 }
 

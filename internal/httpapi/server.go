@@ -35,6 +35,7 @@ type Options struct {
 	Gateways  GatewayLister
 	Devices   DeviceStore
 	Sessions  SessionLister
+	MAC       MACSource
 	Sites     SiteLister
 	Series    SeriesReader
 	Downlinks Downlinker
@@ -279,6 +280,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/devices/{dev_eui}", adminAccess, s.putDevice)
 	s.handle("DELETE /api/v1/devices/{dev_eui}", adminAccess, s.deleteDevice)
 	s.handle("GET /api/v1/devices/{dev_eui}/latest", readAccess, s.deviceLatest)
+	s.handle("GET /api/v1/devices/{dev_eui}/mac", readAccess, s.deviceMAC)
 	s.handle("POST /api/v1/devices/{dev_eui}/downlinks", adminAccess, s.enqueueDownlink)
 	s.handle("GET /api/v1/series", readAccess, s.listSeries)
 	s.handle("GET /api/v1/series/query", readAccess, s.querySeries)

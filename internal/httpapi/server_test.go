@@ -78,6 +78,14 @@ func (r *reports) EnergyReport(_ context.Context, req ReportRequest) (string, st
 	return "text/csv", "energiebericht.csv", []byte("site;kwh\n"), nil
 }
 
+// macs is the network layer's MAC state as the adapter in cmd hands it over.
+type macs map[lorawan.EUI64]MACView
+
+func (m macs) MACView(eui lorawan.EUI64) (MACView, bool) {
+	v, ok := m[eui]
+	return v, ok
+}
+
 type catalog []OpenSeries
 
 func (c catalog) PublicSeries() []OpenSeries { return c }
@@ -142,6 +150,8 @@ func newFixture(t *testing.T) *fixture {
 		Config:   Config{ReadToken: readTok, AdminToken: adminTok},
 		Gateways: udp, Devices: devs, Sessions: ns, Sites: sites{{ID: "k23", Name: "K 23 Brücke", Kind: site.Road}},
 		Series: st, Downlinks: downlinks{ns, profiles}, Alerts: f.alerts, Reports: f.reports,
+		MAC: macs{cfgEUI: {DataRate: ptr(3), DataRateName: "SF9BW125", SpreadingFactor: ptr(9), TXPowerIndex: ptr(2), TXPowerDBm: ptr(12),
+			NbTrans: ptr(1), ADR: ptr(true), MarginDB: ptr(17), BatteryPercent: ptr(78.5), PendingCommands: []string{"LinkADRReq"}, FCntUp: 41, NFCntDown: 7}},
 		OpenData: catalog{{SeriesInfo: info, Title: "Fahrbahntemperatur K 23", Licence: "dl-de/by-2-0"}},
 		Gatherer: reg, Registerer: reg, Ready: func() error { return nil }, MaxBodyBytes: 2048,
 		Now: func() time.Time { return t0.Add(time.Hour) },
@@ -190,11 +200,15 @@ func TestRoutes(t *testing.T) {
 		{"gateways", "GET", "/api/v1/gateways", readTok, "", 200, []string{"aa01000000000000", `"protocol_version": 2`}, nil},
 		{"sites", "GET", "/api/v1/sites", readTok, "", 200, []string{"K 23 Brücke"}, nil},
 		{"devices hide keys", "GET", "/api/v1/devices", readTok, "", 200, []string{cfgEUI.String(), `"managed_by_config": true`}, []string{"app_key", "01000000000000000000000000000000"}},
-		{"device", "GET", "/api/v1/devices/" + cfgEUI.String(), readTok, "", 200, []string{"generic/road-station"}, nil},
+		{"device", "GET", "/api/v1/devices/" + cfgEUI.String(), readTok, "", 200, []string{"generic/road-station", `"mac": {`, `"data_rate_name": "SF9BW125"`}, nil},
+		{"mac", "GET", "/api/v1/devices/" + cfgEUI.String() + "/mac", readTok, "", 200, []string{`"adr": true`, `"data_rate": 3`, `"spreading_factor": 9`, `"tx_power_dbm": 12`, `"nb_trans": 1`, `"margin_db": 17`, `"battery_percent": 78.5`, `"LinkADRReq"`, `"f_cnt_up": 41`}, []string{"external_power", "dev_status_at"}},
+		{"mac unknown device", "GET", "/api/v1/devices/0000000000000009/mac", readTok, "", 404, []string{"no device"}, nil},
 		{"device bad eui", "GET", "/api/v1/devices/xyz", readTok, "", 400, []string{"16 hex digits"}, nil},
 		{"device unknown", "GET", "/api/v1/devices/0000000000000009", readTok, "", 404, nil, nil},
 		{"create needs admin", "POST", "/api/v1/devices", readTok, newDev, 403, []string{"only read"}, nil},
 		{"create", "POST", "/api/v1/devices", adminTok, newDev, 201, []string{"generic/valve-actuator"}, []string{"nwk_s_key"}},
+		{"mac without session", "GET", "/api/v1/devices/70b3d57ed0000002/mac", readTok, "", 404, []string{"no network session"}, nil},
+		{"device without session has no mac", "GET", "/api/v1/devices/70b3d57ed0000002", readTok, "", 200, []string{"generic/valve-actuator"}, []string{`"mac"`}},
 		{"create twice", "POST", "/api/v1/devices", adminTok, newDev, 409, []string{"exists"}, nil},
 		{"create invalid", "POST", "/api/v1/devices", adminTok, `{"dev_eui":"70b3d57ed0000003","activation":"otaa"}`, 400, []string{"app_key"}, nil},
 		{"create unknown profile", "POST", "/api/v1/devices", adminTok, `{"dev_eui":"70b3d57ed0000003","activation":"external","profile":"acme/x"}`, 400, []string{"unknown firmware profile"}, nil},
@@ -266,6 +280,8 @@ func TestRoutes(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, f.reports.last.Sites)
 	assert.Equal(t, "en", f.reports.last.Lang)
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestReadyzFails(t *testing.T) {
 	s, err := New(Options{Config: Config{AdminToken: adminTok}, Ready: func() error { return io.ErrUnexpectedEOF }})

@@ -27,7 +27,21 @@ type Config struct {
 	// 869.4-869.65 MHz); 0 means the band's limit.
 	DownlinkTXPower int `mapstructure:"downlink_tx_power"`
 	QueueSize       int `mapstructure:"queue_size"`
+	// DutyCycle "on" charges every downlink's time on air to its gateway's
+	// EU868 sub-band and holds back what would exceed the limit; "off" is
+	// for lab gateways only.
+	DutyCycle string `mapstructure:"duty_cycle"`
+	// ConfirmedRetries is how often a confirmed downlink the device has not
+	// acknowledged is sent again, one retry per uplink, before it is
+	// dropped and counted as failed.
+	ConfirmedRetries int `mapstructure:"confirmed_retries"`
 }
+
+// Values of Config.DutyCycle.
+const (
+	dutyCycleOn  = "on"
+	dutyCycleOff = "off"
+)
 
 // DefaultConfig returns the EU868 defaults of the daemon's configuration.
 // The receive windows are the band's own defaults (LoRaWAN Regional
@@ -40,6 +54,10 @@ func DefaultConfig() Config {
 		MaxFCntGap:      16384,
 		DownlinkTXPower: 27,
 		QueueSize:       4096,
+		DutyCycle:       dutyCycleOn,
+		// Three retries are ChirpStack's and most devices' default
+		// (ACK_TIMEOUT-driven retransmissions on the device side too).
+		ConfirmedRetries: 3,
 	}
 	if b, err := band.GetConfig(band.EU868, false, lorawan.DwellTimeNoLimit); err == nil {
 		def := b.GetDefaults()
@@ -85,6 +103,14 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		add("network.queue_size", "must be at least 1, is %d", c.QueueSize)
+	}
+	if c.DutyCycle != dutyCycleOn && c.DutyCycle != dutyCycleOff {
+		add("network.duty_cycle", "%q is neither on nor off", c.DutyCycle)
+	}
+	if c.ConfirmedRetries < 1 || c.ConfirmedRetries > 15 {
+		// 0 cannot mean none: zero fields take the defaults (NewServer), and
+		// a payload that needs no ACK is better sent unconfirmed.
+		add("network.confirmed_retries", "%d is outside 1..15", c.ConfirmedRetries)
 	}
 	return errors.Join(errs...)
 }

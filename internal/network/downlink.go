@@ -16,11 +16,13 @@ import (
 // queueItem is one application downlink waiting for its device.
 type queueItem struct {
 	ID        string
+	dev       lorawan.EUI64
 	FPort     uint8
 	Payload   []byte
 	Confirmed bool
 	sent      bool // confirmed and sent, waiting for the device's ACK
 	attempts  int
+	notBefore time.Time // Class C: refused by the duty cycle, next try
 }
 
 // pendingTx is an RX1 transmission waiting for its TX_ACK.
@@ -58,7 +60,7 @@ func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []by
 	}
 	s.queueSeq++
 	id := devEUI.String() + "-" + strconv.FormatUint(s.queueSeq, 10)
-	s.queues[devEUI] = append(q, queueItem{ID: id, FPort: fport, Payload: slices.Clone(payload), Confirmed: confirmed})
+	s.queues[devEUI] = append(q, queueItem{ID: id, dev: devEUI, FPort: fport, Payload: slices.Clone(payload), Confirmed: confirmed})
 	s.mu.Unlock()
 	if dev.Class == device.ClassC {
 		select {
@@ -72,10 +74,17 @@ func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []by
 // queueHead returns the queued item to send after an uplink and whether
 // more wait behind it. A confirmed downlink stays at the head until the
 // device acknowledges it (acked: the ACK bit of the uplink), for at most
-// maxConfirmedAttempts transmissions.
+// 1 + ConfirmedRetries transmissions; then it is dropped and counted as
+// failed (result not_acknowledged).
 func (s *Server) queueHead(eui lorawan.EUI64, acked bool) (item *queueItem, more bool) {
 	q := s.queues[eui]
 	if len(q) > 0 && q[0].sent && acked {
+		q = q[1:]
+		s.queues[eui] = q
+	}
+	if len(q) > 0 && q[0].sent && q[0].attempts >= s.opts.ConfirmedRetries {
+		s.m.downlinks.WithLabelValues("data", resultNotAcknowledged).Inc()
+		s.log.Warn("confirmed downlink not acknowledged, dropped", "dev_eui", eui.String(), "id", q[0].ID, "transmissions", q[0].attempts+1)
 		q = q[1:]
 		s.queues[eui] = q
 	}
@@ -84,18 +93,14 @@ func (s *Server) queueHead(eui lorawan.EUI64, acked bool) (item *queueItem, more
 		if head.sent {
 			head.attempts++
 		}
-		if head.attempts >= maxConfirmedAttempts {
-			s.log.Warn("confirmed downlink not acknowledged, dropped", "dev_eui", eui.String(), "id", head.ID)
-			q = q[1:]
-			s.queues[eui] = q
-		} else {
-			item = &head
-		}
+		item = &head
 	}
 	return item, len(q) > 1
 }
 
-const maxConfirmedAttempts = 4
+// resultNotAcknowledged (label "result" of loraedge_network_downlinks_total)
+// is a confirmed downlink the device did not ACK after its last retry.
+const resultNotAcknowledged = "not_acknowledged"
 
 // afterItemSent pops an unconfirmed item or marks a confirmed one as waiting
 // for the device's ACK.
@@ -117,6 +122,15 @@ func (s *Server) afterItemSent(eui lorawan.EUI64, it queueItem, b *batch) {
 // transmit sends the RX1 downlink; when the sender refuses it at once the
 // RX2 fallback goes out, otherwise the fallback waits for HandleTxAck.
 func (s *Server) transmit(ctx context.Context, p txPlan) {
+	admitted, ok := s.admit(p)
+	if !ok {
+		s.m.downlinks.WithLabelValues(p.kind, resultDeferred).Inc()
+		if p.item != nil {
+			s.deferItem(*p.item)
+		}
+		return
+	}
+	p = admitted
 	s.nextID++
 	p.rx1.ID = s.nextID
 	if err := s.send(ctx, p.rx1); err != nil {
@@ -132,6 +146,10 @@ func (s *Server) transmit(ctx context.Context, p txPlan) {
 }
 
 func (s *Server) sendFallback(ctx context.Context, kind string, d Downlink) {
+	if !s.reserve(d) {
+		s.m.downlinks.WithLabelValues(kind, resultDeferred).Inc()
+		return
+	}
 	s.nextID++
 	d.ID = s.nextID
 	if err := s.send(ctx, d); err != nil {

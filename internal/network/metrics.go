@@ -57,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		downlinks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loraedge_network_downlinks_total",
-			Help: "Downlink transmissions by type (join_accept, data) and result (sent, failed, rx2_fallback).",
+			Help: "Downlink transmissions by type (join_accept, data) and result (sent, failed, rx2_fallback, deferred: no budget in any window, not_acknowledged: a confirmed downlink without ACK after its last retry).",
 		}, []string{"type", "result"}),
 		queueDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_network_downlink_queue_dropped_total",

@@ -66,8 +66,9 @@ type Options struct {
 	// over whole. Zero fields take defaults: DedupWindow 200ms, Band
 	// "EU868", RX1Delay (RECEIVE_DELAY1 given to joining devices),
 	// JoinAcceptDelay1 and RX2Frequency from the band, RX2DataRate DR0,
-	// MaxFCntGap and QueueSize (input frames) from DefaultConfig,
-	// DownlinkTXPower the band's limit.
+	// MaxFCntGap, QueueSize (input frames), DutyCycle (on) and
+	// ConfirmedRetries (3) from DefaultConfig, DownlinkTXPower the band's
+	// limit.
 	Config
 
 	Devices *device.Registry // required
@@ -121,6 +122,7 @@ type Server struct {
 	state   *BoltState
 	ownsDB  bool
 	m       *metrics
+	dc      dutyCycle
 	cfList  *lorawan.CFList
 	in      chan inFrame
 	acks    chan txAck
@@ -176,6 +178,12 @@ func NewServer(opts Options) (*Server, error) {
 	if s.m, err = newMetrics(opts.Registerer); err != nil {
 		return nil, err
 	}
+	s.dc = newDutyCycle(&opts)
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(s.dc.refused); err != nil {
+			return nil, fmt.Errorf("register network metrics: %w", err)
+		}
+	}
 	if err := s.openState(); err != nil {
 		return nil, err
 	}
@@ -228,6 +236,15 @@ func (o *Options) fill() (band.Band, error) {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = d.QueueSize
+	}
+	if o.DutyCycle == "" {
+		o.DutyCycle = d.DutyCycle
+	}
+	if o.DutyCycle != dutyCycleOn && o.DutyCycle != dutyCycleOff {
+		return nil, fmt.Errorf("network.duty_cycle: %q is neither on nor off", o.DutyCycle)
+	}
+	if o.ConfirmedRetries <= 0 {
+		o.ConfirmedRetries = d.ConfirmedRetries
 	}
 	if o.DownlinkQueueSize <= 0 {
 		o.DownlinkQueueSize = 16

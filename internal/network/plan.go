@@ -99,7 +99,7 @@ func (s *Server) sendClassC(ctx context.Context) {
 // Class C, was heard and is past the RX windows of its last uplink.
 func (s *Server) classCPlan(eui lorawan.EUI64, q []queueItem, now time.Time, b *batch) (txPlan, bool) {
 	var zero lorawan.EUI64
-	if len(q) == 0 || q[0].sent {
+	if len(q) == 0 || q[0].sent || now.Before(q[0].notBefore) {
 		return txPlan{}, false
 	}
 	dev, ok := s.opts.Devices.Get(eui)
@@ -125,7 +125,7 @@ func (s *Server) classCPlan(eui lorawan.EUI64, q []queueItem, now time.Time, b *
 		return txPlan{}, false
 	}
 	s.afterItemSent(eui, item, b)
-	return txPlan{kind: "data", rx1: dl}, true
+	return txPlan{kind: "data", item: &item, rx1: dl}, true
 }
 
 // dataDownlink encodes a LoRaWAN 1.0 data downlink with MAC answers in

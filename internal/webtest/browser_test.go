@@ -208,6 +208,9 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 	opts := httpapi.Options{
 		Config:   httpapi.Config{ReadToken: readToken, AdminToken: adminToken},
 		Gateways: udp, Devices: devs, Sites: testSites, Series: st,
+		MAC: macStates{roadEUI1: {DataRate: ptr(3), DataRateName: "SF9BW125", SpreadingFactor: ptr(9), TXPowerIndex: ptr(2),
+			TXPowerDBm: ptr(12), NbTrans: ptr(1), ADR: ptr(true), MarginDB: ptr(17), BatteryPercent: ptr(78.5),
+			PendingCommands: []string{"LinkADRReq", "DevStatusReq"}, FCntUp: 41, NFCntDown: 7}},
 	}
 	if withServices {
 		opts.Alerts, opts.Reports = f.alerts, f.reports
@@ -219,6 +222,17 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 	f.url = srv.URL
 	return f
 }
+
+// macStates is the network layer's MAC state of the devices that have a
+// session, as cmd's adapter hands it to the API.
+type macStates map[lorawan.EUI64]httpapi.MACView
+
+func (m macStates) MACView(eui lorawan.EUI64) (httpapi.MACView, bool) {
+	v, ok := m[eui]
+	return v, ok
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // dayOfData makes 24 h of plausible readings ending at now: a road station
 // freezing over night, a warmer one, a classroom's CO2 and a meter.
@@ -398,6 +412,14 @@ func TestWebPage(t *testing.T) {
 	assert.Contains(t, live, "nass", "surface state shown as text")
 	pathLen := eval[int](t, ctx, `document.querySelector('figure.chart-box svg path.line').getAttribute('d').split('L').length`)
 	assert.Greater(t, pathLen, 50, "a day in 15 min buckets draws many segments")
+	// The MAC view: data rate, power, NbTrans, margin and battery of
+	// DevStatusAns, unanswered commands, in German.
+	waitJS(t, ctx, `document.querySelector('#mac')`)
+	mac := eval[string](t, ctx, `document.getElementById('mac').innerText`)
+	for _, want := range []string{"Datenrate", "DR3 (SF9BW125)", "Sendeleistung", "12 dBm, Stufe 2", "NbTrans", "Empfangsreserve",
+		"17 dB", "Batterie (DevStatus)", "78,5 %", "LinkADRReq, DevStatusReq", "ADR", "an", "Downlink-Zähler"} {
+		assert.Contains(t, mac, want)
+	}
 	screenshot(t, ctx, "device-desktop")
 
 	// Alert board: acknowledge asks for the name; the service records it.

@@ -155,6 +155,23 @@ function viewOverview() {
 
 const cumulative = new Set(['energy_active_import', 'energy_active_export', 'heat_energy', 'water_volume', 'gas_volume', 'pulse_count']);
 
+// macFacts shows the device's LoRaWAN MAC state; values the network layer
+// does not know yet are left out rather than shown as 0.
+function macFacts(m) {
+  const dl = h('dl', { class: 'facts', id: 'mac' });
+  const add = (k, v) => v !== undefined && v !== null && v !== '' && dl.append(h('dt', {}, k), h('dd', {}, v));
+  if (m.data_rate !== undefined) add(t('dataRate'), `DR${m.data_rate}${m.data_rate_name ? ` (${m.data_rate_name})` : ''}`);
+  if (m.tx_power_dbm !== undefined) add(t('txPower'), `${m.tx_power_dbm} dBm${m.tx_power_index !== undefined ? `, ${t('txPowerIndex', m.tx_power_index)}` : ''}`);
+  if (m.nb_trans !== undefined) add(t('nbTrans'), String(m.nb_trans));
+  if (m.adr !== undefined) add(t('adr'), m.adr ? t('adrOn') : t('adrOff'));
+  if (m.margin_db !== undefined) add(t('margin'), `${m.margin_db} dB`);
+  if (m.external_power) add(t('devBattery'), t('externalPower'));
+  else if (m.battery_percent !== undefined) add(t('devBattery'), `${num(m.battery_percent, 1)} %${m.dev_status_at ? ` · ${dateTime(m.dev_status_at)}` : ''}`);
+  add(t('pendingMac'), m.pending_commands?.length ? m.pending_commands.join(', ') : t('noneMac'));
+  add(t('fcntDown'), String(m.n_f_cnt_down));
+  return [h('h3', {}, t('mac')), dl];
+}
+
 function viewDevice(eui) {
   const head = h('div', {}, h('h1', {}, `${t('device')} ${eui}`));
   const info = section(t('device'), 'devices', async (body) => {
@@ -166,7 +183,7 @@ function viewDevice(eui) {
     add('DevEUI', h('code', {}, d.dev_eui)); add(t('profile'), d.profile); add(t('site'), st?.name || d.site);
     add(t('activation'), d.activation); add(t('class'), d.class);
     if (d.session) { add(t('lastSeen'), dateTime(d.session.last_seen)); add(t('fcnt'), String(d.session.f_cnt_up)); add(t('lastGateway'), d.session.last_gateway); }
-    body.replaceChildren(dl);
+    body.replaceChildren(dl, ...(d.mac ? macFacts(d.mac) : []));
   });
   const stamp = h('p', { class: 'muted small', 'aria-live': 'off' });
   const live = section(t('liveValues'), 'series', async (body) => {
