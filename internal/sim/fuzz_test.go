@@ -20,7 +20,7 @@ func FuzzGatewayHandle(f *testing.F) {
 
 	sim, err := New(Options{Target: pc.LocalAddr().String(), Config: Config{Scenario: "building-meters"}})
 	require.NoError(f, err)
-	a := newAir(sim.nodes, 1, time.Minute, time.Minute, &sim.stats, sim.opts.Logger, 1)
+	a := newAir(sim.nodes, *sim.opts.Link, linkMeans(sim.nodes, 1, *sim.opts.Link, 1), time.Minute, time.Minute, &sim.stats, sim.opts.Logger, 1)
 	g, err := newGateway(0, pc.LocalAddr().(*net.UDPAddr), &sim.opts, NewClock(sim.opts.Start, 600), a, &sim.stats, 1)
 	require.NoError(f, err)
 	f.Cleanup(func() { g.conn.Close() })
