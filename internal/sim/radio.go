@@ -300,13 +300,15 @@ func (r *radio) linkADR(block []lorawan.LinkADRReqPayload) {
 	if last.Redundancy.NbRep != 0 {
 		nb = int(last.Redundancy.NbRep)
 	}
-	anyOn, drOK := false, dr <= maxDeviceDR
+	// The data rate must be one the radio has and that an enabled channel
+	// carries (LoRaWAN 1.0.4 section 5.3).
+	anyOn, carried := false, false
 	for i, on := range enabled {
 		anyOn = anyOn || on
-		if on && drOK && (dr < r.channels[i].minDR || dr > r.channels[i].maxDR) {
-			drOK = false // the data rate must be usable on every enabled channel
-		}
+		c := r.channels[i]
+		carried = carried || on && c.freqHz != 0 && dr >= c.minDR && dr <= c.maxDR
 	}
+	drOK := dr <= maxDeviceDR && (carried || !anyOn)
 	maskOK = maskOK && anyOn
 	powerOK := power <= eu868ADR.MaxTXPowerIndex
 	ans := lorawan.LinkADRAnsPayload{ChannelMaskACK: maskOK, DataRateACK: drOK, PowerACK: powerOK}
