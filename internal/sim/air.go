@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -46,13 +47,25 @@ type air struct {
 	stats    *counters
 	log      *slog.Logger
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	// up draws each device's uplink fading; only that device's goroutine
+	// transmits, so a device's fading sequence does not depend on how the
+	// goroutines interleave. down draws the downlink fading.
+	up []*rand.Rand
+
+	mu   sync.Mutex
+	down []*rand.Rand
 }
 
 func newAir(nodes []*node, model LinkModel, means [][]float64, window, joinAge time.Duration, st *counters, log *slog.Logger, seed uint64) *air {
-	return &air{nodes: nodes, model: model, means: means, window: window, joinAge: joinAge, stats: st, log: log,
-		rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+	a := &air{nodes: nodes, model: model, means: means, window: window, joinAge: joinAge, stats: st, log: log}
+	for _, n := range nodes {
+		h := fnv.New64a()
+		h.Write(n.sd.dev.DevEUI[:])
+		k := h.Sum64()
+		a.up = append(a.up, rand.New(rand.NewPCG(seed, k)))
+		a.down = append(a.down, rand.New(rand.NewPCG(seed, ^k)))
+	}
+	return a
 }
 
 // linkMeans draws every device's mean SNR towards every gateway.
@@ -85,15 +98,9 @@ func (a *air) transmit(ni int, phy []byte, tx txSetting, vt time.Time) bool {
 	heardAny := false
 	for k := range max(1, tx.nbTrans) {
 		at := vt.Add(time.Duration(k) * (toa + time.Second))
-		a.mu.Lock()
-		fading := make([]float64, len(a.gateways))
-		for i := range fading {
-			fading[i] = a.rng.NormFloat64()
-		}
-		a.mu.Unlock()
 		heard := false
 		for gi, g := range a.gateways {
-			rx := a.model.receive(a.means[ni][gi], tx.dr, tx.txPower, fading[gi])
+			rx := a.model.receive(a.means[ni][gi], tx.dr, tx.txPower, a.up[ni].NormFloat64())
 			if !rx.heard {
 				continue
 			}
@@ -131,7 +138,7 @@ func uplinkAirtime(dr, phyLen int) (time.Duration, error) {
 // link's mean with a fresh fading draw.
 func (a *air) downlinkSNR(ni, gi int) float64 {
 	a.mu.Lock()
-	f := a.rng.NormFloat64()
+	f := a.down[ni].NormFloat64()
 	a.mu.Unlock()
 	return a.means[ni][gi] + f*a.model.FadingDB
 }

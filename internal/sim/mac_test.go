@@ -178,7 +178,7 @@ func (p *macPeer) handleData(phy lorawan.PHYPayload, rx semtechudp.RXPK) {
 }
 
 // macDown builds an unconfirmed downlink carrying MAC commands.
-func macDown(t *testing.T, addr lorawan.DevAddr, s *testSession, dl macDownlink) []byte {
+func macDown(t testing.TB, addr lorawan.DevAddr, s *testSession, dl macDownlink) []byte {
 	t.Helper()
 	b, fits, err := mac.Pack(dl.cmds)
 	require.NoError(t, err)
@@ -353,4 +353,59 @@ func TestDevicesObeyMACCommands(t *testing.T) {
 	assert.Equal(t, 0, st1.DR)
 	assert.Equal(t, 0, st1.TXPower)
 	assert.Len(t, st1.Channels, 3)
+}
+
+// TestFieldLinkFloors runs a 40-device field with links down to -12 dB and
+// moves every device to SF7 at full power after its first uplink: at SF12
+// the whole field is in reach, at SF7 what a device loses follows its mean
+// SNR against the -7.5 dB floor.
+func TestFieldLinkFloors(t *testing.T) {
+	link := LinkModel{MinSNR: -12, MaxSNR: 10, FadingDB: 2}
+	fc := FieldConfig{Interval: 10 * time.Minute, Duration: 4 * time.Hour, Link: &link}
+	devs, err := FieldDevices(fc)
+	require.NoError(t, err)
+	require.Len(t, devs, 40)
+	peer := newMACPeer(t, devs, func(_ int, up macUplink) *macDownlink {
+		if up.fcnt == 0 {
+			return &macDownlink{cmds: []lorawan.MACCommand{linkADRReq(5, 0, 1, 0, 1, 2)}}
+		}
+		return nil
+	})
+	s, err := NewField(Options{Target: peer.conn.LocalAddr().String(), Config: Config{Speed: 6000, Gateways: 1},
+		KeepaliveInterval: 50 * time.Millisecond, JoinTimeout: 2 * time.Second, Linger: 200 * time.Millisecond, Seed: 23}, fc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(t, s.Run(ctx))
+	require.NoError(t, ctx.Err())
+
+	peer.mu.Lock()
+	defer peer.mu.Unlock()
+	strong, weak := 0, 0
+	for _, d := range devs {
+		st, ok := s.DeviceState(d.DevEUI)
+		require.True(t, ok)
+		assert.GreaterOrEqual(t, st.MeanSNR, -12.0)
+		assert.LessOrEqual(t, st.MeanSNR, 10.0)
+		ups := peer.ups[d.DevEUI]
+		require.NotEmpty(t, ups, "%s joined and sent at SF12", d.Name)
+		assert.Equal(t, "SF12BW125", ups[0].dataRate)
+		assert.Equal(t, 5, st.DR, "moved to SF7")
+		sent := int(st.Uplinks) - 1 // after the first
+		got := len(ups) - 1
+		require.Positive(t, sent)
+		switch {
+		case st.MeanSNR >= 0: // 7.5 dB above the floor: almost four deviations
+			assert.Equal(t, sent, got, "%s at %.1f dB loses nothing at SF7", d.Name, st.MeanSNR)
+			strong++
+		case st.MeanSNR < -10.5:
+			assert.LessOrEqual(t, got, sent/4, "%s at %.1f dB is mostly lost at SF7", d.Name, st.MeanSNR)
+			weak++
+		}
+	}
+	assert.Positive(t, strong)
+	assert.Positive(t, weak)
+	stats := s.Stats()
+	assert.Positive(t, stats.TransmissionsLost)
+	assert.Equal(t, stats.Transmissions, stats.FramesSent, "NbTrans 1: one transmission per frame")
 }
