@@ -2,8 +2,6 @@ package sim
 
 import (
 	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,12 +37,9 @@ type macDownlink struct {
 // devices, parses the MAC answers in every uplink and answers each first
 // copy of an uplink with what the script says.
 type macPeer struct {
-	t      *testing.T
-	conn   *net.UDPConn
+	*gwmpServer
 	script func(devIdx int, up macUplink) *macDownlink
 
-	mu       sync.Mutex
-	pullFrom *net.UDPAddr
 	devices  []device.Device
 	sessions map[lorawan.DevAddr]*testSession
 	index    map[lorawan.DevAddr]int
@@ -54,68 +49,14 @@ type macPeer struct {
 
 func newMACPeer(t *testing.T, devs []device.Device, script func(int, macUplink) *macDownlink) *macPeer {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	p := &macPeer{t: t, conn: conn, script: script, devices: devs,
+	p := &macPeer{script: script, devices: devs,
 		sessions: map[lorawan.DevAddr]*testSession{}, index: map[lorawan.DevAddr]int{}, ups: map[lorawan.EUI64][]*macUplink{}}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.serve()
-	}()
-	t.Cleanup(func() {
-		conn.Close()
-		<-done
-	})
+	p.gwmpServer = startGWMPServer(t, p.handleRX)
 	return p
 }
 
-func (p *macPeer) serve() {
-	buf := make([]byte, 65535)
-	for {
-		n, from, err := p.conn.ReadFromUDP(buf)
-		if err != nil {
-			return
-		}
-		pk, err := semtechudp.Unmarshal(buf[:n])
-		if err != nil {
-			p.t.Errorf("malformed datagram: %v", err)
-			continue
-		}
-		switch pk := pk.(type) {
-		case *semtechudp.PullDataPacket:
-			p.mu.Lock()
-			p.pullFrom = from
-			p.mu.Unlock()
-			p.send(from, &semtechudp.PullAckPacket{ProtocolVersion: pk.ProtocolVersion, RandomToken: pk.RandomToken})
-		case *semtechudp.PushDataPacket:
-			p.send(from, &semtechudp.PushAckPacket{ProtocolVersion: pk.ProtocolVersion, RandomToken: pk.RandomToken})
-			for _, rx := range pk.Payload.RXPK {
-				p.handleRX(rx)
-			}
-		}
-	}
-}
-
-func (p *macPeer) send(to *net.UDPAddr, pk interface{ MarshalBinary() ([]byte, error) }) {
-	b, err := pk.MarshalBinary()
-	if err != nil {
-		p.t.Errorf("marshal: %v", err)
-		return
-	}
-	_, _ = p.conn.WriteToUDP(b, to)
-}
-
-func (p *macPeer) downlink(rx semtechudp.RXPK, phy []byte) {
-	tmst := rx.Tmst + 1_000_000
-	p.send(p.pullFrom, &semtechudp.PullRespPacket{ProtocolVersion: semtechudp.ProtocolVersion2, RandomToken: 7,
-		Payload: semtechudp.PullRespPayload{TXPK: semtechudp.TXPK{Tmst: &tmst, Freq: rx.Freq, Modu: "LORA",
-			DatR: rx.DatR, CodR: "4/5", IPol: true, Powe: 14, Size: uint16(len(phy)), Data: phy}}})
-}
-
-func (p *macPeer) handleRX(rx semtechudp.RXPK) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// handleRX runs with mu held.
+func (p *macPeer) handleRX(gw lorawan.EUI64, rx semtechudp.RXPK) {
 	var phy lorawan.PHYPayload
 	if err := phy.UnmarshalBinary(rx.Data); err != nil {
 		p.t.Errorf("uplink: %v", err)
@@ -129,27 +70,23 @@ func (p *macPeer) handleRX(rx semtechudp.RXPK) {
 				continue
 			}
 			p.joined++
-			addr := lorawan.DevAddr{0x02, 0, 0, byte(p.joined)}
-			ja, nonce := joinAcceptFor(p.t, d.AppKey, rx.Data, addr, uint32(p.joined), lorawan.NetID{})
-			nwk, app := nsKeys(p.t, d.AppKey, uint32(p.joined), lorawan.NetID{}, uint16(nonce))
-			p.sessions[addr] = &testSession{dev: d, nwk: nwk, app: app}
+			addr, ja, s := joinSession(p.t, d, rx.Data, byte(p.joined))
+			p.sessions[addr] = s
 			p.index[addr] = i
-			p.downlink(rx, ja)
+			p.pullResp(gw, 7, rx, ja)
 		}
 	case lorawan.UnconfirmedDataUp, lorawan.ConfirmedDataUp:
-		p.handleData(phy, rx)
+		p.handleData(gw, phy, rx)
 	}
 }
 
-func (p *macPeer) handleData(phy lorawan.PHYPayload, rx semtechudp.RXPK) {
+func (p *macPeer) handleData(gw lorawan.EUI64, phy lorawan.PHYPayload, rx semtechudp.RXPK) {
 	mp := phy.MACPayload.(*lorawan.MACPayload)
 	s := p.sessions[mp.FHDR.DevAddr]
 	if s == nil {
 		return // a session from an earlier join
 	}
-	ok, err := phy.ValidateUplinkDataMIC(lorawan.LoRaWAN1_0, 0, 0, 0, s.nwk, s.nwk)
-	if err != nil || !ok {
-		p.t.Errorf("uplink MIC of %s does not verify", s.dev.DevEUI)
+	if !s.verify(p.t, phy) {
 		return
 	}
 	ups := p.ups[s.dev.DevEUI]
@@ -173,7 +110,7 @@ func (p *macPeer) handleData(phy lorawan.PHYPayload, rx semtechudp.RXPK) {
 	if dl == nil {
 		return
 	}
-	p.downlink(rx, macDown(p.t, mp.FHDR.DevAddr, s, *dl))
+	p.pullResp(gw, 7, rx, macDown(p.t, mp.FHDR.DevAddr, s, *dl))
 	s.fCntDown++
 }
 
@@ -254,7 +191,7 @@ func TestDevicesObeyMACCommands(t *testing.T) {
 		return nil
 	}
 	peer := newMACPeer(t, devs, script)
-	s, err := NewField(Options{Target: peer.conn.LocalAddr().String(), Config: Config{Speed: 6000, Gateways: 1},
+	s, err := NewField(Options{Target: peer.addr(), Config: Config{Speed: 6000, Gateways: 1},
 		KeepaliveInterval: 50 * time.Millisecond, JoinTimeout: time.Second, Linger: 200 * time.Millisecond}, fc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -371,7 +308,7 @@ func TestFieldLinkFloors(t *testing.T) {
 		}
 		return nil
 	})
-	s, err := NewField(Options{Target: peer.conn.LocalAddr().String(), Config: Config{Speed: 6000, Gateways: 1},
+	s, err := NewField(Options{Target: peer.addr(), Config: Config{Speed: 6000, Gateways: 1},
 		KeepaliveInterval: 50 * time.Millisecond, JoinTimeout: 2 * time.Second, Linger: 200 * time.Millisecond, Seed: 23}, fc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
