@@ -131,7 +131,7 @@ func (n *node) dataUplink(fport uint8, payload []byte, confirmed bool, now time.
 	if confirmed {
 		mtype = lorawan.ConfirmedDataUp
 	}
-	fctrl, fopts, _ := n.radio.uplinkFCtrl()
+	fctrl, fopts := n.radio.uplinkFCtrl()
 	fctrl.ACK = n.ackNext
 	phy := lorawan.PHYPayload{
 		MHDR: lorawan.MHDR{MType: mtype, Major: lorawan.LoRaWANR1},

@@ -171,10 +171,8 @@ func (r *radio) nextChannel() (idx int, freqHz uint32) {
 // its FOpts. It steps the ADR back-off (LoRaWAN 1.0.4 section 4.3.1.1):
 // ADRACKReq from ADR_ACK_LIMIT uplinks without a downlink on, and every
 // ADR_ACK_DELAY uplinks after that first full power, then one data rate
-// slower, at the slowest rate the default channels back on. It returns
-// whether the data rate changed, for the log.
-func (r *radio) uplinkFCtrl() (ctrl lorawan.FCtrl, fopts []lorawan.Payload, fromDR int) {
-	fromDR = r.dr
+// slower, at the slowest rate the default channels back on.
+func (r *radio) uplinkFCtrl() (ctrl lorawan.FCtrl, fopts []lorawan.Payload) {
 	if r.adr {
 		if c := r.adrAckCnt; c >= adrAckLimit+adrAckDelay && (c-adrAckLimit)%adrAckDelay == 0 {
 			switch {
@@ -208,7 +206,7 @@ func (r *radio) uplinkFCtrl() (ctrl lorawan.FCtrl, fopts []lorawan.Payload, from
 	}
 	take(r.sticky) // kept until a downlink arrives
 	r.answers = take(r.answers)
-	return ctrl, fopts, fromDR
+	return ctrl, fopts
 }
 
 // downlinkReceived is the part of every accepted downlink that is not a

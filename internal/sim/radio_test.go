@@ -104,7 +104,7 @@ func TestADRBackOff(t *testing.T) {
 	var ackReqAt, fullPowerAt int
 	drAt := map[int]int{}
 	for i := range 400 {
-		ctrl, _, _ := r.uplinkFCtrl()
+		ctrl, _ := r.uplinkFCtrl()
 		assert.True(t, ctrl.ADR)
 		if ctrl.ADRACKReq && ackReqAt == 0 {
 			ackReqAt = i
@@ -123,12 +123,12 @@ func TestADRBackOff(t *testing.T) {
 	assert.True(t, r.channels[0].enabled, "default channels back at the slowest rate")
 
 	r.downlinkReceived(4.4)
-	ctrl, _, _ := r.uplinkFCtrl()
+	ctrl, _ := r.uplinkFCtrl()
 	assert.False(t, ctrl.ADRACKReq, "a downlink resets the counter")
 
 	off := newRadio(0, false, false, 100)
 	for range 200 {
-		ctrl, _, _ := off.uplinkFCtrl()
+		ctrl, _ := off.uplinkFCtrl()
 		assert.False(t, ctrl.ADR)
 		assert.False(t, ctrl.ADRACKReq)
 	}
@@ -146,12 +146,12 @@ func TestAnswersFitFOptsAndMarginClamps(t *testing.T) {
 		cmds = append(cmds, lorawan.MACCommand{CID: lorawan.DevStatusReq})
 	}
 	r.handle(cmds)
-	_, fopts, _ := r.uplinkFCtrl()
+	_, fopts := r.uplinkFCtrl()
 	assert.Len(t, fopts, 5, "five 3-byte DevStatusAns fill the 15 FOpts bytes")
 	assert.Equal(t, &lorawan.DevStatusAnsPayload{Battery: 100, Margin: -4}, fopts[0].(*lorawan.MACCommand).Payload)
-	_, fopts, _ = r.uplinkFCtrl()
+	_, fopts = r.uplinkFCtrl()
 	assert.Len(t, fopts, 1, "the sixth follows in the next uplink")
-	_, fopts, _ = r.uplinkFCtrl()
+	_, fopts = r.uplinkFCtrl()
 	assert.Empty(t, fopts)
 }
 
