@@ -28,6 +28,9 @@ type FieldConfig struct {
 	// RefuseChMask lists device indices (0-based) that NACK every channel
 	// mask, so a test can check that the network keeps their old state.
 	RefuseChMask []int
+	// ADROff lists device indices whose ADR bit is off, which the network
+	// must leave alone.
+	ADROff []int
 }
 
 // DefaultFieldConfig is the field: 40 devices, an uplink every
@@ -59,9 +62,9 @@ func (fc FieldConfig) withDefaults() (FieldConfig, error) {
 	if fc.Devices < 1 || fc.Devices > 0xffff {
 		errs = append(errs, fmt.Errorf("field: %d devices outside 1..65535", fc.Devices))
 	}
-	for _, i := range fc.RefuseChMask {
+	for _, i := range slices.Concat(fc.RefuseChMask, fc.ADROff) {
 		if i < 0 || i >= fc.Devices {
-			errs = append(errs, fmt.Errorf("field: channel-mask refuser %d is not a device index", i))
+			errs = append(errs, fmt.Errorf("field: %d is not a device index (0..%d)", i, fc.Devices-1))
 		}
 	}
 	if err := fc.Link.Validate(); err != nil {
@@ -85,6 +88,7 @@ func (fc FieldConfig) scenario() Scenario {
 				out[i] = &simDevice{
 					dev: d, sensor: &emptyRoom{seed: float64(i)}, interval: fc.Interval,
 					refuseChMask: slices.Contains(fc.RefuseChMask, i),
+					noADR:        slices.Contains(fc.ADROff, i),
 					battery:      batteryLevel(0.5 + 0.5*float64(i%10)/10),
 				}
 			}
@@ -109,8 +113,9 @@ func FieldDevices(fc FieldConfig) ([]device.Device, error) {
 }
 
 // NewField builds a simulator that plays the field against opts.Target.
-// The field replaces opts.Config.Scenario, its link model opts.Link; the
-// other options (speed, gateways, timeouts, seed) are the caller's. Each
+// The field replaces opts.Config.Scenario, its link model opts.Link and its
+// start and length opts.Start and opts.Duration; the other options (speed,
+// gateways, timeouts, seed) are the caller's. Each
 // DeviceState carries the device's MeanSNR, so a test can compare where
 // the network put it with the fastest rate the link allows
 // (adrsim.FastestDR).

@@ -160,14 +160,14 @@ func answers(up macUplink) map[lorawan.CID][]lorawan.MACCommandPayload {
 // answers and new radio settings from its next uplinks.
 func TestDevicesObeyMACCommands(t *testing.T) {
 	fixed := LinkModel{MinSNR: 8, MaxSNR: 8} // no fading: exact SNRs
-	fc := FieldConfig{Devices: 2, Interval: 10 * time.Minute, Duration: 80 * time.Minute, Link: &fixed, RefuseChMask: []int{1}}
+	fc := FieldConfig{Devices: 3, Interval: 10 * time.Minute, Duration: 80 * time.Minute, Link: &fixed, RefuseChMask: []int{1}, ADROff: []int{2}}
 	devs, err := FieldDevices(fc)
 	require.NoError(t, err)
 	script := func(dev int, up macUplink) *macDownlink {
 		switch {
 		case dev == 1 && up.fcnt == 0:
 			return &macDownlink{cmds: []lorawan.MACCommand{linkADRReq(5, 2, 1, 0, 1, 2)}}
-		case dev == 1:
+		case dev >= 1:
 			return nil
 		}
 		switch up.fcnt {
@@ -290,6 +290,16 @@ func TestDevicesObeyMACCommands(t *testing.T) {
 	assert.Equal(t, 0, st1.DR)
 	assert.Equal(t, 0, st1.TXPower)
 	assert.Len(t, st1.Channels, 3)
+
+	// A device with ADR off says so in every uplink.
+	ups = peer.ups[devs[2].DevEUI]
+	require.NotEmpty(t, ups)
+	for _, u := range ups {
+		assert.False(t, u.fctrl.ADR)
+	}
+
+	_, err = FieldDevices(FieldConfig{Devices: 2, ADROff: []int{2}})
+	assert.Error(t, err, "index beyond the field")
 }
 
 // TestFieldLinkFloors runs a 40-device field with links down to -12 dB and
