@@ -32,13 +32,20 @@ type gwmpServer struct {
 	txAcks   map[uint16]semtechudp.TxAckPacket
 }
 
-// startGWMPServer listens on a loopback port until the test ends.
-func startGWMPServer(t *testing.T, handle func(gw lorawan.EUI64, rx semtechudp.RXPK)) *gwmpServer {
+// listenGWMP opens a loopback port for the test's lifetime.
+func listenGWMP(t *testing.T) *gwmpServer {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
-	g := &gwmpServer{t: t, conn: conn, handle: handle, pullFrom: map[lorawan.EUI64]*net.UDPAddr{},
+	return &gwmpServer{t: t, conn: conn, pullFrom: map[lorawan.EUI64]*net.UDPAddr{},
 		pulls: map[lorawan.EUI64]int{}, rxpks: map[lorawan.EUI64][]semtechudp.RXPK{}, txAcks: map[uint16]semtechudp.TxAckPacket{}}
+}
+
+// start serves until the test ends; the peer that owns g is complete by
+// now, as handle runs on the serving goroutine.
+func (g *gwmpServer) start(handle func(gw lorawan.EUI64, rx semtechudp.RXPK)) {
+	t, conn := g.t, g.conn
+	g.handle = handle
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -48,7 +55,6 @@ func startGWMPServer(t *testing.T, handle func(gw lorawan.EUI64, rx semtechudp.R
 		conn.Close()
 		<-done
 	})
-	return g
 }
 
 // testNS is a minimal LoRaWAN network server for the loopback test: it
@@ -113,7 +119,8 @@ func newTestNS(t *testing.T, devs []device.Device) *testNS {
 			ns.sessions[d.DevAddr] = &testSession{dev: d, nwk: d.NwkSKey, app: d.AppSKey}
 		}
 	}
-	ns.gwmpServer = startGWMPServer(t, ns.handleRX)
+	ns.gwmpServer = listenGWMP(t)
+	ns.start(ns.handleRX)
 	return ns
 }
 

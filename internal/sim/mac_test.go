@@ -51,7 +51,8 @@ func newMACPeer(t *testing.T, devs []device.Device, script func(int, macUplink) 
 	t.Helper()
 	p := &macPeer{script: script, devices: devs,
 		sessions: map[lorawan.DevAddr]*testSession{}, index: map[lorawan.DevAddr]int{}, ups: map[lorawan.EUI64][]*macUplink{}}
-	p.gwmpServer = startGWMPServer(t, p.handleRX)
+	p.gwmpServer = listenGWMP(t)
+	p.start(p.handleRX)
 	return p
 }
 
