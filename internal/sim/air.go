@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/network/airtime"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 )
 
@@ -25,83 +27,120 @@ type radioRx struct {
 	virtualTime time.Time
 }
 
-// link is the radio path between one device and one gateway.
-type link struct {
-	heard bool
-	rssi  float64 // median dBm
+// txSetting is how a device sends one frame.
+type txSetting struct {
+	dr, txPower, nbTrans int
+	channel              int
+	freqHz               uint32
 }
 
-// eu868Channels are the three default EU868 uplink channels.
-var eu868Channels = []float64{868.1, 868.3, 868.5}
-
 // air connects devices and gateways: an uplink reaches every gateway that
-// hears the device, each with its own RSSI/SNR; a downlink sent by a
-// gateway reaches the devices it hears.
+// hears it through the link model, each with its own RSSI/SNR; a downlink
+// sent by a gateway reaches the devices in its reach.
 type air struct {
 	nodes    []*node
 	gateways []*gateway
-	links    [][]link // [node][gateway]
+	model    LinkModel
+	means    [][]float64 // [node][gateway] mean SNR at full power
 	window   time.Duration
 	joinAge  time.Duration
 	stats    *counters
 	log      *slog.Logger
 
-	mu  sync.Mutex
-	rng *rand.Rand
-	ch  []uint8 // next channel per node
+	// up draws each device's uplink fading; only that device's goroutine
+	// transmits, so a device's fading sequence does not depend on how the
+	// goroutines interleave. down draws the downlink fading.
+	up []*rand.Rand
+
+	mu   sync.Mutex
+	down []*rand.Rand
 }
 
-func newAir(nodes []*node, nGateways int, window, joinAge time.Duration, st *counters, log *slog.Logger, seed uint64) *air {
-	a := &air{nodes: nodes, window: window, joinAge: joinAge, stats: st, log: log,
-		rng: rand.New(rand.NewPCG(seed, 0x5eed)), ch: make([]uint8, len(nodes))}
-	a.links = make([][]link, len(nodes))
-	for i, n := range nodes {
-		a.links[i] = make([]link, nGateways)
-		for g := range nGateways {
-			a.links[i][g] = linkBudget(n.sd.dev.DevEUI, g)
-		}
+func newAir(nodes []*node, model LinkModel, means [][]float64, window, joinAge time.Duration, st *counters, log *slog.Logger, seed uint64) *air {
+	a := &air{nodes: nodes, model: model, means: means, window: window, joinAge: joinAge, stats: st, log: log}
+	for _, n := range nodes {
+		h := fnv.New64a()
+		h.Write(n.sd.dev.DevEUI[:])
+		k := h.Sum64()
+		a.up = append(a.up, rand.New(rand.NewPCG(seed, k)))
+		a.down = append(a.down, rand.New(rand.NewPCG(seed, ^k)))
 	}
 	return a
 }
 
-// linkBudget gives a stable path loss per device and gateway. The first
-// gateway hears every device (it is the one on the school roof / at the
-// road maintenance depot); others hear a device when the signal is above
-// the SF12 sensitivity floor.
-func linkBudget(eui lorawan.EUI64, gw int) link {
-	h := fnv.New32a()
-	h.Write(eui[:])
-	h.Write([]byte{byte(gw)})
-	v := h.Sum32()
-	rssi := -72 - float64(v%50) // -72 .. -121 dBm
-	if gw == 0 {
-		rssi = math.Max(rssi, -112)
+// linkMeans draws every device's mean SNR towards every gateway.
+func linkMeans(nodes []*node, nGateways int, m LinkModel, seed uint64) [][]float64 {
+	out := make([][]float64, len(nodes))
+	for i, n := range nodes {
+		out[i] = make([]float64, nGateways)
+		for g := range nGateways {
+			out[i][g] = m.meanSNR(n.sd.dev.DevEUI, g, seed)
+		}
 	}
-	return link{heard: gw == 0 || rssi > -118, rssi: rssi}
+	return out
 }
 
-func (a *air) transmit(ni int, phy []byte, dataRate string, vt time.Time) {
-	a.mu.Lock()
-	c := a.ch[ni]
-	a.ch[ni] = (c + 1) % uint8(len(eu868Channels))
-	jitter := make([]float64, len(a.gateways))
-	for i := range jitter {
-		jitter[i] = a.rng.NormFloat64() * 2
+// inReach says whether a gateway's downlinks can reach a device at all:
+// its mean SNR is above the slowest rate's floor. Downlink fading is not
+// modelled as loss, only in the margin the device reports.
+func (a *air) inReach(ni, gi int) bool {
+	return a.means[ni][gi] >= eu868ADR.RequiredSNR[0]
+}
+
+// transmit sends a frame NbTrans times, each with its own fading at each
+// gateway, spaced by its time on air. It reports whether any gateway heard
+// at least one copy.
+func (a *air) transmit(ni int, phy []byte, tx txSetting, vt time.Time) bool {
+	toa, err := uplinkAirtime(tx.dr, len(phy))
+	if err != nil {
+		a.log.Error("uplink time on air", "err", err)
 	}
-	a.mu.Unlock()
-	for gi, g := range a.gateways {
-		l := a.links[ni][gi]
-		if !l.heard {
-			continue
+	heardAny := false
+	for k := range max(1, tx.nbTrans) {
+		at := vt.Add(time.Duration(k) * (toa + time.Second))
+		heard := false
+		for gi, g := range a.gateways {
+			rx := a.model.receive(a.means[ni][gi], tx.dr, tx.txPower, a.up[ni].NormFloat64())
+			if !rx.heard {
+				continue
+			}
+			heard = true
+			g.forward(radioRx{
+				phy: phy, freqMHz: float64(tx.freqHz) / 1e6, channel: uint8(tx.channel % 8), dataRate: drName(tx.dr),
+				rssi: int16(math.Round(rx.rssi)), snr: math.Round(rx.snr*10) / 10, virtualTime: at,
+			})
 		}
-		rssi := l.rssi + jitter[gi]
-		snr := math.Max(-19, math.Min(11, (rssi+115)/3))
-		g.forward(radioRx{
-			phy: phy, freqMHz: eu868Channels[c], channel: c, dataRate: dataRate,
-			rssi: int16(math.Round(rssi)), snr: math.Round(snr*10) / 10, virtualTime: vt,
-		})
+		a.nodes[ni].recordTx(toa, heard)
+		a.stats.transmissions.Add(1)
+		if !heard {
+			a.stats.transmissionsLost.Add(1)
+		}
+		heardAny = heardAny || heard
 	}
 	a.stats.framesSent.Add(1)
+	return heardAny
+}
+
+// uplinkAirtime is the time on air of an uplink at a LoRa data rate.
+func uplinkAirtime(dr, phyLen int) (time.Duration, error) {
+	b, err := eu868()
+	if err != nil {
+		return 0, fmt.Errorf("band: %w", err)
+	}
+	d, err := b.GetDataRate(dr)
+	if err != nil {
+		return 0, fmt.Errorf("data rate %d: %w", dr, err)
+	}
+	return airtime.Uplink(d.SpreadFactor, d.Bandwidth*1000, phyLen)
+}
+
+// downlinkSNR is the SNR a device sees on a downlink from gateway gi: the
+// link's mean with a fresh fading draw.
+func (a *air) downlinkSNR(ni, gi int) float64 {
+	a.mu.Lock()
+	f := a.down[ni].NormFloat64()
+	a.mu.Unlock()
+	return a.means[ni][gi] + f*a.model.FadingDB
 }
 
 // deliver hands a downlink sent through gateway g to the device it is for:
@@ -119,7 +158,7 @@ func (a *air) deliver(g *gateway, txpk semtechudp.TXPK) {
 	switch phy.MHDR.MType {
 	case lorawan.JoinAccept:
 		for i, n := range a.nodes {
-			if !a.links[i][g.idx].heard || n.sd.dev.Activation != device.OTAA {
+			if !a.inReach(i, g.idx) || n.sd.dev.Activation != device.OTAA {
 				continue
 			}
 			if n.acceptJoin(txpk.Data, now, a.joinAge) {
@@ -135,7 +174,7 @@ func (a *air) deliver(g *gateway, txpk semtechudp.TXPK) {
 			break
 		}
 		for i, n := range a.nodes {
-			if !a.links[i][g.idx].heard {
+			if !a.inReach(i, g.idx) {
 				continue
 			}
 			// Each candidate gets its own parse: checking mutates it.
@@ -143,7 +182,7 @@ func (a *air) deliver(g *gateway, txpk semtechudp.TXPK) {
 			if p.UnmarshalBinary(txpk.Data) != nil {
 				return
 			}
-			res, ok := n.handleData(p, now, a.window)
+			res, ok := n.handleData(p, now, a.window, a.downlinkSNR(i, g.idx))
 			if !ok {
 				continue
 			}
@@ -158,6 +197,8 @@ func (a *air) deliver(g *gateway, txpk semtechudp.TXPK) {
 			switch {
 			case res.cmdError != nil:
 				log.Warn("downlink command rejected", "f_port", res.fport, "err", res.cmdError)
+			case res.macErr != nil:
+				log.Warn("downlink MAC commands cut short", "err", res.macErr, "applied", res.macCommands)
 			case res.fport > 0:
 				log.Info("downlink received", "f_port", res.fport, "ack", res.ack, "size", len(res.payload))
 			default:

@@ -11,6 +11,14 @@
 // payloads are the vendors' real formats, so the daemon's decoders see what
 // they would see from the field.
 //
+// Devices obey the LoRaWAN 1.0.x MAC commands of EU868 class A devices
+// (radio.go): LinkADRReq, DevStatusReq, NewChannelReq, RXParamSetupReq,
+// RXTimingSetupReq, DutyCycleReq, with the ADR bit and the ADR_ACK back-off
+// in their uplinks. Gateways hear them through a link model (link.go): a
+// mean SNR per device and gateway, Gaussian fading, 2 dB per TX power step
+// and the demodulation floor of each data rate. NewField builds the 40
+// device field of the MAC-layer issue for end-to-end tests.
+//
 // The virtual clock runs Speed times faster than real time; rxpk.time
 // carries the virtual time so the daemon dates measurements by it, while
 // rxpk.tmst is a real microsecond counter per gateway so that the daemon's

@@ -16,24 +16,58 @@ import (
 	"github.com/loraedge/loraedge/internal/semtechudp"
 )
 
-// testNS is a minimal GWMP receiver and LoRaWAN network server for the
-// loopback test: it acks, answers join-requests, decrypts uplinks and
-// closes the valve on its first confirmed uplink.
-type testNS struct {
-	t    *testing.T
-	conn *net.UDPConn
+// gwmpServer is the GWMP side of the tests' network servers: it acks
+// PULL_DATA and PUSH_DATA, keeps each gateway's downlink address and what
+// it sent, and hands every rxpk to handle with mu held.
+type gwmpServer struct {
+	t      *testing.T
+	conn   *net.UDPConn
+	handle func(gw lorawan.EUI64, rx semtechudp.RXPK)
 
-	mu        sync.Mutex
+	mu       sync.Mutex
+	pullFrom map[lorawan.EUI64]*net.UDPAddr
+	pulls    map[lorawan.EUI64]int
+	rxpks    map[lorawan.EUI64][]semtechudp.RXPK
+	stats    int
+	txAcks   map[uint16]semtechudp.TxAckPacket
+}
+
+// listenGWMP opens a loopback port for the test's lifetime.
+func listenGWMP(t *testing.T) *gwmpServer {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	return &gwmpServer{t: t, conn: conn, pullFrom: map[lorawan.EUI64]*net.UDPAddr{},
+		pulls: map[lorawan.EUI64]int{}, rxpks: map[lorawan.EUI64][]semtechudp.RXPK{}, txAcks: map[uint16]semtechudp.TxAckPacket{}}
+}
+
+// start serves until the test ends; the peer that owns g is complete by
+// now, as handle runs on the serving goroutine.
+func (g *gwmpServer) start(handle func(gw lorawan.EUI64, rx semtechudp.RXPK)) {
+	t, conn := g.t, g.conn
+	g.handle = handle
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.serve()
+	}()
+	t.Cleanup(func() {
+		conn.Close()
+		<-done
+	})
+}
+
+// testNS is a minimal LoRaWAN network server for the loopback test: it
+// answers join-requests, decrypts uplinks and closes the valve on its
+// first confirmed uplink.
+type testNS struct {
+	*gwmpServer
+
 	devices   map[lorawan.EUI64]device.Device
-	pullFrom  map[lorawan.EUI64]*net.UDPAddr
-	pulls     map[lorawan.EUI64]int
-	rxpks     map[lorawan.EUI64][]semtechudp.RXPK
-	stats     int
 	sessions  map[lorawan.DevAddr]*testSession
 	nonces    map[lorawan.DevNonce]bool
 	seenFCnt  map[lorawan.DevAddr]map[uint32]bool
 	sentToken map[uint16]bool
-	txAcks    map[uint16]semtechudp.TxAckPacket
 	uplinks   map[lorawan.EUI64][]testUplink
 	valveSent bool
 	nextAddr  byte
@@ -43,6 +77,26 @@ type testSession struct {
 	dev      device.Device
 	nwk, app lorawan.AES128Key
 	fCntDown uint32
+}
+
+// joinSession answers a join-request of d with the n-th DevAddr: the
+// join-accept and the session both sides derive from it.
+func joinSession(t *testing.T, d device.Device, joinReq []byte, n byte) (lorawan.DevAddr, []byte, *testSession) {
+	addr := lorawan.DevAddr{0x02, 0x00, 0x00, n}
+	netID := lorawan.NetID{0, 0, 0}
+	ja, nonce := joinAcceptFor(t, d.AppKey, joinReq, addr, uint32(n), netID)
+	nwk, app := nsKeys(t, d.AppKey, uint32(n), netID, uint16(nonce))
+	return addr, ja, &testSession{dev: d, nwk: nwk, app: app}
+}
+
+// verify checks an uplink's MIC and reports a mismatch.
+func (s *testSession) verify(t *testing.T, phy lorawan.PHYPayload) bool {
+	ok, err := phy.ValidateUplinkDataMIC(lorawan.LoRaWAN1_0, 0, 0, 0, s.nwk, s.nwk)
+	if err != nil || !ok {
+		t.Errorf("uplink MIC from %s does not verify", s.dev.DevEUI)
+		return false
+	}
+	return true
 }
 
 type testUplink struct {
@@ -56,35 +110,23 @@ type testUplink struct {
 
 func newTestNS(t *testing.T, devs []device.Device) *testNS {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	ns := &testNS{t: t, conn: conn, devices: map[lorawan.EUI64]device.Device{},
-		pullFrom: map[lorawan.EUI64]*net.UDPAddr{}, pulls: map[lorawan.EUI64]int{},
-		rxpks: map[lorawan.EUI64][]semtechudp.RXPK{}, sessions: map[lorawan.DevAddr]*testSession{},
+	ns := &testNS{devices: map[lorawan.EUI64]device.Device{}, sessions: map[lorawan.DevAddr]*testSession{},
 		nonces: map[lorawan.DevNonce]bool{}, seenFCnt: map[lorawan.DevAddr]map[uint32]bool{},
-		sentToken: map[uint16]bool{}, txAcks: map[uint16]semtechudp.TxAckPacket{},
-		uplinks: map[lorawan.EUI64][]testUplink{}}
+		sentToken: map[uint16]bool{}, uplinks: map[lorawan.EUI64][]testUplink{}}
 	for _, d := range devs {
 		ns.devices[d.DevEUI] = d
 		if d.Activation == device.ABP {
 			ns.sessions[d.DevAddr] = &testSession{dev: d, nwk: d.NwkSKey, app: d.AppSKey}
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ns.serve()
-	}()
-	t.Cleanup(func() {
-		conn.Close()
-		<-done
-	})
+	ns.gwmpServer = listenGWMP(t)
+	ns.start(ns.handleRX)
 	return ns
 }
 
-func (ns *testNS) addr() string { return ns.conn.LocalAddr().String() }
+func (ns *gwmpServer) addr() string { return ns.conn.LocalAddr().String() }
 
-func (ns *testNS) serve() {
+func (ns *gwmpServer) serve() {
 	buf := make([]byte, 65535)
 	for {
 		n, from, err := ns.conn.ReadFromUDP(buf)
@@ -111,7 +153,7 @@ func (ns *testNS) serve() {
 			}
 			for _, rx := range p.Payload.RXPK {
 				ns.rxpks[p.GatewayMAC] = append(ns.rxpks[p.GatewayMAC], rx)
-				ns.handleRX(p.GatewayMAC, rx)
+				ns.handle(p.GatewayMAC, rx)
 			}
 			ns.mu.Unlock()
 		case *semtechudp.TxAckPacket:
@@ -124,7 +166,7 @@ func (ns *testNS) serve() {
 	}
 }
 
-func (ns *testNS) send(to *net.UDPAddr, p interface{ MarshalBinary() ([]byte, error) }) {
+func (ns *gwmpServer) send(to *net.UDPAddr, p interface{ MarshalBinary() ([]byte, error) }) {
 	b, err := p.MarshalBinary()
 	if err != nil {
 		ns.t.Errorf("marshal: %v", err)
@@ -136,14 +178,19 @@ func (ns *testNS) send(to *net.UDPAddr, p interface{ MarshalBinary() ([]byte, er
 // downlink sends a PULL_RESP to the gateway's PULL_DATA address; call
 // with ns.mu held.
 func (ns *testNS) downlink(gw lorawan.EUI64, rx semtechudp.RXPK, phy []byte) {
+	token := uint16(len(ns.sentToken) + 0x100)
+	ns.sentToken[token] = true
+	ns.pullResp(gw, token, rx, phy)
+}
+
+// pullResp answers an rxpk in RX1; call with mu held.
+func (ns *gwmpServer) pullResp(gw lorawan.EUI64, token uint16, rx semtechudp.RXPK, phy []byte) {
 	to := ns.pullFrom[gw]
 	if to == nil {
 		ns.t.Errorf("downlink before PULL_DATA from %s", gw)
 		return
 	}
 	tmst := rx.Tmst + 1_000_000
-	token := uint16(len(ns.sentToken) + 0x100)
-	ns.sentToken[token] = true
 	ns.send(to, &semtechudp.PullRespPacket{ProtocolVersion: semtechudp.ProtocolVersion2, RandomToken: token,
 		Payload: semtechudp.PullRespPayload{TXPK: semtechudp.TXPK{Tmst: &tmst, Freq: rx.Freq, Modu: "LORA",
 			DatR: rx.DatR, CodR: "4/5", IPol: true, Powe: 14, Size: uint16(len(phy)), Data: phy}}})
@@ -168,11 +215,8 @@ func (ns *testNS) handleRX(gw lorawan.EUI64, rx semtechudp.RXPK) {
 			return
 		}
 		ns.nextAddr++
-		addr := lorawan.DevAddr{0x02, 0x00, 0x00, ns.nextAddr}
-		netID := lorawan.NetID{0, 0, 0}
-		ja, nonce := joinAcceptFor(ns.t, d.AppKey, rx.Data, addr, uint32(ns.nextAddr), netID)
-		nwk, app := nsKeys(ns.t, d.AppKey, uint32(ns.nextAddr), netID, uint16(nonce))
-		ns.sessions[addr] = &testSession{dev: d, nwk: nwk, app: app}
+		addr, ja, s := joinSession(ns.t, d, rx.Data, ns.nextAddr)
+		ns.sessions[addr] = s
 		ns.downlink(gw, rx, ja)
 	case lorawan.UnconfirmedDataUp, lorawan.ConfirmedDataUp:
 		mp := phy.MACPayload.(*lorawan.MACPayload)
@@ -181,9 +225,7 @@ func (ns *testNS) handleRX(gw lorawan.EUI64, rx semtechudp.RXPK) {
 			ns.t.Errorf("uplink from unknown DevAddr %s", mp.FHDR.DevAddr)
 			return
 		}
-		ok, err := phy.ValidateUplinkDataMIC(lorawan.LoRaWAN1_0, 0, 0, 0, s.nwk, s.nwk)
-		if err != nil || !ok {
-			ns.t.Errorf("uplink MIC from %s does not verify", s.dev.DevEUI)
+		if !s.verify(ns.t, phy) {
 			return
 		}
 		if ns.seenFCnt[mp.FHDR.DevAddr] == nil {

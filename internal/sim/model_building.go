@@ -227,3 +227,7 @@ func (v *valveActuator) command(fport uint8, data []byte) error {
 	}
 	return nil
 }
+
+// batteryLevel reads the cell's voltage as charge: 3.0 V empty, 3.65 V
+// full.
+func (v *valveActuator) batteryLevel() uint8 { return batteryLevel((v.batteryMV - 3000) / 650) }

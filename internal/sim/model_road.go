@@ -170,3 +170,7 @@ func (m *roadModel) Sample(t time.Time) RoadStationReading {
 func (m *roadModel) reading(t time.Time) (uint8, []byte, error) {
 	return FPortRoadStation, EncodeRoadStation(m.Sample(t)), nil
 }
+
+// batteryLevel reads the lithium cell's voltage as charge: 3.0 V empty,
+// 3.65 V full.
+func (m *roadModel) batteryLevel() uint8 { return batteryLevel((m.battery - 3.0) / 0.65) }

@@ -12,6 +12,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/network/mac"
 )
 
 // node is the LoRaWAN side of one virtual end device: activation, session
@@ -35,8 +36,12 @@ type node struct {
 	awaitAck  bool // our last confirmed uplink has not been acknowledged yet
 	lastUp    time.Time
 	joinedSig chan struct{}
+	radio     radio
+	meanSNR   float64 // towards the first gateway, for tests and status
 
 	uplinks, joinRequests, joins, downlinks, acks, acksMissed, commands uint64
+	macCommands, transmissions, transmissionsLost                       uint64
+	airtime                                                             time.Duration
 }
 
 type joinAttempt struct {
@@ -53,7 +58,12 @@ func devNonceBase(now time.Time) uint16 {
 }
 
 func newNode(sd *simDevice, now time.Time) *node {
-	n := &node{sd: sd, joinedSig: make(chan struct{}, 1), devNonce: devNonceBase(now)}
+	dr := sd.joinDR
+	if sd.dev.Activation == device.ABP {
+		dr = drIndex(sd.dataRate) // personalised: it starts where it was installed
+	}
+	n := &node{sd: sd, joinedSig: make(chan struct{}, 1), devNonce: devNonceBase(now),
+		radio: newRadio(dr, !sd.noADR, sd.refuseChMask, sd.battery)}
 	if sd.dev.Activation == device.ABP {
 		n.joined = true
 		n.devAddr = sd.dev.DevAddr
@@ -121,13 +131,16 @@ func (n *node) dataUplink(fport uint8, payload []byte, confirmed bool, now time.
 	if confirmed {
 		mtype = lorawan.ConfirmedDataUp
 	}
+	fctrl, fopts := n.radio.uplinkFCtrl()
+	fctrl.ACK = n.ackNext
 	phy := lorawan.PHYPayload{
 		MHDR: lorawan.MHDR{MType: mtype, Major: lorawan.LoRaWANR1},
 		MACPayload: &lorawan.MACPayload{
 			FHDR: lorawan.FHDR{
 				DevAddr: n.devAddr,
-				FCtrl:   lorawan.FCtrl{ACK: n.ackNext},
+				FCtrl:   fctrl,
 				FCnt:    n.fCntUp,
+				FOpts:   fopts,
 			},
 			FPort:      &fport,
 			FRMPayload: []lorawan.Payload{&lorawan.DataPayload{Bytes: payload}},
@@ -184,6 +197,10 @@ func (n *node) acceptJoin(raw []byte, now time.Time, maxAge time.Duration) bool 
 	n.nwkSKey, n.appSKey = nwk, app
 	n.fCntUp, n.fCntDown, n.gotDown = 0, 0, false
 	n.ackNext, n.awaitAck = false, false
+	n.radio.reset(n.sd.joinDR)
+	n.radio.applyCFList(ja.CFList)
+	n.radio.rx1DROffset, n.radio.rx2DR = int(ja.DLSettings.RX1DROffset), int(ja.DLSettings.RX2DataRate)
+	n.radio.rxDelay = max(1, int(ja.RXDelay))
 	n.pending = nil
 	n.joins++
 	select {
@@ -227,16 +244,19 @@ func deriveSessionKeys10(appKey lorawan.AES128Key, joinNonce lorawan.JoinNonce, 
 
 // downlinkResult says what a data downlink meant to this node.
 type downlinkResult struct {
-	ack      bool  // acknowledged our confirmed uplink
-	fport    uint8 // 0: no application payload
-	payload  []byte
-	cmdError error
+	ack         bool  // acknowledged our confirmed uplink
+	fport       uint8 // 0: no application payload
+	payload     []byte
+	cmdError    error
+	macCommands int   // MAC commands applied
+	macErr      error // the command stream ended early
 }
 
-// handleData processes a data downlink addressed to this node's DevAddr.
-// It reports false when the MIC does not match (another device with the
-// same DevAddr, or a stale session) or the counter is replayed.
-func (n *node) handleData(phy lorawan.PHYPayload, now time.Time, window time.Duration) (downlinkResult, bool) {
+// handleData processes a data downlink addressed to this node's DevAddr,
+// received with the given SNR. It reports false when the MIC does not
+// match (another device with the same DevAddr, or a stale session) or the
+// counter is replayed.
+func (n *node) handleData(phy lorawan.PHYPayload, now time.Time, window time.Duration, snr float64) (downlinkResult, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var res downlinkResult
@@ -271,6 +291,8 @@ func (n *node) handleData(phy lorawan.PHYPayload, now time.Time, window time.Dur
 	if phy.MHDR.MType == lorawan.ConfirmedDataDown {
 		n.ackNext = true
 	}
+	n.radio.downlinkReceived(snr)
+	res.macCommands, res.macErr = n.macCommandsOf(&phy, mac)
 	if mac.FPort != nil && *mac.FPort > 0 {
 		if err := phy.DecryptFRMPayload(n.appSKey); err != nil {
 			return res, true
@@ -291,6 +313,80 @@ func (n *node) handleData(phy lorawan.PHYPayload, now time.Time, window time.Dur
 	return res, true
 }
 
+// macCommandsOf applies the MAC commands of a downlink, from FOpts or
+// from an FPort 0 FRMPayload (encrypted with the NwkSKey). Commands before
+// an unknown or truncated one are applied; the rest is lost, as the
+// specification asks of a device.
+func (n *node) macCommandsOf(phy *lorawan.PHYPayload, pl *lorawan.MACPayload) (int, error) {
+	var raw []byte
+	for _, p := range pl.FHDR.FOpts {
+		b, err := p.MarshalBinary()
+		if err != nil {
+			return 0, fmt.Errorf("FOpts: %w", err)
+		}
+		raw = append(raw, b...)
+	}
+	if pl.FPort != nil && *pl.FPort == 0 {
+		if len(raw) > 0 {
+			return 0, errors.New("MAC commands in both FOpts and FPort 0")
+		}
+		// Encryption is its own inverse; DecryptFRMPayload would parse
+		// the commands with the library's lengths, not ours.
+		if err := phy.EncryptFRMPayload(n.nwkSKey); err != nil {
+			return 0, fmt.Errorf("decrypt FPort 0: %w", err)
+		}
+		for _, p := range pl.FRMPayload {
+			b, err := p.MarshalBinary()
+			if err != nil {
+				return 0, fmt.Errorf("FPort 0: %w", err)
+			}
+			raw = append(raw, b...)
+		}
+	}
+	if len(raw) == 0 {
+		return 0, nil
+	}
+	cmds, err := mac.ParseDownlink(raw)
+	n.radio.handle(cmds)
+	n.macCommands += uint64(len(cmds))
+	return len(cmds), err
+}
+
+// txSetting picks the channel of the next transmission and returns the
+// device's current data rate, power and NbTrans.
+func (n *node) txSetting() txSetting {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ch, f := n.radio.nextChannel()
+	return txSetting{dr: n.radio.dr, txPower: n.radio.txPower, nbTrans: n.radio.nbTrans, channel: ch, freqHz: f}
+}
+
+// joinSetting is the join-request's: the join data rate at full power on
+// one of the default channels, in turn.
+func (n *node) joinSetting() txSetting {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ch := int(n.joinRequests % uint64(len(defaultChannels)))
+	return txSetting{dr: n.sd.joinDR, nbTrans: 1, channel: ch, freqHz: defaultChannels[ch]}
+}
+
+// setBattery takes the device's battery level for DevStatusAns.
+func (n *node) setBattery(level uint8) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.radio.battery = level
+}
+
+func (n *node) recordTx(toa time.Duration, heard bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.transmissions++
+	n.airtime += toa
+	if !heard {
+		n.transmissionsLost++
+	}
+}
+
 // DeviceState is a snapshot of one simulated device for tests and status.
 type DeviceState struct {
 	DevEUI       lorawan.EUI64
@@ -308,6 +404,31 @@ type DeviceState struct {
 	Commands     uint64
 	// ValveOpen is set for valve actuators only.
 	ValveOpen *bool
+
+	// The radio as LoRaWAN MAC commands left it.
+	DR          int
+	DataRate    string // e.g. "SF12BW125"
+	TXPower     int    // index: 0 is full power, each step 2 dB less
+	NbTrans     int
+	ADR         bool
+	ADRAckCnt   uint32   // uplinks since the last downlink
+	Channels    []uint32 // enabled uplink frequencies, Hz
+	RX1DROffset int
+	RX2DR       int
+	RX2FreqHz   uint32
+	RXDelay     int // seconds
+	MaxDCycle   uint8
+	Battery     uint8 // as DevStatusAns reports it
+	Margin      int8  // demodulation margin of the last downlink
+	MACCommands uint64
+	// Transmissions counts radio transmissions (NbTrans per frame),
+	// TransmissionsLost those no gateway heard, Airtime their time on air.
+	Transmissions     uint64
+	TransmissionsLost uint64
+	Airtime           time.Duration
+	// MeanSNR is the link model's mean SNR at full power towards the
+	// first gateway.
+	MeanSNR float64
 }
 
 func (n *node) state() DeviceState {
@@ -318,6 +439,11 @@ func (n *node) state() DeviceState {
 		Joined: n.joined, DevAddr: n.devAddr, FCntUp: n.fCntUp,
 		Uplinks: n.uplinks, JoinRequests: n.joinRequests, Joins: n.joins,
 		Downlinks: n.downlinks, Acks: n.acks, AcksMissed: n.acksMissed, Commands: n.commands,
+		DR: n.radio.dr, DataRate: n.radio.dataRate(), TXPower: n.radio.txPower, NbTrans: n.radio.nbTrans,
+		ADR: n.radio.adr, ADRAckCnt: n.radio.adrAckCnt, Channels: n.radio.enabledChannels(),
+		RX1DROffset: n.radio.rx1DROffset, RX2DR: n.radio.rx2DR, RX2FreqHz: n.radio.rx2FreqHz, RXDelay: n.radio.rxDelay,
+		MaxDCycle: n.radio.maxDCycle, Battery: n.radio.battery, Margin: n.radio.margin, MACCommands: n.macCommands,
+		Transmissions: n.transmissions, TransmissionsLost: n.transmissionsLost, Airtime: n.airtime, MeanSNR: n.meanSNR,
 	}
 	if v, ok := n.sd.sensor.(*valveActuator); ok {
 		open := v.b.ValveOpen()

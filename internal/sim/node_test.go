@@ -144,7 +144,7 @@ func TestValveDownlinkAndAck(t *testing.T) {
 	raw := serverDownlink(t, dev.DevAddr, dev.NwkSKey, dev.AppSKey, 0, true, false, FPortValve, []byte{ValveCmdClose})
 	var phy lorawan.PHYPayload
 	require.NoError(t, phy.UnmarshalBinary(raw))
-	res, ok := n.handleData(phy, now, time.Minute)
+	res, ok := n.handleData(phy, now, time.Minute, 5)
 	require.True(t, ok)
 	assert.True(t, res.ack)
 	assert.NoError(t, res.cmdError)
@@ -156,23 +156,23 @@ func TestValveDownlinkAndAck(t *testing.T) {
 
 	// Replay of the same downlink counter is refused.
 	require.NoError(t, phy.UnmarshalBinary(raw))
-	_, ok = n.handleData(phy, now, time.Minute)
+	_, ok = n.handleData(phy, now, time.Minute, 5)
 	assert.False(t, ok, "replayed downlink accepted")
 
 	// Wrong key: refused.
 	bad := serverDownlink(t, dev.DevAddr, simKey("x", dev.DevEUI), dev.AppSKey, 1, false, false, FPortValve, []byte{ValveCmdOpen})
 	require.NoError(t, phy.UnmarshalBinary(bad))
-	_, ok = n.handleData(phy, now, time.Minute)
+	_, ok = n.handleData(phy, now, time.Minute, 5)
 	assert.False(t, ok)
 	assert.False(t, b.ValveOpen())
 
 	// Outside the class A receive window: not heard.
 	open := serverDownlink(t, dev.DevAddr, dev.NwkSKey, dev.AppSKey, 1, false, false, FPortValve, []byte{ValveCmdOpen})
 	require.NoError(t, phy.UnmarshalBinary(open))
-	_, ok = n.handleData(phy, now.Add(2*time.Minute), time.Minute)
+	_, ok = n.handleData(phy, now.Add(2*time.Minute), time.Minute, 5)
 	assert.False(t, ok)
 	require.NoError(t, phy.UnmarshalBinary(open))
-	_, ok = n.handleData(phy, now, time.Minute)
+	_, ok = n.handleData(phy, now, time.Minute, 5)
 	assert.True(t, ok)
 	assert.True(t, b.ValveOpen())
 

@@ -54,7 +54,16 @@ type simDevice struct {
 	sensor    sensor
 	interval  time.Duration // virtual
 	confirmed bool
-	dataRate  string
+	// dataRate is where an ABP device starts; OTAA devices start at
+	// joinDR (EU868 DR0, SF12) after every join and let ADR move them.
+	dataRate string
+	joinDR   int
+	// noADR turns the device's ADR bit off; refuseChMask makes it NACK
+	// every channel mask, as some firmware does.
+	noADR, refuseChMask bool
+	// battery is DevStatusAns's level when the model keeps none:
+	// 0 external power, 1..254 charge, 255 not measured.
+	battery uint8
 }
 
 var (
@@ -236,7 +245,8 @@ func buildSchoolDay(time.Time) []*simDevice {
 		} else {
 			d = otaaDevice(codeSchool, uint16(i+1), "CO2 "+r.name, ProfileElsysCO2, schoolSite.ID, "1.0.3")
 		}
-		out = append(out, &simDevice{dev: d, sensor: newCO2Model(r.room), interval: 10 * time.Minute, dataRate: "SF7BW125"})
+		out = append(out, &simDevice{dev: d, sensor: newCO2Model(r.room), interval: 10 * time.Minute, dataRate: "SF7BW125",
+			battery: batteryLevel(0.8)})
 	}
 	return out
 }
@@ -247,17 +257,18 @@ func buildBuildingMeters(start time.Time) []*simDevice {
 		{
 			dev:      abpDevice(codeBuilding, 1, "Electricity main meter (KLAX)", ProfileKLAX, schoolSite.ID, "1.0.2"),
 			sensor:   newElectricityMeter(412_836),
-			interval: 15 * time.Minute, dataRate: "SF8BW125",
+			interval: 15 * time.Minute, dataRate: "SF8BW125", battery: batteryLevel(0.9),
 		},
 		{
-			dev:      otaaDevice(codeBuilding, 2, "Heat meter district heating (MULTICAL 603)", ProfileCMi4140, schoolSite.ID, "1.0.3"),
-			sensor:   &heatMeter{kwh: 1_286_412.3, m3: 41_877.512, serial: 67_103_418},
-			interval: 15 * time.Minute, dataRate: "SF8BW125",
+			dev:    otaaDevice(codeBuilding, 2, "Heat meter district heating (MULTICAL 603)", ProfileCMi4140, schoolSite.ID, "1.0.3"),
+			sensor: &heatMeter{kwh: 1_286_412.3, m3: 41_877.512, serial: 67_103_418},
+			// Powered from the M-Bus of the plant room.
+			interval: 15 * time.Minute, dataRate: "SF8BW125", battery: BatteryExternal,
 		},
 		{
 			dev:      otaaDevice(codeBuilding, 3, "Water main meter (EM300-DI, 1 l/pulse)", ProfileEM300DI, schoolSite.ID, "1.0.3"),
 			sensor:   &waterMeter{b: b, litres: 2_481_337},
-			interval: 15 * time.Minute, dataRate: "SF9BW125",
+			interval: 15 * time.Minute, dataRate: "SF9BW125", battery: batteryLevel(0.97),
 		},
 		{
 			dev:       otaaDevice(codeBuilding, 4, "Main water valve actuator", ProfileValve, schoolSite.ID, "1.0.4"),

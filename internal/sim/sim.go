@@ -36,6 +36,12 @@ type Options struct {
 	// ABP frame counters across runs, as a device's flash would. Without
 	// it the 1.0.4 counter starts from wall-clock minutes.
 	StateFile string
+	// Link is the radio link model; nil takes DefaultLinkModel, in which
+	// every scenario's devices stay in reach at every data rate.
+	Link *LinkModel
+
+	// field replaces the named scenario with NewField's devices.
+	field *Scenario
 }
 
 func (o *Options) defaults() error {
@@ -46,7 +52,14 @@ func (o *Options) defaults() error {
 	if c.Scenario == "" {
 		c.Scenario = dc.Scenario
 	}
-	if _, ok := scenarios[c.Scenario]; !ok {
+	if o.Link == nil {
+		m := DefaultLinkModel()
+		o.Link = &m
+	}
+	if err := o.Link.Validate(); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if _, ok := scenarios[c.Scenario]; !ok && o.field == nil {
 		return fmt.Errorf("sim: unknown scenario %q (have %v)", c.Scenario, Scenarios())
 	}
 	if c.Speed <= 0 {
@@ -62,7 +75,7 @@ func (o *Options) defaults() error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Logger = o.Logger.With("component", "sim")
-	sc := scenarios[o.Config.Scenario]
+	sc := o.scenario()
 	if o.Start.IsZero() {
 		o.Start = sc.Start
 	}
@@ -85,12 +98,20 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+func (o *Options) scenario() Scenario {
+	if o.field != nil {
+		return *o.field
+	}
+	return scenarios[o.Config.Scenario]
+}
+
 // maxGateways bounds the sockets one run opens.
 const maxGateways = 256
 
 // counters are the simulator-wide statistics.
 type counters struct {
 	framesSent, joins, downlinks, acks, appDownlinks, downlinksUnmatched atomic.Uint64
+	transmissions, transmissionsLost                                     atomic.Uint64
 	pushData, pushAcks, pullData, pullAcks, pullResps, txAcks, malformed atomic.Uint64
 	writeErrors                                                          atomic.Uint64
 }
@@ -98,6 +119,8 @@ type counters struct {
 // Stats is a snapshot of a run's counters.
 type Stats struct {
 	FramesSent         uint64 // uplinks on air (join-requests and data), counted once however many gateways heard them
+	Transmissions      uint64 // radio transmissions: NbTrans per data frame
+	TransmissionsLost  uint64 // transmissions below every gateway's demodulation floor
 	JoinRequests       uint64
 	DataUplinks        uint64
 	JoinsDone          uint64
@@ -125,6 +148,7 @@ type Simulator struct {
 	stats    counters
 	nodes    []*node
 	byEUI    map[lorawan.EUI64]*node
+	means    [][]float64 // link model: [node][gateway] mean SNR at full power
 
 	mu    sync.Mutex
 	clock *Clock
@@ -142,7 +166,7 @@ func New(opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: resolve target %q: %w", opts.Target, err)
 	}
-	sc := scenarios[opts.Config.Scenario]
+	sc := opts.scenario()
 	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}}
 	var saved persisted
 	if opts.StateFile != "" {
@@ -163,6 +187,10 @@ func New(opts Options) (*Simulator, error) {
 		}
 		s.nodes = append(s.nodes, n)
 		s.byEUI[sd.dev.DevEUI] = n
+	}
+	s.means = linkMeans(s.nodes, opts.Config.Gateways, *opts.Link, opts.Seed)
+	for i, n := range s.nodes {
+		n.meanSNR = s.means[i][0]
 	}
 	return s, nil
 }
@@ -230,7 +258,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 	s.mu.Unlock()
 
 	log := s.opts.Logger
-	a := newAir(s.nodes, s.opts.Config.Gateways, s.opts.RXWindow, s.opts.JoinTimeout+s.opts.RXWindow, &s.stats, log, s.opts.Seed)
+	a := newAir(s.nodes, *s.opts.Link, s.means, s.opts.RXWindow, s.opts.JoinTimeout+s.opts.RXWindow, &s.stats, log, s.opts.Seed)
 	for i := range s.opts.Config.Gateways {
 		g, err := newGateway(i, s.target, &s.opts, clock, a, &s.stats, s.opts.Seed)
 		if err != nil {
@@ -290,6 +318,7 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 	offset := time.Duration(int64(sd.interval) * int64((idx*37)%100) / 100)
 	next := s.opts.Start.Add(offset)
 	joinWait := s.opts.JoinTimeout
+	lastDR := -1
 	for ctx.Err() == nil {
 		if !clock.Now().Before(end) {
 			return
@@ -305,7 +334,7 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 				return
 			}
 			s.saveState() // the DevNonce is used: never again, even after a crash
-			a.transmit(idx, b, sd.dataRate, clock.Now())
+			a.transmit(idx, b, n.joinSetting(), clock.Now())
 			log.Debug("join-request sent")
 			t := time.NewTimer(joinWait)
 			select {
@@ -330,6 +359,9 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 			return
 		}
 		fport, payload, err := sd.sensor.reading(next)
+		if br, ok := sd.sensor.(batteryReporter); ok {
+			n.setBattery(br.batteryLevel())
+		}
 		if err != nil {
 			log.Error("encode payload", "err", err)
 			next = next.Add(sd.interval)
@@ -341,8 +373,13 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 			next = next.Add(sd.interval)
 			continue
 		}
-		a.transmit(idx, b, sd.dataRate, next)
-		log.Debug("uplink sent", "f_port", fport, "f_cnt", n.state().FCntUp-1, "virtual_time", next)
+		tx := n.txSetting()
+		if tx.dr != lastDR && lastDR >= 0 {
+			log.Info("device data rate changed", "from", drName(lastDR), "to", drName(tx.dr), "tx_power", tx.txPower, "nb_trans", tx.nbTrans)
+		}
+		lastDR = tx.dr
+		a.transmit(idx, b, tx, next)
+		log.Debug("uplink sent", "f_port", fport, "f_cnt", n.state().FCntUp-1, "virtual_time", next, "data_rate", drName(tx.dr))
 		next = next.Add(sd.interval)
 	}
 }
@@ -351,6 +388,8 @@ func (s *Simulator) runDevice(ctx context.Context, clock *Clock, a *air, idx int
 func (s *Simulator) Stats() Stats {
 	st := Stats{
 		FramesSent:         s.stats.framesSent.Load(),
+		Transmissions:      s.stats.transmissions.Load(),
+		TransmissionsLost:  s.stats.transmissionsLost.Load(),
 		JoinsDone:          s.stats.joins.Load(),
 		DownlinksReceived:  s.stats.downlinks.Load(),
 		AcksReceived:       s.stats.acks.Load(),
