@@ -7,6 +7,8 @@ import (
 
 	"github.com/brocaar/lorawan"
 	"github.com/brocaar/lorawan/band"
+
+	"github.com/loraedge/loraedge/internal/network/adr"
 )
 
 // Config is the network section of the daemon's configuration.
@@ -27,6 +29,26 @@ type Config struct {
 	// 869.4-869.65 MHz); 0 means the band's limit.
 	DownlinkTXPower int `mapstructure:"downlink_tx_power"`
 	QueueSize       int `mapstructure:"queue_size"`
+	// ADR selects and tunes the adaptive data rate.
+	ADR ADRConfig `mapstructure:"adr"`
+	// DevStatusInterval is how often each device is sent a DevStatusReq;
+	// 0 turns it off.
+	DevStatusInterval time.Duration `mapstructure:"dev_status_interval"`
+	// MACRetries is how often an unanswered MAC command is sent again
+	// before the device is marked as not answering it.
+	MACRetries int `mapstructure:"mac_retries"`
+	// MaxDutyCycle, when above 0, is sent in a DutyCycleReq: the device
+	// limits its aggregated duty cycle to 1/2^MaxDutyCycle.
+	MaxDutyCycle int `mapstructure:"max_duty_cycle"`
+}
+
+// ADRConfig is the network.adr section.
+type ADRConfig struct {
+	// Algorithm is "loraedge" (the default) or "maxsnr".
+	Algorithm string `mapstructure:"algorithm"`
+	// MarginDB is the installation margin in dB a setting keeps above the
+	// demodulation floor; a device profile may set its own.
+	MarginDB float64 `mapstructure:"margin_db"`
 }
 
 // DefaultConfig returns the EU868 defaults of the daemon's configuration.
@@ -40,6 +62,10 @@ func DefaultConfig() Config {
 		MaxFCntGap:      16384,
 		DownlinkTXPower: 27,
 		QueueSize:       4096,
+		ADR:             ADRConfig{Algorithm: adr.DefaultAlgorithm, MarginDB: adr.DefaultMargin},
+
+		DevStatusInterval: 24 * time.Hour,
+		MACRetries:        3,
 	}
 	if b, err := band.GetConfig(band.EU868, false, lorawan.DwellTimeNoLimit); err == nil {
 		def := b.GetDefaults()
@@ -85,6 +111,21 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		add("network.queue_size", "must be at least 1, is %d", c.QueueSize)
+	}
+	if _, err := adr.New(c.ADR.Algorithm); err != nil {
+		add("network.adr.algorithm", "%v", err)
+	}
+	if c.ADR.MarginDB < 0 || c.ADR.MarginDB > 30 {
+		add("network.adr.margin_db", "%g dB is outside 0..30", c.ADR.MarginDB)
+	}
+	if c.DevStatusInterval < 0 {
+		add("network.dev_status_interval", "%s is negative (0 turns it off)", c.DevStatusInterval)
+	}
+	if c.MACRetries < 1 || c.MACRetries > 10 {
+		add("network.mac_retries", "%d is outside 1..10", c.MACRetries)
+	}
+	if c.MaxDutyCycle < 0 || c.MaxDutyCycle > 15 {
+		add("network.max_duty_cycle", "%d is outside 0..15 (0: none, n: 1/2^n)", c.MaxDutyCycle)
 	}
 	return errors.Join(errs...)
 }

@@ -148,13 +148,16 @@ func newEnv(t testing.TB, devs []device.Device, mod func(*Options)) *env {
 		ctx:   context.Background(),
 	}
 	e.opts = Options{
-		Config:     Config{DedupWindow: 200 * time.Millisecond, NetID: testNetID},
-		Devices:    reg,
-		StatePath:  e.path,
-		Sender:     e.tx,
-		Handler:    e.up,
-		Registerer: prometheus.NewRegistry(),
-		Now:        e.clock.Now,
+		Config: Config{DedupWindow: 200 * time.Millisecond, NetID: testNetID},
+		// No extra channels: an ABP device would be sent NewChannelReqs
+		// for them. Tests of the CFList and the MAC engine set them.
+		ExtraChannels: []uint32{},
+		Devices:       reg,
+		StatePath:     e.path,
+		Sender:        e.tx,
+		Handler:       e.up,
+		Registerer:    prometheus.NewRegistry(),
+		Now:           e.clock.Now,
 	}
 	if mod != nil {
 		mod(&e.opts)

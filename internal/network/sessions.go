@@ -194,6 +194,7 @@ func (s *Server) info(ss *session) SessionInfo {
 		RX1DROffset: ss.RX1DROffset, RX2DR: ss.RX2DR, RXDelay: ss.RXDelay,
 		LastGateway: ss.LastGateway, LastSeen: ss.LastSeen, QueueLen: len(s.queues[ss.DevEUI]),
 		RSSI: ss.LastRSSI, SNR: ss.LastSNR, Gateways: ss.LastGateways,
+		MAC: s.macInfo(ss),
 	}
 }
 
