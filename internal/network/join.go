@@ -1,12 +1,12 @@
 package network
 
 import (
-	"slices"
 	"crypto/aes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/brocaar/lorawan"
