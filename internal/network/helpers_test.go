@@ -223,6 +223,8 @@ type upFrame struct {
 	payload   []byte
 	confirmed bool
 	ack       bool
+	adr       bool
+	adrAckReq bool
 	fopts     []lorawan.Payload
 }
 
@@ -235,7 +237,7 @@ func (f upFrame) bytes(t testing.TB) []byte {
 		mtype = lorawan.ConfirmedDataUp
 	}
 	mac := &lorawan.MACPayload{
-		FHDR:  lorawan.FHDR{DevAddr: f.addr, FCtrl: lorawan.FCtrl{ACK: f.ack}, FCnt: f.fcnt, FOpts: f.fopts},
+		FHDR:  lorawan.FHDR{DevAddr: f.addr, FCtrl: lorawan.FCtrl{ACK: f.ack, ADR: f.adr, ADRACKReq: f.adrAckReq}, FCnt: f.fcnt, FOpts: f.fopts},
 		FPort: f.fport,
 	}
 	if f.fport != nil && f.payload != nil {

@@ -54,8 +54,11 @@ func (s *Server) adrUplink(ss *session, d device.Device, up *uplink.Uplink) {
 	if !up.ADR || !on || pending {
 		return
 	}
+	if n := ss.MAC.ADRNack; n != nil && up.FCnt-n.FCnt < adr.HistoryLen {
+		return // a device that just refused is not asked again at once
+	}
 	dec, ok := s.adrAlg.Decide(st, s.adrBand, limits)
-	if !ok || dec.Setting == st.Setting || (ss.MAC.ADRNack != nil && *ss.MAC.ADRNack == dec.Setting) {
+	if !ok || dec.Setting == st.Setting || (ss.MAC.ADRNack != nil && ss.MAC.ADRNack.Setting == dec.Setting) {
 		return
 	}
 	s.log.Debug("adr", "dev_eui", ss.DevEUI.String(), "dr", dec.DR, "tx_power", dec.TXPowerIndex, "nb_trans", dec.NbTrans, "reason", dec.Reason)
@@ -70,14 +73,15 @@ func (s *Server) adrUplink(ss *session, d device.Device, up *uplink.Uplink) {
 // chMask enables the band's default channels and the extra channels the
 // device has: a channel it does not know would make it refuse the mask.
 func (s *Server) chMask(ss *session) lorawan.ChMask {
-	var m lorawan.ChMask
-	for i := range firstExtraChannel {
-		m[i] = true
-	}
+	bits := uint32(1)<<firstExtraChannel - 1
 	for i, f := range ss.MAC.Channels {
-		if f != 0 && firstExtraChannel+i < len(m) {
-			m[firstExtraChannel+i] = true
+		if f != 0 {
+			bits |= 1 << (firstExtraChannel + i)
 		}
+	}
+	var m lorawan.ChMask
+	for i := range m {
+		m[i] = bits&(1<<i) != 0
 	}
 	return m
 }
@@ -93,7 +97,7 @@ func (s *Server) linkADRAns(ss *session, sent lorawan.MACCommand, a *lorawan.Lin
 	}
 	set := adr.Setting{DR: int(p.DataRate), TXPowerIndex: int(p.TXPower), NbTrans: max(int(p.Redundancy.NbRep), 1)}
 	if r != macACK {
-		ss.MAC.ADRNack = &set
+		ss.MAC.ADRNack = &adrNack{Setting: set, FCnt: fcnt}
 		return r
 	}
 	ss.MAC.ADR.Apply(set, fcnt)

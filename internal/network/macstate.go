@@ -30,8 +30,9 @@ type macState struct {
 	// the device knows.
 	ChMask uint16 `json:"ch_mask,omitempty"`
 	// ADRNack is the last setting the device refused; ADR does not ask for
-	// it again until the device accepted another one.
-	ADRNack *adr.Setting `json:"adr_nack,omitempty"`
+	// it again until the device accepted another one, and asks for none
+	// for adr.HistoryLen uplinks after the refusal.
+	ADRNack *adrNack `json:"adr_nack,omitempty"`
 	// Channels are the extra channel frequencies the device has, by index
 	// from the first non-default channel (CFList or NewChannelAns).
 	Channels []uint32 `json:"channels,omitempty"`
@@ -50,6 +51,12 @@ type macState struct {
 	// DevStatusReq was queued.
 	DevStatus      *devStatus `json:"dev_status,omitempty"`
 	DevStatusAsked time.Time  `json:"dev_status_asked,omitzero"`
+}
+
+// adrNack is a refused LinkADRReq and the uplink that refused it.
+type adrNack struct {
+	Setting adr.Setting `json:"setting"`
+	FCnt    uint32      `json:"f_cnt"`
 }
 
 // pendingCmd is a server-initiated MAC command: its encoded bytes (CID
