@@ -2,11 +2,13 @@ package main
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/network/adr"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
@@ -54,4 +56,31 @@ func (o openData) PublicSeries() []httpapi.OpenSeries {
 		out = append(out, httpapi.OpenSeries{SeriesInfo: si, Title: title, Licence: o.cfg.Licence, Attribution: o.cfg.Attribution, Site: d.Site})
 	}
 	return out
+}
+
+// adrPolicy gives the network each device's ADR switch and bounds from its
+// firmware profile (lorawan.adr, adr_min_dr, adr_max_dr, adr_margin_db);
+// SIGHUP swaps in the reloaded profiles.
+type adrPolicy struct{ profiles atomic.Pointer[profile.Set] }
+
+func (a *adrPolicy) ADRLimits(d device.Device, l adr.Limits) (bool, adr.Limits) {
+	s := a.profiles.Load()
+	if s == nil || d.Profile == "" {
+		return true, l
+	}
+	p, ok := s.Get(d.Profile)
+	if !ok {
+		return true, l
+	}
+	c := p.LoRaWAN.ADR
+	if c.MinDR != nil {
+		l.MinDR = *c.MinDR
+	}
+	if c.MaxDR != nil {
+		l.MaxDR = *c.MaxDR
+	}
+	if c.MarginDB != nil {
+		l.Margin = *c.MarginDB
+	}
+	return !c.Off, l
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/network/adr"
 )
 
@@ -117,4 +118,28 @@ func TestADROnlyWithADRBit(t *testing.T) {
 	}
 	assert.False(t, m.info().MAC.ADR)
 	assert.Equal(t, 0, m.info().MAC.DR, "the rate it sends with")
+}
+
+type adrPolicyFunc func(device.Device, adr.Limits) (bool, adr.Limits)
+
+func (f adrPolicyFunc) ADRLimits(d device.Device, l adr.Limits) (bool, adr.Limits) { return f(d, l) }
+
+func TestADRPolicyBoundsAndSwitch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	m := newMACEnv(t, func(o *Options) {
+		o.ADRPolicy = adrPolicyFunc(func(_ device.Device, l adr.Limits) (bool, adr.Limits) {
+			l.MaxDR = 2
+			return true, l
+		})
+	})
+	req := firstADRReq(t, m, rng)
+	assert.Equal(t, uint8(2), req.DataRate, "the profile's max DR caps a 5 dB link")
+
+	off := newMACEnv(t, func(o *Options) {
+		o.ADRPolicy = adrPolicyFunc(func(_ device.Device, l adr.Limits) (bool, adr.Limits) { return false, l })
+	})
+	for range 60 {
+		require.Nil(t, off.adrUp(rng, true, "SF12BW125", 5), "adr: off in the profile")
+	}
+	assert.False(t, off.info().MAC.ADR)
 }
