@@ -142,6 +142,7 @@ func (s *Server) takeAnswers(ss *session, cmds []lorawan.Payload, up *uplink.Upl
 		}
 		pc := ss.MAC.Pending[i]
 		ss.MAC.Pending = append(ss.MAC.Pending[:i:i], ss.MAC.Pending[i+1:]...)
+		delete(ss.MAC.NotAnswering, pc.key()) // it answers again
 		sent, err := pc.command()
 		if err != nil {
 			s.log.Error("pending MAC command", "dev_eui", ss.DevEUI.String(), "err", err)

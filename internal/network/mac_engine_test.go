@@ -206,6 +206,17 @@ func TestDevStatusBecomesUplinkStatus(t *testing.T) {
 	assert.Nil(t, m.up())
 	m.clock.Advance(31 * time.Minute)
 	assert.Equal(t, []lorawan.CID{lorawan.DevStatusReq}, cidsOf(m.up()))
+
+	// Unanswered it is given up on, and asked again one interval later.
+	for range 3 {
+		assert.Equal(t, []lorawan.CID{lorawan.DevStatusReq}, cidsOf(m.up()), "retries")
+	}
+	assert.Nil(t, m.up())
+	assert.Equal(t, []string{"DevStatusReq"}, m.info().MAC.NotAnswering)
+	m.clock.Advance(time.Hour)
+	assert.Equal(t, []lorawan.CID{lorawan.DevStatusReq}, cidsOf(m.up()))
+	assert.Nil(t, m.up(ans))
+	assert.Empty(t, m.info().MAC.NotAnswering, "it answers again")
 }
 
 func TestUnansweredMACStopsAfterRetries(t *testing.T) {

@@ -75,7 +75,9 @@ func (s *Server) queueReq(ss *session, cmd lorawan.MACCommand) bool {
 			return false
 		}
 	}
-	if ss.MAC.NotAnswering[key] == fmt.Sprintf("%x", b) {
+	// DevStatusReq has its interval as retry schedule; every other request
+	// waits for a changed target.
+	if cmd.CID != lorawan.DevStatusReq && ss.MAC.NotAnswering[key] == fmt.Sprintf("%x", b) {
 		return false
 	}
 	ss.MAC.Pending = append(ss.MAC.Pending, pc)
