@@ -165,8 +165,9 @@ func (s *Server) applyAnswer(ss *session, sent lorawan.MACCommand, ans *lorawan.
 	case *lorawan.NewChannelAnsPayload:
 		return newChannelAns(ss, sent, p)
 	case *lorawan.DevStatusAnsPayload:
-		ss.MAC.DevStatus = &devStatus{Battery: p.Battery, Margin: int(p.Margin), Time: up.Time}
-		up.MAC = &uplink.MACStatus{Battery: p.Battery, Margin: int(p.Margin)}
+		margin := devStatusMargin(p.Margin)
+		ss.MAC.DevStatus = &devStatus{Battery: p.Battery, Margin: margin, Time: up.Time}
+		up.MAC = &uplink.MACStatus{Battery: p.Battery, Margin: margin}
 		return macStatus
 	}
 	switch sp := sent.Payload.(type) {
@@ -176,6 +177,21 @@ func (s *Server) applyAnswer(ss *session, sent lorawan.MACCommand, ans *lorawan.
 		ss.MAC.DutyCycle = sp.MaxDCycle
 	}
 	return macACK
+}
+
+// devStatusMargin recovers the 6-bit signed margin (-32..31) from the
+// library's decoding, which reads the whole byte: a device's RFU bits 6-7
+// would otherwise turn into margins like -123 dB.
+func devStatusMargin(m int8) int {
+	raw := uint8(m)
+	if m < 0 {
+		raw = uint8(int(m) + 64)
+	}
+	raw &= 0x3f
+	if raw >= 32 {
+		return int(raw) - 64
+	}
+	return int(raw)
 }
 
 // ackBit is one ACK bit of an answer and the name it gets when refused.

@@ -311,3 +311,14 @@ func TestSessionRecordWithMACState(t *testing.T) {
 	got = session{}
 	assert.Error(t, got.unmarshal(eui[:], append(rec[:sessionRecordLen:sessionRecordLen], '{')), "a corrupt tail is an error")
 }
+
+func TestDevStatusMarginIgnoresRFUBits(t *testing.T) {
+	for _, tc := range []struct {
+		b    byte
+		want int
+	}{{0x05, 5}, {0x1f, 31}, {0x20, -32}, {0x3b, -5}, {0xc5, 5}, {0xfb, -5}, {0x40, 0}} {
+		var p lorawan.DevStatusAnsPayload
+		require.NoError(t, p.UnmarshalBinary([]byte{1, tc.b}))
+		assert.Equal(t, tc.want, devStatusMargin(p.Margin), "byte %#02x", tc.b)
+	}
+}
