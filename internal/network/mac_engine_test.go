@@ -322,3 +322,27 @@ func TestDevStatusMarginIgnoresRFUBits(t *testing.T) {
 		assert.Equal(t, tc.want, devStatusMargin(p.Margin), "byte %#02x", tc.b)
 	}
 }
+
+// A Class C device is sent to in the RX2 parameters it acknowledged, not in
+// the configured ones it has not accepted yet.
+func TestClassCUsesAcknowledgedRX2(t *testing.T) {
+	d := abpDevice(1)
+	d.Class = device.ClassC
+	m := &macEnv{env: newEnv(t, []device.Device{d}, func(o *Options) { o.RX2Frequency = 869100000 }), d: d}
+	classC := func() Downlink {
+		t.Helper()
+		_, err := m.s.EnqueueDownlink(d.DevEUI, 30, []byte{0xc1}, false)
+		require.NoError(t, err)
+		m.clock.Advance(classCHoldoff)
+		before := len(m.tx.all())
+		m.s.sendClassC(m.ctx)
+		dls := m.tx.all()
+		require.Len(t, dls, before+1)
+		return dls[before]
+	}
+	require.Equal(t, []lorawan.CID{lorawan.RXParamSetupReq}, cidsOf(m.up()))
+	assert.Equal(t, uint32(869525000), classC().Frequency, "the device's default until it accepts")
+	ack := lorawan.MACCommand{CID: lorawan.RXParamSetupAns, Payload: &lorawan.RXParamSetupAnsPayload{ChannelACK: true, RX2DataRateACK: true, RX1DROffsetACK: true}}
+	m.up(ack)
+	assert.Equal(t, uint32(869100000), classC().Frequency)
+}
