@@ -1,7 +1,11 @@
 package main
 
 import (
+	"math"
 	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 
 	"github.com/brocaar/lorawan"
 
@@ -9,6 +13,7 @@ import (
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/network/adr"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
@@ -32,10 +37,7 @@ type sessionSource interface {
 }
 
 // macViews fills the API's MAC view from the network layer's session
-// status. network.SessionInfo carries the frame counters today; the MAC
-// engine's fields (data rate, TX power, NbTrans, ADR, margin and battery
-// of DevStatusAns, pending commands) are mapped here once SessionInfo has
-// them, so httpapi need not follow the network layer's types.
+// status, so httpapi need not follow the network layer's types.
 type macViews struct{ sessions sessionSource }
 
 func (m macViews) MACView(devEUI lorawan.EUI64) (httpapi.MACView, bool) {
@@ -43,7 +45,43 @@ func (m macViews) MACView(devEUI lorawan.EUI64) (httpapi.MACView, bool) {
 	if !ok {
 		return httpapi.MACView{}, false
 	}
-	return httpapi.MACView{FCntUp: si.FCntUp, NFCntDown: si.NFCntDown, PendingCommands: []string{}}, true
+	v := httpapi.MACView{FCntUp: si.FCntUp, NFCntDown: si.NFCntDown, PendingCommands: []string{}}
+	mi := si.MAC
+	if mi.DR >= 0 && mi.DataRate != "" {
+		// Known only after the first uplink: before it the view leaves the
+		// radio settings out rather than show DR0 at full power.
+		dr, idx, nb := mi.DR, mi.TXPowerIndex, mi.NbTrans
+		dbm := int(math.Round(mi.TXPowerDBm))
+		adr := mi.ADR
+		v.DataRate, v.DataRateName, v.TXPowerIndex, v.TXPowerDBm, v.NbTrans, v.ADR = &dr, mi.DataRate, &idx, &dbm, &nb, &adr
+		if sf, ok := spreadingFactor(mi.DataRate); ok {
+			v.SpreadingFactor = &sf
+		}
+	}
+	if mi.HasADRMargin {
+		margin := mi.ADRMargin
+		v.ADRMarginDB = &margin
+	}
+	if ds := mi.DevStatus; ds != nil {
+		margin, at := ds.Margin, ds.Time
+		v.MarginDB, v.BatteryPercent, v.ExternalPower, v.DevStatusAt = &margin, ds.BatteryPercent, ds.ExternalPower, &at
+	}
+	for _, p := range mi.Pending {
+		v.PendingCommands = append(v.PendingCommands, p.Command)
+	}
+	v.NotAnswering = mi.NotAnswering
+	return v, true
+}
+
+// spreadingFactor reads the SF of a LoRa data rate name such as "SF9BW125".
+func spreadingFactor(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "SF")
+	if !ok {
+		return 0, false
+	}
+	sf, _, _ := strings.Cut(rest, "BW")
+	n, err := strconv.Atoi(sf)
+	return n, err == nil
 }
 
 var _ httpapi.MACSource = macViews{}
@@ -78,4 +116,31 @@ func (o openData) PublicSeries() []httpapi.OpenSeries {
 		out = append(out, httpapi.OpenSeries{SeriesInfo: si, Title: title, Licence: o.cfg.Licence, Attribution: o.cfg.Attribution, Site: d.Site})
 	}
 	return out
+}
+
+// adrPolicy gives the network each device's ADR switch and bounds from its
+// firmware profile (lorawan.adr, adr_min_dr, adr_max_dr, adr_margin_db);
+// SIGHUP swaps in the reloaded profiles.
+type adrPolicy struct{ profiles atomic.Pointer[profile.Set] }
+
+func (a *adrPolicy) ADRLimits(d device.Device, l adr.Limits) (bool, adr.Limits) {
+	s := a.profiles.Load()
+	if s == nil || d.Profile == "" {
+		return true, l
+	}
+	p, ok := s.Get(d.Profile)
+	if !ok {
+		return true, l
+	}
+	c := p.LoRaWAN.ADR
+	if c.MinDR != nil {
+		l.MinDR = *c.MinDR
+	}
+	if c.MaxDR != nil {
+		l.MaxDR = *c.MaxDR
+	}
+	if c.MarginDB != nil {
+		l.Margin = *c.MarginDB
+	}
+	return !c.Off, l
 }

@@ -104,8 +104,10 @@ func (d *daemon) build() (err error) {
 	if err != nil {
 		return err
 	}
+	d.adr.profiles.Store(d.profiles)
 	d.net, err = network.NewServer(network.Options{
 		Config:     cfg.Network,
+		ADRPolicy:  &d.adr,
 		Devices:    d.devices,
 		StatePath:  filepath.Join(cfg.DataDir, "network.db"),
 		KEK:        kek,

@@ -118,6 +118,7 @@ type daemon struct {
 	metrics   *prometheus.Registry
 	devices   *device.Registry
 	profiles  *profile.Set
+	adr       adrPolicy
 	store     *store.Store
 	udp       *semtechudp.Server
 	net       *network.Server

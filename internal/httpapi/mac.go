@@ -26,6 +26,9 @@ type MACView struct {
 	// MarginDB is the demodulation margin of the last DevStatusAns (or
 	// LinkCheckReq answer), in dB above the demodulation floor.
 	MarginDB *int `json:"margin_db,omitempty"`
+	// ADRMarginDB is the network's link estimate in dB above the current
+	// data rate's floor, after the installation margin is counted in.
+	ADRMarginDB *float64 `json:"adr_margin_db,omitempty"`
 	// BatteryPercent is the last DevStatusAns battery (0..254 scaled to
 	// 0..100); ExternalPower is its 255, "no battery".
 	BatteryPercent *float64   `json:"battery_percent,omitempty"`
@@ -34,8 +37,11 @@ type MACView struct {
 	// PendingCommands are the MAC commands sent and not yet answered, by
 	// name (e.g. "LinkADRReq").
 	PendingCommands []string `json:"pending_commands"`
-	FCntUp          uint32   `json:"f_cnt_up"`
-	NFCntDown       uint32   `json:"n_f_cnt_down"`
+	// NotAnswering are the commands the device left unanswered after every
+	// retry; they are not sent again until the configuration changes.
+	NotAnswering []string `json:"not_answering,omitempty"`
+	FCntUp       uint32   `json:"f_cnt_up"`
+	NFCntDown    uint32   `json:"n_f_cnt_down"`
 }
 
 // MACSource gives the MAC view of a device; false when it has no session.

@@ -242,19 +242,28 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 		i.uplinks.WithLabelValues("unknown_device").Inc()
 		return nil, false
 	}
-	if dev.Profile == "" || up.FPort == 0 {
-		i.uplinks.WithLabelValues("no_profile").Inc()
-		return nil, false
-	}
-	ms, res, err := i.profiles.Load().Decode(dev.Profile, codec.Input{FPort: up.FPort, Bytes: up.Payload, RecvTime: up.Time}, eui)
-	if err != nil {
-		i.uplinks.WithLabelValues("decode_error").Inc()
-		i.decodeErrors.WithLabelValues(dev.Profile).Inc()
-		i.log.Warn("payload not decoded", "dev_eui", eui, "profile", dev.Profile, "f_port", up.FPort, "f_cnt", up.FCnt, "err", err)
-		return nil, false
-	}
-	for _, w := range res.Warnings {
-		i.log.Debug("decoder warning", "dev_eui", eui, "profile", dev.Profile, "warning", w)
+	// The device status of the frame's MAC commands is stored whatever the
+	// payload: a frame may carry it alone (FPort 0 or no FRMPayload).
+	ms := macMeasurements(eui, up)
+	if dev.Profile == "" || up.FPort == 0 || len(up.Payload) == 0 && up.MAC != nil {
+		if len(ms) == 0 {
+			i.uplinks.WithLabelValues("no_profile").Inc()
+			return nil, false
+		}
+	} else {
+		app, res, err := i.profiles.Load().Decode(dev.Profile, codec.Input{FPort: up.FPort, Bytes: up.Payload, RecvTime: up.Time}, eui)
+		if err != nil {
+			i.uplinks.WithLabelValues("decode_error").Inc()
+			i.decodeErrors.WithLabelValues(dev.Profile).Inc()
+			i.log.Warn("payload not decoded", "dev_eui", eui, "profile", dev.Profile, "f_port", up.FPort, "f_cnt", up.FCnt, "err", err)
+			if len(ms) == 0 {
+				return nil, false
+			}
+		}
+		for _, w := range res.Warnings {
+			i.log.Debug("decoder warning", "dev_eui", eui, "profile", dev.Profile, "warning", w)
+		}
+		ms = append(ms, app...)
 	}
 	if dev.Site != "" {
 		for k := range ms {
@@ -266,6 +275,25 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 	}
 	i.log.Debug("uplink decoded", "dev_eui", eui, "f_cnt", up.FCnt, "measurements", len(ms))
 	return ms, true
+}
+
+// macMeasurements turns the frame's DevStatusAns into battery_percent (not
+// for external power or an unmeasured level) and demodulation_margin.
+func macMeasurements(eui string, up uplink.Uplink) []measurement.Measurement {
+	if up.MAC == nil {
+		return nil
+	}
+	ms := []measurement.Measurement{{
+		Device: eui, Quantity: measurement.DemodulationMargin, Value: float64(up.MAC.Margin),
+		Unit: measurement.Units[measurement.DemodulationMargin], Time: up.Time,
+	}}
+	if pct, ok := up.MAC.BatteryPercent(); ok {
+		ms = append(ms, measurement.Measurement{
+			Device: eui, Quantity: measurement.BatteryPercent, Value: pct,
+			Unit: measurement.Units[measurement.BatteryPercent], Time: up.Time,
+		})
+	}
+	return ms
 }
 
 func firstReception(rx []uplink.RxInfo) time.Time {

@@ -149,3 +149,43 @@ func TestQueueFullAndDrainOnShutdown(t *testing.T) {
 	require.NoError(t, f.ing.Run(cctx))
 	assert.Equal(t, 18, f.obs.count())
 }
+
+// A DevStatusAns becomes battery_percent and demodulation_margin, also for
+// frames without application payload and devices without a profile; next
+// to a decoded payload both are stored.
+func TestDevStatusMeasurements(t *testing.T) {
+	f := newFixture(t, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.ing.Run(ctx) }()
+	at := time.Date(2026, 1, 12, 23, 0, 0, 0, time.UTC)
+	ups := []uplink.Uplink{
+		{DevEUI: noProf, FPort: 0, Time: at, MAC: &uplink.MACStatus{Battery: 128, Margin: -5}},
+		{DevEUI: roadEUI, FPort: 10, Payload: roadPayload(t), Time: at, MAC: &uplink.MACStatus{Battery: 254, Margin: 12}},
+		{DevEUI: noProf, FPort: 0, Time: at.Add(time.Minute), MAC: &uplink.MACStatus{Battery: 0, Margin: 3}},
+	}
+	for _, up := range ups {
+		require.NoError(t, f.ing.HandleUplink(ctx, up))
+	}
+	require.Eventually(t, func() bool { return f.obs.count() == 2+8+1 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+
+	series := func(eui lorawan.EUI64, q measurement.Quantity) []float64 {
+		key := measurement.Measurement{Device: eui.String(), Quantity: q}.SeriesKey()
+		got, err := f.store.Range(context.Background(), []string{key}, at.Add(-time.Minute), at.Add(2*time.Minute))
+		require.NoError(t, err)
+		var out []float64
+		for _, s := range got {
+			for _, p := range s.Points {
+				out = append(out, p.Value)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []float64{50.2}, series(noProf, measurement.BatteryPercent), "(128-1)/253; none for external power")
+	assert.Equal(t, []float64{-5, 3}, series(noProf, measurement.DemodulationMargin))
+	assert.Equal(t, []float64{100}, series(roadEUI, measurement.BatteryPercent))
+	assert.Equal(t, []float64{12}, series(roadEUI, measurement.DemodulationMargin))
+	assert.Len(t, series(roadEUI, measurement.RoadSurfaceTemperature), 1, "the payload is decoded too")
+}

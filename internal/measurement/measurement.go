@@ -40,6 +40,7 @@ const (
 	Occupancy                 Quantity = "occupancy"                   // 0/1
 	BatteryVoltage            Quantity = "battery_voltage"             // V
 	BatteryPercent            Quantity = "battery_percent"             // %
+	DemodulationMargin        Quantity = "demodulation_margin"         // dB, from the LoRaWAN DevStatusAns
 	EnergyActiveImport        Quantity = "energy_active_import"        // kWh, cumulative
 	EnergyActiveExport        Quantity = "energy_active_export"        // kWh, cumulative
 	PowerActive               Quantity = "power_active"                // W
@@ -69,7 +70,7 @@ var Units = map[Quantity]string{
 	WindSpeed: "m/s", WindDirection: "deg", SolarRadiation: "W/m2",
 	CO2: "ppm", TVOC: "ppb", PM1: "ug/m3", PM2_5: "ug/m3", PM4: "ug/m3", PM10: "ug/m3", NO2: "ug/m3",
 	Illuminance: "lx", MotionCount: "1", Occupancy: "1",
-	BatteryVoltage: "V", BatteryPercent: "%",
+	BatteryVoltage: "V", BatteryPercent: "%", DemodulationMargin: "dB",
 	EnergyActiveImport: "kWh", EnergyActiveExport: "kWh", PowerActive: "W",
 	HeatEnergy: "kWh", HeatPower: "W", FlowTemperature: "degC", ReturnTemperature: "degC",
 	VolumeFlow: "m3/h", WaterVolume: "m3", GasVolume: "m3", PulseCount: "1",

@@ -7,6 +7,8 @@ import (
 
 	"github.com/brocaar/lorawan"
 	"github.com/brocaar/lorawan/band"
+
+	"github.com/loraedge/loraedge/internal/network/adr"
 )
 
 // Config is the network section of the daemon's configuration.
@@ -35,6 +37,26 @@ type Config struct {
 	// acknowledged is sent again, one retry per uplink, before it is
 	// dropped and counted as failed.
 	ConfirmedRetries int `mapstructure:"confirmed_retries"`
+	// ADR selects and tunes the adaptive data rate.
+	ADR ADRConfig `mapstructure:"adr"`
+	// DevStatusInterval is how often each device is sent a DevStatusReq;
+	// 0 turns it off.
+	DevStatusInterval time.Duration `mapstructure:"dev_status_interval"`
+	// MACRetries is how often an unanswered MAC command is sent again
+	// before the device is marked as not answering it.
+	MACRetries int `mapstructure:"mac_retries"`
+	// MaxDutyCycle, when above 0, is sent in a DutyCycleReq: the device
+	// limits its aggregated duty cycle to 1/2^MaxDutyCycle.
+	MaxDutyCycle int `mapstructure:"max_duty_cycle"`
+}
+
+// ADRConfig is the network.adr section.
+type ADRConfig struct {
+	// Algorithm is "loraedge" (the default) or "maxsnr".
+	Algorithm string `mapstructure:"algorithm"`
+	// MarginDB is the installation margin in dB a setting keeps above the
+	// demodulation floor; a device profile may set its own.
+	MarginDB float64 `mapstructure:"margin_db"`
 }
 
 // Values of Config.DutyCycle.
@@ -58,6 +80,11 @@ func DefaultConfig() Config {
 		// Three retries are ChirpStack's and most devices' default
 		// (ACK_TIMEOUT-driven retransmissions on the device side too).
 		ConfirmedRetries: 3,
+		ADR:              ADRConfig{Algorithm: adr.DefaultAlgorithm, MarginDB: adr.DefaultMargin},
+		// Once a day is what battery rules need and costs a device one
+		// downlink a day.
+		DevStatusInterval: 24 * time.Hour,
+		MACRetries:        3,
 	}
 	if b, err := band.GetConfig(band.EU868, false, lorawan.DwellTimeNoLimit); err == nil {
 		def := b.GetDefaults()
@@ -111,6 +138,21 @@ func (c Config) Validate() error {
 		// 0 cannot mean none: zero fields take the defaults (NewServer), and
 		// a payload that needs no ACK is better sent unconfirmed.
 		add("network.confirmed_retries", "%d is outside 1..15", c.ConfirmedRetries)
+	}
+	if _, err := adr.New(c.ADR.Algorithm); err != nil {
+		add("network.adr.algorithm", "%v", err)
+	}
+	if c.ADR.MarginDB < 0 || c.ADR.MarginDB > 30 {
+		add("network.adr.margin_db", "%g dB is outside 0..30", c.ADR.MarginDB)
+	}
+	if c.DevStatusInterval < 0 {
+		add("network.dev_status_interval", "%s is negative (0 turns it off)", c.DevStatusInterval)
+	}
+	if c.MACRetries < 1 || c.MACRetries > 10 {
+		add("network.mac_retries", "%d is outside 1..10", c.MACRetries)
+	}
+	if c.MaxDutyCycle < 0 || c.MaxDutyCycle > 15 {
+		add("network.max_duty_cycle", "%d is outside 0..15 (0: none, n: 1/2^n)", c.MaxDutyCycle)
 	}
 	return errors.Join(errs...)
 }

@@ -107,3 +107,50 @@ func BenchmarkUplink(b *testing.B) {
 		})
 	}
 }
+
+// FuzzMACAnswers sends frames with a valid MIC whose FOpts (or FPort 0
+// payload) are arbitrary answers to a device with every kind of request
+// pending: nothing panics, every frame is counted once, and the pending
+// list stays bounded.
+func FuzzMACAnswers(f *testing.F) {
+	d := abpDevice(1)
+	f.Add([]byte{0x03, 0x07}, false)                         // LinkADRAns all ACK
+	f.Add([]byte{0x05, 0x07, 0x08, 0x06, 0xff, 0xfb}, false) // RXParamSetupAns, RXTimingSetupAns, DevStatusAns
+	f.Add([]byte{0x07, 0x03, 0x07, 0x00, 0x04}, true)        // NewChannelAns x2, DutyCycleAns on port 0
+	f.Add([]byte{0x06, 0x01}, false)                         // truncated DevStatusAns
+	f.Add([]byte{0xff, 0x03, 0x07}, true)                    // unknown CID first
+	e := newEnv(f, []device.Device{d}, func(o *Options) {
+		o.RX1Delay, o.RX2DataRate, o.MaxDutyCycle = 2*time.Second, 3, 5
+		o.DevStatusInterval = time.Minute
+		o.ExtraChannels = []uint32{867100000, 867300000}
+	})
+	reg := e.opts.Registerer.(prometheus.Gatherer)
+	var fcnt uint32
+	f.Fuzz(func(t *testing.T, cmds []byte, port0 bool) {
+		fcnt++
+		fr := abpFrame(d, fcnt, []byte{1})
+		fr.adr = true
+		switch {
+		case port0:
+			fr.fport, fr.payload = port(0), cmds
+		case len(cmds) <= 15:
+			fr.fopts = []lorawan.Payload{&lorawan.DataPayload{Bytes: cmds}}
+		default:
+			return
+		}
+		before := frameResults(t, reg)
+		e.s.HandleFrame(e.ctx, Frame{PHYPayload: fr.bytes(t), RxInfo: rx(gw1, 3, 100)})
+		e.clock.Advance(time.Minute)
+		e.flush()
+		if got := frameResults(t, reg); got != before+1 {
+			t.Fatalf("frame counted %v times", got-before)
+		}
+		info, ok := e.s.Session(d.DevEUI)
+		if !ok {
+			t.Fatal("session lost")
+		}
+		if n := len(info.MAC.Pending); n > 7 {
+			t.Fatalf("%d commands pending", n)
+		}
+	})
+}

@@ -148,13 +148,16 @@ func newEnv(t testing.TB, devs []device.Device, mod func(*Options)) *env {
 		ctx:   context.Background(),
 	}
 	e.opts = Options{
-		Config:     Config{DedupWindow: 200 * time.Millisecond, NetID: testNetID},
-		Devices:    reg,
-		StatePath:  e.path,
-		Sender:     e.tx,
-		Handler:    e.up,
-		Registerer: prometheus.NewRegistry(),
-		Now:        e.clock.Now,
+		Config: Config{DedupWindow: 200 * time.Millisecond, NetID: testNetID},
+		// No extra channels: an ABP device would be sent NewChannelReqs
+		// for them. Tests of the CFList and the MAC engine set them.
+		ExtraChannels: []uint32{},
+		Devices:       reg,
+		StatePath:     e.path,
+		Sender:        e.tx,
+		Handler:       e.up,
+		Registerer:    prometheus.NewRegistry(),
+		Now:           e.clock.Now,
 	}
 	if mod != nil {
 		mod(&e.opts)
@@ -220,6 +223,8 @@ type upFrame struct {
 	payload   []byte
 	confirmed bool
 	ack       bool
+	adr       bool
+	adrAckReq bool
 	fopts     []lorawan.Payload
 }
 
@@ -232,7 +237,7 @@ func (f upFrame) bytes(t testing.TB) []byte {
 		mtype = lorawan.ConfirmedDataUp
 	}
 	mac := &lorawan.MACPayload{
-		FHDR:  lorawan.FHDR{DevAddr: f.addr, FCtrl: lorawan.FCtrl{ACK: f.ack}, FCnt: f.fcnt, FOpts: f.fopts},
+		FHDR:  lorawan.FHDR{DevAddr: f.addr, FCtrl: lorawan.FCtrl{ACK: f.ack, ADR: f.adr, ADRACKReq: f.adrAckReq}, FCnt: f.fcnt, FOpts: f.fopts},
 		FPort: f.fport,
 	}
 	if f.fport != nil && f.payload != nil {

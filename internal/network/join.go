@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -92,6 +93,10 @@ func (s *Server) acceptJoin(dev device.Device, jr *lorawan.JoinRequestPayload, j
 		Class:       classOf(dev),
 		LastGateway: gw,
 		LastSeen:    s.now(),
+	}
+	if s.cfList != nil {
+		// The CFList of the join-accept gives the device the extra channels.
+		ss.MAC.Channels = slices.Clone(s.opts.ExtraChannels)
 	}
 	ja := lorawan.PHYPayload{
 		MHDR: lorawan.MHDR{MType: lorawan.JoinAccept, Major: lorawan.LoRaWANR1},

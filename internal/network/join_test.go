@@ -17,6 +17,7 @@ func TestOTAAJoinThenData(t *testing.T) {
 	e := newEnv(t, []device.Device{d}, func(o *Options) {
 		o.RX1DROffset = 1
 		o.RX2DataRate = 3 // SF9BW125
+		o.ExtraChannels = nil
 	})
 	const nonce = lorawan.DevNonce(0x1234)
 	e.deliver(joinRequest(t, d, nonce), rx(gw2, -1, 5_000_000), rx(gw1, 4, 7_000_000))

@@ -39,6 +39,9 @@ type metrics struct {
 	txAckDropped  prometheus.Counter
 	handlerErrors prometheus.Counter
 	commitSeconds prometheus.Histogram
+	macSent       *prometheus.CounterVec
+	macAnswered   *prometheus.CounterVec
+	macUnanswered *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -76,9 +79,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Duration of the bbolt commit per processing batch.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
+		macSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_network_mac_commands_sent_total",
+			Help: "Server-initiated MAC commands sent, by command (retries included).",
+		}, []string{"cid"}),
+		macAnswered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_network_mac_commands_answered_total",
+			Help: "Answers to server-initiated MAC commands by command and result (ack, ok, nack_<refused parts>).",
+		}, []string{"cid", "result"}),
+		macUnanswered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_network_mac_commands_unanswered_total",
+			Help: "MAC commands given up on after every retry went unanswered, by command.",
+		}, []string{"cid"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.uplinks, m.joins, m.dedupMerged, m.downlinks, m.queueDropped, m.txAckDropped, m.handlerErrors, m.commitSeconds} {
+		for _, c := range []prometheus.Collector{m.uplinks, m.joins, m.dedupMerged, m.downlinks, m.queueDropped, m.txAckDropped, m.handlerErrors, m.commitSeconds, m.macSent, m.macAnswered, m.macUnanswered} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register network metrics: %w", err)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/network/adr"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/uplink"
 )
@@ -83,6 +84,10 @@ type Options struct {
 	// EU868 defaults 867.1 to 867.9 MHz. Use an empty non-nil slice for none.
 	ExtraChannels []uint32
 
+	// ADRPolicy gives each device's ADR switch and limits (its profile);
+	// nil: ADR for every device within the band's range.
+	ADRPolicy ADRPolicy
+
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
 	Handler uplink.Handler // nil: uplinks are dropped after verification
 
@@ -124,6 +129,8 @@ type Server struct {
 	m       *metrics
 	dc      dutyCycle
 	cfList  *lorawan.CFList
+	adrAlg  adr.Algorithm
+	adrBand adr.Band
 	in      chan inFrame
 	acks    chan txAck
 	kick    chan struct{}
@@ -174,6 +181,10 @@ func NewServer(opts Options) (*Server, error) {
 	if len(opts.ExtraChannels) > 0 {
 		s.cfList = b.GetCFList("1.0.3")
 	}
+	if s.adrAlg, err = adr.New(opts.ADR.Algorithm); err != nil {
+		return nil, fmt.Errorf("network.adr.algorithm: %w", err)
+	}
+	s.adrBand = adr.EU868()
 	s.dedup.init()
 	if s.m, err = newMetrics(opts.Registerer); err != nil {
 		return nil, err
@@ -245,6 +256,18 @@ func (o *Options) fill() (band.Band, error) {
 	}
 	if o.ConfirmedRetries <= 0 {
 		o.ConfirmedRetries = d.ConfirmedRetries
+	}
+	if o.ADR.Algorithm == "" {
+		o.ADR.Algorithm = d.ADR.Algorithm
+	}
+	if o.ADR.MarginDB <= 0 {
+		o.ADR.MarginDB = d.ADR.MarginDB
+	}
+	if o.MACRetries <= 0 {
+		o.MACRetries = d.MACRetries
+	}
+	if len(o.ExtraChannels) > 16-3 {
+		return nil, errors.New("network: more than 13 extra channels")
 	}
 	if o.DownlinkQueueSize <= 0 {
 		o.DownlinkQueueSize = 16

@@ -22,9 +22,11 @@ const classCHoldoff = 3 * time.Second
 
 // answerClassA plans the downlink after a new uplink when the device needs
 // an ACK, MAC answers or has queued data.
-func (s *Server) answerClassA(ss *session, rx []uplink.RxInfo, confirmed bool, answers []lorawan.Payload, acked bool, b *batch) (txPlan, bool) {
+// An uplink that must be answered (confirmed, ADRACKReq) gets a downlink
+// even with nothing in it.
+func (s *Server) answerClassA(ss *session, rx []uplink.RxInfo, must, confirmed bool, answers []lorawan.Payload, acked bool, b *batch) (txPlan, bool) {
 	item, fPending := s.queueHead(ss.DevEUI, acked)
-	if !confirmed && len(answers) == 0 && item == nil {
+	if !must && len(answers) == 0 && item == nil {
 		return txPlan{}, false
 	}
 	p, ok := s.classAPlan(ss, rx, confirmed, answers, item, fPending, b)
@@ -40,7 +42,7 @@ func (s *Server) classAPlan(ss *session, rx []uplink.RxInfo, ack bool, macs []lo
 	w, err := s.rxWindows(rx[0], rxParams{
 		rx1DROffset: int(ss.RX1DROffset),
 		rx2DR:       int(ss.RX2DR),
-		rx2Freq:     s.opts.RX2Frequency,
+		rx2Freq:     s.rx2Freq(ss),
 		rx1Delay:    time.Duration(max(ss.RXDelay, 1)) * time.Second,
 	})
 	if err != nil {
@@ -61,11 +63,13 @@ func (s *Server) classAPlan(ss *session, rx []uplink.RxInfo, ack bool, macs []lo
 			}
 		}
 	}
-	phy, err := s.dataDownlink(ss, ack, macs, item, fPending)
+	sel, packed, port0 := selectMAC(macs, item != nil, min(s.maxPayload(w.rx1DR), s.maxPayload(int(ss.RX2DR))))
+	phy, err := s.dataDownlink(ss, ack, sel, packed, port0, item, fPending)
 	if err != nil {
 		s.log.Error("build downlink", "dev_eui", ss.DevEUI.String(), "err", err)
 		return txPlan{}, false
 	}
+	s.markSent(ss, sel)
 	b.touch(ss)
 	return w.plan("data", phy, item), true
 }
@@ -114,7 +118,7 @@ func (s *Server) classCPlan(eui lorawan.EUI64, q []queueItem, now time.Time, b *
 		return txPlan{}, false
 	}
 	item := q[0]
-	phy, err := s.dataDownlink(ss, false, nil, &item, len(q) > 1)
+	phy, err := s.dataDownlink(ss, false, nil, nil, false, &item, len(q) > 1)
 	if err != nil {
 		s.log.Error("build class c downlink", "dev_eui", eui.String(), "err", err)
 		return txPlan{}, false
@@ -128,15 +132,19 @@ func (s *Server) classCPlan(eui lorawan.EUI64, q []queueItem, now time.Time, b *
 	return txPlan{kind: "data", item: &item, rx1: dl}, true
 }
 
-// dataDownlink encodes a LoRaWAN 1.0 data downlink with MAC answers in
-// FOpts (clear text in 1.0) and the queued application payload, and
-// advances NFCntDown.
-func (s *Server) dataDownlink(ss *session, ack bool, macs []lorawan.Payload, item *queueItem, fPending bool) ([]byte, error) {
+// dataDownlink encodes a LoRaWAN 1.0 data downlink with MAC commands in
+// FOpts (clear text in 1.0), or, with port0, their packed bytes in an
+// FPort 0 FRMPayload encrypted with the NwkSKey, and the queued
+// application payload; it advances NFCntDown.
+func (s *Server) dataDownlink(ss *session, ack bool, macs []lorawan.Payload, packed []byte, port0 bool, item *queueItem, fPending bool) ([]byte, error) {
 	mtype := lorawan.UnconfirmedDataDown
 	if item != nil && item.Confirmed {
 		mtype = lorawan.ConfirmedDataDown
 	}
-	fopts, _ := fitFOpts(macs)
+	var fopts []lorawan.Payload
+	if !port0 {
+		fopts, _ = fitFOpts(macs)
+	}
 	mac := &lorawan.MACPayload{FHDR: lorawan.FHDR{
 		DevAddr: ss.DevAddr,
 		FCtrl:   lorawan.FCtrl{ACK: ack, FPending: fPending},
@@ -150,6 +158,13 @@ func (s *Server) dataDownlink(ss *session, ack bool, macs []lorawan.Payload, ite
 		mac.FRMPayload = []lorawan.Payload{&lorawan.DataPayload{Bytes: slices.Clone(item.Payload)}}
 		if err := phy.EncryptFRMPayload(ss.AppSKey); err != nil {
 			return nil, fmt.Errorf("encrypt frmpayload: %w", err)
+		}
+	} else if port0 {
+		var zero uint8
+		mac.FPort = &zero
+		mac.FRMPayload = []lorawan.Payload{&lorawan.DataPayload{Bytes: slices.Clone(packed)}}
+		if err := phy.EncryptFRMPayload(ss.NwkSKey); err != nil {
+			return nil, fmt.Errorf("encrypt mac commands: %w", err)
 		}
 	}
 	if err := phy.SetDownlinkDataMIC(lorawan.LoRaWAN1_0, 0, ss.NwkSKey); err != nil {

@@ -86,12 +86,13 @@ func (s *Server) classCWindow(ss *session, phy []byte) (Downlink, error) {
 	if err != nil {
 		return Downlink{}, err
 	}
+	freq := s.rx2Freq(ss) // as the device acknowledged it
 	return Downlink{
 		GatewayID:      ss.LastGateway,
 		PHYPayload:     phy,
-		Frequency:      s.opts.RX2Frequency,
+		Frequency:      freq,
 		DataRate:       drs,
-		Power:          s.txPower(s.opts.RX2Frequency),
+		Power:          s.txPower(freq),
 		Immediately:    true,
 		InvertPolarity: true,
 	}, nil

@@ -129,6 +129,62 @@ type SessionInfo struct {
 	SNR      float64
 	Gateways int
 	QueueLen int
+	// MAC is what the MAC command engine knows and wants of the device.
+	MAC MACInfo
+}
+
+// MACInfo is the MAC layer status of one device: its current ADR setting
+// as last acknowledged, the last DevStatusAns and the server-initiated MAC
+// commands still waiting for an answer or given up on.
+type MACInfo struct {
+	// ADR tells whether the network steers the device's data rate: the
+	// profile allows it and the device's last uplink had the ADR bit set.
+	ADR bool
+	// DR is the data rate index the device uses (as last acknowledged or
+	// heard), DataRate its name, e.g. "SF7BW125"; -1 and "" before the
+	// first uplink.
+	DR       int
+	DataRate string
+	// TXPowerIndex is the band's TX power index the device uses (0 is its
+	// maximum EIRP) and TXPowerDBm the EIRP it stands for.
+	TXPowerIndex int
+	TXPowerDBm   float64
+	NbTrans      int
+	// ADRMargin is the link estimate's margin in dB above the current data
+	// rate's demodulation floor; HasADRMargin is false before ADR has seen
+	// enough uplinks.
+	ADRMargin    float64
+	HasADRMargin bool
+	// DevStatus is the last DevStatusAns; nil before the first one.
+	DevStatus *DevStatus
+	// Pending lists the server-initiated MAC commands sent but not yet
+	// answered, or waiting to be sent.
+	Pending []PendingMAC
+	// NotAnswering lists the commands (e.g. "RXParamSetupReq") the device
+	// did not answer after every retry; they are not sent again until the
+	// configuration changes or the device rejoins.
+	NotAnswering []string
+}
+
+// DevStatus is the content of a DevStatusAns.
+type DevStatus struct {
+	// Battery is the raw level: 0 external power, 1..254 battery level,
+	// 255 the device could not measure it.
+	Battery uint8
+	// BatteryPercent is the level in percent; nil for external power or
+	// an unmeasured level.
+	BatteryPercent *float64
+	ExternalPower  bool
+	// Margin is the demodulation margin (dB) of the DevStatusReq the
+	// device received.
+	Margin int
+	Time   time.Time
+}
+
+// PendingMAC is a server-initiated MAC command waiting for its answer.
+type PendingMAC struct {
+	Command string // e.g. "LinkADRReq"
+	Sent    int    // how often it went out
 }
 
 func (s *Server) info(ss *session) SessionInfo {
@@ -138,6 +194,7 @@ func (s *Server) info(ss *session) SessionInfo {
 		RX1DROffset: ss.RX1DROffset, RX2DR: ss.RX2DR, RXDelay: ss.RXDelay,
 		LastGateway: ss.LastGateway, LastSeen: ss.LastSeen, QueueLen: len(s.queues[ss.DevEUI]),
 		RSSI: ss.LastRSSI, SNR: ss.LastSNR, Gateways: ss.LastGateways,
+		MAC: s.macInfo(ss),
 	}
 }
 

@@ -106,7 +106,7 @@ func (st *BoltState) open(key, rec []byte) ([]byte, error) {
 		return nil, errors.New("session keys are encrypted at rest: configure the key-encryption key")
 	}
 	sealedLen := keysEnd - keysOff + st.kek.Overhead()
-	if len(rec) != sessionRecordLen+st.kek.Overhead() {
+	if len(rec) < sessionRecordLen+st.kek.Overhead() {
 		return nil, errors.New("bad sealed session record")
 	}
 	keys, err := st.kek.Open(rec[keysOff:keysOff+sealedLen], key)
@@ -221,12 +221,16 @@ type session struct {
 	LastRSSI     int
 	LastSNR      float64
 	LastGateways int
+	// MAC is the MAC command engine's state of the session.
+	MAC macState
 	// prev marks the session a device had before its latest join. It stays
 	// valid until the new session's first uplink, so a join-accept the device
 	// never got (or a replayed join-request) does not cut it off.
 	prev bool
 }
 
+// sessionRecordLen is the fixed part of a session record; the MAC state
+// follows it as JSON (absent in records written before the MAC engine).
 const sessionRecordLen = 1 + 4 + 16 + 16 + 4 + 4 + 1 + 3 + 8 + 8
 
 const (
@@ -236,8 +240,12 @@ const (
 	flagClassC
 )
 
-func (ss *session) marshal() []byte {
-	b := make([]byte, sessionRecordLen)
+func (ss *session) marshal() ([]byte, error) {
+	tail, err := ss.MAC.marshalMAC()
+	if err != nil {
+		return nil, fmt.Errorf("session %s: %w", ss.DevEUI, err)
+	}
+	b := make([]byte, sessionRecordLen, sessionRecordLen+len(tail))
 	b[0] = 1 // record version
 	copy(b[1:5], ss.DevAddr[:])
 	copy(b[5:21], ss.NwkSKey[:])
@@ -265,11 +273,11 @@ func (ss *session) marshal() []byte {
 		seen = ss.LastSeen.UnixNano()
 	}
 	binary.BigEndian.PutUint64(b[57:65], uint64(seen))
-	return b
+	return append(b, tail...), nil
 }
 
 func (ss *session) unmarshal(key, b []byte) error {
-	if len(key) != 8 || len(b) != sessionRecordLen || b[0] != 1 {
+	if len(key) != 8 || len(b) < sessionRecordLen || b[0] != 1 {
 		return errors.New("bad session record")
 	}
 	copy(ss.DevEUI[:], key)
@@ -291,7 +299,7 @@ func (ss *session) unmarshal(key, b []byte) error {
 	if n := int64(binary.BigEndian.Uint64(b[57:65])); n != 0 {
 		ss.LastSeen = time.Unix(0, n)
 	}
-	return nil
+	return ss.MAC.unmarshalMAC(b[sessionRecordLen:])
 }
 
 // joinState is the OTAA join history of one device.
@@ -406,7 +414,11 @@ func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinSt
 			if ss.prev {
 				b = pb
 			}
-			if err := b.Put(ss.DevEUI[:], st.seal(ss.DevEUI, ss.marshal())); err != nil {
+			rec, err := ss.marshal()
+			if err != nil {
+				return err
+			}
+			if err := b.Put(ss.DevEUI[:], st.seal(ss.DevEUI, rec)); err != nil {
 				return err
 			}
 		}

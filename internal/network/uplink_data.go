@@ -40,11 +40,13 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	fport, payload, portCmds := s.decrypt(phy, mac, ss)
 	cmds = append(slices.Clip(cmds), portCmds...) // never into the frame's FOpts
 	up := newUplink(e, ss.DevEUI, mac, confirmed, fport, payload)
-	answers := s.macAnswers(cmds, up)
-	if p, ok := s.answerClassA(ss, e.rx, confirmed, answers, mac.FHDR.FCtrl.ACK, b); ok {
+	answers := s.macUplink(ss, m.dev, cmds, up)
+	// ADRACKReq asks for any downlink, an empty one if nothing else.
+	must := confirmed || mac.FHDR.FCtrl.ADRACKReq
+	if p, ok := s.answerClassA(ss, e.rx, must, confirmed, answers, mac.FHDR.FCtrl.ACK, b); ok {
 		out.tx = append(out.tx, p)
 	}
-	if fport != 0 || len(payload) > 0 {
+	if fport != 0 || len(payload) > 0 || up.MAC != nil {
 		out.up = up
 	}
 	return out

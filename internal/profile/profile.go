@@ -74,6 +74,17 @@ type FirmwareRange struct {
 type LoRaWAN struct {
 	Version string // "1.0.2", "1.0.3", ...
 	Class   string // "A", "B" or "C"
+	ADR     ADR
+}
+
+// ADR is the profile's adaptive data rate setting (lorawan.adr: on|off,
+// adr_min_dr, adr_max_dr, adr_margin_db); a nil bound leaves the network's.
+type ADR struct {
+	// Off keeps the network from steering the device's data rate and power,
+	// e.g. for a mobile device.
+	Off          bool
+	MinDR, MaxDR *int
+	MarginDB     *float64
 }
 
 // CodecRef names a registered codec and the options its constructor gets.
@@ -247,8 +258,12 @@ type file struct {
 		Max string `yaml:"max"`
 	} `yaml:"firmware"`
 	LoRaWAN struct {
-		Version string `yaml:"version"`
-		Class   string `yaml:"class"`
+		Version     string   `yaml:"version"`
+		Class       string   `yaml:"class"`
+		ADR         string   `yaml:"adr"`
+		ADRMinDR    *int     `yaml:"adr_min_dr"`
+		ADRMaxDR    *int     `yaml:"adr_max_dr"`
+		ADRMarginDB *float64 `yaml:"adr_margin_db"`
 	} `yaml:"lorawan"`
 	Codec struct {
 		ID      string         `yaml:"id"`
@@ -410,9 +425,11 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 	p := &Profile{
 		ID: id, File: name, Vendor: f.Vendor, Model: f.Model, Description: f.Description,
 		Firmware: FirmwareRange{Min: f.Firmware.Min, Max: f.Firmware.Max},
-		LoRaWAN:  LoRaWAN{Version: f.LoRaWAN.Version, Class: f.LoRaWAN.Class},
-		Codec:    CodecRef{ID: f.Codec.ID, Options: f.Codec.Options},
-		byField:  map[string][]int{},
+		LoRaWAN: LoRaWAN{Version: f.LoRaWAN.Version, Class: f.LoRaWAN.Class, ADR: ADR{
+			Off: f.LoRaWAN.ADR == "off", MinDR: f.LoRaWAN.ADRMinDR, MaxDR: f.LoRaWAN.ADRMaxDR, MarginDB: f.LoRaWAN.ADRMarginDB,
+		}},
+		Codec:   CodecRef{ID: f.Codec.ID, Options: f.Codec.Options},
+		byField: map[string][]int{},
 	}
 	if p.Vendor == "" {
 		pr.add(pr.line(), "missing vendor")
@@ -439,6 +456,7 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 	default:
 		pr.add(pr.line("lorawan", "class"), "unknown LoRaWAN class %q (want A, B or C)", p.LoRaWAN.Class)
 	}
+	checkADR(pr, f.LoRaWAN.ADR, p.LoRaWAN.ADR)
 
 	switch p.Codec.ID {
 	case "":
@@ -574,4 +592,26 @@ func resolveScript(options map[string]any, profileFile string) map[string]any {
 	}
 	out["script"] = filepath.Join(filepath.Dir(profileFile), script)
 	return out
+}
+
+// checkADR reports an adr switch other than on/off and bounds outside the
+// LoRaWAN data rate and margin ranges.
+func checkADR(pr *problems, sw string, a ADR) {
+	if sw != "" && sw != "on" && sw != "off" {
+		pr.add(pr.line("lorawan", "adr"), "adr is %q (want on or off)", sw)
+	}
+	for _, b := range []struct {
+		key string
+		v   *int
+	}{{"adr_min_dr", a.MinDR}, {"adr_max_dr", a.MaxDR}} {
+		if b.v != nil && (*b.v < 0 || *b.v > 15) {
+			pr.add(pr.line("lorawan", b.key), "%s %d is outside 0..15", b.key, *b.v)
+		}
+	}
+	if a.MinDR != nil && a.MaxDR != nil && *a.MinDR > *a.MaxDR {
+		pr.add(pr.line("lorawan", "adr_min_dr"), "adr_min_dr %d is above adr_max_dr %d", *a.MinDR, *a.MaxDR)
+	}
+	if a.MarginDB != nil && (*a.MarginDB < 0 || *a.MarginDB > 30) {
+		pr.add(pr.line("lorawan", "adr_margin_db"), "adr_margin_db %g is outside 0..30", *a.MarginDB)
+	}
 }

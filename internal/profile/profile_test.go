@@ -298,3 +298,25 @@ func TestDecodeDropsNonFinite(t *testing.T) {
 	assert.Equal(t, measurement.AirTemperature, ms[0].Quantity)
 	assert.Len(t, res.Warnings, 2)
 }
+
+func TestProfileADRSettings(t *testing.T) {
+	reg := registry(t)
+	const head = "vendor: a\nmodel: b\ncodec: {id: layout, options: {fport: 1, fields: [{name: a, offset: 0, type: u8}]}}\nmeasurements: [{field: a, quantity: air_temperature}]\n"
+	p, err := profile.Parse("a/b", "x.yaml", []byte(head+"lorawan: {adr: off, adr_min_dr: 1, adr_max_dr: 4, adr_margin_db: 12.5}\n"), reg)
+	require.NoError(t, err)
+	assert.True(t, p.LoRaWAN.ADR.Off)
+	require.NotNil(t, p.LoRaWAN.ADR.MinDR)
+	require.NotNil(t, p.LoRaWAN.ADR.MaxDR)
+	require.NotNil(t, p.LoRaWAN.ADR.MarginDB)
+	assert.Equal(t, []any{1, 4, 12.5}, []any{*p.LoRaWAN.ADR.MinDR, *p.LoRaWAN.ADR.MaxDR, *p.LoRaWAN.ADR.MarginDB})
+
+	p, err = profile.Parse("a/b", "x.yaml", []byte(head), reg)
+	require.NoError(t, err)
+	assert.Equal(t, profile.ADR{}, p.LoRaWAN.ADR, "no adr keys: the network's settings")
+
+	_, err = profile.Parse("a/b", "x.yaml", []byte(head+"lorawan: {adr: maybe, adr_min_dr: 5, adr_max_dr: 2, adr_margin_db: -1}\n"), reg)
+	require.Error(t, err)
+	for _, want := range []string{`adr is "maybe"`, "adr_min_dr 5 is above adr_max_dr 2", "adr_margin_db -1 is outside"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -7,6 +7,7 @@ package uplink
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -43,6 +44,29 @@ type Uplink struct {
 	// Time is the GPS time of the best reception that has one, else the
 	// first ReceivedAt.
 	Time time.Time
+	// MAC is the device status the frame's MAC commands reported
+	// (DevStatusAns); nil when it carried none. A frame may carry it
+	// without any application payload (FPort 0 or no FRMPayload).
+	MAC *MACStatus
+}
+
+// MACStatus is a device's answer to the network's DevStatusReq.
+type MACStatus struct {
+	// Battery is the raw LoRaWAN level: 0 external power, 1..254 battery
+	// level from empty to full, 255 not measurable.
+	Battery uint8
+	// Margin is the demodulation margin in dB (-32..31) of the
+	// DevStatusReq as the device received it.
+	Margin int
+}
+
+// BatteryPercent converts Battery to percent; ok is false for external
+// power and an unmeasurable level.
+func (m MACStatus) BatteryPercent() (pct float64, ok bool) {
+	if m.Battery == 0 || m.Battery == 255 {
+		return 0, false
+	}
+	return math.Round(float64(m.Battery-1)/253*1000) / 10, true
 }
 
 // Handler receives verified uplinks; the daemon wires the network layer

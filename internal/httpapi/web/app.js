@@ -165,9 +165,11 @@ function macFacts(m) {
   if (m.nb_trans !== undefined) add(t('nbTrans'), String(m.nb_trans));
   if (m.adr !== undefined) add(t('adr'), m.adr ? t('adrOn') : t('adrOff'));
   if (m.margin_db !== undefined) add(t('margin'), `${m.margin_db} dB`);
+  if (m.adr_margin_db !== undefined) add(t('adrMargin'), `${num(m.adr_margin_db, 1)} dB`);
   if (m.external_power) add(t('devBattery'), t('externalPower'));
   else if (m.battery_percent !== undefined) add(t('devBattery'), `${num(m.battery_percent, 1)} %${m.dev_status_at ? ` · ${dateTime(m.dev_status_at)}` : ''}`);
   add(t('pendingMac'), m.pending_commands?.length ? m.pending_commands.join(', ') : t('noneMac'));
+  if (m.not_answering?.length) add(t('notAnswering'), m.not_answering.join(', '));
   add(t('fcntDown'), String(m.n_f_cnt_down));
   return [h('h3', {}, t('mac')), dl];
 }
