@@ -45,7 +45,7 @@ func TestGPSClockCheck(t *testing.T) {
 		}},
 		{"an hour apart, a wrap in between", cfg, []rx{
 			{host.Add(-5 * time.Minute), 100, ""},
-			{host.Add(-5*time.Minute + 80*time.Minute), uint32((80*time.Minute).Microseconds()) + 100, TimeHostSkew},
+			{host.Add(-5*time.Minute + 80*time.Minute), uint32((80 * time.Minute).Microseconds()) + 100, TimeHostSkew},
 		}},
 		{"far from the host", cfg, []rx{
 			{host.Add(-11 * time.Minute), 1, TimeHostSkew},

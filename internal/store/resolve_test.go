@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -141,4 +144,42 @@ func TestResolverLevels(t *testing.T) {
 	}
 	assert.Equal(t, int64(-2e9), truncNanos(-1e9-1, 1e9))
 	assert.Equal(t, int64(math.MaxInt64), truncNanos(math.MaxInt64, 1))
+}
+
+// Bytes written by the store before issue 19 (the format is unchanged: the
+// log always held nanoseconds, chunks have named their time unit since
+// version 1). A store holding them opens, reads, and takes a point in an
+// old point's second beside it.
+const (
+	oldWALFrame = "0000005f4e66f6d00000000000000001020264310f6169725f74656d70657261747572650464656743003ff80000000000008080d0dfbd94b98631000264310f6169725f74656d70657261747572650464656743003ffc00000000000080c09b8cb4b7b9863100"
+	oldChunk    = "010b020b06038080d0dfbd94b986318080e7b8aadab9863180e4ad950dac02a58590"
+)
+
+func TestOldFormatStoreOpens(t *testing.T) {
+	pts, err := decodeChunk(nil, mustHex(t, oldChunk))
+	require.NoError(t, err)
+	base := t0.UnixNano()
+	assert.Equal(t, []point{{base, 1.5}, {base + 600e9, 1.75}, {base + 1200e9, 2}}, pts)
+
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "wal"), 0o750))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "wal", segName(1)), mustHex(t, oldWALFrame), 0o600))
+	reg := prometheus.NewRegistry()
+	s := openTest(t, Options{Dir: dir, Registerer: reg})
+	key := meas("d1", measurement.AirTemperature, 0, 0, t0).SeriesKey()
+	got := rangeAll(t, s, key)
+	require.Len(t, got, 2)
+	assert.Equal(t, Point{Time: t0, Value: 1.5}, got[0])
+	require.NoError(t, s.Append(context.Background(), []measurement.Measurement{meas("d1", measurement.AirTemperature, 0, 9, t0.Add(300*time.Millisecond))}))
+	got = rangeAll(t, s, key)
+	require.Len(t, got, 3)
+	assert.Equal(t, Point{Time: t0.Add(300 * time.Millisecond), Value: 9}, got[1])
+	assert.InDelta(t, 1, testutil.ToFloat64(s.m.refined), 0)
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	require.NoError(t, err)
+	return b
 }
