@@ -28,13 +28,15 @@ type resolver struct {
 	// whose coarse time lies beyond it cannot collide (the fast path).
 	// Loaded lazily from the store, so it is right after a restart too.
 	maxT map[string]int64
-	// pending holds the points of the commit in progress, which are not
-	// in the head until their fsync.
-	pending map[string][]point
+	// batch is the commit in progress, whose points are not in the head
+	// until their fsync; the careful path looks through it up to the point
+	// being resolved (cur: request and measurement index).
+	batch      []*appendReq
+	curR, curM int
 }
 
 func newResolver(res time.Duration) *resolver {
-	r := &resolver{maxT: map[string]int64{}, pending: map[string][]point{}}
+	r := &resolver{maxT: map[string]int64{}}
 	switch {
 	case res > time.Millisecond:
 		r.levels = []int64{int64(res), int64(time.Millisecond), 1}
@@ -61,14 +63,18 @@ func truncNanos(ns, unit int64) int64 {
 // commit goroutine only.
 func (s *Store) resolveBatch(batch []*appendReq) {
 	r := s.res
-	clear(r.pending)
-	for _, req := range batch {
+	r.batch = batch
+	defer func() { r.batch = nil }()
+	for ri, req := range batch {
+		req.keys = make([]string, len(req.ms))
 		for i := range req.ms {
+			r.curR, r.curM = ri, i
 			m := &req.ms[i]
 			key := m.SeriesKey()
+			req.keys[i] = key
 			t := s.resolveTime(key, m.Time.UnixNano(), m.Value)
+			// Set only now: slotPoints reads the times set so far.
 			m.Time = time.Unix(0, t).UTC()
-			r.pending[key] = append(r.pending[key], point{T: t, V: m.Value})
 			if t > r.maxT[key] {
 				r.maxT[key] = t
 			}
@@ -142,12 +148,22 @@ func (s *Store) latest(key string) int64 {
 	return last.T
 }
 
-// slotPoints returns the stored and pending points of key in [from, to).
+// slotPoints returns the stored points of key in [from, to) and those of
+// the commit in progress, whose times are resolved up to the current one.
+// The careful path is rare, so it scans the batch instead of the fast path
+// keeping an index of it.
 func (s *Store) slotPoints(key string, from, to int64) ([]point, error) {
 	var pts []point
-	for _, p := range s.res.pending[key] {
-		if p.T >= from && p.T < to {
-			pts = append(pts, p)
+	r := s.res
+	for ri, req := range r.batch[:r.curR+1] {
+		ms := req.ms
+		if ri == r.curR {
+			ms = ms[:r.curM]
+		}
+		for i, m := range ms {
+			if t := m.Time.UnixNano(); t >= from && t < to && req.keys[i] == key {
+				pts = append(pts, point{T: t, V: m.Value})
+			}
 		}
 	}
 	sn, err := s.snapshot([]string{key}, from, to)

@@ -176,6 +176,7 @@ type headSeries struct {
 
 type appendReq struct {
 	ms    []measurement.Measurement
+	keys  []string // series keys of ms, set by resolveBatch
 	done  chan error
 	cb    func(error)
 	start time.Time
@@ -335,7 +336,7 @@ func (s *Store) recover() error {
 		if err != nil {
 			return err
 		}
-		s.applyLocked(rec.Measurements)
+		s.applyLocked(rec.Measurements, nil)
 		return nil
 	})
 	s.Recovery = rep
@@ -612,7 +613,7 @@ func (s *Store) commit(batch []*appendReq) {
 	s.curSeg.size += int64(len(buf))
 	s.curSeg.last = seq - 1
 	for _, r := range batch {
-		s.applyLocked(r.ms)
+		s.applyLocked(r.ms, r.keys)
 	}
 	s.committed = seq - 1
 	close(s.notify)
@@ -632,10 +633,15 @@ func (s *Store) commit(batch []*appendReq) {
 }
 
 // applyLocked adds measurements to the head; s.mu held (or single-threaded
-// during recovery).
-func (s *Store) applyLocked(ms []measurement.Measurement) {
-	for _, m := range ms {
-		key := m.SeriesKey()
+// during recovery). keys are the series keys of ms if known, else nil.
+func (s *Store) applyLocked(ms []measurement.Measurement, keys []string) {
+	for i, m := range ms {
+		var key string
+		if keys != nil {
+			key = keys[i]
+		} else {
+			key = m.SeriesKey()
+		}
 		if meta, ok := s.series[key]; !ok {
 			s.series[key] = &seriesMeta{SeriesInfo: SeriesInfo{Key: key, Device: m.Device, Quantity: m.Quantity, Channel: m.Channel, Unit: m.Unit}}
 		} else if m.Unit != "" && meta.Unit != m.Unit {
