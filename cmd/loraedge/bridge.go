@@ -57,10 +57,9 @@ func rxFrame(f semtechudp.Frame) network.Frame {
 		Channel:    f.RXPK.Chan,
 		RFChain:    f.RXPK.RFCh,
 	}
-	if f.RXPK.Time != nil {
-		t := time.Time(*f.RXPK.Time)
-		rx.Time = &t
-	}
+	// Only a GPS time that passed semtechudp's consistency check dates
+	// the uplink; otherwise the network layer uses ReceivedAt.
+	rx.Time = f.Time
 	return network.Frame{PHYPayload: f.RXPK.Data, RxInfo: rx}
 }
 

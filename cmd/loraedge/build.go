@@ -100,6 +100,8 @@ func (d *daemon) build() (err error) {
 		Logger:     d.log,
 		Registerer: d.metrics,
 		OnTxAck:    d.bridge.onTxAck,
+		// The simulator's gateways date frames by its virtual clock.
+		TrustGPSTime: cfg.Simulator.Enabled,
 	})
 	if err != nil {
 		return err

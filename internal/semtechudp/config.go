@@ -3,6 +3,7 @@ package semtechudp
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Config is the udp section of the daemon's configuration: the GWMP
@@ -16,12 +17,32 @@ type Config struct {
 	// ReadBuffer is the socket receive buffer; bursts beyond it are dropped
 	// by the kernel (capped by net.core.rmem_max).
 	ReadBuffer int `mapstructure:"read_buffer_bytes"`
+	// GPSTime decides when an rxpk's GPS time is the frame's time.
+	GPSTime GPSTimeConfig `mapstructure:"gps_time"`
+}
+
+// GPSTimeConfig is udp.gps_time. An rxpk "time" is used only when it is
+// consistent: it advances with tmst since the gateway's previous timed rxpk
+// (within MaxTmstDrift) and lies within MaxHostSkew of the host clock.
+// Otherwise the frame carries no GPS time and the reception time is used.
+type GPSTimeConfig struct {
+	// MaxHostSkew bounds |rxpk time - host clock|.
+	MaxHostSkew time.Duration `mapstructure:"max_host_skew"`
+	// MaxTmstDrift bounds how far the rxpk time may advance differently
+	// from tmst between two rxpk of one gateway.
+	MaxTmstDrift time.Duration `mapstructure:"max_tmst_drift"`
+	// IgnoreHostClock switches the host check off, for replaying recorded
+	// traffic whose times lie in the past.
+	IgnoreHostClock bool `mapstructure:"ignore_host_clock"`
 }
 
 // DefaultConfig returns the defaults: port 1700 on every address, 4096
-// queued frames and a 4 MiB receive buffer to absorb bursts.
+// queued frames, a 4 MiB receive buffer to absorb bursts, and GPS times
+// trusted within 10 minutes of the host clock and 100 ms of tmst (the
+// concentrator's crystal drifts some 10 ppm, 36 ms an hour).
 func DefaultConfig() Config {
-	return Config{Listen: ":1700", QueueSize: 4096, ReadBuffer: 4 << 20}
+	return Config{Listen: ":1700", QueueSize: 4096, ReadBuffer: 4 << 20,
+		GPSTime: GPSTimeConfig{MaxHostSkew: 10 * time.Minute, MaxTmstDrift: 100 * time.Millisecond}}
 }
 
 // Validate reports every problem at once, each prefixed with its key path.
@@ -38,6 +59,12 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		add("queue_size", "must be at least 1, is %d", c.QueueSize)
+	}
+	if d := c.GPSTime.MaxHostSkew; d < time.Second || d > 24*time.Hour {
+		add("gps_time.max_host_skew", "%s is outside 1s..24h (set gps_time.ignore_host_clock to replay old traffic)", d)
+	}
+	if d := c.GPSTime.MaxTmstDrift; d < time.Millisecond || d > 10*time.Second {
+		add("gps_time.max_tmst_drift", "%s is outside 1ms..10s", d)
 	}
 	return errors.Join(errs...)
 }

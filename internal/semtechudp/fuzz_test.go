@@ -1,6 +1,7 @@
 package semtechudp
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +23,28 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{2, 0, 0, 5, 1, 2, 3, 4, 5, 6, 7, 8, 0})
+	// PUSH_DATA mixing good and bad rxpk and fields (ParsePushData's cases).
+	f.Add(pushJSON(fmt.Sprintf(goodRXPK, ""), fmt.Sprintf(goodRXPK, `,"freq":"868.1"`), `{"size":1,"data":"*"}`))
+	f.Add(pushJSON(fmt.Sprintf(goodRXPK, `,"time":"2026-11-23 08:00:00Z","rssis":"x","tmms":true`), `null`, `[]`))
+	f.Add(pushJSON(fmt.Sprintf(goodRXPK, `,"size":9`), fmt.Sprintf(goodRXPK, `,"rsig":[{"ant":"a"}]`)))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if p, issues, err := ParsePushData(b); err == nil {
+			for _, e := range issues.Rejected {
+				if Reason(e) == "other" {
+					t.Fatalf("rejected rxpk without a reason label: %v", e)
+				}
+			}
+			// What the lenient parser keeps is a valid PUSH_DATA.
+			out, err := p.MarshalBinary()
+			if err != nil {
+				t.Fatalf("kept %q but cannot marshal it: %v", b, err)
+			}
+			if err := (&PushDataPacket{}).UnmarshalBinary(out); err != nil {
+				t.Fatalf("kept rxpk do not parse strictly: %v\n%q", err, out)
+			}
+		} else if Reason(err) == "other" {
+			t.Fatalf("PUSH_DATA error without a reason label: %v", err)
+		}
 		if _, err := ParsePacketType(b); err != nil {
 			if Reason(err) == "" || Reason(err) == "other" {
 				t.Fatalf("header error without reason: %v", err)

@@ -49,26 +49,18 @@ type RSig struct {
 // FrequencyHz returns Freq in Hz, rounded so that 868.1 becomes 868100000.
 func (r RXPK) FrequencyHz() uint32 { return uint32(math.Round(r.Freq * 1e6)) }
 
-// UnmarshalJSON decodes an rxpk, accepting data with or without base64
-// padding and checking size against the data length.
+// UnmarshalJSON decodes an rxpk strictly: a malformed field of any kind is
+// an error. Data is accepted with or without base64 padding and checked
+// against size. The server decodes leniently instead (ParsePushData).
 func (r *RXPK) UnmarshalJSON(b []byte) error {
-	type plain RXPK
-	var v struct {
-		plain
-		Data *string `json:"data"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	v, dropped, err := decodeRXPK(b)
+	if err != nil {
 		return err
 	}
-	*r = RXPK(v.plain)
-	data, err := decodeData(v.Data)
-	if err != nil {
-		return fmt.Errorf("rxpk: %w", err)
+	if len(dropped) > 0 {
+		return fmt.Errorf("rxpk %s: %w: %w", dropped[0].Field, ErrJSON, dropped[0].Err)
 	}
-	r.Data = data
-	if int(r.Size) != len(data) {
-		return fmt.Errorf("rxpk: size %d, data %d bytes: %w", r.Size, len(data), ErrSizeMismatch)
-	}
+	*r = v
 	return nil
 }
 

@@ -28,6 +28,8 @@ type metrics struct {
 	sendErrors     prometheus.Counter
 	gwRejected     prometheus.Counter
 	readErrors     prometheus.Counter
+	fieldsDropped  *prometheus.CounterVec
+	timeRejected   *prometheus.CounterVec
 
 	// Children looked up once: WithLabelValues costs a hash per packet.
 	byType     [TxAck + 1]prometheus.Counter
@@ -45,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m := &metrics{
 		datagrams:      vec("datagrams_received_total", "Well-formed GWMP datagrams received, by packet type.", "type"),
-		malformed:      vec("datagrams_malformed_total", "Datagrams rejected, by reason.", "reason"),
+		malformed:      vec("datagrams_malformed_total", "Datagrams rejected, and rxpk objects left out of a PUSH_DATA whose other rxpk were used, by reason.", "reason"),
 		framesReceived: counter("frames_received_total", "Uplink frames with a good CRC queued for the network layer."),
 		framesDropped:  counter("frames_dropped_total", "Uplink frames dropped because the frame queue was full."),
 		rxpkIgnored:    vec("rxpk_ignored_total", "rxpk objects not forwarded because their CRC was bad or absent.", "reason"),
@@ -56,6 +58,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		sendErrors:     counter("send_errors_total", "PULL_RESP datagrams that could not be sent."),
 		gwRejected:     counter("gateways_rejected_total", "Datagrams from new gateways ignored because MaxGateways was reached."),
 		readErrors:     counter("read_errors_total", "Errors reading from the UDP socket."),
+		fieldsDropped:  vec("rxpk_fields_dropped_total", "Malformed optional rxpk fields (and stat objects) dropped while the frame was used, by field.", "field"),
+		timeRejected:   vec("gateway_time_rejected_total", "rxpk GPS times not used because they disagreed with tmst or the host clock; the reception time was used, by reason.", "reason"),
+	}
+	for _, f := range droppableFields() {
+		m.fieldsDropped.WithLabelValues(f)
+	}
+	for _, r := range gpsTimeReasons {
+		m.timeRejected.WithLabelValues(r)
 	}
 	for t := PushData; t <= TxAck; t++ {
 		m.byType[t] = m.datagrams.WithLabelValues(typeLabel(t))
@@ -70,7 +80,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.crcMissing = m.rxpkIgnored.WithLabelValues("crc_missing")
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.datagrams, m.malformed, m.framesReceived, m.framesDropped,
-			m.rxpkIgnored, m.txAcks, m.txAckUnmatched, m.txAckExpired, m.downlinks, m.sendErrors, m.gwRejected, m.readErrors} {
+			m.rxpkIgnored, m.txAcks, m.txAckUnmatched, m.txAckExpired, m.downlinks, m.sendErrors, m.gwRejected, m.readErrors,
+			m.fieldsDropped, m.timeRejected} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}

@@ -223,18 +223,20 @@ func (p *PushDataPacket) MarshalBinary() ([]byte, error) {
 	return append(b, j...), nil
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+// UnmarshalBinary implements encoding.BinaryUnmarshaler. It is strict:
+// any bad rxpk or field is an error (the first one found); the server uses
+// ParsePushData, which keeps the good rest.
 func (p *PushDataPacket) UnmarshalBinary(b []byte) error {
-	v, tok, err := parseHeader(b, PushData, headerMACLen+1)
-	if err != nil {
+	pp, issues, err := ParsePushData(b)
+	switch {
+	case err != nil:
 		return err
+	case len(issues.Rejected) > 0:
+		return issues.Rejected[0]
+	case len(issues.Dropped) > 0:
+		return fmt.Errorf("parse PUSH_DATA: %w: %w", ErrJSON, issues.Dropped[0])
 	}
-	var pl PushDataPayload
-	if err := unmarshalJSON(PushData, b[headerMACLen:], &pl); err != nil {
-		return err
-	}
-	p.ProtocolVersion, p.RandomToken, p.Payload = v, tok, pl
-	copy(p.GatewayMAC[:], b[4:12])
+	*p = pp
 	return nil
 }
 

@@ -19,9 +19,14 @@ import (
 
 // Frame is one rxpk with a good CRC, as heard by one gateway.
 type Frame struct {
-	GatewayID  lorawan.EUI64
+	GatewayID lorawan.EUI64
+	// RXPK is the rxpk as the gateway reported it; its Time is unchecked.
 	RXPK       RXPK
 	ReceivedAt time.Time // server clock when the datagram arrived
+	// Time is the rxpk's GPS time when it passed the consistency check
+	// (Config.GPSTime), nil when absent or rejected: then ReceivedAt is
+	// the frame's time.
+	Time *time.Time
 }
 
 // TxAckEvent reports the gateway's answer to a PULL_RESP sent with Send.
@@ -51,6 +56,10 @@ type Options struct {
 	// default 30s. Forwarders answer as soon as they have scheduled the
 	// packet, so a few seconds would do; the margin covers slow backhauls.
 	TxAckTimeout time.Duration
+	// TrustGPSTime passes every rxpk time on unchecked. The daemon sets it
+	// while its simulator runs: simulated gateways date frames by the
+	// scenario's virtual clock, which runs faster than their tmst.
+	TrustGPSTime bool
 }
 
 const (
@@ -67,11 +76,13 @@ type GatewayStatus struct {
 	ProtocolVersion uint8
 	LastSeen        time.Time // any datagram
 	LastPullData    time.Time
-	RXReceived      uint64 // rxpk objects reported
+	RXReceived      uint64 // rxpk objects reported and parsed (malformed ones count in RXRejected)
 	RXOK            uint64 // rxpk with a good CRC
 	TXSent          uint64 // PULL_RESP sent
 	TXAcked         uint64 // TX_ACK without error
 	TXErrors        uint64 // TX_ACK with an error
+	RXRejected      uint64 // malformed rxpk left out of their PUSH_DATA
+	GPSTimeRejected uint64 // rxpk whose GPS time failed the check; their reception time was used
 	Stat            *Stat  // last stat object, nil if none yet
 	StatAt          time.Time
 }
@@ -80,6 +91,7 @@ type gateway struct {
 	GatewayStatus
 	pullAddr netip.AddrPort // as received, for sending (may be 4-in-6)
 	pullVer  uint8
+	clock    gpsClock
 }
 
 type pendingKey struct {
@@ -121,6 +133,12 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if opts.Config.ReadBuffer <= 0 {
 		opts.Config.ReadBuffer = def.ReadBuffer
+	}
+	if opts.Config.GPSTime.MaxHostSkew <= 0 {
+		opts.Config.GPSTime.MaxHostSkew = def.GPSTime.MaxHostSkew
+	}
+	if opts.Config.GPSTime.MaxTmstDrift <= 0 {
+		opts.Config.GPSTime.MaxTmstDrift = def.GPSTime.MaxTmstDrift
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -259,13 +277,20 @@ func (s *Server) handle(b []byte, addr netip.AddrPort) {
 }
 
 func (s *Server) handlePushData(b []byte, addr netip.AddrPort, now time.Time) {
-	var p PushDataPacket
-	if err := p.UnmarshalBinary(b); err != nil {
+	p, issues, err := ParsePushData(b)
+	if err != nil && !errors.Is(err, ErrJSON) {
+		s.malformed(Reason(err), err, addr)
+		return
+	}
+	// A valid header is always acknowledged: the forwarder's ACK ratio
+	// measures the backhaul, and whatever was wrong is counted here.
+	s.reply(&PushAckPacket{ProtocolVersion: p.ProtocolVersion, RandomToken: p.RandomToken}, addr)
+	if err != nil {
 		s.malformed(Reason(err), err, addr)
 		return
 	}
 	s.m.byType[PushData].Inc()
-	s.reply(&PushAckPacket{ProtocolVersion: p.ProtocolVersion, RandomToken: p.RandomToken}, addr)
+	s.countIssues(p.GatewayMAC, issues, addr)
 
 	var ok uint64
 	for i := range p.Payload.RXPK {
@@ -273,21 +298,28 @@ func (s *Server) handlePushData(b []byte, addr netip.AddrPort, now time.Time) {
 			ok++
 		}
 	}
+	times := make([]*time.Time, len(p.Payload.RXPK))
 	known := s.updateGateway(p.GatewayMAC, now, func(g *gateway) {
 		g.PushAddr = addr
 		if g.ProtocolVersion == 0 || g.pullVer == 0 {
 			g.ProtocolVersion = p.ProtocolVersion
 		}
 		g.RXReceived += uint64(len(p.Payload.RXPK))
+		g.RXRejected += uint64(len(issues.Rejected))
 		g.RXOK += ok
 		if p.Payload.Stat != nil {
 			g.Stat, g.StatAt = p.Payload.Stat, now
+		}
+		for i, rx := range p.Payload.RXPK {
+			if rx.Stat == 1 {
+				times[i] = s.checkTime(g, rx, now)
+			}
 		}
 	})
 	if !known {
 		return
 	}
-	for _, rx := range p.Payload.RXPK {
+	for i, rx := range p.Payload.RXPK {
 		switch rx.Stat {
 		case 1:
 		case 0:
@@ -298,13 +330,48 @@ func (s *Server) handlePushData(b []byte, addr netip.AddrPort, now time.Time) {
 			continue
 		}
 		select {
-		case s.frames <- Frame{GatewayID: p.GatewayMAC, RXPK: rx, ReceivedAt: now}:
+		case s.frames <- Frame{GatewayID: p.GatewayMAC, RXPK: rx, ReceivedAt: now, Time: times[i]}:
 			s.m.framesReceived.Inc()
 		default:
 			s.m.framesDropped.Inc()
 			s.logLimited("queue_full", "frame queue full, dropping", "gateway_id", p.GatewayMAC.String())
 		}
 	}
+}
+
+// countIssues counts and logs what ParsePushData left out.
+func (s *Server) countIssues(gw lorawan.EUI64, issues PushDataIssues, addr netip.AddrPort) {
+	for _, err := range issues.Rejected {
+		r := Reason(err)
+		s.m.malformed.WithLabelValues(r).Inc()
+		s.logLimited("rxpk_"+r, "malformed rxpk left out, the rest of the datagram is used",
+			"reason", r, "gateway_id", gw.String(), "addr", addr.String(), "err", err)
+	}
+	for _, d := range issues.Dropped {
+		s.m.fieldsDropped.WithLabelValues(d.Field).Inc()
+		s.logLimited("field_"+d.Field, "malformed rxpk field dropped, the frame is used",
+			"field", d.Field, "gateway_id", gw.String(), "addr", addr.String(), "err", d.Err)
+	}
+}
+
+// checkTime returns the rxpk's GPS time if it is to be trusted, else nil
+// (counted); gwMu held.
+func (s *Server) checkTime(g *gateway, rx RXPK, now time.Time) *time.Time {
+	if rx.Time == nil {
+		return nil
+	}
+	t := time.Time(*rx.Time)
+	if s.opts.TrustGPSTime {
+		return &t
+	}
+	reason := g.clock.check(s.opts.Config.GPSTime, t, rx.Tmst, now)
+	if reason == "" {
+		return &t
+	}
+	g.GPSTimeRejected++
+	s.m.timeRejected.WithLabelValues(reason).Inc()
+	s.log.Debug("gateway GPS time not used", "gateway_id", g.ID.String(), "reason", reason, "time", t, "tmst", rx.Tmst)
+	return nil
 }
 
 func (s *Server) handlePullData(b []byte, addr netip.AddrPort, now time.Time) {

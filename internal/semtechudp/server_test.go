@@ -350,21 +350,23 @@ func TestServerMalformed(t *testing.T) {
 	tests := []struct {
 		reason string
 		in     []byte
+		acked  bool // a PUSH_DATA with a valid header gets its PUSH_ACK
 	}{
-		{"short", []byte{2}},
-		{"short", hdr(2, 2)[:9]},
-		{"unknown_version", hdr(9, 0)},
-		{"unknown_type", hdr(2, 0x0f)},
-		{"unexpected_type", []byte{2, 0, 0, byte(PushAck)}},
-		{"bad_json", push(`{"rxpk":[}`)},
-		{"bad_json", push(`[1,2]`)},
-		{"bad_base64", push(`{"rxpk":[{"stat":1,"size":2,"data":"*#"}]}`)},
-		{"size_mismatch", push(`{"rxpk":[{"stat":1,"size":9,"data":"AQI="}]}`)},
+		{"short", []byte{2}, false},
+		{"short", hdr(2, 2)[:9], false},
+		{"unknown_version", hdr(9, 0), false},
+		{"unknown_type", hdr(2, 0x0f), false},
+		{"unexpected_type", []byte{2, 0, 0, byte(PushAck)}, false},
+		{"bad_json", push(`{"rxpk":[}`), true},
+		{"bad_json", push(`[1,2]`), true},
 	}
 	want := map[string]float64{}
 	for _, tc := range tests {
 		g.sendRaw(tc.in)
 		want[tc.reason]++
+		if tc.acked {
+			assert.Equal(t, &PushAckPacket{ProtocolVersion: 2, RandomToken: 0xaabb}, g.recv(), tc.reason)
+		}
 	}
 	require.Eventually(t, func() bool {
 		for r, n := range want {
@@ -374,10 +376,24 @@ func TestServerMalformed(t *testing.T) {
 		}
 		return true
 	}, 2*time.Second, 5*time.Millisecond)
-	// No reply to any of them.
+	// No other reply.
 	_, err := g.tryRecv(100 * time.Millisecond)
 	require.Error(t, err)
 	assert.Empty(t, s.Gateways(), "malformed datagrams must not register gateways")
+
+	// A PUSH_DATA whose only rxpk is bad is acknowledged, its rxpk counted.
+	for _, tc := range []struct{ reason, js string }{
+		{"bad_base64", `{"rxpk":[{"stat":1,"size":2,"data":"*#"}]}`},
+		{"size_mismatch", `{"rxpk":[{"stat":1,"size":9,"data":"AQI="}]}`},
+	} {
+		g.sendRaw(push(tc.js))
+		want[tc.reason]++
+		assert.Equal(t, &PushAckPacket{ProtocolVersion: 2, RandomToken: 0xaabb}, g.recv(), tc.reason)
+	}
+	require.Eventually(t, func() bool {
+		return testutil.ToFloat64(s.m.malformed.WithLabelValues("size_mismatch")) == 1
+	}, 2*time.Second, 5*time.Millisecond)
+	assert.InDelta(t, 1, testutil.ToFloat64(s.m.malformed.WithLabelValues("bad_base64")), 0)
 
 	// The server still works.
 	g.pull(2, 0x1111)
@@ -477,6 +493,9 @@ func TestServerTestdata(t *testing.T) {
 	for _, f := range []string{"bad_short.bin", "bad_version.bin", "bad_json.bin", "bad_base64.bin"} {
 		g.sendRaw(read(f))
 	}
+	// The two PUSH_DATA among them have valid headers: acknowledged.
+	assert.Equal(t, PushAck, g.recv().Type())
+	assert.Equal(t, PushAck, g.recv().Type())
 	g.sendRaw(read("push_data_v2_rsig.bin"))
 	g.recv()
 	assert.Equal(t, int16(-118), recvFrame(t, s).RXPK.RSig[0].RSSIC)
@@ -487,6 +506,7 @@ func TestServerTestdata(t *testing.T) {
 	st, ok := s.Gateway(mac)
 	require.True(t, ok)
 	assert.Equal(t, uint64(4), st.RXReceived) // 2 + 1 bad CRC + 1 rsig
+	assert.Equal(t, uint64(1), st.RXRejected) // bad_base64.bin
 	assert.Equal(t, uint64(3), st.RXOK)
 	require.NotNil(t, st.Stat)
 	assert.Equal(t, uint32(2), st.Stat.RXNb)

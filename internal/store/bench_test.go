@@ -179,8 +179,16 @@ func BenchmarkBytesPerPoint(b *testing.B) {
 			reportBytes(b, s, pts)
 		}
 	})
-	for _, res := range []time.Duration{time.Second, time.Millisecond} {
-		b.Run("road-10min-1y-4stations-res="+res.String(), func(b *testing.B) {
+	for _, bc := range []struct {
+		res    time.Duration
+		double bool // every 100th uplink arrives twice within a second, the second with other values
+	}{{time.Second, false}, {time.Millisecond, false}, {time.Second, true}} {
+		res := bc.res
+		name := "road-10min-1y-4stations-res=" + res.String()
+		if bc.double {
+			name += "-1pct-double"
+		}
+		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				s := openTest(b, Options{SealInterval: time.Hour * 1000, TimeResolution: res})
 				rng := rand.New(rand.NewPCG(2, 2))
@@ -209,6 +217,15 @@ func BenchmarkBytesPerPoint(b *testing.B) {
 							meas(dev, measurement.RoadSurfaceTemperature, 0, sts[k].surf[i], at),
 							meas(dev, measurement.AirTemperature, 0, sts[k].air[i], at),
 							meas(dev, measurement.RelativeHumidity, 0, sts[k].hum[i], at))
+						if bc.double && i%100 == 7 {
+							// Kept beside the first with its millisecond.
+							at2 := at.Add(300 * time.Millisecond)
+							next := func(v float64) float64 { return math.Round(v*100+1) / 100 } // still 0.01 resolution
+							ms = append(ms,
+								meas(dev, measurement.RoadSurfaceTemperature, 0, next(sts[k].surf[i]), at2),
+								meas(dev, measurement.AirTemperature, 0, next(sts[k].air[i]), at2),
+								meas(dev, measurement.RelativeHumidity, 0, next(sts[k].hum[i]), at2))
+						}
 					}
 					return ms
 				})

@@ -41,6 +41,16 @@
 // unmaintained and lack the decimal mode that sensor data needs to stay
 // under 2 bytes per point.
 //
+// Times. A point is stored at Options.TimeResolution (1 s) unless its
+// series already holds another value there; then it keeps its millisecond,
+// or its nanosecond (resolve.go). The commit loop decides before the record
+// is written, so log, queries and sinks agree. Same time and value is a
+// duplicate and overwrites idempotently; only different values at the same
+// nanosecond collapse (the later one wins). Both are counted in
+// loraedge_store_points_collapsed_total{reason}. Regular data stays at whole
+// seconds; 1 % of road uplinks doubled within a second costs 1.42 instead
+// of 1.29 bytes per point.
+//
 // Measured (go test -run '^$' -bench . -benchtime=1x ./internal/store/, 2
 // shared cores): a year of 15-minute meter readings takes 1.5 bytes per
 // point in bbolt pages (1.26 chunk payload); 10-minute road sensor data

@@ -20,6 +20,8 @@ type metrics struct {
 	retentionDeleted prometheus.Counter
 	cursorSkipped    prometheus.Counter
 	readOnly         prometheus.Gauge
+	collapsed        *prometheus.CounterVec
+	refined          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, _ *Store) *metrics {
@@ -53,9 +55,19 @@ func newMetrics(reg prometheus.Registerer, _ *Store) *metrics {
 			Name: "loraedge_store_cursor_skipped_records_total", Help: "Records a cursor skipped because they were evicted before it read them."}),
 		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "loraedge_store_read_only", Help: "1 while the store refuses writes for lack of disk space."}),
+		collapsed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_store_points_collapsed_total",
+			Help: "Appended points that took the place of a stored point of their series at the same time: duplicate (same value, an idempotent replay) or conflict (same nanosecond, another value; the later one is kept)."},
+			[]string{"reason"}),
+		refined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_store_points_refined_total",
+			Help: "Points stored with a finer time than the store's resolution because another value of their series held the coarser one."}),
+	}
+	for _, r := range []string{CollapseDuplicate, CollapseConflict} {
+		m.collapsed.WithLabelValues(r)
 	}
 	m.all = []prometheus.Collector{m.appendLatency, m.sealDuration, m.walBytes, m.walWritten, m.points, m.fsyncs,
-		m.tornTails, m.evictions, m.retentionDeleted, m.cursorSkipped, m.readOnly}
+		m.tornTails, m.evictions, m.retentionDeleted, m.cursorSkipped, m.readOnly, m.collapsed, m.refined}
 	if reg != nil {
 		for _, c := range m.all {
 			// A store reopened in the same process replaces its

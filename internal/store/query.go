@@ -189,45 +189,9 @@ func (s *Store) Last(ctx context.Context, keys []string) ([]Series, error) {
 		if !ok {
 			continue
 		}
-		best, found := point{}, false
-		for _, p := range sn.mem[k] {
-			if !found || p.T >= best.T {
-				best, found = p, true
-			}
-		}
-		if m.ID != 0 {
-			c := sn.tx.Bucket(bucketChunks).Cursor()
-			prefix := sidPrefix(m.ID)
-			var v []byte
-			kk, _ := c.Seek(sidPrefix(m.ID + 1))
-			if kk == nil {
-				kk, v = c.Last()
-			} else {
-				kk, v = c.Prev()
-			}
-			// Late data can make an earlier chunk end later; look back
-			// over chunks that may still overlap.
-			for ; kk != nil && bytes.HasPrefix(kk, prefix); kk, v = c.Prev() {
-				h, err := readChunkHeader(v)
-				if err != nil {
-					return nil, fmt.Errorf("%w: series %s: %w", ErrCorrupt, k, err)
-				}
-				if found && h.MaxT < best.T {
-					if _, st := parseChunkKey(kk); st+m.MaxSpan < best.T {
-						break
-					}
-					continue
-				}
-				pts, err := decodeChunk(nil, v)
-				if err != nil {
-					return nil, fmt.Errorf("%w: series %s: %w", ErrCorrupt, k, err)
-				}
-				for _, p := range pts {
-					if !found || p.T > best.T {
-						best, found = p, true
-					}
-				}
-			}
+		best, found, err := sn.last(k)
+		if err != nil {
+			return nil, err
 		}
 		if found {
 			out = append(out, Series{SeriesInfo: m.SeriesInfo, Points: toPoints([]point{best})})
@@ -390,4 +354,50 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 		}
 	}
 	return bs
+}
+
+// last returns the latest point of key (by time) in the snapshot.
+func (sn *snapshot) last(key string) (point, bool, error) {
+	m := sn.metas[key]
+	best, found := point{}, false
+	for _, p := range sn.mem[key] {
+		if !found || p.T >= best.T {
+			best, found = p, true
+		}
+	}
+	if m.ID != 0 {
+		c := sn.tx.Bucket(bucketChunks).Cursor()
+		prefix := sidPrefix(m.ID)
+		var v []byte
+		kk, _ := c.Seek(sidPrefix(m.ID + 1))
+		if kk == nil {
+			kk, v = c.Last()
+		} else {
+			kk, v = c.Prev()
+		}
+		// Late data can make an earlier chunk end later; look back
+		// over chunks that may still overlap.
+		for ; kk != nil && bytes.HasPrefix(kk, prefix); kk, v = c.Prev() {
+			h, err := readChunkHeader(v)
+			if err != nil {
+				return point{}, false, fmt.Errorf("%w: series %s: %w", ErrCorrupt, key, err)
+			}
+			if found && h.MaxT < best.T {
+				if _, st := parseChunkKey(kk); st+m.MaxSpan < best.T {
+					break
+				}
+				continue
+			}
+			pts, err := decodeChunk(nil, v)
+			if err != nil {
+				return point{}, false, fmt.Errorf("%w: series %s: %w", ErrCorrupt, key, err)
+			}
+			for _, p := range pts {
+				if !found || p.T > best.T {
+					best, found = p, true
+				}
+			}
+		}
+	}
+	return best, found, nil
 }

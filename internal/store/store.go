@@ -89,8 +89,11 @@ type Options struct {
 	// TimeResolution truncates measurement times on append (in the log
 	// too, so sinks see the same times as queries). Uplinks of sensors come
 	// minutes apart and their receive times jitter by milliseconds, which
-	// would cost ~9 bits per point in chunks for no information. Default
-	// 1 s; negative keeps nanoseconds.
+	// would cost ~9 bits per point in chunks for no information. A point
+	// whose truncated time already holds another value of its series keeps
+	// 1 ms, or its full time if that is taken too, so no point replaces
+	// another silently (see resolver). Default 1 s; negative keeps
+	// nanoseconds.
 	TimeResolution time.Duration
 	// QueueSize bounds the batches waiting for the group commit; Append
 	// blocks (honouring its ctx) when it is full. Default 1024.
@@ -173,6 +176,7 @@ type headSeries struct {
 
 type appendReq struct {
 	ms    []measurement.Measurement
+	keys  []string // series keys of ms, set by resolveBatch
 	done  chan error
 	cb    func(error)
 	start time.Time
@@ -217,6 +221,7 @@ type Store struct {
 	sealedSeq uint64
 
 	// Owned by the commit loop.
+	res          *resolver
 	cur          File
 	curSeg       *segment
 	nextSeq      uint64
@@ -261,6 +266,7 @@ func Open(opts Options) (*Store, error) {
 		rollc:   make(chan chan error),
 		kick:    make(chan struct{}, 1),
 		failed:  make(chan struct{}),
+		res:     newResolver(opts.TimeResolution),
 	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -330,7 +336,7 @@ func (s *Store) recover() error {
 		if err != nil {
 			return err
 		}
-		s.applyLocked(rec.Measurements)
+		s.applyLocked(rec.Measurements, nil)
 		return nil
 	})
 	s.Recovery = rep
@@ -466,19 +472,11 @@ func (s *Store) newReq(ms []measurement.Measurement) (*appendReq, error) {
 	if s.readOnly.Load() {
 		return nil, ErrReadOnly
 	}
+	// A copy: the commit loop sets the stored times (resolveBatch).
 	cp := make([]measurement.Measurement, len(ms))
-	res := int64(s.opts.TimeResolution)
 	for i, m := range ms {
 		if m.Device == "" || m.Quantity == "" || m.Time.IsZero() {
 			return nil, fmt.Errorf("append: %w: %d (device %q, quantity %q)", ErrInvalid, i, m.Device, m.Quantity)
-		}
-		if res > 1 {
-			ns := m.Time.UnixNano()
-			r := ns % res
-			if r < 0 {
-				r += res
-			}
-			m.Time = time.Unix(0, ns-r).UTC()
 		}
 		cp[i] = m
 	}
@@ -581,6 +579,7 @@ func (s *Store) commit(batch []*appendReq) {
 		}
 		s.needTruncate.Store(false)
 	}
+	s.resolveBatch(batch)
 	buf := s.buf[:0]
 	seq := s.nextSeq
 	points := 0
@@ -614,7 +613,7 @@ func (s *Store) commit(batch []*appendReq) {
 	s.curSeg.size += int64(len(buf))
 	s.curSeg.last = seq - 1
 	for _, r := range batch {
-		s.applyLocked(r.ms)
+		s.applyLocked(r.ms, r.keys)
 	}
 	s.committed = seq - 1
 	close(s.notify)
@@ -634,10 +633,15 @@ func (s *Store) commit(batch []*appendReq) {
 }
 
 // applyLocked adds measurements to the head; s.mu held (or single-threaded
-// during recovery).
-func (s *Store) applyLocked(ms []measurement.Measurement) {
-	for _, m := range ms {
-		key := m.SeriesKey()
+// during recovery). keys are the series keys of ms if known, else nil.
+func (s *Store) applyLocked(ms []measurement.Measurement, keys []string) {
+	for i, m := range ms {
+		var key string
+		if keys != nil {
+			key = keys[i]
+		} else {
+			key = m.SeriesKey()
+		}
 		if meta, ok := s.series[key]; !ok {
 			s.series[key] = &seriesMeta{SeriesInfo: SeriesInfo{Key: key, Device: m.Device, Quantity: m.Quantity, Channel: m.Channel, Unit: m.Unit}}
 		} else if m.Unit != "" && meta.Unit != m.Unit {
