@@ -112,7 +112,9 @@ function viewOverview() {
         cell(t('id'), h('span', { class: `dot ${fresh ? 'ok' : 'stale'}`, role: 'img', title: fresh ? t('online') : t('offline'), 'aria-label': fresh ? t('online') : t('offline') }), h('code', {}, g.id)),
         cell(t('address'), g.addr || '–'),
         cell(t('lastSeen'), dateTime(g.last_seen)),
-        cell(t('packets'), `${g.rx_ok} / ${g.rx_received}`));
+        cell(t('packets'), `${g.rx_ok} / ${g.rx_received}`
+          + (g.rx_rejected ? ` · ${t('rxRejected', g.rx_rejected)}` : '')
+          + (g.gps_time_rejected ? ` · ${t('gpsTimeRejected', g.gps_time_rejected)}` : '')));
     })));
   });
   const dev = section(t('devices'), 'devices', async (body) => {
