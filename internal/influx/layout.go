@@ -50,8 +50,9 @@ var Families = map[measurement.Quantity]string{
 	measurement.PulseCount:         "meter",
 	measurement.ValveState:         "meter",
 
-	measurement.BatteryVoltage: "device",
-	measurement.BatteryPercent: "device",
+	measurement.BatteryVoltage:     "device",
+	measurement.BatteryPercent:     "device",
+	measurement.DemodulationMargin: "device",
 
 	measurement.LeakAlarm:     "alarm",
 	measurement.BurstAlarm:    "alarm",
