@@ -21,8 +21,11 @@ import (
 // replaced by the station id.
 const DefaultURL = "https://opendata.dwd.de/weather/local_forecasts/mos/MOSMIX_L/single_stations/{station}/kml/MOSMIX_L_LATEST_{station}.kmz"
 
-// Config is the fetcher's configuration.
+// Config is the fetcher's configuration (the `roadcast` section: the
+// physics forecast's weather source).
 type Config struct {
+	// Enabled fetches forecasts for the road sites with a mosmix_station.
+	Enabled bool `mapstructure:"enabled" yaml:"enabled" json:"enabled"`
 	// URL is the product's address with {station} for the station id.
 	URL string `mapstructure:"url" yaml:"url" json:"url"`
 	// Interval is how often each station's product is fetched (MOSMIX_L is
