@@ -127,6 +127,9 @@ func (d *daemon) build() (err error) {
 	if err := d.buildAlerts(); err != nil {
 		return err
 	}
+	if err := d.buildRoadcast(); err != nil {
+		return err
+	}
 	if cfg.HTTP.Listen != "" {
 		d.http, err = httpapi.New(httpapi.Options{
 			Config:   cfg.HTTP,
@@ -135,6 +138,7 @@ func (d *daemon) build() (err error) {
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
+			Roads:    d.roadForecaster(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

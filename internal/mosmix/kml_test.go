@@ -112,3 +112,29 @@ func FuzzParseKML(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeRoundTrip(t *testing.T) {
+	p, err := ParseKML(bytes.NewReader(sampleKML(t)))
+	require.NoError(t, err)
+	st, _ := p.Station("10430")
+	hs, err := p.Hours(st)
+	require.NoError(t, err)
+	data, err := EncodeKMZ(FromHours("10430", st.Lat, st.Lon, p.Issued, hs))
+	require.NoError(t, err)
+	back, err := ParseKMZ(data)
+	require.NoError(t, err)
+	assert.True(t, back.Issued.Equal(p.Issued))
+	hs2, err := back.Hours(back.Stations[0])
+	require.NoError(t, err)
+	require.Len(t, hs2, len(hs))
+	for i := range hs {
+		assert.True(t, hs[i].Time.Equal(hs2[i].Time))
+		assert.InDelta(t, hs[i].AirTemperature, hs2[i].AirTemperature, 0.01)
+		assert.InDelta(t, hs[i].DewPoint, hs2[i].DewPoint, 0.01)
+		assert.InDelta(t, hs[i].CloudCover, hs2[i].CloudCover, 0.01)
+		assert.InDelta(t, hs[i].SWDown, hs2[i].SWDown, 0.01)
+		assert.InDelta(t, hs[i].Pressure, hs2[i].Pressure, 0.01)
+	}
+	_, err = EncodeKMZ(Product{Steps: []time.Time{issued}, Stations: []Station{{ID: "X", Elements: map[string][]float64{"TTT": {}}}}})
+	require.ErrorIs(t, err, ErrFormat)
+}

@@ -130,7 +130,10 @@ func (cp *coupling) interpolate(t time.Time) Observation {
 // computed from the sun and the forecast's first cloud cover.
 func (cp *coupling) forcing(t time.Time, o Observation) forcing {
 	f := cp.drv.at(t)
-	f.ta, f.td, f.wind, f.precip = o.AirTemperature, math.Min(o.DewPoint, o.AirTemperature), o.WindSpeed, 0
+	f.ta, f.td, f.precip = o.AirTemperature, math.Min(o.DewPoint, o.AirTemperature), 0
+	if !math.IsNaN(o.WindSpeed) {
+		f.wind = o.WindSpeed
+	}
 	if t.Before(cp.drv.start()) {
 		cloud := cp.drv.hours[0].CloudCover
 		f.sw = ShortWaveDown(cp.drv.station, t, cloud)

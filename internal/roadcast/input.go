@@ -32,7 +32,8 @@ type Hour struct {
 }
 
 // Observation is one reading of the road station the forecast is coupled
-// to. SubsurfaceTemperature is NaN where no sensor measures it.
+// to. SubsurfaceTemperature and WindSpeed are NaN where no sensor measures
+// them.
 type Observation struct {
 	Time                  time.Time `json:"time"`
 	AirTemperature        float64   `json:"air_temperature"`
@@ -108,7 +109,7 @@ func (o Observation) validate() error {
 	if !math.IsNaN(o.SubsurfaceTemperature) && !inRange(o.SubsurfaceTemperature, -60, 80) {
 		errs = append(errs, fmt.Errorf("road_subsurface_temperature %v", o.SubsurfaceTemperature))
 	}
-	if !inRange(o.WindSpeed, 0, 75) {
+	if !math.IsNaN(o.WindSpeed) && !inRange(o.WindSpeed, 0, 75) {
 		errs = append(errs, fmt.Errorf("wind_speed %v", o.WindSpeed))
 	}
 	if err := errors.Join(errs...); err != nil {
