@@ -124,10 +124,10 @@ func (d *daemon) build() (err error) {
 	if err := d.buildInflux(); err != nil {
 		return err
 	}
-	if err := d.buildAlerts(); err != nil {
+	if err := d.buildRoadcast(); err != nil {
 		return err
 	}
-	if err := d.buildRoadcast(); err != nil {
+	if err := d.buildAlerts(); err != nil {
 		return err
 	}
 	if cfg.HTTP.Listen != "" {
@@ -138,7 +138,7 @@ func (d *daemon) build() (err error) {
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
-			Roads:    d.roadForecaster(),
+			Roads:    d.roadForecasts(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

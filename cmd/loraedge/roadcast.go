@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/measurement"
@@ -31,7 +32,10 @@ type roadForecasts struct {
 	now     func() time.Time
 }
 
-var _ httpapi.RoadForecaster = roadForecasts{}
+var (
+	_ httpapi.RoadForecaster = roadForecasts{}
+	_ alert.RoadForecasts    = roadForecasts{}
+)
 
 // roadForecastView is the API's answer. Without usable weather it has no
 // points and Note says why: a stale or missing forecast is visible, never
@@ -53,15 +57,30 @@ type measuredPoint struct {
 }
 
 func (rf roadForecasts) RoadForecast(ctx context.Context, id string) (any, error) {
+	return rf.forecast(ctx, id, rf.now())
+}
+
+// IceOutlook is the ice rule's view of the forecast at a reading's time.
+func (rf roadForecasts) IceOutlook(ctx context.Context, id string, now time.Time) alert.IceOutlook {
+	v, err := rf.forecast(ctx, id, now)
+	switch {
+	case err != nil:
+		return alert.IceOutlook{Note: err.Error()}
+	case v.Forecast == nil:
+		return alert.IceOutlook{Note: v.Note}
+	}
+	return alert.IceOutlook{Usable: true, Source: v.Source, Issued: v.Weather.Issued, Risk: v.Forecast.Risk}
+}
+
+func (rf roadForecasts) forecast(ctx context.Context, id string, now time.Time) (roadForecastView, error) {
 	i := slices.IndexFunc(rf.sites, func(s site.Site) bool { return s.ID == id && s.Kind == site.Road })
 	if i < 0 {
-		return nil, httpapi.ErrRoadNotFound
+		return roadForecastView{}, httpapi.ErrRoadNotFound
 	}
 	st := rf.sites[i]
-	now := rf.now()
 	obs, err := rf.observations(ctx, st, now)
 	if err != nil {
-		return nil, err
+		return roadForecastView{}, err
 	}
 	v := roadForecastView{Site: id, Source: "none", Measured: make([]measuredPoint, 0, len(obs))}
 	for _, o := range obs {
@@ -82,7 +101,7 @@ func (rf roadForecasts) RoadForecast(ctx context.Context, id string) (any, error
 		v.Note = fmt.Sprintf("no MOSMIX forecast for station %s yet", st.MosmixStation)
 		return v, nil
 	case err != nil:
-		return nil, err
+		return roadForecastView{}, err
 	case w.State != roadcast.Fresh:
 		v.Note = fmt.Sprintf("MOSMIX forecast issued %s is %s", w.Issued.Format(time.RFC3339), w.State)
 		return v, nil
@@ -155,8 +174,8 @@ func (d *daemon) buildRoadcast() error {
 	return nil
 }
 
-// roadForecaster is the API's view of the road forecasts.
-func (d *daemon) roadForecaster() httpapi.RoadForecaster {
+// roadForecasts serves the API and the ice rules.
+func (d *daemon) roadForecasts() roadForecasts {
 	rf := roadForecasts{sites: d.cfg.Sites, devices: d.devices, series: d.store, now: d.now}
 	if d.mosmix != nil {
 		rf.source = d.mosmix

@@ -82,6 +82,11 @@ func TestRoadForecastFromStoreAndMOSMIX(t *testing.T) {
 	assert.InDelta(t, 3, view.Forecast.Points[0].SurfaceTemperature, 0.01)
 	require.NotNil(t, view.IceRiskInMin, "a wet road under a clearing sky falling to -4 degC air")
 	assert.Greater(t, *view.IceRiskInMin, 30.0)
+	ol := rf.IceOutlook(context.Background(), "k23", now)
+	assert.True(t, ol.Usable)
+	assert.Equal(t, "mosmix+roadcast", ol.Source)
+	assert.True(t, ol.Risk.Equal(view.Forecast.Risk))
+	assert.True(t, ol.Issued.Equal(now.Add(-3*time.Hour)))
 
 	rf.now = func() time.Time { return now.Add(16 * time.Hour) }
 	v, err = rf.RoadForecast(context.Background(), "k23")
@@ -89,6 +94,9 @@ func TestRoadForecastFromStoreAndMOSMIX(t *testing.T) {
 	view = v.(roadForecastView)
 	assert.Equal(t, roadcast.Stale, view.Weather.State)
 	assert.Nil(t, view.Forecast, "a stale forecast is shown as stale, not used")
+	ol = rf.IceOutlook(context.Background(), "k23", now.Add(16*time.Hour))
+	assert.False(t, ol.Usable)
+	assert.Contains(t, ol.Note, "stale")
 
 	_, err = rf.RoadForecast(context.Background(), "gs")
 	require.ErrorIs(t, err, httpapi.ErrRoadNotFound)
