@@ -14,6 +14,7 @@ import (
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/mosmix"
 	"github.com/loraedge/loraedge/internal/roadcast"
+	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -177,8 +178,11 @@ func (d *daemon) buildRoadcast() error {
 // roadForecasts serves the API and the ice rules.
 func (d *daemon) roadForecasts() roadForecasts {
 	rf := roadForecasts{sites: d.cfg.Sites, devices: d.devices, series: d.store, now: d.now}
-	if d.mosmix != nil {
+	switch {
+	case d.mosmix != nil:
 		rf.source = d.mosmix
+	case d.cfg.Simulator.Enabled:
+		rf.source = sim.Weather{} // the simulated stations' MOSMIX, so make run shows forecasts
 	}
 	return rf
 }
