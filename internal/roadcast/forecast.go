@@ -153,8 +153,17 @@ func usableObservations(in []Observation, start time.Time) ([]Observation, error
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-	return out, nil
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	// one reading per time: two at the same instant would make the
+	// interpolation between them divide by zero
+	dedup := out[:0]
+	for i, o := range out {
+		if i+1 < len(out) && out[i+1].Time.Equal(o.Time) {
+			continue
+		}
+		dedup = append(dedup, o)
+	}
+	return dedup, nil
 }
 
 // runForecast integrates from in.Start to the horizon and fills res.
