@@ -82,7 +82,8 @@ func xmlAttr(s string) string {
 }
 
 // FromHours builds a one-station product from model hours, converting back
-// to MOSMIX units (the inverse of Product.Hours).
+// to MOSMIX units (the inverse of Product.Hours except for Rad1h, which
+// Hours centres on the step).
 func FromHours(id string, lat, lon float64, issued time.Time, hours []roadcast.Hour) Product {
 	st := Station{ID: id, Name: id, Lat: lat, Lon: lon, Elements: map[string][]float64{}}
 	p := Product{Issued: issued}

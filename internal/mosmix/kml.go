@@ -204,7 +204,9 @@ func (p Product) Station(id string) (Station, bool) {
 }
 
 // Hours converts a station's elements to roadcast hours: TTT and Td from K
-// to degC, N from % to octas, Rad1h from kJ/m2 per hour to W/m2, RR1c
+// to degC, N from % to octas, Rad1h from kJ/m2 per hour to W/m2 (Rad1h is
+// the mean of the hour ending at the step, so the value at a step is the
+// mean of the hours either side of it), RR1c
 // (kg/m2 in the hour) as mm/h, PPPP from Pa to hPa. A step without TTT,
 // Td, FF or N is left out (the model interpolates across it); Rad1h absent
 // leaves the radiation to the model's sun, RR1c absent counts as no
@@ -222,11 +224,18 @@ func (p Product) Hours(st Station) ([]roadcast.Hour, error) {
 		}
 		return v[i]
 	}
+	rad := func(i int) float64 {
+		r := get("Rad1h", i)
+		if i+1 < len(p.Steps) && !math.IsNaN(get("Rad1h", i+1)) {
+			r = (r + get("Rad1h", i+1)) / 2
+		}
+		return r / 3.6
+	}
 	var hs []roadcast.Hour
 	for i, t := range p.Steps {
 		h := roadcast.Hour{Time: t, AirTemperature: get("TTT", i) - 273.15, DewPoint: get("Td", i) - 273.15,
 			WindSpeed: get("FF", i), CloudCover: get("N", i) * 8 / 100, Precipitation: get("RR1c", i),
-			Pressure: get("PPPP", i) / 100, SWDown: get("Rad1h", i) / 3.6, LWDown: math.NaN()}
+			Pressure: get("PPPP", i) / 100, SWDown: rad(i), LWDown: math.NaN()}
 		if math.IsNaN(h.AirTemperature + h.DewPoint + h.WindSpeed + h.CloudCover) {
 			continue
 		}
