@@ -63,6 +63,9 @@ func (rf roadForecasts) RoadForecast(ctx context.Context, id string) (any, error
 
 // IceOutlook is the ice rule's view of the forecast at a reading's time.
 func (rf roadForecasts) IceOutlook(ctx context.Context, id string, now time.Time) alert.IceOutlook {
+	if rf.source == nil {
+		return alert.IceOutlook{Note: "roadcast is disabled"} // no store read per reading for nothing
+	}
 	v, err := rf.forecast(ctx, id, now)
 	switch {
 	case err != nil:
