@@ -100,4 +100,12 @@ func TestRoadForecastFromStoreAndMOSMIX(t *testing.T) {
 
 	_, err = rf.RoadForecast(context.Background(), "gs")
 	require.ErrorIs(t, err, httpapi.ErrRoadNotFound)
+
+	off := rf
+	off.source, off.now = nil, func() time.Time { return now }
+	v, err = off.RoadForecast(context.Background(), "k23")
+	require.NoError(t, err)
+	assert.Contains(t, v.(roadForecastView).Note, "disabled")
+	assert.Len(t, v.(roadForecastView).Measured, 18, "the readings show without a forecast")
+	assert.False(t, off.IceOutlook(context.Background(), "k23", now).Usable)
 }
