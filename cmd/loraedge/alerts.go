@@ -33,7 +33,8 @@ func (d *daemon) buildAlerts() error {
 		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
 			return d.net.EnqueueDownlink(eui, fport, payload, confirmed)
 		}),
-		MQTT: pub,
+		MQTT:  pub,
+		Roads: d.roadForecasts(),
 		Gateways: alert.GatewaysFunc(func() map[string]time.Time {
 			now := d.now()
 			out := map[string]time.Time{}

@@ -128,6 +128,9 @@ func (d *daemon) build() (err error) {
 	if err := d.buildInflux(); err != nil {
 		return err
 	}
+	if err := d.buildRoadcast(); err != nil {
+		return err
+	}
 	if err := d.buildAlerts(); err != nil {
 		return err
 	}
@@ -139,6 +142,7 @@ func (d *daemon) build() (err error) {
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
+			Roads:    d.roadForecasts(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})
@@ -238,7 +242,7 @@ func withSimulator(c config.Config) config.Config {
 	for _, s := range sim.Sites(c.Simulator.Scenario) {
 		if !have[s.ID] {
 			c.Sites = append(c.Sites, site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Lat: s.Lat, Lon: s.Lon,
-				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team})
+				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, MosmixStation: s.MosmixStation})
 		}
 	}
 	devs := map[string]bool{}

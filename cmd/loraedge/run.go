@@ -23,6 +23,7 @@ import (
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
+	"github.com/loraedge/loraedge/internal/mosmix"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
@@ -131,6 +132,7 @@ type daemon struct {
 	uplinks   *uplinkFanout
 	observers *observerFanout
 	alerts    *alert.Engine
+	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
 	simClock  atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
@@ -195,6 +197,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.mqttin != nil {
 		g.Go(func() error { return d.mqttin.Run(gctx) })
+	}
+	if d.mosmix != nil {
+		g.Go(func() error { return d.mosmix.Run(gctx) })
 	}
 	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
 	g.Go(func() error { return d.reloadOnHUP(gctx) })

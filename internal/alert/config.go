@@ -182,6 +182,9 @@ type IceConfig struct {
 	ClearHold   time.Duration `mapstructure:"clear_hold" yaml:"clear_hold"`
 	StaleAfter  time.Duration `mapstructure:"stale_after" yaml:"stale_after"`
 	TrendWindow time.Duration `mapstructure:"trend_window" yaml:"trend_window"`
+	// ForecastLead is how far ahead ice risk in the physics forecast raises
+	// a Vorwarnung (default 3 h: a spreading route takes 2-3 h).
+	ForecastLead time.Duration `mapstructure:"forecast_lead" yaml:"forecast_lead"`
 }
 
 // DefaultConfig returns the configuration whose values fill what a

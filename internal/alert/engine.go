@@ -90,6 +90,9 @@ type Options struct {
 	MQTT      Publisher  // required when an mqtt receiver is configured
 	Gateways  Gateways   // for gateway rules
 	Disk      DiskUsage  // for disk rules
+	// Roads gives ice rules the physics forecast of road sites; nil keeps
+	// them on the trend forecast.
+	Roads RoadForecasts
 	// DiskBudget is the default budget of disk rules (store.disk_budget).
 	DiskBudget int64
 	// Now is the evaluation clock: the simulator's virtual clock in
@@ -163,7 +166,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, now: opts.Now,
-		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget},
+		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads},
 		log:      opts.Logger.With("component", "alert"),
 		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
 		retick:   make(chan time.Duration, 1),

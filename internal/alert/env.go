@@ -33,6 +33,7 @@ type facts struct {
 	gws      Gateways
 	du       DiskUsage
 	budget   int64
+	roads    RoadForecasts
 
 	sites map[string]site.Site
 	loc   *time.Location
@@ -40,9 +41,10 @@ type facts struct {
 
 var _ env = (*facts)(nil)
 
-func (f *facts) location() *time.Location { return f.loc }
-func (f *facts) gateways() Gateways       { return f.gws }
-func (f *facts) disk() (DiskUsage, int64) { return f.du, f.budget }
+func (f *facts) location() *time.Location     { return f.loc }
+func (f *facts) gateways() Gateways           { return f.gws }
+func (f *facts) roadForecasts() RoadForecasts { return f.roads }
+func (f *facts) disk() (DiskUsage, int64)     { return f.du, f.budget }
 
 // device looks up a device by its EUI (hex); an unknown one has only EUI.
 func (f *facts) device(eui string) devInfo {

@@ -32,8 +32,9 @@ type env interface {
 	labels(r *rule, d *devInfo, siteID string) map[string]string
 	location() *time.Location
 	devices() []devInfo
-	gateways() Gateways       // nil when not wired
-	disk() (DiskUsage, int64) // nil when not wired; the default budget
+	gateways() Gateways           // nil when not wired
+	disk() (DiskUsage, int64)     // nil when not wired; the default budget
+	roadForecasts() RoadForecasts // nil when not wired
 }
 
 // kindSpec is what a rule kind brings: its default level, its evaluator

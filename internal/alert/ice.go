@@ -141,7 +141,7 @@ func (ev *iceEval) observe(d devInfo, ms []measurement.Measurement) []condition 
 		tr := s.trk.Observe(rd, fc, t)
 		s.Tracker = s.trk.State()
 		ev.chg = true
-		out = append(out, ev.condition(d.Site.ID, s, smp, fc, tr))
+		out = append(out, ev.withOutlook(ev.condition(d.Site.ID, s, smp, fc, tr), d.Site.ID, t))
 	}
 	return out
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
+	"github.com/loraedge/loraedge/internal/mosmix"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
@@ -53,6 +54,7 @@ type Config struct {
 	MQTT      mqtt.Config       `mapstructure:"mqtt"`
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
+	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
 	OpenData  OpenData          `mapstructure:"opendata"`
@@ -93,6 +95,7 @@ func Default() Config {
 		MQTTIn:    mqttin.DefaultConfig(),
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
+		Roadcast:  mosmix.DefaultConfig(),
 	}
 }
 
@@ -153,10 +156,20 @@ func (c Config) Validate() error {
 	} else if err := c.Energy.ValidateRefs(c.Sites); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Roadcast.Validate(); err != nil {
+		add("roadcast", "%v", err)
+	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {
 		if err := s.Validate(); err != nil {
 			add(fmt.Sprintf("sites[%d]", i), "%v", err)
+		}
+		switch {
+		case s.MosmixStation == "":
+		case s.Kind != site.Road:
+			add(fmt.Sprintf("sites[%d].mosmix_station", i), "only road sites have a forecast")
+		case !mosmix.ValidStation(s.MosmixStation):
+			add(fmt.Sprintf("sites[%d].mosmix_station", i), "%q is not a MOSMIX station id (like 10430 or P0213)", s.MosmixStation)
 		}
 		if siteIDs[s.ID] {
 			add(fmt.Sprintf("sites[%d].id", i), "%q listed twice", s.ID)

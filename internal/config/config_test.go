@@ -60,6 +60,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 			"devices[0].site: unknown site \"nowhere\"",
 			"devices[0]: app_key: required", "devices[1]: activation: \"magic\"",
 			"devices[1].dev_eui: 70b3d57ed0000001 listed twice",
+			"roadcast: url: \"https://example.org/latest.kmz\" has no {station}",
+			"sites[0].mosmix_station: \"../x\" is not a MOSMIX station id", "sites[1].mosmix_station: only road sites",
 		}},
 	}
 	for _, tt := range tests {

@@ -42,6 +42,7 @@ type Options struct {
 	Alerts    AlertService
 	Reports   ReportService
 	OpenData  OpenDataCatalog
+	Roads     RoadForecaster
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -290,6 +291,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/silences", adminAccess, s.createSilence)
 	s.handle("DELETE /api/v1/silences/{id}", adminAccess, s.expireSilence)
 	s.handle("GET /api/v1/reports/energy", readAccess, s.energyReport)
+	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
 	s.handle("/api/", readAccess, func(http.ResponseWriter, *http.Request) error {

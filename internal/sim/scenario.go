@@ -33,6 +33,9 @@ type Site struct {
 	Km    float64 // road sections only
 	Route string  // road sections only: the gritting route (Streuroute)
 	Team  string  // who is warned: "winterdienst" or "facility"
+	// MosmixStation is the point-forecast station of a road section
+	// (MosmixStation, served by Weather).
+	MosmixStation string
 }
 
 // Scenario is a named set of sites and devices with a default virtual
@@ -68,9 +71,9 @@ type simDevice struct {
 
 var (
 	roadSites = []Site{
-		{ID: "k23-bridge", Name: "K 23 Talbach bridge", Kind: "road", Lat: 49.8421, Lon: 8.9513, Road: "K 23", Km: 4.2, Route: "Streuroute Nord", Team: "winterdienst"},
-		{ID: "b27-forest", Name: "B 27 Hohe Warte forest section", Kind: "road", Lat: 49.8712, Lon: 8.9977, Road: "B 27", Km: 12.8, Route: "Streuroute Ost", Team: "winterdienst"},
-		{ID: "k23-valley", Name: "K 23 Muehlgrund valley", Kind: "road", Lat: 49.8365, Lon: 8.9702, Road: "K 23", Km: 7.5, Route: "Streuroute Nord", Team: "winterdienst"},
+		{ID: "k23-bridge", Name: "K 23 Talbach bridge", Kind: "road", Lat: 49.8421, Lon: 8.9513, Road: "K 23", Km: 4.2, Route: "Streuroute Nord", Team: "winterdienst", MosmixStation: MosmixStation},
+		{ID: "b27-forest", Name: "B 27 Hohe Warte forest section", Kind: "road", Lat: 49.8712, Lon: 8.9977, Road: "B 27", Km: 12.8, Route: "Streuroute Ost", Team: "winterdienst", MosmixStation: MosmixStation},
+		{ID: "k23-valley", Name: "K 23 Muehlgrund valley", Kind: "road", Lat: 49.8365, Lon: 8.9702, Road: "K 23", Km: 7.5, Route: "Streuroute Nord", Team: "winterdienst", MosmixStation: MosmixStation},
 	}
 	schoolSite = Site{ID: "school-am-park", Name: "Gesamtschule am Park", Kind: "building", Lat: 49.8688, Lon: 8.9234, Team: "facility"}
 )

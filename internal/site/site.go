@@ -32,6 +32,10 @@ type Site struct {
 	BGF  float64 `mapstructure:"bgf_m2" yaml:"bgf_m2" json:"bgf_m2,omitempty"`
 	NRF  float64 `mapstructure:"nrf_m2" yaml:"nrf_m2" json:"nrf_m2,omitempty"`
 	Team string  `mapstructure:"team" yaml:"team" json:"team,omitempty"`
+	// MosmixStation is the DWD MOSMIX station whose point forecast drives a
+	// road site's physics forecast (e.g. 10430); empty: the trend forecast
+	// only.
+	MosmixStation string `mapstructure:"mosmix_station" yaml:"mosmix_station" json:"mosmix_station,omitempty"`
 }
 
 // Validate reports every problem of s at once.

@@ -213,7 +213,7 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 			PendingCommands: []string{"LinkADRReq", "DevStatusReq"}, FCntUp: 41, NFCntDown: 7}},
 	}
 	if withServices {
-		opts.Alerts, opts.Reports = f.alerts, f.reports
+		opts.Alerts, opts.Reports, opts.Roads = f.alerts, f.reports, roadDesk{now: now}
 	}
 	s, err := httpapi.New(opts)
 	require.NoError(t, err)
@@ -464,6 +464,17 @@ func TestWebPage(t *testing.T) {
 	assert.Equal(t, []string{"k23-wald", "k23-bruecke", "b7-kuppe"}, order)
 	assert.Contains(t, eval[string](t, ctx, `document.querySelector('li[data-site="k23-bruecke"]').className`), "lvl-alarm")
 	assert.Contains(t, eval[string](t, ctx, `document.querySelector('li[data-site="b7-kuppe"]').className`), "lvl-none")
+	// The physics forecast: measured and forecast FBT, dew point and the
+	// 0 degC line; the risk with its lead; stale and missing weather said.
+	waitJS(t, ctx, `document.querySelectorAll('li.station div.forecast').length === 3`)
+	bridge := `li[data-site="k23-bruecke"] div.forecast`
+	assert.Regexp(t, `^Glättegefahr ab \d\d:\d\d, in (\d+ h )?\d+ min$`, eval[string](t, ctx, `document.querySelector('`+bridge+` .fc-head').textContent`))
+	assert.Equal(t, 1, eval[int](t, ctx, `document.querySelectorAll('`+bridge+` svg path.line.forecast').length`))
+	assert.Equal(t, 1, eval[int](t, ctx, `document.querySelectorAll('`+bridge+` svg path.line.dew').length`))
+	assert.Equal(t, 1, eval[int](t, ctx, `document.querySelectorAll('`+bridge+` svg line.ref.zero').length`))
+	assert.Greater(t, len(eval[string](t, ctx, `document.querySelector('`+bridge+` svg path.line.forecast').getAttribute('d')`)), 100)
+	assert.Contains(t, eval[string](t, ctx, `document.querySelector('li[data-site="k23-wald"] div.forecast').textContent`), "stale")
+	assert.Contains(t, eval[string](t, ctx, `document.querySelector('li[data-site="b7-kuppe"] div.forecast').textContent`), "Keine Physik-Vorhersage")
 	screenshot(t, ctx, "roads-desktop")
 
 	// Energy report: the download link carries the token.

@@ -396,7 +396,9 @@ function viewRoads() {
       iceAlerts = (await api('/alerts?state=active')).alerts.filter((a) => a.labels?.kind === 'ice' || a.kind === 'ice');
     } catch (err) { note = err.status === 501 ? t('iceUnknown') : errorText(err, 'alerts'); }
     const values = {};
+    const forecasts = {};
     await limited(roads, 4, async (s) => {
+      try { forecasts[s.id] = await api(`/roads/${encodeURIComponent(s.id)}/forecast`); } catch (err) { if (err.status !== 501) forecasts[s.id] = { note: errorText(err, 'roads') }; }
       const merged = {};
       for (const d of devices.filter((x) => x.site === s.id)) {
         for (const [q, v] of Object.entries(latestByQuantity((await api(`/devices/${d.dev_eui}/latest`)).latest))) {
@@ -415,7 +417,7 @@ function viewRoads() {
     if (note) out.push(h('p', { class: 'notice info' }, note));
     for (const [route, list] of groups) {
       out.push(h('section', { class: 'card route' }, h('h2', {}, route ? t('route', route) : t('noRoute')),
-        h('ol', { class: 'strip' }, list.map((s) => station(s, values[s.id] || {}, iceAlerts)))));
+        h('ol', { class: 'strip' }, list.map((s) => station(s, values[s.id] || {}, iceAlerts, forecasts[s.id])))));
     }
     body.replaceChildren(...out);
   };
@@ -424,7 +426,31 @@ function viewRoads() {
   cleanup.push(() => clearInterval(timer));
 }
 
-function station(s, v, iceAlerts) {
+// roadForecast shows a station's physics forecast: measured FBT, the
+// forecast FBT and dew point to +12 h, the 0 degC line, and the first ice
+// risk with its lead; a stale or missing weather forecast says so.
+function roadForecast(fc) {
+  if (!fc) return null;
+  const risk = fc.forecast?.ice_risk;
+  const lead = fc.ice_risk_in_min;
+  const leadText = lead === undefined ? '' : lead >= 60 ? `${Math.floor(lead / 60)} h ${Math.round(lead % 60)} min` : `${Math.round(lead)} min`;
+  const head = fc.forecast
+    ? (risk ? t('fcRisk', new Date(risk).toLocaleTimeString(lang === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit' }), leadText) : t('fcNoRisk'))
+    : t('fcNone', fc.note || '');
+  const src = fc.forecast ? t('fcSource', fc.source, fc.weather?.issued ? dateTime(fc.weather.issued) : '–') : '';
+  const pts = (list, key) => (list || []).map((p) => ({ t: Date.parse(p.time), v: p[key] }));
+  const measured = pts(fc.measured, 'road_surface_temperature');
+  const fcFBT = pts(fc.forecast?.points, 'road_surface_temperature');
+  const fcDew = pts(fc.forecast?.points, 'dew_point');
+  const all = [...measured, ...fcFBT];
+  const chart = all.length ? lineChart({ points: measured, from: Math.min(...all.map((p) => p.t)), to: Math.max(...all.map((p) => p.t)),
+    width: 300, height: 150, title: t('fcTitle'),
+    extra: [{ points: fcFBT, cls: 'forecast' }, { points: fcDew, cls: 'dew' }], hlines: [{ v: 0, cls: 'zero' }] }) : null;
+  return h('div', { class: `forecast ${fc.forecast ? (risk ? 'risk' : 'ok') : 'none'}` },
+    h('p', { class: 'small fc-head' }, head), src ? h('p', { class: 'muted small' }, src) : null, chart);
+}
+
+function station(s, v, iceAlerts, fc) {
   let level = 'unknown';
   let condition = '';
   if (iceAlerts) {
@@ -446,7 +472,8 @@ function station(s, v, iceAlerts) {
       val(t('surface'), fbt, 'road_surface_temperature', temp(fbt)), val(t('air'), v.air_temperature, 'air_temperature'),
       val(t('dewPoint'), v.dew_point, 'dew_point'), val(t('surfaceState'), v.road_surface_state, 'road_surface_state')) : h('p', { class: 'muted' }, t('noStation')),
     condition ? h('p', { class: 'small' }, condition) : null,
-    fbt ? h('p', { class: 'muted small' }, dateTime(fbt.t)) : null);
+    fbt ? h('p', { class: 'muted small' }, dateTime(fbt.t)) : null,
+    roadForecast(fc));
 }
 
 // ---- energy report ----

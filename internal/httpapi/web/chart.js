@@ -48,12 +48,15 @@ function timeLabel(t, span) {
 
 // lineChart draws points [{t: Date, v: number|null}] from..to into an SVG
 // as wide as width; null values break the line (gaps stay visible).
-export function lineChart({ points, from, to, width, height = 180, title }) {
+// extra are further series ({points, cls}) drawn as lines of their class;
+// hlines are reference values ({v, cls}) drawn across the chart.
+export function lineChart({ points, from, to, width, height = 180, title, extra = [], hlines = [] }) {
   const m = { l: 48, r: 16, t: 10, b: 26 };
   const w = Math.max(240, Math.floor(width));
   const svg = el('svg', { width: w, height, viewBox: `0 0 ${w} ${height}`, role: 'img', class: 'chart' });
   svg.append(el('title', {}, title));
-  const vals = points.filter((p) => p.v !== null && Number.isFinite(p.v)).map((p) => p.v);
+  const vals = [points, ...extra.map((e) => e.points)].flat().filter((p) => p.v !== null && Number.isFinite(p.v)).map((p) => p.v);
+  if (vals.length) vals.push(...hlines.map((l) => l.v));
   if (vals.length === 0) return svg;
   const yt = niceTicks(Math.min(...vals), Math.max(...vals), 4);
   const y0 = yt[0];
@@ -68,14 +71,21 @@ export function lineChart({ points, from, to, width, height = 180, title }) {
     svg.append(el('line', { x1: x(t), x2: x(t), y1: m.t, y2: height - m.b, class: 'grid' }));
     svg.append(el('text', { x: x(t), y: height - 8, 'text-anchor': 'middle', class: 'tick' }, timeLabel(t, to - from)));
   }
-  let d = '';
-  let pen = false;
-  for (const p of points) {
-    if (p.v === null || !Number.isFinite(p.v)) { pen = false; continue; }
-    d += `${pen ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`;
-    pen = true;
+  for (const l of hlines) {
+    svg.append(el('line', { x1: m.l, x2: w - m.r, y1: y(l.v), y2: y(l.v), class: `ref ${l.cls || ''}` }));
   }
-  svg.append(el('path', { d, class: 'line' }));
+  const path = (pts) => {
+    let d = '';
+    let pen = false;
+    for (const p of pts) {
+      if (p.v === null || !Number.isFinite(p.v)) { pen = false; continue; }
+      d += `${pen ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`;
+      pen = true;
+    }
+    return d;
+  };
+  for (const e of extra) svg.append(el('path', { d: path(e.points), class: `line ${e.cls}` }));
+  svg.append(el('path', { d: path(points), class: 'line' }));
   // A point between gaps draws no line: mark it (all points when few).
   const ok = (p) => p && p.v !== null && Number.isFinite(p.v);
   points.forEach((p, i) => {
