@@ -248,29 +248,11 @@ func (o *Options) fill() (band.Band, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = d.QueueSize
 	}
-	if o.DutyCycle == "" {
-		o.DutyCycle = d.DutyCycle
-	}
-	if o.DutyCycle != dutyCycleOn && o.DutyCycle != dutyCycleOff {
-		return nil, fmt.Errorf("network.duty_cycle: %q is neither on nor off", o.DutyCycle)
-	}
-	if o.ConfirmedRetries <= 0 {
-		o.ConfirmedRetries = d.ConfirmedRetries
-	}
-	if o.ADR.Algorithm == "" {
-		o.ADR.Algorithm = d.ADR.Algorithm
-	}
-	if o.ADR.MarginDB <= 0 {
-		o.ADR.MarginDB = d.ADR.MarginDB
-	}
-	if o.MACRetries <= 0 {
-		o.MACRetries = d.MACRetries
-	}
 	if len(o.ExtraChannels) > 16-3 {
 		return nil, errors.New("network: more than 13 extra channels")
 	}
-	if o.DownlinkQueueSize <= 0 {
-		o.DownlinkQueueSize = 16
+	if err := o.fillDownlinks(d); err != nil {
+		return nil, err
 	}
 	if o.TickInterval <= 0 {
 		// The tick adds up to its length to every uplink's latency (budget:
@@ -284,6 +266,33 @@ func (o *Options) fill() (band.Band, error) {
 		o.Now = time.Now
 	}
 	return b, nil
+}
+
+// fillDownlinks fills the defaults of what the server sends: duty cycle,
+// confirmed retries, ADR and MAC command retries, the downlink queue.
+func (o *Options) fillDownlinks(d Config) error {
+	if o.DutyCycle == "" {
+		o.DutyCycle = d.DutyCycle
+	}
+	if o.DutyCycle != dutyCycleOn && o.DutyCycle != dutyCycleOff {
+		return fmt.Errorf("network.duty_cycle: %q is neither on nor off", o.DutyCycle)
+	}
+	if o.ConfirmedRetries <= 0 {
+		o.ConfirmedRetries = d.ConfirmedRetries
+	}
+	if o.ADR.Algorithm == "" {
+		o.ADR.Algorithm = d.ADR.Algorithm
+	}
+	if o.ADR.MarginDB <= 0 {
+		o.ADR.MarginDB = d.ADR.MarginDB
+	}
+	if o.MACRetries <= 0 {
+		o.MACRetries = d.MACRetries
+	}
+	if o.DownlinkQueueSize <= 0 {
+		o.DownlinkQueueSize = 16
+	}
+	return nil
 }
 
 // openState opens or adopts the state, seals it with the KEK and loads
