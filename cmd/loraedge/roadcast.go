@@ -46,6 +46,7 @@ type roadForecastView struct {
 	Source       string            `json:"source"`
 	Weather      *roadcast.Weather `json:"weather,omitempty"`
 	Note         string            `json:"note,omitempty"`
+	NoteDE       string            `json:"note_de,omitempty"`
 	Forecast     *roadcast.Result  `json:"forecast,omitempty"`
 	IceRiskInMin *float64          `json:"ice_risk_in_min,omitempty"`
 	Measured     []measuredPoint   `json:"measured"`
@@ -64,14 +65,15 @@ func (rf roadForecasts) RoadForecast(ctx context.Context, id string) (any, error
 // IceOutlook is the ice rule's view of the forecast at a reading's time.
 func (rf roadForecasts) IceOutlook(ctx context.Context, id string, now time.Time) alert.IceOutlook {
 	if rf.source == nil {
-		return alert.IceOutlook{Note: "roadcast is disabled"} // no store read per reading for nothing
+		// No store read per reading for nothing.
+		return alert.IceOutlook{Note: "roadcast is disabled", NoteDE: "Physik-Vorhersage ist abgeschaltet"}
 	}
 	v, err := rf.forecast(ctx, id, now)
 	switch {
 	case err != nil:
-		return alert.IceOutlook{Note: err.Error()}
+		return alert.IceOutlook{Note: err.Error(), NoteDE: "Vorhersage fehlgeschlagen: " + err.Error()}
 	case v.Forecast == nil:
-		return alert.IceOutlook{Note: v.Note}
+		return alert.IceOutlook{Note: v.Note, NoteDE: v.NoteDE}
 	}
 	return alert.IceOutlook{Usable: true, Source: v.Source, Issued: v.Weather.Issued, Risk: v.Forecast.Risk}
 }
@@ -92,10 +94,10 @@ func (rf roadForecasts) forecast(ctx context.Context, id string, now time.Time) 
 	}
 	switch {
 	case rf.source == nil:
-		v.Note = "roadcast is disabled (roadcast.enabled)"
+		v.Note, v.NoteDE = "roadcast is disabled (roadcast.enabled)", "Physik-Vorhersage ist abgeschaltet (roadcast.enabled)"
 		return v, nil
 	case st.MosmixStation == "":
-		v.Note = "the site has no mosmix_station"
+		v.Note, v.NoteDE = "the site has no mosmix_station", "der Station ist keine MOSMIX-Station zugeordnet (mosmix_station)"
 		return v, nil
 	}
 	w, err := rf.source.Weather(ctx, st.MosmixStation, now)
@@ -103,17 +105,24 @@ func (rf roadForecasts) forecast(ctx context.Context, id string, now time.Time) 
 	switch {
 	case errors.Is(err, roadcast.ErrNoWeather):
 		v.Note = fmt.Sprintf("no MOSMIX forecast for station %s yet", st.MosmixStation)
+		v.NoteDE = fmt.Sprintf("noch keine MOSMIX-Vorhersage für Station %s", st.MosmixStation)
 		return v, nil
 	case err != nil:
 		return roadForecastView{}, err
 	case w.State != roadcast.Fresh:
 		v.Note = fmt.Sprintf("MOSMIX forecast issued %s is %s", w.Issued.Format(time.RFC3339), w.State)
+		state := map[roadcast.Freshness]string{roadcast.Stale: "veraltet", roadcast.Missing: "nicht vorhanden"}[w.State]
+		if state == "" {
+			state = string(w.State)
+		}
+		v.NoteDE = fmt.Sprintf("MOSMIX-Vorhersage von %s ist %s", w.Issued.Format(time.RFC3339), state)
 		return v, nil
 	}
 	res, err := roadcast.Forecast(roadcast.Input{Station: roadcast.Station{Lat: st.Lat, Lon: st.Lon}, Start: now,
 		Weather: w.Hours, Observations: obs})
 	if err != nil {
 		v.Note = "the model rejected its input: " + err.Error()
+		v.NoteDE = "das Fahrbahnmodell hat seine Eingaben abgelehnt: " + err.Error()
 		return v, nil
 	}
 	v.Source, v.Forecast = "mosmix+roadcast", &res

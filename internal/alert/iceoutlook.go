@@ -18,6 +18,7 @@ type IceOutlook struct {
 	// otherwise Note says why not and the rule stays on its trend.
 	Usable bool
 	Note   string
+	NoteDE string // the same in German, for German receivers
 	// Source names the forecast ("mosmix+roadcast"), Issued is the weather
 	// forecast's issue time.
 	Source string
@@ -45,6 +46,9 @@ func (ev *iceEval) withOutlook(c condition, id string, t time.Time) condition {
 	if !ol.Usable {
 		c.Info["forecast_source"] = "trend"
 		c.Info["forecast_note"] = ol.Note
+		if ol.NoteDE != "" {
+			c.Info["forecast_note_de"] = ol.NoteDE
+		}
 		return c
 	}
 	loc := ev.env.location()

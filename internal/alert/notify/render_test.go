@@ -33,3 +33,25 @@ func TestRenderEnglishAndGerman(t *testing.T) {
 		assert.False(t, strings.Contains(text, "<no value>"), text)
 	}
 }
+
+// Without a usable physics forecast, a German receiver reads why in German
+// and an English one in English.
+func TestRenderForecastNoteInReceiverLanguage(t *testing.T) {
+	x := texts{lang: "de", loc: cet}
+	a := Alert{ID: "glaette/k23-bridge", Rule: "glaette", Kind: "ice", Level: LevelVorwarnung, State: StateFiring,
+		Labels: map[string]string{"site_name": "K 23", "road": "K 23", "km": "4.2"},
+		Values: map[string]float64{"fbt": 1.5},
+		Info: map[string]string{"forecast_source": "trend",
+			"forecast_note":    "no MOSMIX forecast for station 10430 yet",
+			"forecast_note_de": "noch keine MOSMIX-Vorhersage für Station 10430"},
+		ObservedAt: time.Date(2026, 1, 12, 21, 0, 0, 0, cet)}
+	for lang, want := range map[string]string{
+		"de": "Vorhersage: Trend der Messwerte (keine Physik-Vorhersage: noch keine MOSMIX-Vorhersage für Station 10430)",
+		"en": "Forecast: trend of the readings (no physics forecast: no MOSMIX forecast for station 10430 yet)",
+	} {
+		items, err := x.render(Receiver{Name: "x", Type: "email", Language: lang}, "site:k23", []Note{{"firing", a}}, a.ObservedAt)
+		require.NoError(t, err)
+		require.Len(t, items, 1)
+		assert.Contains(t, string(items[0].Body), want, lang)
+	}
+}
