@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"time"
@@ -84,7 +85,7 @@ func (rf roadForecasts) forecast(ctx context.Context, id string, now time.Time) 
 		return roadForecastView{}, httpapi.ErrRoadNotFound
 	}
 	st := rf.sites[i]
-	obs, err := rf.observations(ctx, st, now)
+	obs, freezing, err := rf.observations(ctx, st, now)
 	if err != nil {
 		return roadForecastView{}, err
 	}
@@ -119,7 +120,7 @@ func (rf roadForecasts) forecast(ctx context.Context, id string, now time.Time) 
 		return v, nil
 	}
 	res, err := roadcast.Forecast(roadcast.Input{Station: roadcast.Station{Lat: st.Lat, Lon: st.Lon}, Start: now,
-		Weather: w.Hours, Observations: obs})
+		Weather: w.Hours, Observations: obs, Params: roadcast.Params{FreezingTemperature: freezing}})
 	if err != nil {
 		v.Note = "the model rejected its input: " + err.Error()
 		v.NoteDE = "das Fahrbahnmodell hat seine Eingaben abgelehnt: " + err.Error()
@@ -134,7 +135,7 @@ func (rf roadForecasts) forecast(ctx context.Context, id string, now time.Time) 
 }
 
 // observations reads the site's road-station series of the coupling span.
-func (rf roadForecasts) observations(ctx context.Context, st site.Site, now time.Time) ([]roadcast.Observation, error) {
+func (rf roadForecasts) observations(ctx context.Context, st site.Site, now time.Time) ([]roadcast.Observation, float64, error) {
 	onSite := map[string]bool{}
 	for _, d := range rf.devices.List() {
 		if d.Site == st.ID {
@@ -142,10 +143,12 @@ func (rf roadForecasts) observations(ctx context.Context, st site.Site, now time
 		}
 	}
 	var r roadcast.Readings
+	var freezing []roadcast.Sample
 	target := map[measurement.Quantity]*[]roadcast.Sample{
 		measurement.RoadSurfaceTemperature: &r.FBT, measurement.AirTemperature: &r.Air,
 		measurement.DewPoint: &r.DewPoint, measurement.RelativeHumidity: &r.RH, measurement.WindSpeed: &r.Wind,
 		measurement.RoadSubsurfaceTemperature: &r.Subsurface, measurement.RoadSurfaceState: &r.State,
+		measurement.FreezingTemperature: &freezing,
 	}
 	var keys []string
 	for _, si := range rf.series.Series() {
@@ -155,7 +158,7 @@ func (rf roadForecasts) observations(ctx context.Context, st site.Site, now time
 	}
 	series, err := rf.series.Range(ctx, keys, now.Add(-couplingSpan), now.Add(time.Nanosecond))
 	if err != nil {
-		return nil, fmt.Errorf("road forecast %s: %w", st.ID, err)
+		return nil, 0, fmt.Errorf("road forecast %s: %w", st.ID, err)
 	}
 	for _, s := range series {
 		dst := target[s.Quantity]
@@ -163,7 +166,20 @@ func (rf roadForecasts) observations(ctx context.Context, st site.Site, now time
 			*dst = append(*dst, roadcast.Sample{Time: p.Time, Value: p.Value})
 		}
 	}
-	return r.Observations(), nil
+	return r.Observations(), freezingPoint(freezing), nil
+}
+
+// freezingPoint is the freezing temperature of the water on the road: the
+// latest measured one (salt lowers it; brine diluted by rain raises it
+// again), never above 0 degC; 0 without a sensor.
+func freezingPoint(samples []roadcast.Sample) float64 {
+	var latest roadcast.Sample
+	for _, s := range samples {
+		if s.Time.After(latest.Time) && !math.IsNaN(s.Value) {
+			latest = s
+		}
+	}
+	return min(latest.Value, 0)
 }
 
 // buildRoadcast creates the MOSMIX fetcher for the road sites that name a

@@ -109,3 +109,23 @@ func TestRoadForecastFromStoreAndMOSMIX(t *testing.T) {
 	assert.Len(t, v.(roadForecastView).Measured, 18, "the readings show without a forecast")
 	assert.False(t, off.IceOutlook(context.Background(), "k23", now).Usable)
 }
+
+// The model takes the road's measured freezing temperature: the latest
+// reading, never above 0 degC, 0 without a sensor.
+func TestFreezingPoint(t *testing.T) {
+	t0 := time.Date(2026, 1, 12, 20, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		samples []roadcast.Sample
+		want    float64
+	}{
+		{"no sensor", nil, 0},
+		{"salted, latest wins", []roadcast.Sample{{Time: t0.Add(10 * time.Minute), Value: -2.5}, {Time: t0, Value: -6}}, -2.5},
+		{"diluted brine above 0 reads as water", []roadcast.Sample{{Time: t0, Value: 0.3}}, 0},
+		{"a NaN reading is skipped", []roadcast.Sample{{Time: t0, Value: -4}, {Time: t0.Add(time.Minute), Value: math.NaN()}}, -4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.InDelta(t, tc.want, freezingPoint(tc.samples), 1e-9)
+		})
+	}
+}
