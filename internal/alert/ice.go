@@ -40,7 +40,9 @@ type station struct {
 	Hist    []ice.Sample      `json:"hist"`
 	Latest  map[string]point  `json:"latest"`
 	Labels  map[string]string `json:"labels"`
-	trk     *ice.Tracker
+	// ForecastWarn: the physics forecast's ice risk holds a Vorwarnung.
+	ForecastWarn bool `json:"forecast_warn,omitempty"`
+	trk          *ice.Tracker
 }
 
 func newIceEval(x env, r *rule) (*iceEval, error) {

@@ -31,6 +31,11 @@ type IceOutlook struct {
 // Vorwarnung: a spreading route takes 2-3 h.
 const defaultForecastLead = 3 * time.Hour
 
+// forecastHold is the hysteresis of a forecast Vorwarnung: once raised it
+// holds until the risk lies this much beyond the lead, so forecasts that
+// move the risk back and forth across the lead do not make it flap.
+const forecastHold = 30 * time.Minute
+
 // withOutlook adds the physics forecast to an ice condition at reading time
 // t: its source and issue time, the risk's local time and lead ("Glättegefahr
 // ab 03:40, in 2 h 10 min"), and a Vorwarnung when the risk is within the
@@ -44,6 +49,7 @@ func (ev *iceEval) withOutlook(c condition, id string, t time.Time) condition {
 	}
 	ol := rf.IceOutlook(context.Background(), id, t)
 	if !ol.Usable {
+		ev.setForecastWarn(id, false)
 		c.Info["forecast_source"] = "trend"
 		c.Info["forecast_note"] = ol.Note
 		if ol.NoteDE != "" {
@@ -55,17 +61,33 @@ func (ev *iceEval) withOutlook(c condition, id string, t time.Time) condition {
 	c.Info["forecast_source"] = ol.Source
 	c.Info["forecast_issued"] = ol.Issued.In(loc).Format("02.01. 15:04")
 	if ol.Risk.IsZero() {
+		ev.setForecastWarn(id, false)
 		return c
 	}
 	lead := max(ol.Risk.Sub(t), 0)
 	c.Info["ice_risk_at"] = ol.Risk.In(loc).Format("15:04")
 	c.Info["ice_risk_in"] = formatLead(lead)
 	c.Values["ice_risk_in_min"] = lead.Minutes()
-	if lead <= cmp(ev.r.cfg.Ice.ForecastLead, defaultForecastLead) && c.Level < LevelVorwarnung {
+	limit := cmp(ev.r.cfg.Ice.ForecastLead, defaultForecastLead)
+	if s := ev.st[id]; s != nil && s.ForecastWarn {
+		limit += forecastHold
+	}
+	warn := lead <= limit
+	ev.setForecastWarn(id, warn)
+	if warn && c.Level < LevelVorwarnung {
 		c.Level, c.Active = LevelVorwarnung, true
 		c.Info["reasons"] = joinReason(c.Info["reasons"], "physics_forecast_ice_risk")
 	}
 	return c
+}
+
+// setForecastWarn remembers, with the site's state, whether the forecast
+// holds a Vorwarnung.
+func (ev *iceEval) setForecastWarn(id string, warn bool) {
+	if s := ev.st[id]; s != nil && s.ForecastWarn != warn {
+		s.ForecastWarn = warn
+		ev.chg = true
+	}
 }
 
 // formatLead writes a lead time as "2 h 10 min" or "40 min" (the same in

@@ -69,9 +69,20 @@ func TestIceVorwarnungFromPhysicsForecast(t *testing.T) {
 	assert.Contains(t, de, "Glättegefahr ab 21:20, in 2 h 10 min")
 	assert.Contains(t, de, "Vorhersage: mosmix+roadcast, ausgegeben 12.01. 16:00")
 
-	// the risk moves beyond the lead: the forecast Vorwarnung ends
+	// a new forecast moves the risk a little beyond the lead (3 h 20 min
+	// from the reading): the Vorwarnung holds, no flapping
+	next := start.Add(20 * time.Minute)
+	ol.set(IceOutlook{Usable: true, Source: "mosmix+roadcast", Issued: issued, Risk: next.Add(3*time.Hour + 20*time.Minute)})
+	warm(next)
+	h.drain()
+	firing = h.e.List(Filter{Rule: "glaette"})
+	require.Len(t, firing, 1)
+	assert.Equal(t, StateFiring, firing[0].State, "within the 30 min hold")
+	assert.Equal(t, "3 h 20 min", firing[0].Info["ice_risk_in"])
+
+	// the risk moves well beyond the lead: the forecast Vorwarnung ends
 	ol.set(IceOutlook{Usable: true, Source: "mosmix+roadcast", Issued: issued, Risk: at.Add(6 * time.Hour)})
-	for i := 2; i < 8; i++ {
+	for i := 3; i < 9; i++ {
 		warm(start.Add(time.Duration(i) * 10 * time.Minute))
 	}
 	h.drain()
