@@ -14,6 +14,7 @@ var Families = map[measurement.Quantity]string{
 	measurement.RoadSurfaceState:          "road_weather",
 	measurement.WaterFilmHeight:           "road_weather",
 	measurement.FreezingTemperature:       "road_weather",
+	measurement.SaltConcentration:         "road_weather",
 
 	measurement.Precipitation:      "weather",
 	measurement.BarometricPressure: "weather",

@@ -21,6 +21,7 @@ const (
 	DewPoint                  Quantity = "dew_point"                   // degC
 	FrostPoint                Quantity = "frost_point"                 // degC
 	FreezingTemperature       Quantity = "freezing_temperature"        // degC
+	SaltConcentration         Quantity = "salt_concentration"          // % NaCl equivalent in the road's water film
 	RoadSurfaceState          Quantity = "road_surface_state"          // TLS code
 	WaterFilmHeight           Quantity = "water_film_height"           // mm
 	Precipitation             Quantity = "precipitation"               // mm
@@ -66,7 +67,7 @@ const (
 var Units = map[Quantity]string{
 	AirTemperature: "degC", RoadSurfaceTemperature: "degC", RoadSubsurfaceTemperature: "degC",
 	RelativeHumidity: "%", DewPoint: "degC", FrostPoint: "degC", FreezingTemperature: "degC",
-	RoadSurfaceState: "tls", WaterFilmHeight: "mm", Precipitation: "mm", BarometricPressure: "hPa",
+	SaltConcentration: "%", RoadSurfaceState: "tls", WaterFilmHeight: "mm", Precipitation: "mm", BarometricPressure: "hPa",
 	WindSpeed: "m/s", WindDirection: "deg", SolarRadiation: "W/m2",
 	CO2: "ppm", TVOC: "ppb", PM1: "ug/m3", PM2_5: "ug/m3", PM4: "ug/m3", PM10: "ug/m3", NO2: "ug/m3",
 	Illuminance: "lx", MotionCount: "1", Occupancy: "1",

@@ -243,6 +243,16 @@ func TestRoadStation(t *testing.T) {
 	ms, _, err = set.Decode("generic/road-station", codec.Input{FPort: 10, Bytes: append(b[:12:12], 0x80, 0x00)}, "d")
 	require.NoError(t, err)
 	assert.Len(t, ms, len(want))
+
+	// Firmware 1.2 appends the salt concentration: 2.35 %, or 0xFFFF.
+	ms, _, err = set.Decode("generic/road-station", codec.Input{FPort: 10, Bytes: append(b[:12:12], 0xfe, 0xd4, 0x00, 0xeb)}, "d")
+	require.NoError(t, err)
+	require.Len(t, ms, len(want)+2)
+	assert.Equal(t, measurement.SaltConcentration, ms[len(ms)-1].Quantity)
+	assert.InDelta(t, 2.35, ms[len(ms)-1].Value, 1e-9)
+	ms, _, err = set.Decode("generic/road-station", codec.Input{FPort: 10, Bytes: append(b[:12:12], 0xfe, 0xd4, 0xff, 0xff)}, "d")
+	require.NoError(t, err)
+	assert.Len(t, ms, len(want)+1, "0xFFFF: no salt reading")
 }
 
 func TestLoadDefaultOverrides(t *testing.T) {
