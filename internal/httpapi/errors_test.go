@@ -1,15 +1,21 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/brocaar/lorawan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/device"
 )
 
 // goSpeak matches what an operator must never read: package prefixes of
@@ -142,3 +148,30 @@ func TestMethodNotAllowed(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, status)
 	assert.Contains(t, body, "DELETE is not served on this path; allowed: GET, HEAD, POST")
 }
+
+// The decoder's own error, which users never see, is in the debug log
+// for developers.
+func TestBadRequestLogsCause(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := New(Options{Config: Config{AdminToken: adminTok}, Devices: emptyDevices{},
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/api/v1/devices", strings.NewReader(`{"dev_eui":"70b3d57ed00000zz","name":5}`))
+	req.Header.Set("Authorization", "Bearer "+adminTok)
+	s.Handler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), `dev_eui: expected 16 hex digits, got \"70b3d57ed00000zz\"; name: expected a text, got 5`)
+	assert.NotContains(t, rec.Body.String(), "encoding/hex")
+	assert.Contains(t, logs.String(), "request refused")
+	assert.Contains(t, logs.String(), "encoding/hex: invalid byte")
+	assert.Contains(t, logs.String(), "json: cannot unmarshal number")
+}
+
+type emptyDevices struct{}
+
+func (emptyDevices) List() []device.Device                   { return nil }
+func (emptyDevices) Get(lorawan.EUI64) (device.Device, bool) { return device.Device{}, false }
+func (emptyDevices) Add(device.Device) error                 { return nil }
+func (emptyDevices) Remove(lorawan.EUI64) error              { return device.ErrNotFound }
+func (emptyDevices) Managed(lorawan.EUI64) bool              { return false }
