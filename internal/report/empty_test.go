@@ -13,16 +13,23 @@ import (
 	"github.com/loraedge/loraedge/internal/store"
 )
 
+// emptyStore is a store without readings, and a building with one water
+// meter that never sent any.
+func emptyStore(t *testing.T) (energy.Source, []site.Site, energy.Config) {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	sites := []site.Site{{ID: "leer", Name: "Leeres Gebäude", Kind: site.Building}}
+	meters := energy.Config{Meters: []energy.MeterConfig{{Site: "leer", Medium: energy.Water, Device: "00000000000000aa"}}}
+	return energy.RangeSource{Ranger: st}, sites, meters
+}
+
 // A report with no building with meters says so, in both languages,
 // rather than printing empty tables; one with meters does not.
 func TestEmptyReportExplains(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	src := energy.RangeSource{Ranger: st}
-	sites := []site.Site{{ID: "leer", Name: "Leeres Gebäude", Kind: site.Building}}
-	meters := energy.Config{Meters: []energy.MeterConfig{{Site: "leer", Medium: energy.Water, Device: "00000000000000aa"}}}
+	src, sites, meters := emptyStore(t)
 	want := map[Lang][]string{
 		DE: {"Dieser Bericht ist leer", "keine Liegenschaft mit Zählern"},
 		EN: {"This report is empty", "no building with meters"},
