@@ -559,9 +559,8 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 
 // payloadTooLarge words a payload the network layer refused for its size.
 func payloadTooLarge(err error, n int) string {
-	var pe *network.PayloadSizeError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("payload: %d bytes at most at %s, got %d", pe.Max, pe.Where, pe.Size)
+	if pe := (*network.PayloadSizeError)(nil); errors.As(err, &pe) {
+		return pe.Error()
 	}
-	return fmt.Sprintf("payload: too large for this device's data rate, got %d bytes", n)
+	return fmt.Sprintf("payload: too large for this device, got %d bytes", n)
 }

@@ -1,6 +1,7 @@
 package inputerr
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,4 +60,20 @@ func TestJSONEmbedded(t *testing.T) {
 	assert.Equal(t, "x", v.B)
 	err := JSON(strings.NewReader(`{"a":"3","c":1}`), &v)
 	assert.EqualError(t, err, "a: expected a whole number, got \"3\"\nc: no such field")
+}
+
+func TestFromJSON(t *testing.T) {
+	var req struct {
+		ID    string `json:"id"`
+		FPort *int   `json:"f_port"`
+		On    bool   `json:"on"`
+	}
+	err := FromJSON(json.Unmarshal([]byte(`{"id":"c1","f_port":"20"}`), &req))
+	assert.EqualError(t, err, "f_port: expected a whole number, got a text")
+	assert.Equal(t, "c1", req.ID, "the other fields are decoded")
+	err = FromJSON(json.Unmarshal([]byte(`{"on":1}`), &req))
+	assert.EqualError(t, err, "on: expected true or false, got a number")
+	err = FromJSON(json.Unmarshal([]byte(`{"id":`), &req))
+	assert.ErrorContains(t, err, "body: not valid JSON near byte")
+	assert.NoError(t, FromJSON(nil))
 }

@@ -76,13 +76,37 @@ func jsonField(name string, f reflect.Value, raw json.RawMessage) error {
 	case !errors.As(err, &te):
 	case te.Field != "":
 		// Inside a struct: the decoder knows the inner path.
+		fe = typeError(te)
 		fe.Field = name + "." + te.Field
-		fe.Message = "expected " + Expect(te.Type) + ", got " + typeWord(te.Value)
 	case te.Type != f.Type():
 		// Inside a list or map, whose keys the decoder does not name.
 		fe.Message = "expected " + Expect(f.Type()) + ", got " + typeWord(te.Value) + " inside"
 	}
 	return fe
+}
+
+// FromJSON words an error of json.Unmarshal into a struct: a value of the
+// wrong kind names its field ("f_port: expected a whole number from 0 to
+// 255, got "20""), bad syntax its place. For decoders that keep
+// json.Unmarshal, such as those that accept unknown fields; nil stays nil.
+func FromJSON(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return typeError(te)
+	}
+	if err == nil {
+		return nil
+	}
+	var fe *FieldError
+	if errors.As(bodyError(err), &fe) {
+		return fe
+	}
+	return &FieldError{Field: "body", Message: "not a valid request", Err: err}
+}
+
+// typeError words a value of the wrong kind in a struct field.
+func typeError(te *json.UnmarshalTypeError) *FieldError {
+	return &FieldError{Field: te.Field, Message: "expected " + Expect(te.Type) + ", got " + typeWord(te.Value), Err: te}
 }
 
 // typeWord turns json.UnmarshalTypeError's value ("number 300", "string")

@@ -37,15 +37,15 @@ type pendingTx struct {
 const maxAppPayload = 242
 
 // PayloadSizeError is a downlink payload too large to queue; it matches
-// ErrPayloadSize with errors.Is. Where names the data rate Max is for, in
-// words for the operator.
+// ErrPayloadSize with errors.Is. Where names the data rate Max is for; the
+// text is worded for the operator, who gets it through the API or MQTT.
 type PayloadSizeError struct {
 	Size, Max int
 	Where     string
 }
 
 func (e *PayloadSizeError) Error() string {
-	return fmt.Sprintf("payload of %d bytes too large: %d at most at %s", e.Size, e.Max, e.Where)
+	return fmt.Sprintf("payload: %d bytes at most at %s, got %d", e.Max, e.Where, e.Size)
 }
 
 // Is makes errors.Is(err, ErrPayloadSize) hold.
