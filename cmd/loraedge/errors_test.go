@@ -88,3 +88,8 @@ func TestReportChecksOnlyItsConfig(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, goSpeak.MatchString(err.Error()), err.Error())
 }
+
+func TestDecodeHexInWords(t *testing.T) {
+	_, _, err := runCmd(t, context.Background(), "decode", "--profile", "elsys/ers-co2", "--fport", "1", "--hex", "0z")
+	require.EqualError(t, err, `--hex: expected pairs of hex digits (0-9, a-f, spaces allowed), got "0z"`)
+}
