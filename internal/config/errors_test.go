@@ -24,7 +24,7 @@ devices:
   - {dev_eui: "0102030405060703", activation: otaa, app_key: "000102030405060708090a0b0c0d0e0"}
   - {dev_eui: "01020304050607zz", activation: external, tags: {a: b}}
 `
-	_, err := Load(Source{File: "bad.yaml", YAML: []byte(yaml), Env: []string{"LORAEDGE_UDP_QUEUE_SIZE=lots"}})
+	_, err := Load(Source{File: "bad.yaml", YAML: []byte(yaml), Env: []string{"LORAEDGE_UDP_QUEUE_SIZE=lots", "LORAEDGE_NETWORK_DEDUP_WINDW=1s"}})
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -34,12 +34,13 @@ devices:
 		`network.dedup_window: expected a duration like 90s, 15m or 2h, got "soon"`,
 		"network.confirmed_retries",
 		`udp.queue_size: expected a whole number, got "lots"`,
+		"environment LORAEDGE_NETWORK_DEDUP_WINDW: no such configuration key",
 	} {
 		assert.Contains(t, msg, want)
 	}
 	assert.NotContains(t, msg, "devices[3]: app_key: required")
 	for _, line := range strings.Split(msg, "\n")[1:] {
-		assert.Regexp(t, `^[a-z_]+(\[\d+\])?[.:]`, line, "every problem starts with its key")
+		assert.Regexp(t, `^([a-z_]+(\[\d+\])?[.:]|environment LORAEDGE_)`, line, "every problem starts with its key")
 	}
 	assert.False(t, goSpeak.MatchString(msg), "Go in %q: %q", msg, goSpeak.FindString(msg))
 }

@@ -94,14 +94,11 @@ func Load(src Source) (Config, error) {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
-	}
 
 	// Lists the file leaves out keep their defaults. Decoding goes on past
 	// a bad value, so that one run reports the problems of every stage.
 	c := Default()
-	problems := decodeProblems(v.UnmarshalExact(&c, viper.DecodeHook(textHook)))
+	problems := append(errs, decodeProblems(v.UnmarshalExact(&c, viper.DecodeHook(textHook)))...)
 	seen := map[string]bool{}
 	for _, p := range problems {
 		if fe := (*inputerr.FieldError)(nil); errors.As(p, &fe) {
