@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/httpapi"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/sim"
 )
 
@@ -116,10 +118,8 @@ func (a alertService) CreateSilence(_ context.Context, body json.RawMessage, who
 		alert.Silence
 		Duration string `json:"duration"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "silence: " + err.Error(), Err: err}
+	if err := inputerr.JSON(bytes.NewReader(body), &in); err != nil {
+		return nil, httpapi.BadInput(err)
 	}
 	s := in.Silence
 	if s.StartsAt.IsZero() {
@@ -137,7 +137,8 @@ func (a alertService) CreateSilence(_ context.Context, body json.RawMessage, who
 	}
 	out, err := a.eng.CreateSilence(s)
 	if err != nil {
-		return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error(), Err: err}
+		// The engine's texts are the operator's; only its package prefix goes.
+		return nil, &httpapi.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: strings.TrimPrefix(err.Error(), "alert: "), Err: err}
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/codec"
 	"github.com/loraedge/loraedge/internal/config"
+	"github.com/loraedge/loraedge/internal/inputerr"
 )
 
 // decodeOutput is the JSON `loraedge decode` prints.
@@ -44,7 +45,8 @@ func newDecodeCmd(e env) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(hexPayload), " ", ""))
 			if err != nil {
-				return fmt.Errorf("--hex: %w", err)
+				// The decoder's own text names its package; say what is wanted.
+				return fmt.Errorf("--hex: expected pairs of hex digits (0-9, a-f, spaces allowed), got %s", inputerr.Quote(hexPayload))
 			}
 			cfg := config.Default()
 			cfg.Profiles.Dir = profilesDir

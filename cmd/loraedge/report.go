@@ -56,7 +56,7 @@ func newReportCmd(e env) *cobra.Command {
 			"or ask the running daemon through GET /api/v1/reports/energy.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, e)
+			cfg, err := loadConfig(cmd, e, "data_dir", "sites", "devices", "energy")
 			if err != nil {
 				return err
 			}
@@ -84,6 +84,11 @@ func newReportCmd(e env) *cobra.Command {
 			rep, err := report.Energy(cmd.Context(), energy.RangeSource{Ranger: st}, opts, req, out)
 			if err != nil {
 				return err
+			}
+			if report.Empty(rep) {
+				// The file is written (with a page that explains); the
+				// exit code and this line tell a script or an operator.
+				return fmt.Errorf("the report is empty: no building with meters from %s to %s (configure sites and energy.meters, or check --site)", req.From, req.To)
 			}
 			if outFile != "" && outFile != "-" {
 				fmt.Fprintf(e.stderr, "%s: %d buildings, %s to %s\n", outFile, len(rep.Sites), req.From, req.To)

@@ -110,12 +110,18 @@ func newValidateCmd(e env) *cobra.Command {
 				}
 				environ = append(append([]string(nil), environ...), extra...)
 			}
+			// Every stage runs whatever the one before found: decoding and
+			// checks (both in Load), then the firmware profiles.
 			c, err := config.Load(config.Source{File: args[0], Env: environ})
+			if _, perr := loadProfiles(c); perr != nil {
+				if err == nil {
+					err = fmt.Errorf("%s: invalid configuration:\n%w", args[0], perr)
+				} else {
+					err = fmt.Errorf("%w\n%w", err, perr)
+				}
+			}
 			if err != nil {
 				return err
-			}
-			if _, err := loadProfiles(c); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			_, err = fmt.Fprintf(e.stdout, "%s: valid (%d sites, %d devices)\n", args[0], len(c.Sites), len(c.Devices))
 			return err

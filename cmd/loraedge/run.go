@@ -80,9 +80,11 @@ func newRunCmd(e env) *cobra.Command {
 }
 
 // loadConfig merges the --config file (or $LORAEDGE_CONFIG), environment
-// and the flags of cmd.
-func loadConfig(cmd *cobra.Command, e env) (config.Config, error) {
-	return config.Load(config.Source{File: configFile(cmd, e), Env: e.environ, Flags: cmd.Flags(), FlagKeys: runFlags})
+// and the flags of cmd. With sections, only those top-level keys are
+// checked: a command that serves no HTTP does not refuse to run over the
+// http section.
+func loadConfig(cmd *cobra.Command, e env, sections ...string) (config.Config, error) {
+	return config.Load(config.Source{File: configFile(cmd, e), Env: e.environ, Flags: cmd.Flags(), FlagKeys: runFlags, Sections: sections})
 }
 
 func configFile(cmd *cobra.Command, e env) string {

@@ -12,7 +12,7 @@ import (
 func newStoreCmd(e env) *cobra.Command {
 	root := &cobra.Command{Use: "store", Short: "Check or repair the data directory's store (daemon stopped)"}
 	dirOf := func(cmd *cobra.Command) (string, error) {
-		cfg, err := loadConfig(cmd, e)
+		cfg, err := loadConfig(cmd, e, "data_dir")
 		if err != nil {
 			return "", err
 		}

@@ -161,7 +161,7 @@ func (c Config) Validate() error {
 	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {
-		if err := s.Validate(); err != nil {
+		for _, err := range flatten(s.Validate()) {
 			add(fmt.Sprintf("sites[%d]", i), "%v", err)
 		}
 		switch {
@@ -178,7 +178,7 @@ func (c Config) Validate() error {
 	}
 	seen := map[lorawan.EUI64]bool{}
 	for i, d := range c.Devices {
-		if err := d.Validate(); err != nil {
+		for _, err := range flatten(d.Validate()) {
 			add(fmt.Sprintf("devices[%d]", i), "%v", err)
 		}
 		if seen[d.DevEUI] {

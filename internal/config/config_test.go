@@ -52,7 +52,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		want []string
 	}{
 		{"unknown-key.yaml", []string{"network", "dedup_windw"}},
-		{"bad-type.yaml", []string{"udp.queue_size", "cannot parse"}},
+		{"bad-type.yaml", []string{`udp.queue_size: expected a whole number, got "many"`}},
 		{"bad-key-hex.yaml", []string{"devices[0].dev_eui"}},
 		{"bad-values.yaml", []string{
 			"log.level: \"loud\"", "log.format: \"xml\"", "network.dedup_window: 5s",

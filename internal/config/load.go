@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/loraedge/loraedge/internal/inputerr"
 )
 
 // EnvPrefix starts every environment variable that sets a key:
@@ -34,6 +37,10 @@ type Source struct {
 	// Flags are bound by key: FlagKeys maps a flag name to a config key.
 	Flags    *pflag.FlagSet
 	FlagKeys map[string]string
+	// Sections, if set, limits the checks to these top-level keys
+	// ("data_dir", "energy", "devices"): a command reports only problems
+	// of the configuration it uses. Nil checks everything.
+	Sections []string
 }
 
 // Load reads, merges and strictly decodes the configuration, then validates
@@ -87,23 +94,135 @@ func Load(src Source) (Config, error) {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
-	}
 
-	// Lists the file leaves out keep their defaults.
+	// Lists the file leaves out keep their defaults. Decoding goes on past
+	// a bad value, so that one run reports the problems of every stage.
 	c := Default()
-	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
-		mapstructure.TextUnmarshallerHookFunc(),
-	)))
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", nameOf(src.File), err)
+	problems := append(errs, decodeProblems(v.UnmarshalExact(&c, viper.DecodeHook(textHook)))...)
+	seen := map[string]bool{}
+	for _, p := range problems {
+		if fe := (*inputerr.FieldError)(nil); errors.As(p, &fe) {
+			seen[fe.Field] = true
+		}
 	}
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s: invalid configuration:\n%w", nameOf(src.File), err)
+	for _, err := range flatten(c.Validate()) {
+		if !seen[validatedKey(err.Error())] {
+			problems = append(problems, err)
+		}
+	}
+	if src.Sections != nil {
+		problems = slices.DeleteFunc(problems, func(err error) bool { return !inSections(err, src.Sections) })
+	}
+	if len(problems) > 0 {
+		return c, fmt.Errorf("%s: invalid configuration:\n%w", nameOf(src.File), errors.Join(problems...))
 	}
 	return c, nil
+}
+
+// textHook decodes the scalar values given as text into durations, EUIs,
+// keys and other text types, with errors that say what was expected.
+func textHook(_, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if !ok || to.Kind() == reflect.String || (to != reflect.TypeOf(time.Duration(0)) && !reflect.PointerTo(to).Implements(textUnmarshaler)) {
+		return data, nil
+	}
+	v, err := inputerr.Text(to, s)
+	if err != nil {
+		return nil, err
+	}
+	return v.Interface(), nil
+}
+
+// decodeProblems turns the decoder's errors into one FieldError per
+// key, in words: "devices[3].app_key: expected 32 hex digits, got 31".
+func decodeProblems(err error) []error {
+	var out []error
+	for _, e := range flatten(err) {
+		var de *mapstructure.DecodeError
+		if !errors.As(e, &de) {
+			out = append(out, e)
+			continue
+		}
+		out = append(out, decodeProblem(de)...)
+	}
+	return out
+}
+
+func decodeProblem(de *mapstructure.DecodeError) []error {
+	name, cause := de.Name(), de.Unwrap()
+	// The decoder names the root by its type; the operator's root is "".
+	name = strings.TrimPrefix(strings.TrimPrefix(name, reflect.TypeOf(Config{}).String()), ".")
+	var (
+		fe *inputerr.FieldError
+		pe *mapstructure.ParseError
+		ue *mapstructure.UnconvertibleTypeError
+	)
+	switch {
+	case errors.As(cause, &fe):
+		return []error{&inputerr.FieldError{Field: name, Message: fe.Message, Err: fe.Err}}
+	case errors.As(cause, &pe):
+		return []error{&inputerr.FieldError{Field: name, Message: "expected " + inputerr.Expect(pe.Expected.Type()) + ", got " + inputerr.Got(pe.Value), Err: cause}}
+	case errors.As(cause, &ue):
+		return []error{&inputerr.FieldError{Field: name, Message: "expected " + inputerr.Expect(ue.Expected.Type()) + ", got " + inputerr.Got(ue.Value), Err: cause}}
+	}
+	if keys, ok := strings.CutPrefix(cause.Error(), "has invalid keys: "); ok {
+		var out []error
+		for _, k := range strings.Split(keys, ", ") {
+			if name != "" {
+				k = name + "." + k
+			}
+			out = append(out, &inputerr.FieldError{Field: k, Message: "no such configuration key", Err: cause})
+		}
+		return out
+	}
+	return []error{&inputerr.FieldError{Field: name, Message: "invalid value", Err: cause}}
+}
+
+// flatten lists the errors joined in err, depth first.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	// mapstructure puts a heading before its joined list.
+	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), "decoding failed") {
+		return flatten(u)
+	}
+	return []error{err}
+}
+
+// validatedKey is the key a check's message is about: "devices[3]:
+// app_key: required" is about devices[3].app_key.
+func validatedKey(msg string) string {
+	key, rest, _ := strings.Cut(msg, ": ")
+	if strings.HasSuffix(key, "]") {
+		if sub, _, ok := strings.Cut(rest, ": "); ok && !strings.ContainsAny(sub, " \"") {
+			return key + "." + sub
+		}
+	}
+	return key
+}
+
+// inSections reports whether a problem is about one of the sections; a
+// problem without a recognisable key is kept.
+func inSections(err error, sections []string) bool {
+	key := validatedKey(err.Error())
+	if fe := (*inputerr.FieldError)(nil); errors.As(err, &fe) {
+		key = fe.Field
+	}
+	top, _, _ := strings.Cut(key, ".")
+	top, _, _ = strings.Cut(top, "[")
+	if !slices.Contains(KeyPaths(), key) && !slices.ContainsFunc(KeyPaths(), func(k string) bool { return strings.HasPrefix(k, top+".") }) &&
+		top != "sites" && top != "devices" {
+		return true
+	}
+	return slices.Contains(sections, top)
 }
 
 func nameOf(file string) string {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -119,11 +120,11 @@ func (e *Engine) Location() *time.Location { return e.r.loc }
 func (e *Engine) ParsePeriod(from, to string) (time.Time, time.Time, error) {
 	f, err := time.ParseInLocation("2006-01-02", from, e.r.loc)
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("from: %w", err)
+		return time.Time{}, time.Time{}, &inputerr.FieldError{Field: "from", Message: "expected a date like 2026-01-01, got " + inputerr.Quote(from), Err: err}
 	}
 	t, err := time.ParseInLocation("2006-01-02", to, e.r.loc)
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("to: %w", err)
+		return time.Time{}, time.Time{}, &inputerr.FieldError{Field: "to", Message: "expected the last day included, a date like 2026-12-31, got " + inputerr.Quote(to), Err: err}
 	}
 	t = t.AddDate(0, 0, 1)
 	if !f.Before(t) {

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+
+	"github.com/loraedge/loraedge/internal/inputerr"
 )
 
 // Error is an error with a message meant for API users; Err, the internal
@@ -64,19 +67,48 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decodeJSON reads one JSON object strictly: unknown fields are errors.
+// decodeJSON reads one JSON object strictly: unknown fields are errors,
+// and every error names its field in words (see BadInput).
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
+	return BadInput(inputerr.JSON(r.Body, v))
+}
+
+// BadInput turns the errors of decoding a request (one or several joined
+// *inputerr.FieldError) into a 400 whose message lists them in words; the
+// decoders' own errors are kept as the cause for the debug log. Other
+// errors (a body over the size limit) pass unchanged, nil stays nil.
+func BadInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	var msgs []string
+	var causes []error
+	var walk func(error) bool
+	walk = func(err error) bool {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			all := true
+			for _, e := range j.Unwrap() {
+				all = walk(e) && all
+			}
+			return all
 		}
-		return badRequest("invalid JSON body: "+err.Error(), err)
+		var fe *inputerr.FieldError
+		if !errors.As(err, &fe) {
+			return false
+		}
+		msgs = append(msgs, fe.Error())
+		if fe.Err != nil {
+			causes = append(causes, fe.Err)
+		}
+		return true
 	}
-	if dec.More() {
-		return badRequest("one JSON object expected", nil)
+	if !walk(err) {
+		return err
 	}
-	return nil
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: strings.Join(msgs, "; "), Err: errors.Join(causes...)}
+}
+
+// badField is a 400 for one rejected value.
+func badField(fe *inputerr.FieldError) error {
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: fe.Error(), Err: fe.Err}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/semtechudp"
@@ -60,8 +62,12 @@ type Downlinker interface {
 
 func parseEUI(r *http.Request) (lorawan.EUI64, error) {
 	var eui lorawan.EUI64
-	if err := eui.UnmarshalText([]byte(r.PathValue("dev_eui"))); err != nil {
-		return eui, badRequest("dev_eui must be 16 hex digits", err)
+	v := r.PathValue("dev_eui")
+	if fe := inputerr.Hex("dev_eui", v, len(eui)); fe != nil {
+		return eui, badField(fe)
+	}
+	if err := eui.UnmarshalText([]byte(v)); err != nil {
+		return eui, badRequest("dev_eui: expected 16 hex digits", err)
 	}
 	return eui, nil
 }
@@ -215,7 +221,7 @@ func (in deviceInput) device() device.Device {
 
 func (s *Server) saveDevice(w http.ResponseWriter, d device.Device, status int) error {
 	if err := d.Validate(); err != nil {
-		return badRequest("invalid device: "+err.Error(), err)
+		return badRequest(strings.ReplaceAll(err.Error(), "\n", "; "), err)
 	}
 	if s.opts.Downlinks != nil && d.Profile != "" {
 		// Profile existence: asking for a command that cannot exist tells
@@ -398,7 +404,7 @@ func (s *Server) querySeries(w http.ResponseWriter, r *http.Request) error {
 	}
 	step, err := time.ParseDuration(every)
 	if err != nil || step < time.Minute {
-		return badRequest("every: a duration of at least 1m, e.g. 15m, 1h, 24h", err)
+		return badRequest("every: a duration of at least 1m, e.g. 15m, 1h, 24h, got "+inputerr.Quote(every), err)
 	}
 	if to.Sub(from)/step > 10000 {
 		return badRequest("at most 10000 intervals per query", nil)
@@ -409,7 +415,7 @@ func (s *Server) querySeries(w http.ResponseWriter, r *http.Request) error {
 	}
 	pick, ok := aggregates[agg]
 	if !ok {
-		return badRequest("agg: one of min, max, mean, sum, count, first, last, increase", nil)
+		return badRequest("agg: one of min, max, mean, sum, count, first, last, increase, got "+inputerr.Quote(agg), nil)
 	}
 	got, err := s.opts.Series.Aggregate(r.Context(), store.AggregateQuery{Keys: keys, From: from, To: to, Every: step})
 	if err != nil {
@@ -454,18 +460,21 @@ var aggregates = map[string]func(store.Bucket) float64{
 func (s *Server) timeRange(fromV, toV string, span time.Duration) (from, to time.Time, err error) {
 	now := s.opts.Now()
 	if to, err = parseTime(toV, now); err != nil {
-		return from, to, badRequest("to: "+err.Error(), err)
+		return from, to, badRequest("to: "+timeExpected+", got "+inputerr.Quote(toV), err)
 	}
 	if fromV == "" {
 		from = to.Add(-span)
 	} else if from, err = parseTime(fromV, to); err != nil {
-		return from, to, badRequest("from: "+err.Error(), err)
+		return from, to, badRequest("from: "+timeExpected+", got "+inputerr.Quote(fromV), err)
 	}
 	if !from.Before(to) {
 		return from, to, badRequest("from must be before to", nil)
 	}
 	return from, to, nil
 }
+
+// timeExpected says what from and to accept.
+const timeExpected = "expected a duration like -24h or a date YYYY-MM-DD (or a time like 2026-01-02T15:04:05Z)"
 
 // parseTime accepts RFC 3339, a date, or a duration back from base ("-6h").
 func parseTime(v string, base time.Time) (time.Time, error) {
@@ -522,11 +531,11 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 		dl.Confirmed = dl.Confirmed || in.Confirmed
 	case in.Hex != "":
 		if in.FPort == 0 || in.FPort > 223 {
-			return badRequest("f_port must be 1..223", nil)
+			return badRequest(fmt.Sprintf("f_port: 1..223, got %d", in.FPort), nil)
 		}
 		b, err := hex.DecodeString(in.Hex)
 		if err != nil {
-			return badRequest("hex: "+err.Error(), err)
+			return badRequest("hex: expected pairs of hex digits (0-9, a-f), got "+inputerr.Quote(in.Hex), err)
 		}
 		dl = profile.Downlink{FPort: in.FPort, Payload: b, Confirmed: in.Confirmed}
 	default:
@@ -536,12 +545,22 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, network.ErrQueueFull):
 		return &Error{Status: http.StatusTooManyRequests, Code: "queue_full", Message: "the device's downlink queue is full", Err: err}
-	case errors.Is(err, network.ErrPayloadSize), errors.Is(err, network.ErrUnknownDevice):
-		return badRequest(err.Error(), err)
+	case errors.Is(err, network.ErrPayloadSize):
+		return badRequest(payloadTooLarge(err, len(dl.Payload)), err)
+	case errors.Is(err, network.ErrUnknownDevice):
+		return badRequest("dev_eui: the network layer does not know this device yet", err)
 	case err != nil:
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "dev_eui": eui.String(), "f_port": dl.FPort,
 		"hex": hex.EncodeToString(dl.Payload), "confirmed": dl.Confirmed})
 	return nil
+}
+
+// payloadTooLarge words a payload the network layer refused for its size.
+func payloadTooLarge(err error, n int) string {
+	if pe := (*network.PayloadSizeError)(nil); errors.As(err, &pe) {
+		return pe.Error()
+	}
+	return fmt.Sprintf("payload: too large for this device, got %d bytes", n)
 }

@@ -294,8 +294,45 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
-	s.handle("/api/", readAccess, func(http.ResponseWriter, *http.Request) error {
+	// The fallbacks below match every method: a known path asked with
+	// a method it does not serve answers 405 with Allow, not 404.
+	s.handle("/api/", public, func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.methodNotAllowed(w, r); err != nil {
+			return err
+		}
+		if err := s.authorize(r, readAccess); err != nil {
+			return err
+		}
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such API route"}
 	})
-	s.mux.Handle("/", webHandler())
+	web := webHandler()
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.methodNotAllowed(w, r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		web.ServeHTTP(w, r)
+	})
+}
+
+// fallbacks are the patterns that match any method and path.
+var fallbacks = map[string]bool{"/api/": true, "/": true}
+
+// methodNotAllowed returns a 405 error, with the Allow header set, when
+// r's path has routes but none for r's method.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); !fallbacks[pattern] {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return nil
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		Message: r.Method + " is not served on this path; allowed: " + strings.Join(allow, ", ")}
 }

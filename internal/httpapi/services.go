@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/store"
 )
 
@@ -70,7 +71,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	switch state {
 	case "", "pending", "firing", "acknowledged", "resolved", "active":
 	default:
-		return badRequest("state: one of pending, firing, acknowledged, resolved, active", nil)
+		return badRequest("state: one of pending, firing, acknowledged, resolved, active, got "+inputerr.Quote(state), nil)
 	}
 	v, err := s.opts.Alerts.ListAlerts(r.Context(), state)
 	if err != nil {
@@ -147,11 +148,11 @@ func (s *Server) energyReport(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	from, err := time.Parse("2006-01-02", q.Get("from"))
 	if err != nil {
-		return badRequest("from: a date like 2026-01-01", err)
+		return badRequest("from: expected a date like 2026-01-01, got "+inputerr.Quote(q.Get("from")), err)
 	}
 	to, err := time.Parse("2006-01-02", q.Get("to"))
 	if err != nil {
-		return badRequest("to: the last day included, a date like 2026-12-31", err)
+		return badRequest("to: expected the last day included, a date like 2026-12-31, got "+inputerr.Quote(q.Get("to")), err)
 	}
 	if to.Before(from) || to.Sub(from) > 3*366*24*time.Hour {
 		return badRequest("to must not be before from, at most three years apart", nil)
@@ -164,10 +165,10 @@ func (s *Server) energyReport(w http.ResponseWriter, r *http.Request) error {
 		req.Lang = "de"
 	}
 	if !slices.Contains([]string{"pdf", "html", "csv", "json"}, req.Format) {
-		return badRequest("format: pdf, html, csv or json", nil)
+		return badRequest("format: pdf, html, csv or json, got "+inputerr.Quote(req.Format), nil)
 	}
 	if req.Lang != "de" && req.Lang != "en" {
-		return badRequest("lang: de or en", nil)
+		return badRequest("lang: de or en, got "+inputerr.Quote(req.Lang), nil)
 	}
 	ctype, name, body, err := s.opts.Reports.EnergyReport(r.Context(), req)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
 )
@@ -157,16 +158,22 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		return rep
 	}
 	if len(payload) > maxCommandBytes {
-		return nack(ReasonBadRequest, fmt.Errorf("%d bytes, limit %d", len(payload), maxCommandBytes))
+		return nack(ReasonBadRequest, fmt.Errorf("message: %d bytes at most, got %d", maxCommandBytes, len(payload)))
 	}
 	var req CommandRequest
-	if err := json.Unmarshal(payload, &req); err != nil {
-		return nack(ReasonBadRequest, err)
-	}
+	err := json.Unmarshal(payload, &req)
+	// A value of the wrong kind leaves the others decoded: the nack
+	// carries the id, so the sender can match it.
 	rep.ID, rep.Command = req.ID, req.Command
+	if err != nil {
+		return nack(ReasonBadRequest, inputerr.FromJSON(err))
+	}
 	var eui lorawan.EUI64
+	if fe := inputerr.Hex("dev_eui", devStr, len(eui)); fe != nil {
+		return nack(ReasonBadTopic, fmt.Errorf("topic %w", fe))
+	}
 	if err := eui.UnmarshalText([]byte(devStr)); err != nil {
-		return nack(ReasonBadTopic, err)
+		return nack(ReasonBadTopic, errors.New("topic dev_eui: expected 16 hex digits"))
 	}
 	rep.DevEUI = eui.String()
 	key := rep.DevEUI + "/" + req.ID
@@ -207,7 +214,7 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		}
 	} else {
 		if req.FPort == nil || *req.FPort < 1 || *req.FPort > 223 {
-			return nack(ReasonBadFPort, errors.New("f_port must be 1..223"))
+			return nack(ReasonBadFPort, errors.New("f_port: 1..223"))
 		}
 		h := ""
 		if req.Hex != nil {
@@ -215,12 +222,12 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		}
 		b, err := hex.DecodeString(h)
 		if err != nil {
-			return nack(ReasonBadHex, err)
+			return nack(ReasonBadHex, errors.New("hex: expected pairs of hex digits (0-9, a-f), got "+inputerr.Quote(h)))
 		}
 		dl = profile.Downlink{FPort: uint8(*req.FPort), Payload: b}
 	}
 	if len(dl.Payload) > maxDownlinkPayloadLen {
-		return nack(ReasonPayloadTooLong, fmt.Errorf("%d bytes, limit %d", len(dl.Payload), maxDownlinkPayloadLen))
+		return nack(ReasonPayloadTooLong, fmt.Errorf("payload: %d bytes at most, got %d", maxDownlinkPayloadLen, len(dl.Payload)))
 	}
 	if req.Confirmed != nil {
 		dl.Confirmed = *req.Confirmed
@@ -229,11 +236,15 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 	id, err := s.opts.Downlinks.EnqueueDownlink(eui, dl.FPort, dl.Payload, dl.Confirmed)
 	switch {
 	case errors.Is(err, network.ErrQueueFull):
-		return nack(ReasonQueueFull, err)
+		return nack(ReasonQueueFull, errors.New("the device's downlink queue is full"))
 	case errors.Is(err, network.ErrPayloadSize):
-		return nack(ReasonPayloadTooLong, err)
+		pe := &network.PayloadSizeError{Size: len(dl.Payload)}
+		if !errors.As(err, &pe) {
+			return nack(ReasonPayloadTooLong, errors.New("payload: too large for this device"))
+		}
+		return nack(ReasonPayloadTooLong, pe)
 	case errors.Is(err, network.ErrUnknownDevice):
-		return nack(ReasonUnknownDevice, err)
+		return nack(ReasonUnknownDevice, errors.New("dev_eui: the network layer does not know this device yet"))
 	case err != nil:
 		return nack(ReasonEnqueueFailed, err)
 	}

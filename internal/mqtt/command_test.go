@@ -117,6 +117,14 @@ func TestCommands(t *testing.T) {
 	}
 
 	long := strings.Repeat("ab", 243)
+	// nackTexts are the words an operator reads in a nack's error.
+	nackTexts := map[string]string{
+		"bad hex":          `hex: expected pairs of hex digits (0-9, a-f), got "zz"`,
+		"fport 0":          "f_port: 1..223",
+		"too long":         "payload: 242 bytes at most, got 243",
+		"not json":         "body: not valid JSON",
+		"bad eui in topic": `topic dev_eui: expected 16 hex digits, got 6`,
+	}
 	tests := []struct {
 		name, dev, body string
 		id              string // "" for bodies without one
@@ -156,6 +164,10 @@ func TestCommands(t *testing.T) {
 			r := reply(t, tc.dev, "nack", tc.id)
 			assert.Equal(t, "nack", r.Result)
 			assert.Equal(t, tc.reason, r.Reason, r.Error)
+			if w, ok := nackTexts[tc.name]; ok {
+				assert.Contains(t, r.Error, w)
+			}
+			assert.NotRegexp(t, `json:|encoding/|strconv\.|lorawan\.|network:|Go (struct field|value)|%!`, r.Error)
 		})
 	}
 	got := q.all()

@@ -36,6 +36,21 @@ type pendingTx struct {
 // (DR5-7 without FOpts); smaller data rates are not checked here.
 const maxAppPayload = 242
 
+// PayloadSizeError is a downlink payload too large to queue; it matches
+// ErrPayloadSize with errors.Is. Where names the data rate Max is for; the
+// text is worded for the operator, who gets it through the API or MQTT.
+type PayloadSizeError struct {
+	Size, Max int
+	Where     string
+}
+
+func (e *PayloadSizeError) Error() string {
+	return fmt.Sprintf("payload: %d bytes at most at %s, got %d", e.Max, e.Where, e.Size)
+}
+
+// Is makes errors.Is(err, ErrPayloadSize) hold.
+func (e *PayloadSizeError) Is(target error) bool { return target == ErrPayloadSize }
+
 // EnqueueDownlink queues an application payload for the device. Class A
 // devices get it in RX1 after their next uplink; Class C devices at once in
 // RX2 parameters through the gateway that heard them last. The returned id
@@ -49,7 +64,7 @@ func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []by
 		return "", fmt.Errorf("enqueue downlink %s: fport %d not in 1..223", devEUI, fport)
 	}
 	if len(payload) > maxAppPayload {
-		return "", fmt.Errorf("enqueue downlink %s: %d bytes: %w", devEUI, len(payload), ErrPayloadSize)
+		return "", fmt.Errorf("enqueue downlink %s: %w", devEUI, &PayloadSizeError{Size: len(payload), Max: maxAppPayload, Where: "the fastest data rate"})
 	}
 	s.mu.Lock()
 	q := s.queues[devEUI]

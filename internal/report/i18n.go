@@ -134,6 +134,8 @@ var texts = map[Lang]map[string]string{
 		"note_no_degree_days":       "%s: keine Gradtagzahlen – Heizenergie nicht witterungsbereinigt.",
 		"note_no_area":              "%s: keine Bezugsfläche – keine Kennwerte.",
 		"note_factor_year":          "Emissionsfaktor %s für %d: Wert von %s verwendet.",
+		"empty_title":               "Dieser Bericht ist leer",
+		"empty_text":                "Für den Berichtszeitraum und die Auswahl gibt es keine Liegenschaft mit Zählern. Liegenschaften stehen in der Konfiguration unter sites, ihre Zähler unter energy.meters; ohne --site (oder site=) zählt jede Liegenschaft mit Zählern.",
 	},
 	EN: {
 		"title":                     "Energy report",
@@ -236,6 +238,8 @@ var texts = map[Lang]map[string]string{
 		"note_no_degree_days":       "%s: no degree days – heating energy not weather-normalised.",
 		"note_no_area":              "%s: no reference area – no indices.",
 		"note_factor_year":          "Emission factor %s for %d: value of %s used.",
+		"empty_title":               "This report is empty",
+		"empty_text":                "For this period and selection there is no building with meters. Buildings are configured under sites, their meters under energy.meters; without --site (or site=) every building with meters counts.",
 	},
 }
 

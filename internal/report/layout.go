@@ -64,6 +64,17 @@ func (t tr) granularityTitle(g energy.Granularity) string {
 	return t.s("monthly")
 }
 
+// Empty reports whether rep has nothing to show: no building with meters
+// in the period and selection.
+func Empty(rep *energy.Report) bool {
+	for _, s := range rep.Sites {
+		if len(s.Media) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // document lays out rep.
 func document(rep *energy.Report, t tr) []block {
 	var bs []block
@@ -78,6 +89,11 @@ func document(rep *energy.Report, t tr) []block {
 			{t.s("area_basis"), strings.ToUpper(rep.AreaBasis)},
 		},
 	})
+	if Empty(rep) {
+		// An empty PDF without a word looks like a bug; say why instead.
+		add(heading{t.s("empty_title"), 2}, para{text: t.s("empty_text")})
+		return bs
+	}
 
 	// Summary of all sites.
 	add(heading{t.s("summary"), 2})

@@ -286,12 +286,7 @@ func TestTextKeysExist(t *testing.T) {
 // every format and language: no panics, well-formed output.
 func TestEdgeCases(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	src := energy.RangeSource{Ranger: st}
-	sites := []site.Site{{ID: "leer", Name: "Leeres Gebäude", Kind: site.Building}}
-	meters := energy.Config{Meters: []energy.MeterConfig{{Site: "leer", Medium: energy.Water, Device: "00000000000000aa"}}}
+	src, sites, meters := emptyStore(t)
 	for _, opts := range []energy.Options{{}, {Sites: sites, Config: meters}} {
 		for _, f := range []Format{PDF, HTML, CSV, JSON} {
 			for _, l := range []Lang{DE, EN} {
