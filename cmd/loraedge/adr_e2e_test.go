@@ -22,9 +22,6 @@ import (
 	"github.com/loraedge/loraedge/internal/sim"
 )
 
-// fieldInterval is the field devices' uplink interval in virtual time.
-const fieldInterval = 10 * time.Minute
-
 // writeFieldConfig writes a daemon configuration listing the field's OTAA
 // devices. The dedup window is short because the simulator's single
 // gateway sends each copy once, and the test plays a device's uplinks a
@@ -95,21 +92,29 @@ func (f fieldFigures) String() string {
 		f.airBefore.Seconds(), f.airAfter.Seconds())
 }
 
+// fieldLate is the share of the field's time after which its airtime
+// counts as after ADR: the last tenth, when the devices have settled.
+const fieldLate = 0.9
+
 // watchField follows a running field until it ends: each device's airtime
 // per transmission while it is still at SF12, and the device states at the
-// field's half time, from which the loss after convergence is counted.
-func watchField(t *testing.T, s *sim.Simulator, fc sim.FieldConfig, done <-chan error) (sf12 map[lorawan.EUI64]time.Duration, half []sim.DeviceState) {
+// field's half time, from which the loss after convergence is counted, and
+// at fieldLate.
+// fc.Start must be set, as the field's times are read from it.
+func watchField(t *testing.T, s *sim.Simulator, fc sim.FieldConfig, done <-chan error) (sf12 map[lorawan.EUI64]time.Duration, half, late []sim.DeviceState) {
 	t.Helper()
+	require.False(t, fc.Start.IsZero(), "the field's start")
 	sf12 = map[lorawan.EUI64]time.Duration{}
 	mid := fc.Start.Add(fc.Duration / 2)
+	lateAt := fc.Start.Add(time.Duration(fieldLate * float64(fc.Duration)))
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
 			require.NoError(t, err)
-			require.NotNil(t, half, "the field ended before its half time was seen")
-			return sf12, half
+			require.NotNil(t, late, "the field ended before its last tenth was seen")
+			return sf12, half, late
 		case <-tick.C:
 		}
 		for _, ds := range s.DeviceStates() {
@@ -117,15 +122,21 @@ func watchField(t *testing.T, s *sim.Simulator, fc sim.FieldConfig, done <-chan 
 				sf12[ds.DevEUI] = ds.Airtime / time.Duration(ds.Transmissions)
 			}
 		}
-		if c := s.Clock(); half == nil && c != nil && !c.Now().Before(mid) {
+		c := s.Clock()
+		if c == nil {
+			continue
+		}
+		if now := c.Now(); half == nil && !now.Before(mid) {
 			half = s.DeviceStates()
+		} else if late == nil && !now.Before(lateAt) {
+			late = s.DeviceStates()
 		}
 	}
 }
 
 // judgeField compares where the network left each device with the fastest
 // rate its mean SNR allows with the default margin, as adrsim does.
-func judgeField(t *testing.T, s *sim.Simulator, fc sim.FieldConfig, sf12 map[lorawan.EUI64]time.Duration, half []sim.DeviceState) fieldFigures {
+func judgeField(t *testing.T, s *sim.Simulator, fc sim.FieldConfig, sf12 map[lorawan.EUI64]time.Duration, half, late []sim.DeviceState) fieldFigures {
 	t.Helper()
 	band := adr.EU868()
 	limits := adr.DefaultLimits(band)
@@ -149,10 +160,10 @@ func judgeField(t *testing.T, s *sim.Simulator, fc sim.FieldConfig, sf12 map[lor
 		}
 		f.txSent += ds.Transmissions - half[i].Transmissions
 		f.txLost += ds.TransmissionsLost - half[i].TransmissionsLost
-		f.airAfter += ds.Airtime - half[i].Airtime
-		f.airBefore += sf12[ds.DevEUI] * time.Duration(time.Hour/fieldInterval)
+		f.airAfter += ds.Airtime - late[i].Airtime
+		f.airBefore += sf12[ds.DevEUI] * time.Duration(time.Hour/fc.Interval)
 	}
-	f.airAfter = time.Duration(float64(f.airAfter) / (fc.Duration - fc.Duration/2).Hours())
+	f.airAfter = time.Duration(float64(f.airAfter) / ((1 - fieldLate) * fc.Duration.Hours()))
 	return f
 }
 
@@ -165,8 +176,8 @@ func runFieldE2E(t *testing.T, algorithm string, fc sim.FieldConfig, speed float
 	dir := t.TempDir()
 	d := startDaemon(t, writeFieldConfig(t, dir, algorithm, devs), dir)
 	s, done := startField(t, t.Context(), d.udpAddr, fc, speed)
-	sf12, half := watchField(t, s, fc, done)
-	return judgeField(t, s, fc, sf12, half), d, s
+	sf12, half, late := watchField(t, s, fc, done)
+	return judgeField(t, s, fc, sf12, half, late), d, s
 }
 
 // The acceptance over real UDP: 40 OTAA devices with real crypto
@@ -184,7 +195,8 @@ func TestADRFieldOverUDP(t *testing.T) {
 	// 10 virtual minutes are 150 ms of real time: a device's next uplink
 	// comes after the dedup window and the downlink of the last one.
 	const speed = 4000
-	fc := sim.FieldConfig{Devices: 40, Interval: fieldInterval, Duration: 300 * fieldInterval}
+	fc := sim.DefaultFieldConfig() // 40 devices, an uplink every 10 minutes
+	fc.Duration = 300 * fc.Interval
 	got, d, s := runFieldE2E(t, "loraedge", fc, speed)
 	t.Logf("loraedge over UDP: %s", got)
 	assert.GreaterOrEqual(t, got.atFastest, 36, "at least 90 %% at the fastest rate the link allows")
@@ -227,7 +239,8 @@ func TestADRRefusalAndRestartOverUDP(t *testing.T) {
 	// 0 refuses channel masks. One uplink per device every 250 ms, so the
 	// restart misses at most one uplink per device.
 	link := sim.LinkModel{MinSNR: 6, MaxSNR: 10, FadingDB: 2}
-	fc := sim.FieldConfig{Devices: 4, Interval: fieldInterval, Duration: 160 * fieldInterval, Link: &link, RefuseChMask: []int{0}}
+	fc := sim.DefaultFieldConfig()
+	fc.Devices, fc.Duration, fc.Link, fc.RefuseChMask = 4, 160*fc.Interval, &link, []int{0}
 	devs, err := sim.FieldDevices(fc)
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -235,7 +248,7 @@ func TestADRRefusalAndRestartOverUDP(t *testing.T) {
 	d := startDaemon(t, file, dir)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	s, done := startField(t, ctx, d.udpAddr, fc, float64(fieldInterval/(250*time.Millisecond)))
+	s, done := startField(t, ctx, d.udpAddr, fc, float64(fc.Interval/(250*time.Millisecond)))
 	refuser, steered := devs[0].DevEUI, devs[1].DevEUI
 
 	var before httpapi.MACView
