@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,23 +61,32 @@ func startField(t *testing.T, ctx context.Context, target string, fc sim.FieldCo
 	return s, done
 }
 
-// macView reads the API's MAC view of a device.
-func (d *e2eDaemon) macView(eui lorawan.EUI64) (httpapi.MACView, error) {
-	var v httpapi.MACView
+// macJSON reads the API's MAC view of a device as JSON.
+func (d *e2eDaemon) macJSON(eui lorawan.EUI64) ([]byte, error) {
 	req, err := http.NewRequest("GET", "http://"+d.http+"/api/v1/devices/"+eui.String()+"/mac", nil)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+d.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return v, fmt.Errorf("mac view of %s: %s", eui, resp.Status)
+		return nil, fmt.Errorf("mac view of %s: %s", eui, resp.Status)
 	}
-	return v, json.NewDecoder(resp.Body).Decode(&v)
+	return io.ReadAll(resp.Body)
+}
+
+// macView reads the API's MAC view of a device.
+func (d *e2eDaemon) macView(eui lorawan.EUI64) (httpapi.MACView, error) {
+	var v httpapi.MACView
+	b, err := d.macJSON(eui)
+	if err != nil {
+		return v, err
+	}
+	return v, json.Unmarshal(b, &v)
 }
 
 // fieldFigures sums up a field run over UDP as the issue measures it.
@@ -252,14 +262,25 @@ func TestADRRefusalAndRestartOverUDP(t *testing.T) {
 	refuser, steered := devs[0].DevEUI, devs[1].DevEUI
 
 	var before httpapi.MACView
+	var raw []byte
 	require.Eventually(t, func() bool {
 		ds, _ := s.DeviceState(steered)
 		if ds.DR != 5 || ds.Uplinks < 30 {
 			return false
 		}
-		before, err = d.macView(steered)
-		return err == nil && before.DataRate != nil && *before.DataRate == 5 && len(before.PendingCommands) == 0
+		if raw, err = d.macJSON(steered); err != nil || json.Unmarshal(raw, &before) != nil {
+			return false
+		}
+		return before.DataRate != nil && *before.DataRate == 5 && len(before.PendingCommands) == 0
 	}, 20*time.Second, 20*time.Millisecond, "the strong device is steered to SF7")
+	// The JSON a client reads: the radio settings and an empty list of
+	// pending commands, not a missing one.
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(raw, &fields))
+	assert.EqualValues(t, 5, fields["data_rate"], "%s", raw)
+	assert.EqualValues(t, *before.TXPowerDBm, fields["tx_power_dbm"], "%s", raw)
+	assert.EqualValues(t, 1, fields["nb_trans"], "%s", raw)
+	assert.Equal(t, []any{}, fields["pending_commands"], "%s", raw)
 
 	nacks, err := d.metric(`loraedge_network_mac_commands_answered_total{cid="LinkADRReq",result="nack_ch_mask"}`)
 	require.NoError(t, err)
