@@ -36,9 +36,15 @@ type e2eDaemon struct {
 
 func startDaemon(t *testing.T, file, dataDir string, extraEnv ...string) *e2eDaemon {
 	t.Helper()
-	d := &e2eDaemon{t: t, token: "test-admin-token-0123456789", done: make(chan error, 1),
-		udpAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(freeUDPPort(t))),
-		http:    net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))}
+	return startDaemonOn(t, file, dataDir, net.JoinHostPort("127.0.0.1", strconv.Itoa(freeUDPPort(t))), extraEnv...)
+}
+
+// startDaemonOn is startDaemon on a given UDP address, so that a restarted
+// daemon is found by packet forwarders that keep sending to it.
+func startDaemonOn(t *testing.T, file, dataDir, udpAddr string, extraEnv ...string) *e2eDaemon {
+	t.Helper()
+	d := &e2eDaemon{t: t, token: "test-admin-token-0123456789", done: make(chan error, 1), udpAddr: udpAddr,
+		http: net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {
