@@ -1,7 +1,9 @@
 package network
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -94,6 +96,9 @@ func (s *Server) reserve(d Downlink) bool {
 
 func (s *Server) refuse(d Downlink, subBand, reason string, at time.Duration, err error) {
 	s.dc.refused.WithLabelValues(subBand, reason).Inc()
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		return // a gateway out of budget refuses often: no attributes built for nothing
+	}
 	args := []any{"gateway_id", d.GatewayID.String(), "frequency", d.Frequency, "data_rate", d.DataRate,
 		"sub_band", subBand, "reason", reason, "airtime", at}
 	if err != nil {

@@ -3,6 +3,7 @@ package network
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -88,7 +89,8 @@ func (s *Server) queueReq(ss *session, cmd lorawan.MACCommand) bool {
 // the channel, so each channel has its own retries.
 func (p pendingCmd) key() string {
 	if p.cid() == lorawan.NewChannelReq && len(p.Cmd) > 1 {
-		return fmt.Sprintf("%s#%d", p.cid(), p.Cmd[1])
+		// On the uplink path for every pending command: no fmt.
+		return p.cid().String() + "#" + strconv.Itoa(int(p.Cmd[1]))
 	}
 	return p.cid().String()
 }
