@@ -82,3 +82,15 @@ type HandlerFunc func(ctx context.Context, up Uplink) error
 func (f HandlerFunc) HandleUplink(ctx context.Context, up Uplink) error { return f(ctx, up) }
 
 var _ Handler = HandlerFunc(nil)
+
+// DurableHandler is a Handler that can tell when an uplink's measurements
+// are durable. The network layer acknowledges a confirmed uplink only after
+// done(nil): an ACK then promises that what the uplink carried survives a
+// crash. done is called exactly once, from any goroutine, and must not
+// block; an error returned by HandleUplinkDurable itself means done is not
+// called. An uplink that yields nothing to store (no profile, undecodable
+// payload) is durable at once, since a retransmission cannot change that.
+type DurableHandler interface {
+	Handler
+	HandleUplinkDurable(ctx context.Context, up Uplink, done func(error)) error
+}
