@@ -137,6 +137,12 @@ type Server struct {
 	dedup   dedup
 	pending map[uint64]pendingTx
 	nextID  uint64
+	// The loop's record of confirmed uplinks and their held ACKs
+	// (ackhold.go); durable carries the handler's reports to the loop.
+	durable chan durableEvent
+	marks   map[lorawan.EUI64]ackMark
+	held    map[uint64]*heldAcks
+	ackSeq  uint64
 
 	lastClassC time.Time
 	abpIndex   map[lorawan.DevAddr][]lorawan.EUI64
@@ -172,6 +178,9 @@ func NewServer(opts Options) (*Server, error) {
 		acks:     make(chan txAck, 256),
 		kick:     make(chan struct{}, 1),
 		pending:  make(map[uint64]pendingTx),
+		durable:  make(chan durableEvent, 4096),
+		marks:    make(map[lorawan.EUI64]ackMark),
+		held:     make(map[uint64]*heldAcks),
 		sessions: make(map[lorawan.EUI64]*session),
 		prev:     make(map[lorawan.EUI64]*session),
 		byAddr:   make(map[lorawan.DevAddr][]*session),
@@ -362,6 +371,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.dedup.add(f, s.opts.DedupWindow, s.m)
 		case a := <-s.acks:
 			s.handleTxAck(ctx, a)
+		case ev := <-s.durable:
+			s.handleDurable(ctx, ev)
 		case <-s.kick:
 			s.sendClassC(ctx)
 		case <-t.C:
@@ -392,10 +403,20 @@ func (s *Server) tick(ctx context.Context) {
 		}
 		break
 	}
+	for {
+		select {
+		case ev := <-s.durable:
+			s.handleDurable(ctx, ev)
+			continue
+		default:
+		}
+		break
+	}
 	if due := s.dedup.due(now); len(due) > 0 {
 		s.processBatch(ctx, due)
 	}
 	s.expirePending(now)
+	s.expireHeld(now)
 	if now.Sub(s.lastClassC) >= classCHoldoff/2 {
 		s.lastClassC = now
 		s.sendClassC(ctx)
