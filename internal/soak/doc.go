@@ -12,16 +12,21 @@
 //   - TestDiskFull: the data dir on an 8 MiB tmpfs; the daemon goes
 //     read-only, stays up, keeps what it had, and writes again when space
 //     returns.
+//   - TestKillLoopConfirmed: SIGKILL at random moments under confirmed
+//     uplinks; every uplink whose ACK the forwarder saw (a PULL_RESP with
+//     the ACK bit, verified with the device's key) is in the store, and the
+//     retransmissions of unacknowledged ones are not stored twice.
 //   - TestDataClockJumps: gateways' GPS times jump by hours back and forth;
 //     measurements keep their own times, FCnt checks and dedup are unaffected.
 //   - TestFlood: malformed datagrams, forged MICs and replays mixed with
 //     valid traffic; every valid uplink is stored, every bad one counted
 //     under its reason, memory stays bounded.
 //
-// The daemon never acknowledges an uplink to the radio, so "acknowledged"
-// here is the strongest thing that can be observed: the daemon's own
-// stored counter read just before a kill, and what reached MQTT or InfluxDB
-// (both are fed only from durable log records).
+// The other scenarios send unconfirmed uplinks, which the daemon never
+// acknowledges to the radio, so "acknowledged" there is the strongest thing
+// that can be observed: the daemon's own stored counter read just before a
+// kill, and what reached MQTT or InfluxDB (both are fed only from durable
+// log records).
 //
 // Run: `go test ./internal/soak` (about 45 s, part of `make test`), `make
 // soak` (10 minutes each, SOAK_DURATION=... to change). The disk-full test
