@@ -180,3 +180,53 @@ func TestAckOnlyConfirmedDataWaits(t *testing.T) {
 	requireAck(t, dls[2], d, 1_000_000, time.Second)
 	require.Len(t, h.all(), 2, "the empty frame is not handed on")
 }
+
+// instantDurable reports every uplink durable as it is handed on, so a
+// benchmark measures the holding machinery, not a disk.
+type instantDurable struct{ n int }
+
+func (h *instantDurable) HandleUplink(context.Context, uplink.Uplink) error {
+	h.n++
+	return nil
+}
+
+func (h *instantDurable) HandleUplinkDurable(_ context.Context, _ uplink.Uplink, done func(error)) error {
+	h.n++
+	done(nil)
+	return nil
+}
+
+// BenchmarkUplinkConfirmed is BenchmarkUplink's batch=64 case with
+// confirmed uplinks: each ACK is held until its durability report comes
+// back through the loop, then built and sent.
+func BenchmarkUplinkConfirmed(b *testing.B) {
+	const ndev, batch = 100, 64
+	devs := make([]device.Device, ndev)
+	for i := range devs {
+		devs[i] = abpDevice(byte(i))
+	}
+	h := &instantDurable{}
+	e := newEnv(b, devs, func(o *Options) { o.QueueSize, o.Handler, o.DutyCycle = batch, h, dutyCycleOff })
+	frames := make([][]byte, b.N)
+	for i := range frames {
+		f := abpFrame(devs[i%ndev], uint32(i/ndev), []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c})
+		f.confirmed = true
+		frames[i] = f.bytes(b)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i, phy := range frames {
+		e.s.HandleFrame(e.ctx, Frame{PHYPayload: phy, RxInfo: rx(gw1, 3, uint32(i))})
+		if (i+1)%batch == 0 || i == len(frames)-1 {
+			e.flush()
+		}
+	}
+	e.s.tick(e.ctx) // the last batch's reports
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if h.n != b.N || len(e.tx.all()) != b.N {
+		b.Fatalf("handled %d, acknowledged %d of %d", h.n, len(e.tx.all()), b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "uplinks/s")
+}

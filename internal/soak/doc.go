@@ -42,7 +42,10 @@
 // under 50 uplinks/s (4,490 refused and counted), resumed by itself; flood
 // 336,000 bad datagrams at 1,870/s of 13 kinds, each counted under its
 // reason, 3,600 valid uplinks all stored, peak RSS 27 MiB; clock jumps
-// 4,954 uplinks over 7 GPS-time jumps, all stored at their own times.
+// 4,954 uplinks over 7 GPS-time jumps, all stored at their own times; kill
+// loop with confirmed uplinks (2 minutes, 20/s) 118 SIGKILLs, 2,464
+// uplinks, 1,817 acknowledged and all in the store, 698 retransmissions,
+// none stored.
 //
 // At 10 minutes (make soak): 495 kills, 110,088 measurements on MQTT all
 // in the store, 2,470 replays rejected; 152 outages (54 broker, 54
