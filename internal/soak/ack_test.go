@@ -3,6 +3,7 @@ package soak
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/loadtest"
+	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 )
 
@@ -29,8 +31,15 @@ type ackForwarder struct {
 	byTmst   map[ackKey]sentUplink // uplinks (and retransmissions) sent
 	acked    map[ackKey]sentUplink // by the uplink's (device, time)
 	ackCount int                   // PULL_RESPs with the ACK bit
+	resent   map[ackKey]bool       // uplinks retransmitted, by data time
 	bad      []string              // downlinks that do not verify
 }
+
+// retransmitDelay dates a retransmission a day after its uplink. A copy
+// that reaches the daemon only as a retransmission (the first was sent
+// while it was down, or lost in the kill) is a new uplink to it, stored at
+// that time; one stored at both times is stored twice.
+const retransmitDelay = 24 * time.Hour
 
 type ackKey struct {
 	dev int
@@ -42,7 +51,7 @@ func newAckForwarder(t *testing.T, port int, fl *fleet) *ackForwarder {
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	f := &ackForwarder{forwarder: &forwarder{conn: c, mac: lorawan.EUI64{0xb8, 0x27, 0xeb, 0xff, 0xfe, 0x50, 0xac, 1}},
-		fleet: fl, byAddr: map[lorawan.DevAddr]int{}, byTmst: map[ackKey]sentUplink{}, acked: map[ackKey]sentUplink{}}
+		fleet: fl, byAddr: map[lorawan.DevAddr]int{}, byTmst: map[ackKey]sentUplink{}, acked: map[ackKey]sentUplink{}, resent: map[ackKey]bool{}}
 	for i, d := range fl.devs {
 		f.byAddr[d.Addr] = i
 	}
@@ -162,8 +171,9 @@ func confirmedUplink(d loadtest.Device, fcnt uint32) []byte {
 // opening the downlink path every 100 ms (a restarted daemon learns the
 // forwarder's address again). An uplink not ACKed within 2.5 s is sent
 // once more, like a device does, with the same FCnt: the daemon must not
-// store it twice, and a retransmission heard 500 ms later in GPS time
-// would show up as a point at a time never sent.
+// store it twice. Its gateway GPS time is retransmitDelay later (a data
+// time no uplink of the run has, whatever the store's time resolution), so
+// the store shows which copy it kept.
 func (f *ackForwarder) loadConfirmed(ctx context.Context, rate float64) (retransmitted int) {
 	const tick = 10 * time.Millisecond
 	t := time.NewTicker(tick)
@@ -188,7 +198,10 @@ func (f *ackForwarder) loadConfirmed(ctx context.Context, rate float64) (retrans
 			w := unacked[0]
 			unacked = unacked[1:]
 			if !f.isAcked(w.u) {
-				f.send(w.u, w.phy, w.u.at.Add(500*time.Millisecond))
+				f.mu.Lock()
+				f.resent[ackKey{w.u.dev, w.u.at.UnixNano()}] = true
+				f.mu.Unlock()
+				f.send(w.u, w.phy, w.u.at.Add(retransmitDelay))
 				retransmitted++
 			}
 		}
@@ -238,14 +251,15 @@ func TestKillLoopConfirmed(t *testing.T) {
 	kills++
 
 	st, _ := readStore(t, h.dataDir)
-	h.fleet.checkAgainstSent(t, st, "store")
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
+	asRetrans := fw.checkStored(t, st)
 	require.Empty(t, fw.bad, "downlinks the devices could not use")
 	require.NotEmpty(t, fw.acked, "no uplink was acknowledged")
 	missing := 0
 	for _, u := range fw.acked {
-		if len(st[h.fleet.devs[u.dev].EUI.String()][u.at.UnixNano()]) != measurementsPerUplink {
+		byT := st[h.fleet.devs[u.dev].EUI.String()]
+		if len(byT[u.at.UnixNano()]) != measurementsPerUplink && len(byT[u.at.Add(retransmitDelay).UnixNano()]) != measurementsPerUplink {
 			missing++
 			if missing < 5 {
 				t.Errorf("device %d f_cnt %d was acknowledged but is not (fully) in the store", u.dev, u.fcnt)
@@ -254,6 +268,43 @@ func TestKillLoopConfirmed(t *testing.T) {
 	}
 	require.Zero(t, missing, "acknowledged uplinks missing from the store after kill -9")
 	sent := h.fleet.sentCount()
-	t.Logf("%d kills, %d confirmed uplinks sent at %.0f/s, %d retransmitted, %d ACKs seen for %d uplinks (%.1f%%), %d uplinks stored",
-		kills, sent, rate, retransmitted, fw.ackCount, len(fw.acked), 100*float64(len(fw.acked))/float64(sent), st.uplinks())
+	t.Logf("%d kills, %d confirmed uplinks sent at %.0f/s, %d retransmitted, %d ACKs seen for %d uplinks (%.1f%%), %d uplinks stored (%d of them from their retransmission)",
+		kills, sent, rate, retransmitted, fw.ackCount, len(fw.acked), 100*float64(len(fw.acked))/float64(sent), st.uplinks(), asRetrans)
+}
+
+// checkStored asserts that every uplink in the store was sent, with its six
+// values, at its own time or, if it was retransmitted, at the
+// retransmission's, never at both. It returns how many were stored from
+// their retransmission. Call it with f.mu held.
+func (f *ackForwarder) checkStored(t *testing.T, st content) (asRetrans int) {
+	t.Helper()
+	bad := 0
+	fail := func(format string, args ...any) {
+		bad++
+		if bad < 5 {
+			t.Errorf(format, args...)
+		}
+	}
+	for dev, byT := range st {
+		for ns, qs := range byT {
+			at := time.Unix(0, ns).UTC()
+			u, ok := f.fleet.lookup(dev, at)
+			if !ok {
+				if u, ok = f.fleet.lookup(dev, at.Add(-retransmitDelay)); !ok || !f.resent[ackKey{u.dev, u.at.UnixNano()}] {
+					fail("%s at %s was never sent", dev, at)
+					continue
+				}
+				asRetrans++
+				if _, twice := byT[u.at.UnixNano()]; twice {
+					fail("%s f_cnt %d stored twice: first copy and retransmission", dev, u.fcnt)
+				}
+			}
+			want := float64(int16(-150+int(u.fcnt%300))) / 100
+			if v, ok := qs[string(measurement.RoadSurfaceTemperature)]; !ok || math.Abs(v-want) > 1e-9 || len(qs) != measurementsPerUplink {
+				fail("%s f_cnt %d: road surface %v (want %v), %d quantities", dev, u.fcnt, v, want, len(qs))
+			}
+		}
+	}
+	require.Zero(t, bad, "stored uplinks that do not match what was sent")
+	return asRetrans
 }
