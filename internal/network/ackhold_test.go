@@ -207,10 +207,20 @@ func BenchmarkUplinkConfirmed(b *testing.B) {
 	}
 	h := &instantDurable{}
 	e := newEnv(b, devs, func(o *Options) { o.QueueSize, o.Handler, o.DutyCycle = batch, h, dutyCycleOff })
+	elapsed := benchFrames(b, e, devs, batch, true)
+	if h.n != b.N || len(e.tx.all()) != b.N {
+		b.Fatalf("handled %d, acknowledged %d of %d", h.n, len(e.tx.all()), b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "uplinks/s")
+}
+
+// benchFrames sends b.N uplinks of devs, batch per tick, and returns how
+// long that took; the timer is stopped when it returns.
+func benchFrames(b *testing.B, e *env, devs []device.Device, batch int, confirmed bool) time.Duration {
 	frames := make([][]byte, b.N)
 	for i := range frames {
-		f := abpFrame(devs[i%ndev], uint32(i/ndev), []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c})
-		f.confirmed = true
+		f := abpFrame(devs[i%len(devs)], uint32(i/len(devs)), []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c})
+		f.confirmed = confirmed
 		frames[i] = f.bytes(b)
 	}
 	b.ReportAllocs()
@@ -222,11 +232,8 @@ func BenchmarkUplinkConfirmed(b *testing.B) {
 			e.flush()
 		}
 	}
-	e.s.tick(e.ctx) // the last batch's reports
+	e.s.tick(e.ctx) // reports of the last batch
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if h.n != b.N || len(e.tx.all()) != b.N {
-		b.Fatalf("handled %d, acknowledged %d of %d", h.n, len(e.tx.all()), b.N)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "uplinks/s")
+	return elapsed
 }

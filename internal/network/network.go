@@ -399,12 +399,6 @@ func (s *Server) tick(ctx context.Context) {
 		case a := <-s.acks:
 			s.handleTxAck(ctx, a)
 			continue
-		default:
-		}
-		break
-	}
-	for {
-		select {
 		case ev := <-s.durable:
 			s.handleDurable(ctx, ev)
 			continue

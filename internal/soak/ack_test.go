@@ -13,7 +13,6 @@ import (
 	"github.com/brocaar/lorawan"
 	"github.com/stretchr/testify/require"
 
-	"github.com/loraedge/loraedge/internal/loadtest"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 )
@@ -143,30 +142,6 @@ func (f *ackForwarder) isAcked(u sentUplink) bool {
 	return ok
 }
 
-// confirmedUplink is the fleet's frame u as a confirmed uplink.
-func confirmedUplink(d loadtest.Device, fcnt uint32) []byte {
-	fport := uint8(10)
-	phy := lorawan.PHYPayload{
-		MHDR: lorawan.MHDR{MType: lorawan.ConfirmedDataUp, Major: lorawan.LoRaWANR1},
-		MACPayload: &lorawan.MACPayload{
-			FHDR:       lorawan.FHDR{DevAddr: d.Addr, FCnt: fcnt},
-			FPort:      &fport,
-			FRMPayload: []lorawan.Payload{&lorawan.DataPayload{Bytes: loadtest.RoadPayload(fcnt)}},
-		},
-	}
-	if err := phy.EncryptFRMPayload(d.AppSKey); err != nil {
-		panic(err)
-	}
-	if err := phy.SetUplinkDataMIC(lorawan.LoRaWAN1_0, 0, 0, 0, d.NwkSKey, d.NwkSKey); err != nil {
-		panic(err)
-	}
-	b, err := phy.MarshalBinary()
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // loadConfirmed sends confirmed uplinks at rate per second until ctx ends,
 // opening the downlink path every 100 ms (a restarted daemon learns the
 // forwarder's address again). An uplink not ACKed within 2.5 s is sent
@@ -207,7 +182,10 @@ func (f *ackForwarder) loadConfirmed(ctx context.Context, rate float64) (retrans
 		}
 		for due := int(time.Since(start).Seconds() * rate); n < due; n++ {
 			u := f.fleet.nextUplink(time.Time{})
-			phy := confirmedUplink(f.fleet.devs[u.dev], u.fcnt)
+			phy, err := f.fleet.devs[u.dev].ConfirmedUplink(u.fcnt)
+			if err != nil {
+				panic(err) // our own frame: a bug in the test
+			}
 			f.send(u, phy, u.at)
 			unacked = append(unacked, waiting{u, phy})
 		}
