@@ -7,6 +7,8 @@
 // bounded queue (HandleFrame) so packet receivers never block on crypto or
 // disk. Counter and DevNonce updates are committed to bbolt before an uplink
 // is handed on or a downlink is sent, so a crash cannot reopen a replay window.
+// The ACK of a confirmed uplink waits until the handler reports the uplink
+// durable (ackhold.go), so an ACK promises stored data.
 package network
 
 import (
