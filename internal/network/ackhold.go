@@ -139,8 +139,12 @@ func (s *Server) sendAck(ctx context.Context, eui lorawan.EUI64, p txPlan) {
 		s.dropAck(p, resultNotStored)
 		return
 	}
-	if h := s.held[m.token]; m.state == ackPending && h != nil {
-		h.plans = append(h.plans, p)
+	if m.state == ackPending {
+		if h := s.held[m.token]; h != nil {
+			h.plans = append(h.plans, p)
+			return
+		}
+		s.dropAck(p, resultNotStored) // never happens: pending is always held
 		return
 	}
 	s.sendInTime(ctx, p)
