@@ -16,12 +16,34 @@ import (
 // of them blocks. Handlers are added while the daemon is built, never later.
 type uplinkFanout struct{ hs []uplink.Handler }
 
+var _ uplink.DurableHandler = (*uplinkFanout)(nil)
+
 func (f *uplinkFanout) HandleUplink(ctx context.Context, up uplink.Uplink) error {
+	return f.HandleUplinkDurable(ctx, up, nil)
+}
+
+// HandleUplinkDurable gives done to the first handler that stores (the
+// ingester): its durability is the uplink's. Without one, nothing is
+// stored and done is called at once. When that handler refuses the uplink
+// done is not called and its error is returned with the others.
+func (f *uplinkFanout) HandleUplinkDurable(ctx context.Context, up uplink.Uplink, done func(error)) error {
 	var errs []error
 	for _, h := range f.hs {
-		if err := h.HandleUplink(ctx, up); err != nil {
+		var err error
+		if dh, ok := h.(uplink.DurableHandler); ok && done != nil {
+			err = dh.HandleUplinkDurable(ctx, up, done)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			done = nil
+			continue
+		}
+		if err = h.HandleUplink(ctx, up); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if done != nil && len(errs) == 0 {
+		done(nil)
 	}
 	return errors.Join(errs...)
 }

@@ -7,7 +7,9 @@
 // drops and counts). One worker drains the queue in batches and hands each
 // to the store without waiting for its fsync (AppendAsync): the store's
 // group commit then serves many batches at once, and observers hear about
-// a batch only once it is durable.
+// a batch only once it is durable. HandleUplinkDurable also tells the
+// caller (the network layer, holding a confirmed uplink's ACK) when that
+// happened for its uplink.
 package ingest
 
 import (
@@ -63,7 +65,7 @@ type Options struct {
 type Ingester struct {
 	opts     Options
 	log      *slog.Logger
-	in       chan uplink.Uplink
+	in       chan queued
 	profiles atomic.Pointer[profile.Set]
 
 	uplinks      *prometheus.CounterVec
@@ -74,7 +76,14 @@ type Ingester struct {
 	latency      prometheus.Histogram
 }
 
-var _ uplink.Handler = (*Ingester)(nil)
+var _ uplink.DurableHandler = (*Ingester)(nil)
+
+// queued is an uplink waiting for the worker and whom to tell once its
+// measurements are durable (nil: nobody).
+type queued struct {
+	up   uplink.Uplink
+	done func(error)
+}
 
 // New checks opts and fills defaults.
 func New(opts Options) (*Ingester, error) {
@@ -93,7 +102,7 @@ func New(opts Options) (*Ingester, error) {
 	i := &Ingester{
 		opts: opts,
 		log:  opts.Logger.With("component", "ingest"),
-		in:   make(chan uplink.Uplink, opts.QueueSize),
+		in:   make(chan queued, opts.QueueSize),
 		uplinks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loraedge_ingest_uplinks_total",
 			Help: "Uplinks by ingest result: stored, no_profile, unknown_device, decode_error, store_error.",
@@ -138,9 +147,17 @@ func New(opts Options) (*Ingester, error) {
 func (i *Ingester) SetProfiles(s *profile.Set) { i.profiles.Store(s) }
 
 // HandleUplink queues up for decoding and storing; it never blocks.
-func (i *Ingester) HandleUplink(_ context.Context, up uplink.Uplink) error {
+func (i *Ingester) HandleUplink(ctx context.Context, up uplink.Uplink) error {
+	return i.HandleUplinkDurable(ctx, up, nil)
+}
+
+// HandleUplinkDurable queues up like HandleUplink and calls done once its
+// measurements are synced (nil), could not be stored (the error), or at
+// once with nil after decoding when up yields none. A full queue returns
+// ErrQueueFull and done is not called.
+func (i *Ingester) HandleUplinkDurable(_ context.Context, up uplink.Uplink, done func(error)) error {
 	select {
-	case i.in <- up:
+	case i.in <- queued{up: up, done: done}:
 		return nil
 	default:
 		i.dropped.Inc()
@@ -162,8 +179,8 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
-		case up := <-i.in:
-			i.store(sctx, i.take([]uplink.Uplink{up}), &pending)
+		case q := <-i.in:
+			i.store(sctx, i.take([]queued{q}), &pending)
 		}
 	}
 	dctx, cancel := context.WithTimeout(sctx, 30*time.Second)
@@ -176,11 +193,11 @@ loop:
 }
 
 // take adds what is queued, up to BatchSize, without waiting.
-func (i *Ingester) take(batch []uplink.Uplink) []uplink.Uplink {
+func (i *Ingester) take(batch []queued) []queued {
 	for len(batch) < i.opts.BatchSize {
 		select {
-		case up := <-i.in:
-			batch = append(batch, up)
+		case q := <-i.in:
+			batch = append(batch, q)
 		default:
 			return batch
 		}
@@ -188,18 +205,26 @@ func (i *Ingester) take(batch []uplink.Uplink) []uplink.Uplink {
 	return batch
 }
 
-func (i *Ingester) store(ctx context.Context, batch []uplink.Uplink, pending *sync.WaitGroup) {
+func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.WaitGroup) {
 	var ms []measurement.Measurement
 	var received []time.Time
+	var dones []func(error)
 	n := 0
-	for _, up := range batch {
-		got, ok := i.decode(up)
-		if ok {
-			ms = append(ms, got...)
-			n++
-			if len(up.RxInfo) > 0 {
-				received = append(received, firstReception(up.RxInfo))
+	for _, q := range batch {
+		got, ok := i.decode(q.up)
+		if !ok {
+			if q.done != nil {
+				q.done(nil) // nothing to store, nothing to wait for
 			}
+			continue
+		}
+		ms = append(ms, got...)
+		n++
+		if len(q.up.RxInfo) > 0 {
+			received = append(received, firstReception(q.up.RxInfo))
+		}
+		if q.done != nil {
+			dones = append(dones, q.done)
 		}
 	}
 	if len(ms) == 0 {
@@ -209,6 +234,9 @@ func (i *Ingester) store(ctx context.Context, batch []uplink.Uplink, pending *sy
 		i.appendErrors.Inc()
 		i.uplinks.WithLabelValues("store_error").Add(float64(n))
 		i.log.Error("store append failed", "measurements", len(ms), "uplinks", n, "err", err)
+		for _, d := range dones {
+			d(err)
+		}
 	}
 	pending.Add(1)
 	err := i.opts.Store.AppendAsync(ctx, ms, func(err error) {
@@ -216,6 +244,9 @@ func (i *Ingester) store(ctx context.Context, batch []uplink.Uplink, pending *sy
 		if err != nil {
 			failed(err)
 			return
+		}
+		for _, d := range dones {
+			d(nil)
 		}
 		i.uplinks.WithLabelValues("stored").Add(float64(n))
 		i.stored.Add(float64(len(ms)))

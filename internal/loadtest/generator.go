@@ -225,9 +225,14 @@ func (g *generator) plan(rate float64, d time.Duration) (*stepPlan, error) {
 // abpUplink is a real unconfirmed data uplink: FRMPayload encrypted with
 // the AppSKey, MIC with the NwkSKey (LoRaWAN 1.0).
 func abpUplink(d *simDevice, fcnt uint32) ([]byte, error) {
+	return abpUplinkOf(d, fcnt, lorawan.UnconfirmedDataUp)
+}
+
+// abpUplinkOf builds the data uplink fcnt of d as mtype (confirmed or not).
+func abpUplinkOf(d *simDevice, fcnt uint32, mtype lorawan.MType) ([]byte, error) {
 	fport := uint8(10)
 	phy := lorawan.PHYPayload{
-		MHDR: lorawan.MHDR{MType: lorawan.UnconfirmedDataUp, Major: lorawan.LoRaWANR1},
+		MHDR: lorawan.MHDR{MType: mtype, Major: lorawan.LoRaWANR1},
 		MACPayload: &lorawan.MACPayload{
 			FHDR:       lorawan.FHDR{DevAddr: d.Addr, FCnt: fcnt},
 			FPort:      &fport,

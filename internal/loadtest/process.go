@@ -41,6 +41,13 @@ func (d Device) Uplink(fcnt uint32) ([]byte, error) {
 	return abpUplink(&sd, fcnt)
 }
 
+// ConfirmedUplink is Uplink as a confirmed data uplink, which the daemon
+// acknowledges once its measurements are stored.
+func (d Device) ConfirmedUplink(fcnt uint32) ([]byte, error) {
+	sd := simDevice{EUI: d.EUI, Addr: d.Addr, NwkSKey: d.NwkSKey, AppSKey: d.AppSKey}
+	return abpUplinkOf(&sd, fcnt, lorawan.ConfirmedDataUp)
+}
+
 // RoadPayload is the plain payload Uplink encrypts for fcnt.
 func RoadPayload(fcnt uint32) []byte { return roadPayload(fcnt) }
 

@@ -38,6 +38,10 @@ type outcome struct {
 	up     *uplink.Uplink
 	tx     []txPlan
 	devEUI lorawan.EUI64
+	// confirmed and fcnt name a new confirmed uplink, whose ACK waits
+	// until it is durable (ackhold.go).
+	confirmed bool
+	fcnt      uint32
 }
 
 type txPlan struct {
@@ -45,6 +49,12 @@ type txPlan struct {
 	kind string     // "join_accept" or "data"
 	rx1  Downlink
 	rx2  *Downlink // fallback when RX1 is rejected
+	// ack marks a downlink acknowledging the confirmed uplink ackFCnt: it
+	// leaves only once that uplink is durable, by rx1By (RX2: a second
+	// later) at the latest.
+	ack     bool
+	ackFCnt uint32
+	rx1By   time.Time
 }
 
 func (b *batch) touch(ss *session) {
@@ -82,13 +92,12 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 	}
 	for _, o := range b.outs {
 		s.count(o)
+		s.handOn(ctx, o)
 		for _, p := range o.tx {
-			s.transmit(ctx, p)
-		}
-		if o.up != nil && s.opts.Handler != nil {
-			if err := s.opts.Handler.HandleUplink(ctx, *o.up); err != nil {
-				s.m.handlerErrors.Inc()
-				s.log.Warn("uplink handler failed", "dev_eui", o.up.DevEUI.String(), "f_cnt", o.up.FCnt, "err", err)
+			if p.ack {
+				s.sendAck(ctx, o.devEUI, p)
+			} else {
+				s.transmit(ctx, p)
 			}
 		}
 	}

@@ -77,21 +77,7 @@ func BenchmarkUplink(b *testing.B) {
 			e := newEnv(b, devs, func(o *Options) { o.QueueSize = batch })
 			var handled int
 			e.up.hook = func(uplink.Uplink) { handled++ }
-			frames := make([][]byte, b.N)
-			for i := range frames {
-				frames[i] = abpFrame(devs[i%ndev], uint32(i/ndev), []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c}).bytes(b)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for i, phy := range frames {
-				e.s.HandleFrame(e.ctx, Frame{PHYPayload: phy, RxInfo: rx(gw1, 3, uint32(i))})
-				if (i+1)%batch == 0 || i == len(frames)-1 {
-					e.flush()
-				}
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
+			elapsed := benchFrames(b, e, devs, batch, false)
 			if handled != b.N {
 				mfs, _ := e.opts.Registerer.(prometheus.Gatherer).Gather()
 				for _, mf := range mfs {

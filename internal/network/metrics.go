@@ -38,10 +38,12 @@ type metrics struct {
 	queueDropped  prometheus.Counter
 	txAckDropped  prometheus.Counter
 	handlerErrors prometheus.Counter
-	commitSeconds prometheus.Histogram
-	macSent       *prometheus.CounterVec
-	macAnswered   *prometheus.CounterVec
-	macUnanswered *prometheus.CounterVec
+	// durableDropped counts durability reports lost to a full queue.
+	durableDropped prometheus.Counter
+	commitSeconds  prometheus.Histogram
+	macSent        *prometheus.CounterVec
+	macAnswered    *prometheus.CounterVec
+	macUnanswered  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -60,7 +62,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		downlinks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loraedge_network_downlinks_total",
-			Help: "Downlink transmissions by type (join_accept, data) and result (sent, failed, rx2_fallback, deferred: no budget in any window, not_acknowledged: a confirmed downlink without ACK after its last retry).",
+			Help: "Downlink transmissions by type (join_accept, data) and result (sent, failed, rx2_fallback, deferred: no budget in any window, not_acknowledged: a confirmed downlink without ACK after its last retry; for the ACK of a confirmed uplink: ack_late, durable only after its last window, not_stored, refused or not known to be stored).",
 		}, []string{"type", "result"}),
 		queueDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_network_downlink_queue_dropped_total",
@@ -73,6 +75,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		handlerErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_network_handler_errors_total",
 			Help: "Verified uplinks the UplinkHandler returned an error for.",
+		}),
+		durableDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_network_durable_reports_dropped_total",
+			Help: "Reports that a confirmed uplink is durable, dropped because their queue was full (its ACK is not sent).",
 		}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "loraedge_network_state_commit_seconds",
@@ -93,7 +99,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"cid"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.uplinks, m.joins, m.dedupMerged, m.downlinks, m.queueDropped, m.txAckDropped, m.handlerErrors, m.commitSeconds, m.macSent, m.macAnswered, m.macUnanswered} {
+		for _, c := range []prometheus.Collector{m.uplinks, m.joins, m.dedupMerged, m.downlinks, m.queueDropped, m.txAckDropped, m.handlerErrors, m.durableDropped, m.commitSeconds, m.macSent, m.macAnswered, m.macUnanswered} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register network metrics: %w", err)
 			}

@@ -7,6 +7,8 @@
 // bounded queue (HandleFrame) so packet receivers never block on crypto or
 // disk. Counter and DevNonce updates are committed to bbolt before an uplink
 // is handed on or a downlink is sent, so a crash cannot reopen a replay window.
+// The ACK of a confirmed uplink waits until the handler reports the uplink
+// durable (ackhold.go), so an ACK promises stored data.
 package network
 
 import (
@@ -137,6 +139,12 @@ type Server struct {
 	dedup   dedup
 	pending map[uint64]pendingTx
 	nextID  uint64
+	// The loop's record of confirmed uplinks and their held ACKs
+	// (ackhold.go); durable carries the handler's reports to the loop.
+	durable chan durableEvent
+	marks   map[lorawan.EUI64]ackMark
+	held    map[uint64]*heldAcks
+	ackSeq  uint64
 
 	lastClassC time.Time
 	abpIndex   map[lorawan.DevAddr][]lorawan.EUI64
@@ -172,6 +180,9 @@ func NewServer(opts Options) (*Server, error) {
 		acks:     make(chan txAck, 256),
 		kick:     make(chan struct{}, 1),
 		pending:  make(map[uint64]pendingTx),
+		durable:  make(chan durableEvent, 4096),
+		marks:    make(map[lorawan.EUI64]ackMark),
+		held:     make(map[uint64]*heldAcks),
 		sessions: make(map[lorawan.EUI64]*session),
 		prev:     make(map[lorawan.EUI64]*session),
 		byAddr:   make(map[lorawan.DevAddr][]*session),
@@ -371,6 +382,8 @@ func (s *Server) Run(ctx context.Context) error {
 			s.dedup.add(f, s.opts.DedupWindow, s.m)
 		case a := <-s.acks:
 			s.handleTxAck(ctx, a)
+		case ev := <-s.durable:
+			s.handleDurable(ctx, ev)
 		case <-s.kick:
 			s.sendClassC(ctx)
 		case <-t.C:
@@ -397,6 +410,9 @@ func (s *Server) tick(ctx context.Context) {
 		case a := <-s.acks:
 			s.handleTxAck(ctx, a)
 			continue
+		case ev := <-s.durable:
+			s.handleDurable(ctx, ev)
+			continue
 		default:
 		}
 		break
@@ -405,6 +421,7 @@ func (s *Server) tick(ctx context.Context) {
 		s.processBatch(ctx, due)
 	}
 	s.expirePending(now)
+	s.expireHeld(now)
 	if now.Sub(s.lastClassC) >= classCHoldoff/2 {
 		s.lastClassC = now
 		s.sendClassC(ctx)

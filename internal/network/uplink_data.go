@@ -30,11 +30,11 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	if m.fresh {
 		s.addSession(ss, b)
 	}
-	if out.result, out.tx = s.checkCounter(m, confirmed, e.rx, b); out.result != "" {
+	if out.result, out.tx = s.checkCounter(m, confirmed, e, b); out.result != "" {
 		return out
 	}
 	s.acceptUplink(m, e.rx, b)
-	out.result = resultOK
+	out.result, out.confirmed, out.fcnt = resultOK, confirmed, m.fcnt
 
 	cmds := s.foptsCommands(phy, mac, ss.DevEUI)
 	fport, payload, portCmds := s.decrypt(phy, mac, ss)
@@ -44,6 +44,9 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	// ADRACKReq asks for any downlink, an empty one if nothing else.
 	must := confirmed || mac.FHDR.FCtrl.ADRACKReq
 	if p, ok := s.answerClassA(ss, e.rx, must, confirmed, answers, mac.FHDR.FCtrl.ACK, b); ok {
+		if confirmed {
+			p.holdAck(m.fcnt, e.first, ss.RXDelay)
+		}
 		out.tx = append(out.tx, p)
 	}
 	if fport != 0 || len(payload) > 0 || up.MAC != nil {
@@ -135,9 +138,9 @@ func fcntCandidates(ss *session, f16 uint32, skipCheck bool) (next uint32, old u
 
 // checkCounter applies the counter rules to a frame whose MIC matched: a
 // replay or a counter jump beyond MaxFCntGap is rejected, a retransmission
-// is answered at most once more but never handed on. It returns "" for a
-// new frame.
-func (s *Server) checkCounter(m sessionMatch, confirmed bool, rx []uplink.RxInfo, b *batch) (string, []txPlan) {
+// is answered at most once more, and only when its first copy is or may
+// still become durable, but never handed on. It returns "" for a new frame.
+func (s *Server) checkCounter(m sessionMatch, confirmed bool, e *dedupEntry, b *batch) (string, []txPlan) {
 	ss := m.ss
 	if m.replay {
 		return resultReplay, nil
@@ -146,10 +149,11 @@ func (s *Server) checkCounter(m sessionMatch, confirmed bool, rx []uplink.RxInfo
 		// A retransmission: the device did not get our answer. Answer a
 		// confirmed one once more with an ACK but never hand it on twice.
 		var tx []txPlan
-		if confirmed && !ss.ReAcked {
+		if confirmed && !ss.ReAcked && s.ackable(ss.DevEUI, m.fcnt) {
 			ss.ReAcked = true
 			b.touch(ss)
-			if p, ok := s.classAPlan(ss, rx, true, nil, nil, false, b); ok {
+			if p, ok := s.classAPlan(ss, e.rx, true, nil, nil, false, b); ok {
+				p.holdAck(m.fcnt, e.first, ss.RXDelay)
 				tx = append(tx, p)
 			}
 		}

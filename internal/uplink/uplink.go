@@ -82,3 +82,17 @@ type HandlerFunc func(ctx context.Context, up Uplink) error
 func (f HandlerFunc) HandleUplink(ctx context.Context, up Uplink) error { return f(ctx, up) }
 
 var _ Handler = HandlerFunc(nil)
+
+// DurableHandler is a Handler that can tell when an uplink's measurements
+// are durable. The network layer acknowledges a confirmed uplink only after
+// done(nil): an ACK then promises that what the uplink carried survives a
+// crash. done is called at most once, from any goroutine, and must not
+// block. An error returned by HandleUplinkDurable means the uplink is not
+// known to be stored: the caller treats it as lost and ignores a done that
+// may still come (a fan-out can return another handler's error). An uplink
+// that yields nothing to store (no profile, undecodable payload) is durable
+// at once, since a retransmission cannot change that.
+type DurableHandler interface {
+	Handler
+	HandleUplinkDurable(ctx context.Context, up Uplink, done func(error)) error
+}
