@@ -117,6 +117,11 @@ func newValidateCmd(e env) *cobra.Command {
 			if _, err := loadProfiles(c); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			for _, w := range c.HTTP.Warnings() {
+				if _, err := fmt.Fprintf(e.stderr, "%s: warning: %s\n", args[0], w); err != nil {
+					return err
+				}
+			}
 			_, err = fmt.Fprintf(e.stdout, "%s: valid (%d sites, %d devices)\n", args[0], len(c.Sites), len(c.Devices))
 			return err
 		},
