@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,16 +19,9 @@ import (
 	"github.com/loraedge/loraedge/internal/testserver"
 )
 
-// writePair writes a test PKI's server certificate for 127.0.0.1 and its
-// key as PEM files, as an operator's http.tls would name them.
-func writePair(t *testing.T, dir, name string, pki testserver.PKI) TLSConfig {
-	t.Helper()
-	keyDER, err := x509.MarshalPKCS8PrivateKey(pki.Server.PrivateKey)
-	require.NoError(t, err)
-	c := TLSConfig{CertFile: filepath.Join(dir, name+".crt"), KeyFile: filepath.Join(dir, name+".key")}
-	require.NoError(t, os.WriteFile(c.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.Server.Certificate[0]}), 0o600))
-	require.NoError(t, os.WriteFile(c.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
-	return c
+// pair is the http.tls section serving pki's server certificate.
+func pair(pki testserver.PKI) TLSConfig {
+	return TLSConfig{CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile}
 }
 
 // serve runs s on a loopback port until the test ends and returns the
@@ -68,9 +59,8 @@ func get(t *testing.T, c *http.Client, url, token string) (int, *x509.Certificat
 // HTTP on that port, refuses TLS 1.1, and serves a renewed pair after
 // ReloadTLS while a broken pair keeps the served one.
 func TestServesHTTPSAndReloadsCertificate(t *testing.T) {
-	dir := t.TempDir()
 	first, second := testserver.NewPKI(t), testserver.NewPKI(t)
-	cfg := writePair(t, dir, "first", first)
+	cfg := pair(first)
 	reg := prometheus.NewRegistry()
 	s, err := New(Options{Config: Config{AdminToken: adminTok, TLS: cfg}, Gatherer: reg, Registerer: reg})
 	require.NoError(t, err)
@@ -95,9 +85,8 @@ func TestServesHTTPSAndReloadsCertificate(t *testing.T) {
 	require.Error(t, err, "TLS 1.1 is refused")
 
 	// A renewed pair under the same file names, as certbot leaves it.
-	renewed := writePair(t, t.TempDir(), "renewed", second)
-	require.NoError(t, os.Rename(renewed.CertFile, cfg.CertFile))
-	require.NoError(t, os.Rename(renewed.KeyFile, cfg.KeyFile))
+	require.NoError(t, os.Rename(second.ServerCertFile, cfg.CertFile))
+	require.NoError(t, os.Rename(second.ServerKeyFile, cfg.KeyFile))
 	require.NoError(t, s.ReloadTLS(cfg))
 	client.CloseIdleConnections()
 	code, leaf = get(t, client, "https://"+addr+"/metrics", adminTok)
@@ -105,7 +94,7 @@ func TestServesHTTPSAndReloadsCertificate(t *testing.T) {
 	assert.Equal(t, second.Server.Certificate[0], leaf.Raw, "the renewed certificate is served")
 
 	// A certificate with the wrong key is refused; the served one stays.
-	mixed := TLSConfig{CertFile: cfg.CertFile, KeyFile: writePair(t, t.TempDir(), "other", first).KeyFile}
+	mixed := TLSConfig{CertFile: cfg.CertFile, KeyFile: testserver.NewPKI(t).ServerKeyFile}
 	require.Error(t, s.ReloadTLS(mixed))
 	require.Error(t, s.ReloadTLS(TLSConfig{}), "switching TLS off needs a restart")
 	client.CloseIdleConnections()
@@ -157,20 +146,20 @@ func TestPlainHTTPTokenRefusedOffLoopback(t *testing.T) {
 }
 
 func TestConfigTLS(t *testing.T) {
-	pair := writePair(t, t.TempDir(), "srv", testserver.NewPKI(t))
+	files := pair(testserver.NewPKI(t))
 	base := Config{Listen: ":8443", AdminToken: adminTok}
 	ok := base
-	ok.TLS = pair
+	ok.TLS = files
 	require.NoError(t, ok.Validate())
 	assert.Empty(t, ok.Warnings())
 
 	half := base
-	half.TLS.CertFile = pair.CertFile
+	half.TLS.CertFile = files.CertFile
 	require.ErrorContains(t, half.Validate(), "http.tls.key_file: is empty but cert_file is set")
-	half.TLS = TLSConfig{KeyFile: pair.KeyFile}
+	half.TLS = TLSConfig{KeyFile: files.KeyFile}
 	require.ErrorContains(t, half.Validate(), "http.tls.cert_file: is empty but key_file is set")
 	missing := base
-	missing.TLS = TLSConfig{CertFile: pair.CertFile, KeyFile: pair.KeyFile + ".gone"}
+	missing.TLS = TLSConfig{CertFile: files.CertFile, KeyFile: files.KeyFile + ".gone"}
 	err := missing.Validate()
 	require.ErrorContains(t, err, "http.tls: cannot load the certificate and key")
 	require.ErrorContains(t, err, "no such file")
