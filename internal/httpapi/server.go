@@ -273,7 +273,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, acc access) e
 
 // errPlainToken refuses a token that crossed a network unencrypted; it
 // says how to fix the setup, since the operator is the one reading it.
-var errPlainToken = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+var errPlainToken = &Error{Status: http.StatusUnauthorized, Code: "insecure_transport",
 	Message: "token refused: it was sent over plain HTTP across a network, where anyone on the way can read it; " +
 		"use HTTPS (http.tls), or set http.behind_tls_proxy: true if a TLS-terminating proxy sits in front, " +
 		"or connect over loopback"}
