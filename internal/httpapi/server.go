@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -156,9 +155,6 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Run serves on l until ctx is done, then shuts down gracefully. With
 // http.tls it serves HTTPS on l.
 func (s *Server) Run(ctx context.Context, l net.Listener) error {
-	if s.certs != nil {
-		l = tls.NewListener(l, s.certs.serverTLSConfig())
-	}
 	srv := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -169,7 +165,14 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	if s.certs != nil {
+		// ServeTLS, unlike Serve on a TLS listener, also offers HTTP/2;
+		// the certificate comes from GetCertificate, not from files.
+		srv.TLSConfig = s.certs.serverTLSConfig()
+		go func() { errc <- srv.ServeTLS(l, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(l) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)

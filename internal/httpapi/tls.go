@@ -51,7 +51,6 @@ func (cs *certStore) serverTLSConfig() *tls.Config {
 			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
-		NextProtos: []string{"h2", "http/1.1"},
 	}
 }
 

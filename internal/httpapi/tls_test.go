@@ -75,6 +75,13 @@ func TestServesHTTPSAndReloadsCertificate(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, first.Server.Certificate[0], leaf.Raw, "the configured certificate is served")
 
+	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := h2.Get("https://" + addr + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 2, resp.ProtoMajor, "browsers get HTTP/2")
+	h2.CloseIdleConnections()
+
 	plain, err := http.Get("http://" + addr + "/healthz")
 	if err == nil {
 		plain.Body.Close()
