@@ -66,6 +66,13 @@ func (d *daemon) reloadConfig() error {
 			return err
 		}
 	}
+	if d.http != nil {
+		// A bad pair keeps the served certificate and must not undo the
+		// rest of the reload.
+		if err := d.http.ReloadTLS(cfg.HTTP.TLS); err != nil {
+			d.log.Error("certificate not reloaded, keeping the served one", "err", err)
+		}
+	}
 	d.log.Info("configuration reloaded", "devices", len(d.devices.List()), "profiles", profiles.Len())
 	return nil
 }

@@ -123,6 +123,11 @@ func newValidateCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, w := range c.HTTP.Warnings() {
+				if _, err := fmt.Fprintf(e.stderr, "%s: warning: %s\n", args[0], w); err != nil {
+					return err
+				}
+			}
 			_, err = fmt.Fprintf(e.stdout, "%s: valid (%d sites, %d devices)\n", args[0], len(c.Sites), len(c.Devices))
 			return err
 		},

@@ -172,7 +172,14 @@ func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("loraedge started", "version", version, "udp", d.udp.LocalAddr().String(),
 		"devices", len(d.devices.List()), "profiles", d.profiles.Len(), "data_dir", d.cfg.DataDir)
 	if httpListener != nil {
-		d.log.Info("web page and API", "url", "http://"+reachable(httpListener.Addr())+"/")
+		scheme := "http://"
+		if d.http.TLSEnabled() {
+			scheme = "https://"
+		}
+		d.log.Info("web page and API", "url", scheme+reachable(httpListener.Addr())+"/")
+		for _, w := range d.cfg.HTTP.Warnings() {
+			d.log.Warn(w)
+		}
 	}
 
 	ingestCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 )
 
 // minTokenLen keeps tokens long enough that guessing one over the network
@@ -18,7 +20,24 @@ type Config struct {
 	// LORAEDGE_HTTP_ADMIN_TOKEN over the file.
 	AdminToken string `mapstructure:"admin_token"`
 	ReadToken  string `mapstructure:"read_token"`
+	// TLS serves HTTPS with a certificate and key from files; both empty
+	// serves plain HTTP.
+	TLS TLSConfig `mapstructure:"tls"`
+	// BehindTLSProxy says that a TLS-terminating reverse proxy sits in
+	// front, so tokens arriving over plain HTTP on a non-loopback address
+	// travelled encrypted up to the proxy and are accepted.
+	BehindTLSProxy bool `mapstructure:"behind_tls_proxy"`
 }
+
+// TLSConfig names the PEM files of the server certificate (with its chain)
+// and its private key. They are read again on SIGHUP.
+type TLSConfig struct {
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+}
+
+// Enabled reports whether HTTPS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // DefaultConfig returns the defaults: the server is off, since it needs a
 // token that only the operator can choose.
@@ -45,5 +64,42 @@ func (c Config) Validate() error {
 	if c.AdminToken != "" && c.AdminToken == c.ReadToken {
 		add("http.read_token", "must differ from admin_token")
 	}
+	switch {
+	case c.TLS.CertFile == "" && c.TLS.KeyFile != "":
+		add("http.tls.cert_file", "is empty but key_file is set: set both or neither")
+	case c.TLS.CertFile != "" && c.TLS.KeyFile == "":
+		add("http.tls.key_file", "is empty but cert_file is set: set both or neither")
+	case c.TLS.Enabled():
+		if _, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile); err != nil {
+			add("http.tls", "cannot load the certificate and key: %v", err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Warnings lists what is allowed but probably not meant: a non-loopback
+// listen address without TLS and without a TLS-terminating proxy, where
+// the server refuses every token that does not arrive over loopback.
+func (c Config) Warnings() []string {
+	if c.Listen == "" || c.TLS.Enabled() || c.BehindTLSProxy || loopbackListen(c.Listen) {
+		return nil
+	}
+	return []string{fmt.Sprintf("http.listen %q is reachable from the network without TLS: tokens sent from "+
+		"other hosts are refused; set http.tls.cert_file and key_file, or http.behind_tls_proxy: true "+
+		"if a TLS-terminating proxy sits in front", c.Listen)}
+}
+
+// loopbackListen reports whether a listen address binds loopback only. An
+// empty host binds every interface; a name other than localhost may
+// resolve to anything and counts as reachable.
+func loopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

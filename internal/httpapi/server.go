@@ -4,7 +4,10 @@
 // Every route except /healthz and /readyz needs a bearer token: a read
 // token allows GET, an admin token everything. Tokens are compared in
 // constant time over their SHA-256 digests, so neither content nor length
-// leaks through timing. Request bodies are size-limited, and every error is
+// leaks through timing. A token that crossed a network in clear text (plain
+// HTTP on a non-loopback connection, no TLS-terminating proxy configured)
+// is refused, and failed logins are rate-limited per client (authlimit.go).
+// With http.tls the server speaks HTTPS only (tls.go). Request bodies are size-limited, and every error is
 // JSON: {"error": {"code": "...", "message": "..."}} with the internal
 // cause only in the log.
 package httpapi
@@ -18,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +68,11 @@ type Server struct {
 	admin    [][32]byte
 	mux      *http.ServeMux
 	requests *prometheus.CounterVec
+	// certs is nil without http.tls.
+	certs        *certStore
+	limiter      *authLimiter
+	authFailures *prometheus.CounterVec
+	authEvicted  prometheus.Counter
 }
 
 // New builds the server and its routes.
@@ -91,6 +100,24 @@ func New(opts Options) (*Server, error) {
 			Name: "loraedge_http_requests_total",
 			Help: "HTTP requests by route pattern and status class.",
 		}, []string{"route", "code"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_http_auth_failures_total",
+			Help: "Requests refused for their token: missing_token, invalid_token, rate_limited (too many bad tokens from the client), plain_http (token sent unencrypted over a network).",
+		}, []string{"reason"}),
+		authEvicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_http_auth_limiter_evictions_total",
+			Help: "Clients with recent failed logins forgotten because the rate limiter's table was full.",
+		}),
+	}
+	for _, reason := range []string{reasonMissing, reasonInvalid, reasonLimited, reasonPlain} {
+		s.authFailures.WithLabelValues(reason)
+	}
+	s.limiter = newAuthLimiter(s.authEvicted.Inc)
+	if opts.Config.TLS.Enabled() {
+		s.certs = &certStore{}
+		if err := s.certs.load(opts.Config.TLS); err != nil {
+			return nil, err
+		}
 	}
 	var err error
 	if s.read, err = tokenSums(opts.Config.ReadToken); err != nil {
@@ -100,8 +127,10 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(s.requests); err != nil {
-			return nil, fmt.Errorf("httpapi metrics: %w", err)
+		for _, c := range []prometheus.Collector{s.requests, s.authFailures, s.authEvicted} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("httpapi metrics: %w", err)
+			}
 		}
 	}
 	s.routes()
@@ -123,7 +152,8 @@ func tokenSums(tok string) ([][32]byte, error) {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Run serves on l until ctx is done, then shuts down gracefully.
+// Run serves on l until ctx is done, then shuts down gracefully. With
+// http.tls it serves HTTPS on l.
 func (s *Server) Run(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.mux,
@@ -135,7 +165,14 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	if s.certs != nil {
+		// ServeTLS, unlike Serve on a TLS listener, also offers HTTP/2;
+		// the certificate comes from GetCertificate, not from files.
+		srv.TLSConfig = s.certs.serverTLSConfig()
+		go func() { errc <- srv.ServeTLS(l, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(l) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
@@ -170,7 +207,7 @@ func (s *Server) handle(pattern string, acc access, h func(w http.ResponseWriter
 			s.requests.WithLabelValues(pattern, fmt.Sprintf("%dxx", sw.code()/100)).Inc()
 		}()
 		if acc != public {
-			if err := s.authorize(r, acc); err != nil {
+			if err := s.authorize(sw, r, acc); err != nil {
 				s.writeError(sw, r, err)
 				return
 			}
@@ -184,7 +221,18 @@ func (s *Server) handle(pattern string, acc access, h func(w http.ResponseWriter
 	})
 }
 
-func (s *Server) authorize(r *http.Request, acc access) error {
+// Reasons of loraedge_http_auth_failures_total.
+const (
+	reasonMissing = "missing_token"
+	reasonInvalid = "invalid_token"
+	reasonLimited = "rate_limited"
+	reasonPlain   = "plain_http"
+)
+
+// authorize checks r's token. A client with too many bad tokens is refused
+// before its token is looked at, so it cannot learn whether the next guess
+// was right.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, acc access) error {
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
@@ -194,8 +242,20 @@ func (s *Server) authorize(r *http.Request, acc access) error {
 			tok = r.URL.Query().Get("access_token")
 		}
 		if tok == "" {
+			s.authFailures.WithLabelValues(reasonMissing).Inc()
 			return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing bearer token"}
 		}
+	}
+	if s.plainTokenRefused(localAddr(r.Context())) {
+		s.authFailures.WithLabelValues(reasonPlain).Inc()
+		return errPlainToken
+	}
+	client := clientKey(r, s.opts.Config.BehindTLSProxy)
+	if wait, blocked := s.limiter.blocked(client); blocked {
+		s.authFailures.WithLabelValues(reasonLimited).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests",
+			Message: "too many invalid tokens from this address: wait and try again"}
 	}
 	sum := sha256.Sum256([]byte(tok))
 	if match(s.admin, sum) {
@@ -207,8 +267,19 @@ func (s *Server) authorize(r *http.Request, acc access) error {
 		}
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token may only read"}
 	}
+	s.authFailures.WithLabelValues(reasonInvalid).Inc()
+	if s.limiter.fail(client) {
+		s.log.Warn("too many invalid tokens, refusing the client for a while", "client", client)
+	}
 	return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid token"}
 }
+
+// errPlainToken refuses a token that crossed a network unencrypted; it
+// says how to fix the setup, since the operator is the one reading it.
+var errPlainToken = &Error{Status: http.StatusUnauthorized, Code: "insecure_transport",
+	Message: "token refused: it was sent over plain HTTP across a network, where anyone on the way can read it; " +
+		"use HTTPS (http.tls), or set http.behind_tls_proxy: true if a TLS-terminating proxy sits in front, " +
+		"or connect over loopback"}
 
 // match compares against every token so the time does not depend on
 // which one matched.
@@ -300,7 +371,7 @@ func (s *Server) routes() {
 		if err := s.methodNotAllowed(w, r); err != nil {
 			return err
 		}
-		if err := s.authorize(r, readAccess); err != nil {
+		if err := s.authorize(w, r, readAccess); err != nil {
 			return err
 		}
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such API route"}

@@ -18,11 +18,13 @@ import (
 
 // PKI is a throwaway certificate authority for TLS tests: its CA file and a
 // client certificate for the code under test, the CA pool and a server
-// certificate for the test's TLS listener.
+// certificate for the test's TLS listener, also as files for a server
+// under test.
 type PKI struct {
-	CAFile, CertFile, KeyFile string
-	CA                        *x509.CertPool
-	Server                    tls.Certificate // for 127.0.0.1
+	CAFile, CertFile, KeyFile     string
+	CA                            *x509.CertPool
+	Server                        tls.Certificate // for 127.0.0.1
+	ServerCertFile, ServerKeyFile string
 }
 
 // NewPKI writes a CA, a server certificate for 127.0.0.1 and a client
@@ -65,6 +67,10 @@ func NewPKI(t testing.TB) PKI {
 	pki.CAFile = writePEM("ca.pem", "CERTIFICATE", caDER)
 	srvDER, srvKey := issue(2, x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)})
 	pki.Server = tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
+	pki.ServerCertFile = writePEM("server.pem", "CERTIFICATE", srvDER)
+	srvKeyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
+	check(err)
+	pki.ServerKeyFile = writePEM("server.key", "PRIVATE KEY", srvKeyDER)
 	cliDER, cliKey := issue(3, x509.ExtKeyUsageClientAuth, nil)
 	pki.CertFile = writePEM("client.pem", "CERTIFICATE", cliDER)
 	keyDER, err := x509.MarshalECPrivateKey(cliKey)

@@ -34,7 +34,12 @@ async function api(path, { method = 'GET', body } = {}) {
   const data = ct.includes('json') ? await r.json() : null;
   if (r.ok) return data;
   const e = data?.error || {};
-  if (r.status === 401) askToken(t('tokenInvalid'));
+  if (r.status === 401) askToken(t(e.code === 'insecure_transport' ? 'tokenPlainHTTP' : 'tokenInvalid'));
+  if (r.status === 429) {
+    const wait = r.headers.get('Retry-After') || '30';
+    askToken(t('tokenTooMany', wait));
+    throw new ApiError(r.status, e.code || '429', t('tokenTooMany', wait));
+  }
   throw new ApiError(r.status, e.code || String(r.status), e.message || r.statusText);
 }
 
@@ -558,6 +563,10 @@ function route() {
   for (const a of document.querySelectorAll('nav a')) {
     if (a.dataset.view === (view || 'overview')) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+  // Over plain HTTP from another computer the token would cross the
+  // network readable by anyone on the way, and the server refuses it
+  // anyway: say so instead of asking for it. Loopback counts as secure.
+  if (!window.isSecureContext) { main.replaceChildren(h('p', { class: 'notice error', 'data-code': 'insecure_transport' }, t('tokenPlainHTTP'))); return; }
   if (!token) { main.replaceChildren(); askToken(''); return; }
   switch (view) {
     case 'device': viewDevice(arg); break;
