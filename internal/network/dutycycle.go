@@ -107,6 +107,38 @@ func (s *Server) refuse(d Downlink, subBand, reason string, at time.Duration, er
 	s.log.Debug("downlink refused by duty cycle", args...)
 }
 
+// minDataDownlink is the PHY payload of the smallest data downlink: MHDR,
+// FHDR without FOpts, MIC.
+const minDataDownlink = 1 + 7 + 4
+
+// mayTransmit tells, before a data downlink is built, whether the smallest
+// one could go out in RX1 or RX2 under the gateway's duty cycle. It
+// reserves nothing, and counts a refusal per window as transmit would: a
+// gateway out of budget then costs an uplink no encryption and no frame
+// counter.
+func (s *Server) mayTransmit(w windows) bool {
+	if s.dc.budget == nil {
+		return true
+	}
+	now := s.now()
+	for _, d := range []Downlink{w.rx1, w.rx2} {
+		d.PHYPayload = make([]byte, minDataDownlink)
+		at, err := downlinkAirtime(d)
+		if err != nil {
+			return true // transmit counts and logs the refusal
+		}
+		sb, ok := s.dc.budget.SubBand(d.Frequency)
+		if !ok {
+			return true // likewise
+		}
+		if s.dc.budget.Allow(d.GatewayID, d.Frequency, at, now) {
+			return true
+		}
+		s.refuse(d, sb.Name, refusedBudget, at, nil)
+	}
+	return false
+}
+
 // admit reserves air time for the plan's RX1 transmission; when RX1's
 // sub-band has no budget left, the RX2 transmission (869.525 MHz, g3 with
 // 10 %) takes its place without a fallback. It reports false when neither

@@ -63,6 +63,12 @@ func (s *Server) classAPlan(ss *session, rx []uplink.RxInfo, ack bool, macs []lo
 			}
 		}
 	}
+	if !ack && item == nil && !s.mayTransmit(w) {
+		// Only MAC commands to send and neither window's sub-band has room
+		// for them: nothing is built, no NFCntDown is used and no command
+		// counts as sent; they go with a later uplink.
+		return txPlan{}, false
+	}
 	sel, packed, port0 := selectMAC(macs, item != nil, min(s.maxPayload(w.rx1DR), s.maxPayload(int(ss.RX2DR))))
 	phy, err := s.dataDownlink(ss, ack, sel, packed, port0, item, fPending)
 	if err != nil {
