@@ -45,21 +45,24 @@ type Config struct {
 	DataDir   string            `mapstructure:"data_dir"`
 	Log       Log               `mapstructure:"log"`
 	UDP       semtechudp.Config `mapstructure:"udp"`
-	Network   network.Config    `mapstructure:"network"`
-	Profiles  profile.Config    `mapstructure:"profiles"`
-	Store     store.Config      `mapstructure:"store"`
-	Simulator sim.Config        `mapstructure:"simulator"`
-	HTTP      httpapi.Config    `mapstructure:"http"`
-	Influx    influx.Config     `mapstructure:"influx"`
-	MQTT      mqtt.Config       `mapstructure:"mqtt"`
-	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
-	Energy    energy.Config     `mapstructure:"energy"`
-	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
-	Alert     alert.Config      `mapstructure:"alert"`
-	Keys      secret.Config     `mapstructure:"keys"`
-	OpenData  OpenData          `mapstructure:"opendata"`
-	Sites     []site.Site       `mapstructure:"sites"`
-	Devices   []device.Device   `mapstructure:"devices"`
+	// Gateways lists the packet forwarders allowed to talk GWMP to this
+	// daemon; required when udp.listen is not a loopback address.
+	Gateways  []semtechudp.GatewayConfig `mapstructure:"gateways"`
+	Network   network.Config             `mapstructure:"network"`
+	Profiles  profile.Config             `mapstructure:"profiles"`
+	Store     store.Config               `mapstructure:"store"`
+	Simulator sim.Config                 `mapstructure:"simulator"`
+	HTTP      httpapi.Config             `mapstructure:"http"`
+	Influx    influx.Config              `mapstructure:"influx"`
+	MQTT      mqtt.Config                `mapstructure:"mqtt"`
+	MQTTIn    mqttin.Config              `mapstructure:"mqttin"`
+	Energy    energy.Config              `mapstructure:"energy"`
+	Roadcast  mosmix.Config              `mapstructure:"roadcast"`
+	Alert     alert.Config               `mapstructure:"alert"`
+	Keys      secret.Config              `mapstructure:"keys"`
+	OpenData  OpenData                   `mapstructure:"opendata"`
+	Sites     []site.Site                `mapstructure:"sites"`
+	Devices   []device.Device            `mapstructure:"devices"`
 }
 
 // Log configures the process logger.
@@ -118,6 +121,9 @@ func (c Config) Validate() error {
 		add("log.format", "%q is not json or text", c.Log.Format)
 	}
 	if err := c.UDP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := semtechudp.ValidateGateways(c.UDP, c.Gateways); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Network.Validate(); err != nil {
