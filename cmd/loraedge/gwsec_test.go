@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,4 +66,27 @@ func TestUDPGatewaysReportMissingTxAcks(t *testing.T) {
 	assert.WithinDuration(t, daemonNow.Add(10*time.Second), h.LastPullData, 2*time.Second,
 		"the latest PULL_DATA is moved onto the daemon's clock")
 	assert.Contains(t, g.GatewaysLastSeen(), mac.String())
+}
+
+// validate refuses GWMP beyond loopback without a gateway list, and the
+// shipped configurations listen on loopback.
+func TestValidateOpenGWMPNeedsGatewayList(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "loraedge.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("udp: {listen: \":1700\"}\n"), 0o600))
+	_, _, err := runCmd(t, context.Background(), "validate", file)
+	require.ErrorContains(t, err, `udp.listen: ":1700" is not a loopback address`)
+	require.ErrorContains(t, err, "gateways list")
+
+	require.NoError(t, os.WriteFile(file, []byte("udp: {listen: \":1700\"}\ngateways: [{id: \"b827ebfffe000001\", allowed_from: [\"10.0.0.0/24\"]}]\n"), 0o600))
+	_, _, err = runCmd(t, context.Background(), "validate", file)
+	require.NoError(t, err)
+
+	for _, f := range []string{"../../configs/loraedge.yaml", "../../deploy/deb/loraedge.yaml"} {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), `listen: "127.0.0.1:1700"`, f)
+	}
+	mk, err := os.ReadFile("../../Makefile")
+	require.NoError(t, err)
+	assert.Contains(t, string(mk), "--listen 127.0.0.1:1700", "make run")
 }
