@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -89,4 +90,69 @@ func TestValidateOpenGWMPNeedsGatewayList(t *testing.T) {
 	mk, err := os.ReadFile("../../Makefile")
 	require.NoError(t, err)
 	assert.Contains(t, string(mk), "--listen 127.0.0.1:1700", "make run")
+}
+
+// Through the whole daemon with its default udp section: a spoofer on
+// another address sends the gateway's PULL_DATA, yet the join-accept goes
+// to the real forwarder, and the spoofer's attempts are counted.
+func TestSpoofedPullDataDoesNotTakeJoinAccept(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "loraedge.yaml")
+	appKey := lorawan.AES128Key{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}
+	devEUI, joinEUI := lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 0x33}, lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 0}
+	require.NoError(t, os.WriteFile(file, []byte(fmt.Sprintf(`devices:
+  - {dev_eui: "%s", activation: otaa, mac_version: "1.0.3", profile: elsys/ers-co2, join_eui: "%s", app_key: "%s"}
+`, devEUI, joinEUI, appKey)), 0o600))
+	d := startDaemon(t, file, dir)
+	defer d.stop()
+	mac := lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, 9}
+	server, err := net.ResolveUDPAddr("udp", d.udpAddr)
+	require.NoError(t, err)
+	dial := func(ip string) *net.UDPConn {
+		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)}, server)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	real, spoofer := dial("127.0.0.1"), dial("127.0.0.2")
+	send := func(c *net.UDPConn, p semtechudp.Packet) {
+		b, err := p.MarshalBinary()
+		require.NoError(t, err)
+		_, err = c.Write(b)
+		require.NoError(t, err)
+	}
+	recv := func(c *net.UDPConn, wait time.Duration) (semtechudp.Packet, error) {
+		buf := make([]byte, 65535)
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		n, err := c.Read(buf)
+		if err != nil {
+			return nil, err
+		}
+		return semtechudp.Unmarshal(buf[:n])
+	}
+
+	send(real, &semtechudp.PullDataPacket{ProtocolVersion: 2, RandomToken: 1, GatewayMAC: mac})
+	p, err := recv(real, 2*time.Second)
+	require.NoError(t, err)
+	require.IsType(t, &semtechudp.PullAckPacket{}, p)
+	for i := range 5 {
+		send(spoofer, &semtechudp.PullDataPacket{ProtocolVersion: 2, RandomToken: uint16(100 + i), GatewayMAC: mac})
+	}
+	d.waitMetric(`loraedge_semtechudp_datagrams_refused_total{reason="pull_address_pinned"}`, 5)
+
+	fwd := &gatewayConn{t: t, conn: real, mac: mac}
+	fwd.push(joinRequest(t, appKey, joinEUI, devEUI, 0x4242))
+	d.waitMetric(`loraedge_network_joins_total{result="ok"}`, 1)
+	var resp *semtechudp.PullRespPacket
+	for resp == nil { // skip the PUSH_ACK
+		p, err := recv(real, 5*time.Second)
+		require.NoError(t, err, "the join-accept did not reach the real forwarder")
+		resp, _ = p.(*semtechudp.PullRespPacket)
+	}
+	assert.Equal(t, byte(0x20), resp.Payload.TXPK.Data[0], "MHDR of a join-accept")
+	p, err = recv(spoofer, 300*time.Millisecond)
+	assert.Error(t, err, "the spoofer received %#v", p)
+
+	send(real, &semtechudp.TxAckPacket{ProtocolVersion: 2, RandomToken: resp.RandomToken, GatewayMAC: mac})
+	d.waitMetric(`loraedge_semtechudp_tx_acks_total{error="none"}`, 1)
 }
