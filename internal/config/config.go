@@ -45,24 +45,25 @@ type Config struct {
 	DataDir   string            `mapstructure:"data_dir"`
 	Log       Log               `mapstructure:"log"`
 	UDP       semtechudp.Config `mapstructure:"udp"`
+	Network   network.Config    `mapstructure:"network"`
+	Profiles  profile.Config    `mapstructure:"profiles"`
+	Store     store.Config      `mapstructure:"store"`
+	Simulator sim.Config        `mapstructure:"simulator"`
+	HTTP      httpapi.Config    `mapstructure:"http"`
+	Influx    influx.Config     `mapstructure:"influx"`
+	MQTT      mqtt.Config       `mapstructure:"mqtt"`
+	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
+	Energy    energy.Config     `mapstructure:"energy"`
+	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
+	Alert     alert.Config      `mapstructure:"alert"`
+	Keys      secret.Config     `mapstructure:"keys"`
+	OpenData  OpenData          `mapstructure:"opendata"`
+	Sites     []site.Site       `mapstructure:"sites"`
+	Devices   []device.Device   `mapstructure:"devices"`
+
 	// Gateways lists the packet forwarders allowed to talk GWMP to this
 	// daemon; required when udp.listen is not a loopback address.
-	Gateways  []semtechudp.GatewayConfig `mapstructure:"gateways"`
-	Network   network.Config             `mapstructure:"network"`
-	Profiles  profile.Config             `mapstructure:"profiles"`
-	Store     store.Config               `mapstructure:"store"`
-	Simulator sim.Config                 `mapstructure:"simulator"`
-	HTTP      httpapi.Config             `mapstructure:"http"`
-	Influx    influx.Config              `mapstructure:"influx"`
-	MQTT      mqtt.Config                `mapstructure:"mqtt"`
-	MQTTIn    mqttin.Config              `mapstructure:"mqttin"`
-	Energy    energy.Config              `mapstructure:"energy"`
-	Roadcast  mosmix.Config              `mapstructure:"roadcast"`
-	Alert     alert.Config               `mapstructure:"alert"`
-	Keys      secret.Config              `mapstructure:"keys"`
-	OpenData  OpenData                   `mapstructure:"opendata"`
-	Sites     []site.Site                `mapstructure:"sites"`
-	Devices   []device.Device            `mapstructure:"devices"`
+	Gateways []semtechudp.GatewayConfig `mapstructure:"gateways"`
 }
 
 // Log configures the process logger.
