@@ -15,6 +15,7 @@ import (
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/inputerr"
+	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 )
 
@@ -35,17 +36,10 @@ func (d *daemon) buildAlerts() error {
 		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
 			return d.net.EnqueueDownlink(eui, fport, payload, confirmed)
 		}),
-		MQTT:  pub,
-		Roads: d.roadForecasts(),
-		Gateways: alert.GatewaysFunc(func() map[string]time.Time {
-			now := d.now()
-			out := map[string]time.Time{}
-			for _, g := range d.udp.Gateways() {
-				out[g.ID.String()] = now.Add(-time.Since(g.LastSeen))
-			}
-			return out
-		}),
-		Disk: d.store, DiskBudget: cfg.Store.DiskBudget,
+		MQTT:     pub,
+		Roads:    d.roadForecasts(),
+		Gateways: udpGateways{udp: d.udp, now: d.now},
+		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget,
 		Now: d.now, Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {
@@ -54,6 +48,40 @@ func (d *daemon) buildAlerts() error {
 	d.alerts = eng
 	d.observers.add(eng)
 	return nil
+}
+
+// udpGateways reports the GWMP server's gateways to the alert engine. Their
+// times are wall-clock, while a simulation evaluates on the virtual clock:
+// each is moved to now() - time.Since(t), gateway liveness being a
+// real-time matter.
+type udpGateways struct {
+	udp *semtechudp.Server
+	now func() time.Time
+}
+
+// GatewaysLastSeen implements alert.Gateways.
+func (g udpGateways) GatewaysLastSeen() map[string]time.Time {
+	now := g.now()
+	out := map[string]time.Time{}
+	for _, s := range g.udp.Gateways() {
+		out[s.ID.String()] = now.Add(-time.Since(s.LastSeen))
+	}
+	return out
+}
+
+// GatewaysTxAcks implements alert.GatewayTxAcks: a gateway that keeps
+// polling but confirms no downlink raises the gateway alert.
+func (g udpGateways) GatewaysTxAcks() map[string]alert.TxAckHealth {
+	now := g.now()
+	out := map[string]alert.TxAckHealth{}
+	for _, s := range g.udp.Gateways() {
+		h := alert.TxAckHealth{MissingRun: s.TXAckMissingRun}
+		if !s.LastPullData.IsZero() {
+			h.LastPullData = now.Add(-time.Since(s.LastPullData))
+		}
+		out[s.ID.String()] = h
+	}
+	return out
 }
 
 // demoAlerts are the rules `make run` shows the simulator's scenarios

@@ -97,6 +97,7 @@ func (d *daemon) build() (err error) {
 	d.uplinks = &uplinkFanout{hs: []uplink.Handler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Config:     cfg.UDP,
+		Gateways:   cfg.Gateways,
 		Logger:     d.log,
 		Registerer: d.metrics,
 		OnTxAck:    d.bridge.onTxAck,

@@ -161,6 +161,9 @@ type RuleConfig struct {
 
 	// gateway
 	OfflineAfter time.Duration `mapstructure:"offline_after" yaml:"offline_after"` // default 5m
+	// MissingTxAcks in a row, while PULL_DATA continue, raise the alert too
+	// (default 3).
+	MissingTxAcks int `mapstructure:"missing_tx_acks" yaml:"missing_tx_acks"`
 
 	// battery
 	VoltageBelow float64 `mapstructure:"voltage_below" yaml:"voltage_below"`

@@ -65,6 +65,22 @@ type Gateways interface {
 	GatewaysLastSeen() map[string]time.Time
 }
 
+// GatewayTxAcks is implemented by a Gateways that also knows whether each
+// gateway confirms its downlinks; the gateway rule then raises an alert
+// for a gateway whose TX_ACKs stop while its PULL_DATA continue.
+type GatewayTxAcks interface {
+	GatewaysTxAcks() map[string]TxAckHealth
+}
+
+// TxAckHealth is one gateway's downlink confirmation record.
+type TxAckHealth struct {
+	// MissingRun counts the TX_ACKs missing since the last one that came.
+	MissingRun uint64
+	// LastPullData is the gateway's latest accepted PULL_DATA, on the
+	// same clock as Options.Now.
+	LastPullData time.Time
+}
+
 // GatewaysFunc adapts a function to Gateways. For semtechudp, whose
 // last-seen times are wall-clock, while a simulation evaluates on the
 // virtual clock, return now() - time.Since(lastSeen) per gateway: gateway

@@ -3,6 +3,7 @@ package alert
 import (
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/measurement"
@@ -14,15 +15,32 @@ func init() {
 		if gw == nil {
 			return nil, errors.New("gateway rule needs Options.Gateways")
 		}
-		return &gatewayEval{gw: gw, r: r, after: cmp(r.cfg.OfflineAfter, 5*time.Minute)}, nil
+		if r.cfg.MissingTxAcks < 0 {
+			return nil, errors.New("missing_tx_acks must not be negative")
+		}
+		missing := r.cfg.MissingTxAcks
+		if missing == 0 {
+			missing = 3
+		}
+		return &gatewayEval{gw: gw, r: r, after: cmp(r.cfg.OfflineAfter, 5*time.Minute), missing: uint64(missing)}, nil
 	}})
 }
 
-// gatewayEval: gateways not heard for OfflineAfter.
+// Conditions of the gateway rule, in the label "condition".
+const (
+	gatewayOffline      = "offline"
+	gatewayTxAckMissing = "tx_ack_missing"
+)
+
+// gatewayEval: gateways not heard for OfflineAfter, and gateways that keep
+// polling (PULL_DATA within OfflineAfter) but confirm none of their last
+// MissingTxAcks downlinks: their downlinks go elsewhere (a spoofed
+// PULL_DATA) or their radio fails.
 type gatewayEval struct {
-	gw    Gateways
-	r     *rule
-	after time.Duration
+	gw      Gateways
+	r       *rule
+	after   time.Duration
+	missing uint64
 }
 
 func (g *gatewayEval) observe(devInfo, []measurement.Measurement) []condition { return nil }
@@ -31,15 +49,19 @@ func (g *gatewayEval) tick(now time.Time) []condition {
 	var out []condition
 	for id, last := range g.gw.GatewaysLastSeen() {
 		age := now.Sub(last)
-		l := map[string]string{"rule": g.r.cfg.Name, "kind": g.r.cfg.Kind, "gateway_id": id}
+		l := map[string]string{"rule": g.r.cfg.Name, "kind": g.r.cfg.Kind, "gateway_id": id, "condition": gatewayOffline}
 		out = append(out, condition{Subject: id, Labels: l, At: now, Active: age > g.after, Level: g.r.level,
 			Value: age.Minutes(), Values: map[string]float64{"age_min": age.Minutes()}})
 	}
-	slices.SortFunc(out, func(a, b condition) int {
-		if a.Subject < b.Subject {
-			return -1
+	if acks, ok := g.gw.(GatewayTxAcks); ok {
+		for id, h := range acks.GatewaysTxAcks() {
+			polling := now.Sub(h.LastPullData) <= g.after
+			l := map[string]string{"rule": g.r.cfg.Name, "kind": g.r.cfg.Kind, "gateway_id": id, "condition": gatewayTxAckMissing}
+			out = append(out, condition{Subject: id + "/tx_ack", Labels: l, At: now, Level: g.r.level,
+				Active: polling && h.MissingRun >= g.missing, Value: float64(h.MissingRun),
+				Values: map[string]float64{"missing_tx_acks": float64(h.MissingRun), "limit": float64(g.missing)}})
 		}
-		return 1
-	})
+	}
+	slices.SortFunc(out, func(a, b condition) int { return strings.Compare(a.Subject, b.Subject) })
 	return out
 }

@@ -60,6 +60,10 @@ type Config struct {
 	OpenData  OpenData          `mapstructure:"opendata"`
 	Sites     []site.Site       `mapstructure:"sites"`
 	Devices   []device.Device   `mapstructure:"devices"`
+
+	// Gateways lists the packet forwarders allowed to talk GWMP to this
+	// daemon; required when udp.listen is not a loopback address.
+	Gateways []semtechudp.GatewayConfig `mapstructure:"gateways"`
 }
 
 // Log configures the process logger.
@@ -118,6 +122,9 @@ func (c Config) Validate() error {
 		add("log.format", "%q is not json or text", c.Log.Format)
 	}
 	if err := c.UDP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := semtechudp.ValidateGateways(c.UDP, c.Gateways); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Network.Validate(); err != nil {

@@ -26,7 +26,8 @@ func TestExampleFileEqualsDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, c.Sites)
 	assert.Empty(t, c.Devices)
-	c.Sites, c.Devices = nil, nil
+	assert.Empty(t, c.Gateways)
+	c.Sites, c.Devices, c.Gateways = nil, nil, nil
 	assert.Equal(t, Default(), c)
 }
 
@@ -43,7 +44,7 @@ func TestLoadGood(t *testing.T) {
 	assert.Equal(t, "00112233445566778899aabbccddeeff", c.Devices[0].AppKey.String())
 	assert.Equal(t, "26011f01", c.Devices[1].DevAddr.String())
 	// Untouched keys keep their defaults.
-	assert.Equal(t, ":1700", c.UDP.Listen)
+	assert.Equal(t, "127.0.0.1:1700", c.UDP.Listen)
 }
 
 func TestLoadErrorsNameTheKey(t *testing.T) {

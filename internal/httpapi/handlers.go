@@ -89,13 +89,14 @@ func (s *Server) listGateways(w http.ResponseWriter, _ *http.Request) error {
 		TXErrors        uint64           `json:"tx_errors"`
 		RXRejected      uint64           `json:"rx_rejected"`
 		GPSTimeRejected uint64           `json:"gps_time_rejected"`
+		TXAckMissing    uint64           `json:"tx_ack_missing"`
 		Stat            *semtechudp.Stat `json:"stat,omitempty"`
 	}
 	out := []gw{}
 	for _, g := range s.opts.Gateways.Gateways() {
 		o := gw{ID: g.ID.String(), ProtocolVersion: g.ProtocolVersion, LastSeen: g.LastSeen,
 			RXReceived: g.RXReceived, RXOK: g.RXOK, TXSent: g.TXSent, TXAcked: g.TXAcked, TXErrors: g.TXErrors,
-			RXRejected: g.RXRejected, GPSTimeRejected: g.GPSTimeRejected, Stat: g.Stat}
+			RXRejected: g.RXRejected, GPSTimeRejected: g.GPSTimeRejected, TXAckMissing: g.TXAckMissing, Stat: g.Stat}
 		if g.Addr.IsValid() {
 			o.Addr = g.Addr.String()
 		}

@@ -197,7 +197,7 @@ func TestRoutes(t *testing.T) {
 		{"wrong token", "GET", "/api/v1/devices", "wrong-token-0123456789", "", 401, []string{"invalid token"}, nil},
 		{"metrics need a token", "GET", "/metrics", "", "", 401, nil, nil},
 		{"metrics", "GET", "/metrics", readTok, "", 200, []string{"loraedge_http_requests_total"}, nil},
-		{"gateways", "GET", "/api/v1/gateways", readTok, "", 200, []string{"aa01000000000000", `"protocol_version": 2`}, nil},
+		{"gateways", "GET", "/api/v1/gateways", readTok, "", 200, []string{"aa01000000000000", `"protocol_version": 2`, `"tx_ack_missing": 0`}, nil},
 		{"sites", "GET", "/api/v1/sites", readTok, "", 200, []string{"K 23 Brücke"}, nil},
 		{"devices hide keys", "GET", "/api/v1/devices", readTok, "", 200, []string{cfgEUI.String(), `"managed_by_config": true`}, []string{"app_key", "01000000000000000000000000000000"}},
 		{"device", "GET", "/api/v1/devices/" + cfgEUI.String(), readTok, "", 200, []string{"generic/road-station", `"mac": {`, `"data_rate_name": "SF9BW125"`}, nil},

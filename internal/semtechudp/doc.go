@@ -9,6 +9,14 @@
 // PULL_DATA keepalives are what keep the NAT mapping open. Version 2 gateways
 // confirm every PULL_RESP with a TX_ACK that echoes its token.
 //
+// GWMP has no authentication, so the downlink address is pinned to the IP of
+// the gateway's first PULL_DATA (a new port on that IP is followed): another
+// IP takes it only after the pinned one has been silent for
+// Config.PullMoveAfter and sent Config.PullMoveCount PULL_DATA in a row
+// (acceptPullAddr). With a gateway list (Options.Gateways), datagrams from
+// unlisted EUIs or from outside a gateway's AllowedFrom are refused, and
+// listed gateways are not limited by MaxGateways.
+//
 // The packet types have MarshalBinary/UnmarshalBinary so that the simulator
 // (internal/sim) speaks the same wire format as the server.
 //
@@ -37,5 +45,6 @@
 // frames_dropped_total, rxpk_ignored_total{reason=crc_bad|crc_missing},
 // tx_acks_total{error}, tx_acks_unmatched_total, tx_acks_missing_total,
 // downlinks_sent_total, send_errors_total, gateways_rejected_total,
-// read_errors_total.
+// read_errors_total, datagrams_refused_total{reason=unlisted_gateway|
+// source_not_allowed|pull_address_pinned|tx_ack_address}, gateway_moves_total.
 package semtechudp

@@ -30,6 +30,8 @@ type metrics struct {
 	readErrors     prometheus.Counter
 	fieldsDropped  *prometheus.CounterVec
 	timeRejected   *prometheus.CounterVec
+	refused        *prometheus.CounterVec
+	pullMoves      prometheus.Counter
 
 	// Children looked up once: WithLabelValues costs a hash per packet.
 	byType     [TxAck + 1]prometheus.Counter
@@ -59,10 +61,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		gwRejected:     counter("gateways_rejected_total", "Datagrams from new gateways ignored because MaxGateways was reached."),
 		readErrors:     counter("read_errors_total", "Errors reading from the UDP socket."),
 		fieldsDropped:  vec("rxpk_fields_dropped_total", "Malformed optional rxpk fields (and stat objects) dropped while the frame was used, by field.", "field"),
-		timeRejected:   vec("gateway_time_rejected_total", "rxpk GPS times not used because they disagreed with tmst or the host clock; the reception time was used, by reason.", "reason"),
+		refused: vec("datagrams_refused_total", "Datagrams refused to protect the gateways: unlisted_gateway and source_not_allowed "+
+			"(gateways list), pull_address_pinned (PULL_DATA from another IP under the move rule), tx_ack_address, by reason.", "reason"),
+		pullMoves:    counter("gateway_moves_total", "Gateways whose downlink address moved to another IP under the move rule."),
+		timeRejected: vec("gateway_time_rejected_total", "rxpk GPS times not used because they disagreed with tmst or the host clock; the reception time was used, by reason.", "reason"),
 	}
 	for _, f := range droppableFields() {
 		m.fieldsDropped.WithLabelValues(f)
+	}
+	for _, r := range refusedReasons {
+		m.refused.WithLabelValues(r)
 	}
 	for _, r := range gpsTimeReasons {
 		m.timeRejected.WithLabelValues(r)
@@ -81,7 +89,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.datagrams, m.malformed, m.framesReceived, m.framesDropped,
 			m.rxpkIgnored, m.txAcks, m.txAckUnmatched, m.txAckExpired, m.downlinks, m.sendErrors, m.gwRejected, m.readErrors,
-			m.fieldsDropped, m.timeRejected} {
+			m.fieldsDropped, m.timeRejected, m.refused, m.pullMoves} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}

@@ -56,6 +56,10 @@ type Options struct {
 	// default 30s. Forwarders answer as soon as they have scheduled the
 	// packet, so a few seconds would do; the margin covers slow backhauls.
 	TxAckTimeout time.Duration
+	// Gateways is the configured gateway list. When it is non-empty, only
+	// listed EUIs from their allowed_from networks are served, and they
+	// never compete with unknown gateways for table space.
+	Gateways []GatewayConfig
 	// TrustGPSTime passes every rxpk time on unchecked. The daemon sets it
 	// while its simulator runs: simulated gateways date frames by the
 	// scenario's virtual clock, which runs faster than their tmst.
@@ -71,6 +75,7 @@ const (
 // GatewayStatus is a snapshot of what the server knows about one gateway.
 type GatewayStatus struct {
 	ID              lorawan.EUI64
+	Name            string         // from the gateways list, "" if unlisted
 	Addr            netip.AddrPort // downlink address: source of the latest PULL_DATA (invalid if none yet)
 	PushAddr        netip.AddrPort // source of the latest PUSH_DATA
 	ProtocolVersion uint8
@@ -81,9 +86,15 @@ type GatewayStatus struct {
 	TXSent          uint64 // PULL_RESP sent
 	TXAcked         uint64 // TX_ACK without error
 	TXErrors        uint64 // TX_ACK with an error
-	RXRejected      uint64 // malformed rxpk left out of their PUSH_DATA
-	GPSTimeRejected uint64 // rxpk whose GPS time failed the check; their reception time was used
-	Stat            *Stat  // last stat object, nil if none yet
+	TXAckMissing    uint64 // PULL_RESP (v2) whose TX_ACK did not come within the TX_ACK timeout
+	// TXAckMissingRun counts the missing TX_ACKs since the last one that
+	// came: a forwarder whose downlinks go elsewhere keeps raising it.
+	TXAckMissingRun uint64
+	LastTXAck       time.Time // latest matched TX_ACK
+	PullRefused     uint64    // PULL_DATA from another IP refused by the move rule
+	RXRejected      uint64    // malformed rxpk left out of their PUSH_DATA
+	GPSTimeRejected uint64    // rxpk whose GPS time failed the check; their reception time was used
+	Stat            *Stat     // last stat object, nil if none yet
 	StatAt          time.Time
 }
 
@@ -92,6 +103,11 @@ type gateway struct {
 	pullAddr netip.AddrPort // as received, for sending (may be 4-in-6)
 	pullVer  uint8
 	clock    gpsClock
+	// pinnedPull is the latest PULL_DATA from the pinned IP; move counts
+	// PULL_DATA from another IP after its silence (acceptPullAddr).
+	pinnedPull time.Time
+	move       pullMove
+	prevSeen   time.Time // LastSeen before the datagram being handled
 }
 
 type pendingKey struct {
@@ -113,6 +129,7 @@ type Server struct {
 	gwMu      sync.Mutex // guards gateways, pending, nextToken, lastSweep
 	gateways  map[lorawan.EUI64]*gateway
 	pending   map[pendingKey]time.Time
+	listed    map[lorawan.EUI64]GatewayConfig // nil without a gateways list; read-only
 	nextToken uint16
 	lastSweep time.Time
 
@@ -133,6 +150,12 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if opts.Config.ReadBuffer <= 0 {
 		opts.Config.ReadBuffer = def.ReadBuffer
+	}
+	if opts.Config.PullMoveAfter <= 0 {
+		opts.Config.PullMoveAfter = def.PullMoveAfter
+	}
+	if opts.Config.PullMoveCount <= 0 {
+		opts.Config.PullMoveCount = def.PullMoveCount
 	}
 	if opts.Config.GPSTime.MaxHostSkew <= 0 {
 		opts.Config.GPSTime.MaxHostSkew = def.GPSTime.MaxHostSkew
@@ -156,8 +179,16 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("semtechudp: %w", err)
 	}
+	var listed map[lorawan.EUI64]GatewayConfig
+	if len(opts.Gateways) > 0 {
+		listed = make(map[lorawan.EUI64]GatewayConfig, len(opts.Gateways))
+		for _, g := range opts.Gateways {
+			listed[g.ID] = g
+		}
+	}
 	return &Server{
 		opts:       opts,
+		listed:     listed,
 		log:        opts.Logger.With("component", "semtechudp"),
 		m:          m,
 		frames:     make(chan Frame, opts.Config.QueueSize),
@@ -282,6 +313,9 @@ func (s *Server) handlePushData(b []byte, addr netip.AddrPort, now time.Time) {
 		s.malformed(Reason(err), err, addr)
 		return
 	}
+	if !s.admitted(p.GatewayMAC, addr) {
+		return
+	}
 	// A valid header is always acknowledged: the forwarder's ACK ratio
 	// measures the backhaul, and whatever was wrong is counted here.
 	s.reply(&PushAckPacket{ProtocolVersion: p.ProtocolVersion, RandomToken: p.RandomToken}, addr)
@@ -381,8 +415,26 @@ func (s *Server) handlePullData(b []byte, addr netip.AddrPort, now time.Time) {
 		return
 	}
 	s.m.byType[PullData].Inc()
+	if !s.admitted(p.GatewayMAC, addr) {
+		return
+	}
+	var accepted bool
 	known := s.updateGateway(p.GatewayMAC, now, func(g *gateway) {
-		if g.pullAddr != addr {
+		s.sweepLocked(now)
+		old := g.pullAddr
+		var moved bool
+		if accepted, moved = s.acceptPullAddr(g, addr, now); !accepted {
+			// A refused PULL_DATA must not keep a silent gateway "seen".
+			g.LastSeen = g.prevSeen
+			g.PullRefused++
+			return
+		}
+		switch {
+		case moved:
+			s.m.pullMoves.Inc()
+			s.log.Warn("gateway downlink address moved to another IP after the old one fell silent",
+				"gateway_id", p.GatewayMAC.String(), "old_addr", old.String(), "addr", addr.String())
+		case old != addr:
 			s.log.Info("gateway downlink address", "gateway_id", p.GatewayMAC.String(), "addr", addr.String())
 		}
 		g.pullAddr, g.pullVer = addr, p.ProtocolVersion
@@ -390,6 +442,10 @@ func (s *Server) handlePullData(b []byte, addr netip.AddrPort, now time.Time) {
 		g.ProtocolVersion = p.ProtocolVersion
 		g.LastPullData = now
 	})
+	if known && !accepted {
+		s.refuse(refusedPullMove, p.GatewayMAC, addr)
+		return
+	}
 	if known {
 		s.reply(&PullAckPacket{ProtocolVersion: p.ProtocolVersion, RandomToken: p.RandomToken}, addr)
 	}
@@ -402,17 +458,28 @@ func (s *Server) handleTxAck(b []byte, addr netip.AddrPort, now time.Time) {
 		return
 	}
 	s.m.byType[TxAck].Inc()
+	if !s.admitted(p.GatewayMAC, addr) {
+		return
+	}
 	ackErr := p.Err()
 	key := pendingKey{gw: p.GatewayMAC, token: p.RandomToken}
 
 	s.gwMu.Lock()
+	g := s.gateways[p.GatewayMAC]
+	if g != nil && g.pullAddr.IsValid() && g.pullAddr.Addr().Unmap() != addr.Addr().Unmap() {
+		// Only the forwarder the downlink went to can confirm it.
+		s.gwMu.Unlock()
+		s.refuse(refusedTxAckAddr, p.GatewayMAC, addr)
+		return
+	}
 	_, matched := s.pending[key]
 	if matched {
 		delete(s.pending, key)
 	}
-	if g := s.gateways[p.GatewayMAC]; g != nil {
+	if g != nil {
 		g.LastSeen = now
 		if matched {
+			g.LastTXAck, g.TXAckMissingRun = now, 0
 			if ackErr == nil {
 				g.TXAcked++
 			} else {
@@ -447,17 +514,20 @@ func (s *Server) updateGateway(id lorawan.EUI64, now time.Time, fn func(*gateway
 	s.gwMu.Lock()
 	g := s.gateways[id]
 	if g == nil {
-		if len(s.gateways) >= s.opts.MaxGateways {
+		lc, listed := s.listed[id]
+		// Listed gateways are admitted before anything else, so they
+		// never compete with unknown EUIs for table space.
+		if !listed && len(s.gateways) >= s.opts.MaxGateways {
 			s.gwMu.Unlock()
 			s.m.gwRejected.Inc()
 			s.logLimited("gateways_full", "gateway table full, ignoring new gateway", "gateway_id", id.String())
 			return false
 		}
-		g = &gateway{GatewayStatus: GatewayStatus{ID: id}}
+		g = &gateway{GatewayStatus: GatewayStatus{ID: id, Name: lc.Name}}
 		s.gateways[id] = g
 		s.log.Info("new gateway", "gateway_id", id.String())
 	}
-	g.LastSeen = now
+	g.prevSeen, g.LastSeen = g.LastSeen, now
 	fn(g)
 	s.gwMu.Unlock()
 	return true
@@ -549,7 +619,9 @@ func (s *Server) Send(gatewayID lorawan.EUI64, txpk TXPK) (uint16, error) {
 	return token, nil
 }
 
-// sweepLocked forgets tokens whose TX_ACK is overdue, at most once a second.
+// sweepLocked forgets tokens whose TX_ACK is overdue and counts them per
+// gateway, at most once a second. Send and every PULL_DATA call it, so a
+// missing TX_ACK is counted while the gateway keeps polling.
 func (s *Server) sweepLocked(now time.Time) {
 	if now.Sub(s.lastSweep) < time.Second {
 		return
@@ -560,6 +632,10 @@ func (s *Server) sweepLocked(now time.Time) {
 			delete(s.pending, k)
 			if k.token != 0 { // v1 forwarders normally never answer
 				s.m.txAckExpired.Inc()
+				if g := s.gateways[k.gw]; g != nil {
+					g.TXAckMissing++
+					g.TXAckMissingRun++
+				}
 			}
 		}
 	}

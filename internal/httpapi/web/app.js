@@ -119,7 +119,8 @@ function viewOverview() {
         cell(t('lastSeen'), dateTime(g.last_seen)),
         cell(t('packets'), `${g.rx_ok} / ${g.rx_received}`
           + (g.rx_rejected ? ` · ${t('rxRejected', g.rx_rejected)}` : '')
-          + (g.gps_time_rejected ? ` · ${t('gpsTimeRejected', g.gps_time_rejected)}` : '')));
+          + (g.gps_time_rejected ? ` · ${t('gpsTimeRejected', g.gps_time_rejected)}` : '')
+          + (g.tx_ack_missing ? ` · ${t('txAckMissing', g.tx_ack_missing)}` : '')));
     })));
   });
   const dev = section(t('devices'), 'devices', async (body) => {
