@@ -33,10 +33,21 @@ type resolver struct {
 	// being resolved (cur: request and measurement index).
 	batch      []*appendReq
 	curR, curM int
+	// last is, per series, every point resolved into its latest coarse
+	// slot (stored or in a commit): a device sending faster than the
+	// resolution collides in that slot on every point, and the cache keeps
+	// that from costing a store read and a batch scan per point.
+	last map[string]*slotPoints
+}
+
+// slotPoints are the points of one coarse slot of a series.
+type slotPoints struct {
+	coarse int64
+	pts    []point
 }
 
 func newResolver(res time.Duration) *resolver {
-	r := &resolver{maxT: map[string]int64{}}
+	r := &resolver{maxT: map[string]int64{}, last: map[string]*slotPoints{}}
 	switch {
 	case res > time.Millisecond:
 		r.levels = []int64{int64(res), int64(time.Millisecond), 1}
@@ -92,14 +103,48 @@ func (s *Store) resolveTime(key string, ns int64, v float64) int64 {
 		r.maxT[key] = maxT
 	}
 	if coarse > maxT {
+		r.remember(key, coarse, nil, coarse, v)
 		return coarse
 	}
-	// Everything stored in the coarse slot (the finer slots lie inside it).
-	existing, err := s.slotPoints(key, coarse, coarse+r.levels[0])
-	if err != nil {
-		s.log.Warn("look up points for the time of a new one; keeping its full time", "series", key, "err", err)
-		return ns
+	// Everything stored in the coarse slot (the finer slots lie inside it):
+	// from the cache when it is the series' latest slot, else read.
+	var existing []point
+	if c := r.last[key]; c != nil && c.coarse == coarse {
+		existing = c.pts
+	} else {
+		var err error
+		if existing, err = s.slotPoints(key, coarse, coarse+r.levels[0]); err != nil {
+			s.log.Warn("look up points for the time of a new one; keeping its full time", "series", key, "err", err)
+			return ns
+		}
 	}
+	t := s.pickTime(key, existing, ns, v)
+	r.remember(key, coarse, existing, t, v)
+	return t
+}
+
+// remember records the point (t, v) resolved into coarse slot of key, whose
+// other points are existing; only the series' latest slot is kept.
+func (r *resolver) remember(key string, coarse int64, existing []point, t int64, v float64) {
+	c := r.last[key]
+	switch {
+	case c == nil:
+		c = &slotPoints{}
+		r.last[key] = c
+	case coarse < c.coarse:
+		return // late data: the latest slot stays as it is
+	}
+	if c.coarse != coarse {
+		c.coarse, c.pts = coarse, append(c.pts[:0], existing...)
+	}
+	c.pts = append(c.pts, point{T: t, V: v})
+}
+
+// pickTime chooses the time of a point of key at ns among the points
+// already in its coarse slot: the coarsest level where the slot is free or
+// holds the same value.
+func (s *Store) pickTime(key string, existing []point, ns int64, v float64) int64 {
+	r := s.res
 	for i, unit := range r.levels {
 		t := truncNanos(ns, unit)
 		found, same := false, false

@@ -10,7 +10,7 @@ type State struct {
 	// Apply once the device has accepted a LinkADRReq.
 	Setting Setting `json:"setting"`
 	// History holds the last HistoryLen uplinks, oldest first.
-	History []Uplink `json:"history"`
+	History History `json:"history"`
 	// Link is the long-run estimate of the normalised SNR.
 	Link Link `json:"link"`
 	// Change records the last setting change, so losses can be compared

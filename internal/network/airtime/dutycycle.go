@@ -56,6 +56,9 @@ type ledgerKey struct {
 type ledger struct {
 	txs  []tx
 	used time.Duration
+	// firstEnd is when the earliest transmission ends: before it nothing
+	// can be pruned, so a check on a busy gateway does not scan.
+	firstEnd time.Time
 }
 
 type tx struct {
@@ -167,6 +170,9 @@ func (b *Budget) add(k ledgerKey, airtime time.Duration, now time.Time) {
 	}
 	l.txs = append(l.txs, tx{start: now, airtime: airtime})
 	l.used += airtime
+	if end := now.Add(airtime); len(l.txs) == 1 || end.Before(l.firstEnd) {
+		l.firstEnd = end
+	}
 	b.sweep(now)
 }
 
@@ -187,14 +193,22 @@ func (b *Budget) sweep(now time.Time) {
 // prune removes transmissions that ended before cutoff. Start times need
 // not be ordered (downlinks are booked ahead of their slot), so it scans.
 func (l *ledger) prune(cutoff time.Time) {
+	if len(l.txs) == 0 || l.firstEnd.After(cutoff) {
+		return
+	}
 	kept := l.txs[:0]
+	var first time.Time
 	for _, t := range l.txs {
-		if t.start.Add(t.airtime).After(cutoff) {
-			kept = append(kept, t)
-		} else {
+		end := t.start.Add(t.airtime)
+		if !end.After(cutoff) {
 			l.used -= t.airtime
+			continue
+		}
+		kept = append(kept, t)
+		if first.IsZero() || end.Before(first) {
+			first = end
 		}
 	}
 	clear(l.txs[len(kept):])
-	l.txs = kept
+	l.txs, l.firstEnd = kept, first
 }
