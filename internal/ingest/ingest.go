@@ -294,7 +294,7 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 		for _, w := range res.Warnings {
 			i.log.Debug("decoder warning", "dev_eui", eui, "profile", dev.Profile, "warning", w)
 		}
-		ms = append(ms, app...)
+		ms = append(withoutShadowed(ms, app), app...)
 	}
 	if dev.Site != "" {
 		for k := range ms {
@@ -325,6 +325,27 @@ func macMeasurements(eui string, up uplink.Uplink) []measurement.Measurement {
 		})
 	}
 	return ms
+}
+
+// withoutShadowed leaves out the device-status measurements that the
+// payload itself carries at the same time: the device's own battery
+// reading is finer than DevStatusAns's 254 steps, and two values of one
+// series at one time would collide in the store.
+func withoutShadowed(mac, app []measurement.Measurement) []measurement.Measurement {
+	out := mac[:0:0]
+	for _, m := range mac {
+		shadowed := false
+		for _, a := range app {
+			if a.Quantity == m.Quantity && a.Channel == m.Channel && a.Time.Equal(m.Time) {
+				shadowed = true
+				break
+			}
+		}
+		if !shadowed {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func firstReception(rx []uplink.RxInfo) time.Time {
