@@ -10,7 +10,6 @@ import (
 
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
-	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // bridge connects the packet forwarder protocol to the network layer: rxpk
@@ -46,21 +45,7 @@ func (b *bridge) run(ctx context.Context) error {
 }
 
 func rxFrame(f semtechudp.Frame) network.Frame {
-	rx := uplink.RxInfo{
-		GatewayID:  f.GatewayID,
-		RSSI:       int(f.RXPK.RSSI),
-		SNR:        f.RXPK.LSNR,
-		Frequency:  f.RXPK.FrequencyHz(),
-		DataRate:   f.RXPK.DatR.LoRa,
-		Tmst:       f.RXPK.Tmst,
-		ReceivedAt: f.ReceivedAt,
-		Channel:    f.RXPK.Chan,
-		RFChain:    f.RXPK.RFCh,
-	}
-	// Only a GPS time that passed semtechudp's consistency check dates
-	// the uplink; otherwise the network layer uses ReceivedAt.
-	rx.Time = f.Time
-	return network.Frame{PHYPayload: f.RXPK.Data, RxInfo: rx}
+	return network.Frame{PHYPayload: f.RXPK.Data, RxInfo: f.RxInfo()}
 }
 
 // SendDownlink implements network.DownlinkSender.

@@ -21,7 +21,6 @@ import (
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/store"
-	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // udpBridge connects semtechudp and network as the daemon does: frames
@@ -94,7 +93,8 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	cfg.RetryMin, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 
 	br := &udpBridge{pending: map[[2]uint64]uint64{}}
-	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, Logger: log, OnTxAck: br.onTxAck})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, Logger: log, OnTxAck: br.onTxAck,
+		TrustGPSTime: true})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 	so.Target = udp.LocalAddr().String()
@@ -137,7 +137,7 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	run(netSrv.Run)
 	run(func(context.Context) error {
 		for f := range udp.Frames() {
-			br.net.HandleFrame(ctx, network.Frame{PHYPayload: f.RXPK.Data, RxInfo: rxInfo(f)})
+			br.net.HandleFrame(ctx, network.Frame{PHYPayload: f.RXPK.Data, RxInfo: f.RxInfo()})
 		}
 		return nil
 	})
@@ -161,16 +161,6 @@ func settle(eng *Engine) {
 	for (len(eng.queue) > 0 || eng.Pending() > 0) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func rxInfo(f semtechudp.Frame) uplink.RxInfo {
-	rx := uplink.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
-		DataRate: f.RXPK.DatR.LoRa, Tmst: f.RXPK.Tmst, ReceivedAt: f.ReceivedAt, Channel: f.RXPK.Chan, RFChain: f.RXPK.RFCh}
-	if f.RXPK.Time != nil {
-		tm := time.Time(*f.RXPK.Time)
-		rx.Time = &tm
-	}
-	return rx
 }
 
 // The simulator end to end: real GWMP, LoRaWAN, decoding and storage; the

@@ -66,13 +66,7 @@ func (b *udpBridge) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			rx := uplink.RxInfo{GatewayID: f.GatewayID, RSSI: int(f.RXPK.RSSI), SNR: f.RXPK.LSNR, Frequency: f.RXPK.FrequencyHz(),
-				DataRate: f.RXPK.DatR.LoRa, Tmst: f.RXPK.Tmst, ReceivedAt: f.ReceivedAt, Channel: f.RXPK.Chan, RFChain: f.RXPK.RFCh}
-			if f.RXPK.Time != nil {
-				t := time.Time(*f.RXPK.Time)
-				rx.Time = &t
-			}
-			b.net.HandleFrame(ctx, network.Frame{PHYPayload: f.RXPK.Data, RxInfo: rx})
+			b.net.HandleFrame(ctx, network.Frame{PHYPayload: f.RXPK.Data, RxInfo: f.RxInfo()})
 		}
 	}
 }
@@ -100,7 +94,8 @@ func TestCommandReachesSimulatedValve(t *testing.T) {
 	require.NoError(t, err)
 
 	br := &udpBridge{pending: map[uint16]uint64{}}
-	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, OnTxAck: br.onTxAck})
+	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}, OnTxAck: br.onTxAck,
+		TrustGPSTime: true})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/brocaar/lorawan"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // Frame is one rxpk with a good CRC, as heard by one gateway.
@@ -27,6 +29,24 @@ type Frame struct {
 	// (Config.GPSTime), nil when absent or rejected: then ReceivedAt is
 	// the frame's time.
 	Time *time.Time
+}
+
+// RxInfo is the frame's reception as the network layer takes it. Only a
+// GPS time that passed the consistency check dates it; otherwise the
+// network layer uses ReceivedAt.
+func (f Frame) RxInfo() uplink.RxInfo {
+	return uplink.RxInfo{
+		GatewayID:  f.GatewayID,
+		RSSI:       int(f.RXPK.RSSI),
+		SNR:        f.RXPK.LSNR,
+		Frequency:  f.RXPK.FrequencyHz(),
+		DataRate:   f.RXPK.DatR.LoRa,
+		Tmst:       f.RXPK.Tmst,
+		ReceivedAt: f.ReceivedAt,
+		Time:       f.Time,
+		Channel:    f.RXPK.Chan,
+		RFChain:    f.RXPK.RFCh,
+	}
 }
 
 // TxAckEvent reports the gateway's answer to a PULL_RESP sent with Send.
