@@ -107,9 +107,9 @@ func (s *Server) refuse(d Downlink, subBand, reason string, at time.Duration, er
 	s.log.Debug("downlink refused by duty cycle", args...)
 }
 
-// minDataDownlink is the PHY payload of the smallest data downlink: MHDR,
-// FHDR without FOpts, MIC.
-const minDataDownlink = 1 + 7 + 4
+// minDataDownlink stands for the PHY payload of the smallest data downlink
+// (MHDR, FHDR without FOpts, MIC); only its length is read.
+var minDataDownlink [1 + 7 + 4]byte
 
 // mayTransmit tells, before a data downlink is built, whether the smallest
 // one could go out in RX1 or RX2 under the gateway's duty cycle. It
@@ -122,7 +122,7 @@ func (s *Server) mayTransmit(w windows) bool {
 	}
 	now := s.now()
 	for _, d := range []Downlink{w.rx1, w.rx2} {
-		d.PHYPayload = make([]byte, minDataDownlink)
+		d.PHYPayload = minDataDownlink[:]
 		at, err := downlinkAirtime(d)
 		if err != nil {
 			return true // transmit counts and logs the refusal
