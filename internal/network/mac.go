@@ -8,6 +8,7 @@ import (
 	"github.com/brocaar/lorawan/gps"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/network/adr"
 	"github.com/loraedge/loraedge/internal/uplink"
 )
 
@@ -16,10 +17,6 @@ import (
 // server starts itself (ADR, status, channels, RX parameters) wait in the
 // session's macState until the device answers them: macreq.go builds them,
 // macadr.go runs ADR, takeAnswers below matches the answers.
-
-// requiredSNR is the demodulation floor per spreading factor (SX127x/SX130x
-// datasheets), used for the LinkCheckAns margin.
-var requiredSNR = map[int]float64{7: -7.5, 8: -10, 9: -12.5, 10: -15, 11: -17.5, 12: -20}
 
 // maxFOpts is the FOpts field's size: MAC commands beyond it are left out.
 const maxFOpts = 15
@@ -81,7 +78,8 @@ func (s *Server) macAnswers(cmds []lorawan.Payload, up *uplink.Uplink) []lorawan
 func linkCheckAns(up *uplink.Uplink) *lorawan.MACCommand {
 	margin := 0.0
 	if sf, _, ok := parseLoRaDR(up.DataRate); ok {
-		margin = up.RxInfo[0].SNR - requiredSNR[sf]
+		floor, _ := adr.DemodulationFloor(sf) // 0 for an SF outside 7..12, as before
+		margin = up.RxInfo[0].SNR - floor
 	}
 	margin = math.Max(0, math.Min(254, math.Floor(margin)))
 	return &lorawan.MACCommand{CID: lorawan.LinkCheckAns, Payload: &lorawan.LinkCheckAnsPayload{

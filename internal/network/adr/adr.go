@@ -34,12 +34,27 @@ type Band struct {
 // demodulation floors, DR5 is the fastest LoRa 125 kHz rate, and TXPower
 // 0..7 is MaxEIRP (16 dBm) minus 2 dB per step.
 func EU868() Band {
+	req := make([]float64, 0, 6)
+	for sf := 12; sf >= 7; sf-- { // DR0 is SF12
+		f, _ := DemodulationFloor(sf)
+		req = append(req, f)
+	}
 	return Band{
-		RequiredSNR:     []float64{-20, -17.5, -15, -12.5, -10, -7.5},
+		RequiredSNR:     req,
 		MaxADRDR:        5,
 		MaxTXPowerIndex: 7,
 		TXPowerStepDB:   2,
 	}
+}
+
+// DemodulationFloor is the SNR in dB below which a LoRa frame of
+// spreading factor sf cannot be demodulated (SX127x/SX130x datasheets:
+// -7.5 dB at SF7, 2.5 dB lower per step); false for another sf.
+func DemodulationFloor(sf int) (float64, bool) {
+	if sf < 7 || sf > 12 {
+		return 0, false
+	}
+	return -7.5 - 2.5*float64(sf-7), true
 }
 
 // Validate reports what makes the band unusable.
