@@ -3,8 +3,6 @@ package main
 import (
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/brocaar/lorawan"
@@ -54,7 +52,7 @@ func (m macViews) MACView(devEUI lorawan.EUI64) (httpapi.MACView, bool) {
 		dbm := int(math.Round(mi.TXPowerDBm))
 		adr := mi.ADR
 		v.DataRate, v.DataRateName, v.TXPowerIndex, v.TXPowerDBm, v.NbTrans, v.ADR = &dr, mi.DataRate, &idx, &dbm, &nb, &adr
-		if sf, ok := spreadingFactor(mi.DataRate); ok {
+		if sf, _, ok := network.ParseLoRaDataRate(mi.DataRate); ok {
 			v.SpreadingFactor = &sf
 		}
 	}
@@ -71,17 +69,6 @@ func (m macViews) MACView(devEUI lorawan.EUI64) (httpapi.MACView, bool) {
 	}
 	v.NotAnswering = mi.NotAnswering
 	return v, true
-}
-
-// spreadingFactor reads the SF of a LoRa data rate name such as "SF9BW125".
-func spreadingFactor(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, "SF")
-	if !ok {
-		return 0, false
-	}
-	sf, _, _ := strings.Cut(rest, "BW")
-	n, err := strconv.Atoi(sf)
-	return n, err == nil
 }
 
 var _ httpapi.MACSource = macViews{}

@@ -12,8 +12,9 @@ import (
 // ("50000") for FSK. This file is the one place that turns them into band
 // indices and back.
 
-// parseLoRaDR reads "SF7BW125" style data rates.
-func parseLoRaDR(s string) (sf, bw int, ok bool) {
+// ParseLoRaDataRate reads a "SF7BW125" style data rate: spreading factor
+// and bandwidth in kHz.
+func ParseLoRaDataRate(s string) (sf, bw int, ok bool) {
 	rest, found := strings.CutPrefix(s, "SF")
 	if !found {
 		return 0, 0, false
@@ -28,7 +29,7 @@ func parseLoRaDR(s string) (sf, bw int, ok bool) {
 }
 
 func dataRateIndex(b band.Band, s string) (int, error) {
-	if sf, bw, ok := parseLoRaDR(s); ok {
+	if sf, bw, ok := ParseLoRaDataRate(s); ok {
 		return b.GetDataRateIndex(true, band.DataRate{Modulation: band.LoRaModulation, SpreadFactor: sf, Bandwidth: bw})
 	}
 	if br, err := strconv.Atoi(s); err == nil {

@@ -58,7 +58,7 @@ func newDutyCycle(o *Options) dutyCycle {
 // bit rate for FSK with its 5 preamble, 3 sync word, 1 length and 2 CRC
 // bytes.
 func downlinkAirtime(d Downlink) (time.Duration, error) {
-	if sf, bw, ok := parseLoRaDR(d.DataRate); ok {
+	if sf, bw, ok := ParseLoRaDataRate(d.DataRate); ok {
 		return airtime.Downlink(sf, bw*1000, len(d.PHYPayload))
 	}
 	br, err := strconv.Atoi(d.DataRate)

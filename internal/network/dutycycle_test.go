@@ -76,7 +76,7 @@ func (l *airLog) maxHourly(t *testing.T, gw lorawan.EUI64, sb string) (worst tim
 	}
 	at := make([]time.Duration, len(in))
 	for i, s := range in {
-		sf, bw, ok := parseLoRaDR(s.d.DataRate)
+		sf, bw, ok := ParseLoRaDataRate(s.d.DataRate)
 		require.True(t, ok)
 		var err error
 		at[i], err = airtime.Downlink(sf, bw*1000, len(s.d.PHYPayload))

@@ -77,7 +77,7 @@ func (s *Server) macAnswers(cmds []lorawan.Payload, up *uplink.Uplink) []lorawan
 // floor and how many gateways heard the uplink.
 func linkCheckAns(up *uplink.Uplink) *lorawan.MACCommand {
 	margin := 0.0
-	if sf, _, ok := parseLoRaDR(up.DataRate); ok {
+	if sf, _, ok := ParseLoRaDataRate(up.DataRate); ok {
 		floor, _ := adr.DemodulationFloor(sf) // 0 for an SF outside 7..12, as before
 		margin = up.RxInfo[0].SNR - floor
 	}
