@@ -60,6 +60,13 @@ const (
 	TamperAlarm               Quantity = "tamper_alarm"                // 0/1
 	LowBattery                Quantity = "low_battery"                 // 0/1
 	ValveState                Quantity = "valve_state"                 // 0 closed, 1 open
+	Distance                  Quantity = "distance"                    // m, sensor to target (ultrasonic, radar)
+	WaterLevel                Quantity = "water_level"                 // m above the gauge zero (Pegelnullpunkt)
+	WaterLevelRate            Quantity = "water_level_rate"            // cm/h, derived from water_level
+	WaterPressure             Quantity = "water_pressure"              // bar, hydrostatic (gauge pressure)
+	PeopleIn                  Quantity = "people_in"                   // persons, cumulative counter (resets tolerated)
+	PeopleOut                 Quantity = "people_out"                  // persons, cumulative counter (resets tolerated)
+	PeopleCount               Quantity = "people_count"                // persons, instantaneous occupancy
 )
 
 // Units maps every canonical quantity to its one unit. A codec that decodes
@@ -77,6 +84,8 @@ var Units = map[Quantity]string{
 	VolumeFlow: "m3/h", WaterVolume: "m3", GasVolume: "m3", PulseCount: "1",
 	LeakAlarm: "1", BurstAlarm: "1", BackflowAlarm: "1", DryAlarm: "1", TamperAlarm: "1", LowBattery: "1",
 	ValveState: "1",
+	Distance:   "m", WaterLevel: "m", WaterLevelRate: "cm/h", WaterPressure: "bar",
+	PeopleIn: "1", PeopleOut: "1", PeopleCount: "1",
 }
 
 // Cumulative reports whether q is a monotonically counting register (meter
@@ -84,7 +93,7 @@ var Units = map[Quantity]string{
 // "increase" aggregate treat those differently.
 func Cumulative(q Quantity) bool {
 	switch q {
-	case EnergyActiveImport, EnergyActiveExport, HeatEnergy, WaterVolume, GasVolume, PulseCount:
+	case EnergyActiveImport, EnergyActiveExport, HeatEnergy, WaterVolume, GasVolume, PulseCount, PeopleIn, PeopleOut:
 		return true
 	}
 	return false
