@@ -51,6 +51,15 @@ var Families = map[measurement.Quantity]string{
 	measurement.PulseCount:         "meter",
 	measurement.ValveState:         "meter",
 
+	measurement.Distance:       "hydro",
+	measurement.WaterLevel:     "hydro",
+	measurement.WaterLevelRate: "hydro",
+	measurement.WaterPressure:  "hydro",
+
+	measurement.PeopleIn:    "people",
+	measurement.PeopleOut:   "people",
+	measurement.PeopleCount: "people",
+
 	measurement.BatteryVoltage:     "device",
 	measurement.BatteryPercent:     "device",
 	measurement.DemodulationMargin: "device",
