@@ -34,6 +34,11 @@ type Value struct {
 	// Time is set only when the payload itself dates the value; zero means
 	// "at RecvTime".
 	Time time.Time
+	// Invalid marks a value the sensor itself flags as no reading (no
+	// target, sensor missing or in error, below its range). It is still
+	// returned, as the raw value, so nothing is lost; the profile marks its
+	// measurement with measurement.MetaQuality = QualityInvalid.
+	Invalid bool
 }
 
 // Result is what a decoder returns.

@@ -118,6 +118,19 @@ type Measurement struct {
 	Meta map[string]string `json:"meta,omitempty"`
 }
 
+// MetaQuality is the Meta key that qualifies a measurement; a measurement
+// without it is a normal reading.
+const MetaQuality = "quality"
+
+// QualityInvalid is the MetaQuality value of a reading the sensor itself
+// flagged as invalid. Such a measurement keeps the raw value for diagnosis
+// but is not a reading of the quantity: alerts and plausibility checks must
+// not act on it alone.
+const QualityInvalid = "invalid"
+
+// Invalid reports whether m is marked MetaQuality=QualityInvalid.
+func (m Measurement) Invalid() bool { return m.Meta[MetaQuality] == QualityInvalid }
+
 // SeriesKey identifies the series a measurement belongs to.
 func (m Measurement) SeriesKey() string {
 	if m.Channel != 0 {

@@ -26,9 +26,10 @@ func (s *Set) Decode(id string, in codec.Input, dev string) ([]measurement.Measu
 // Decode runs the profile's codec on in and maps every decoded value that
 // has a mapping to a measurement of device dev. A value is dated by its own
 // time when the payload states one (history, backward deltas), else by
-// in.RecvTime. Values without a mapping stay in the Result only. On a codec
-// error the measurements are nil and the Result holds what the codec
-// returned with the error.
+// in.RecvTime. Values without a mapping stay in the Result only. A value
+// the codec flags Invalid becomes a measurement marked
+// measurement.MetaQuality=QualityInvalid. On a codec error the measurements
+// are nil and the Result holds what the codec returned with the error.
 func (p *Profile) Decode(in codec.Input, dev string) ([]measurement.Measurement, codec.Result, error) {
 	res, err := p.decoder.Decode(in)
 	if err != nil {
@@ -50,14 +51,18 @@ func (p *Profile) Decode(in codec.Input, dev string) ([]measurement.Measurement,
 			if t.IsZero() {
 				t = in.RecvTime
 			}
-			ms = append(ms, measurement.Measurement{
+			meas := measurement.Measurement{
 				Device:   dev,
 				Quantity: m.Quantity,
 				Channel:  v.Channel,
 				Value:    v.Value*m.Scale + m.Offset,
 				Unit:     measurement.Units[m.Quantity],
 				Time:     t,
-			})
+			}
+			if v.Invalid {
+				meas.Meta = map[string]string{measurement.MetaQuality: measurement.QualityInvalid}
+			}
+			ms = append(ms, meas)
 		}
 	}
 	return ms, res, nil

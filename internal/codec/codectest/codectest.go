@@ -1,7 +1,7 @@
 // Package codectest holds helpers for decoder tests: it reads the shared
 // payload vectors (internal/codec/testdata/examples.json, a copy of the
-// published examples) and compares decoded fields with the published
-// values at a relative tolerance.
+// published examples, and examples-*.json beside it) and compares decoded
+// fields with the published values at a relative tolerance.
 package codectest
 
 import (
@@ -70,13 +70,21 @@ func Examples(t testing.TB, vendor, model string) []Example {
 	return out
 }
 
-// All returns every vector.
+// All returns every vector: those of examples.json and of every
+// examples-*.json beside it (one file per group of device families, so
+// that families added in parallel do not edit one file).
 func All(t testing.TB) []Example {
 	t.Helper()
-	b, err := os.ReadFile(Path())
+	more, err := filepath.Glob(filepath.Join(filepath.Dir(Path()), "examples-*.json"))
 	require.NoError(t, err)
 	var all []Example
-	require.NoError(t, json.Unmarshal(b, &all))
+	for _, p := range append([]string{Path()}, more...) {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		var es []Example
+		require.NoError(t, json.Unmarshal(b, &es), p)
+		all = append(all, es...)
+	}
 	return all
 }
 
