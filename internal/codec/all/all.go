@@ -49,6 +49,9 @@ var natives = []struct {
 	{axioma.ID, axioma.New},
 	{zenner.ID, zenner.New},
 	{jscodec.ID, jscodec.New},
+	// Civil protection, part A: river levels and people counting.
+	{"decentlab-dl-mbx", decentlab.Model("dl-mbx")},
+	{"decentlab-dl-pr26", decentlab.Model("dl-pr26")},
 }
 
 // Register registers every built-in codec in r.

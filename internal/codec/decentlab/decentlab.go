@@ -2,7 +2,8 @@
 // Decentlab devices: a 5-byte header (version 2, device id, sensor flags)
 // followed, for every flag bit set, by that sensor group's fixed number of
 // big-endian 16-bit words. Only the per-model sensor table differs, so one
-// decoder serves DL-IAM, DL-PM, DL-ITST, DL-ATM41 and DL-SHT35.
+// decoder serves DL-IAM, DL-PM, DL-ITST, DL-ATM41, DL-SHT35 and the level
+// sensors DL-MBX and DL-PR26.
 package decentlab
 
 import (
@@ -136,8 +137,11 @@ type Reading struct {
 
 // Models lists the supported models ("dl-iam", ...), sorted.
 func Models() []string {
-	out := make([]string, 0, len(models))
+	out := make([]string, 0, len(models)+len(paramModels))
 	for m := range models {
+		out = append(out, m)
+	}
+	for m := range paramModels {
 		out = append(out, m)
 	}
 	sort.Strings(out)
@@ -147,6 +151,9 @@ func Models() []string {
 // Options of the Decentlab codec.
 type Options struct {
 	Model string `json:"model"`
+	// PMin and PMax are the DL-PR26's pressure range in bar (default 0..1).
+	PMin *float64 `json:"pmin,omitempty"`
+	PMax *float64 `json:"pmax,omitempty"`
 }
 
 // Decoder decodes one model; safe for concurrent use.
@@ -154,6 +161,7 @@ type Decoder struct {
 	model  string
 	groups []group
 	words  int // max words per group, for the scratch buffer
+	level  levelModel
 }
 
 var _ codec.Decoder = (*Decoder)(nil)
@@ -165,10 +173,19 @@ func New(options map[string]any) (codec.Decoder, error) {
 		return nil, err
 	}
 	gs, ok := models[o.Model]
-	if !ok {
+	mk, param := paramModels[o.Model]
+	switch {
+	case param:
+		var err error
+		if gs, err = mk(o); err != nil {
+			return nil, err
+		}
+	case !ok:
 		return nil, fmt.Errorf("model option must be one of %v, got %q", Models(), o.Model)
+	case o.PMin != nil || o.PMax != nil:
+		return nil, fmt.Errorf("options: pmin and pmax apply to dl-pr26 only, not %s", o.Model)
 	}
-	d := &Decoder{model: o.Model, groups: gs}
+	d := &Decoder{model: o.Model, groups: gs, level: levelModels[o.Model]}
 	for _, g := range gs {
 		d.words = max(d.words, g.words)
 	}
@@ -224,13 +241,26 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 		for _, s := range g.sensors {
 			v := s.conv(w)
 			res.Fields[s.name] = Reading{DisplayName: s.display, Value: v, Unit: s.unit}
-			res.Values = append(res.Values, codec.Value{Field: s.name, Value: v, Unit: s.unit})
+			res.Values = append(res.Values, d.value(&res, s, v, w))
 		}
 	}
 	if pos < len(b) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d trailing bytes ignored", len(b)-pos))
 	}
 	return res, nil
+}
+
+// value is the Value of sensor s, marked invalid (with a warning) where the
+// sensor says so.
+func (d *Decoder) value(res *codec.Result, s sensor, v float64, w []float64) codec.Value {
+	out := codec.Value{Field: s.name, Value: v, Unit: s.unit}
+	if d.level.invalid != nil {
+		if why, bad := d.level.invalid(s.name, w); bad {
+			out.Invalid = true
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s invalid: %s", s.name, why))
+		}
+	}
+	return out
 }
 
 // FieldNames lists every Value.Field the decoder can return for its model.

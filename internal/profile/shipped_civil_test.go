@@ -1,0 +1,99 @@
+package profile_test
+
+import (
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/codec/codectest"
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/profile"
+)
+
+// q is a quantity on a channel, the key of the civil-protection table.
+type q struct {
+	quantity measurement.Quantity
+	channel  int
+}
+
+// The published vectors of the river-level and people-counting devices run
+// through their shipped profiles to canonical quantities and units.
+func TestShippedCivilProfilesDecodeExamples(t *testing.T) {
+	set, err := profile.Load(registry(t), profile.Embedded())
+	require.NoError(t, err)
+	recv := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		vendor, model, id string
+		example           int
+		want              map[q]float64
+	}{
+		{"Decentlab", "DL-MBX", "decentlab/dl-mbx", 0, map[q]float64{
+			{measurement.Distance, 0}: 1.234, {measurement.BatteryVoltage, 0}: 2.993}},
+		{"Decentlab", "DL-PR26", "decentlab/dl-pr26", 0, map[q]float64{
+			{measurement.WaterPressure, 0}: -0.01171875, {measurement.BatteryVoltage, 0}: 3.199}},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			e := codectest.Examples(t, tc.vendor, tc.model)[tc.example]
+			in := e.Input(1)
+			in.RecvTime = recv
+			ms, res, err := set.Decode(tc.id, in, "a840410000000001")
+			require.NoError(t, err)
+			p, _ := set.Get(tc.id)
+			names := p.Decoder().(profile.FieldNamer).FieldNames()
+			for _, v := range res.Values {
+				assert.Contains(t, names, v.Field)
+			}
+			got := map[q]float64{}
+			for _, m := range ms {
+				got[q{m.Quantity, m.Channel}] = m.Value
+				assert.Equal(t, measurement.Units[m.Quantity], m.Unit)
+				assert.Equal(t, recv, m.Time)
+				assert.False(t, m.Invalid(), "%s", m.Quantity)
+			}
+			assert.Len(t, got, len(tc.want), "%v", got)
+			for k, v := range tc.want {
+				require.Contains(t, got, k)
+				assert.True(t, codectest.Close(v, got[k]), "%v: want %v got %v", k, v, got[k])
+			}
+		})
+	}
+}
+
+// A reading the sensor flags as none reaches the measurements as its raw
+// value marked quality=invalid, never as a normal reading.
+func TestShippedCivilProfilesMarkInvalid(t *testing.T) {
+	set, err := profile.Load(registry(t), profile.Embedded())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		id, hex string
+		port    uint8
+		invalid measurement.Quantity
+		raw     float64
+	}{
+		{"decentlab/dl-mbx", "02012f000304d200000bb1", 1, measurement.Distance, 1.234},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			b, err := hex.DecodeString(tc.hex)
+			require.NoError(t, err)
+			ms, res, err := set.Decode(tc.id, codec.Input{FPort: tc.port, Bytes: b, RecvTime: time.Unix(0, 0)}, "d")
+			require.NoError(t, err)
+			assert.NotEmpty(t, res.Warnings)
+			found := false
+			for _, m := range ms {
+				if m.Quantity == tc.invalid {
+					found = true
+					assert.True(t, m.Invalid())
+					assert.Equal(t, measurement.QualityInvalid, m.Meta[measurement.MetaQuality])
+					assert.True(t, codectest.Close(tc.raw, m.Value), "%v", m.Value)
+				} else {
+					assert.False(t, m.Invalid(), "%s", m.Quantity)
+				}
+			}
+			assert.True(t, found, "no %s measurement", tc.invalid)
+		})
+	}
+}
