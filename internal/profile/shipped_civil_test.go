@@ -35,6 +35,16 @@ func TestShippedCivilProfilesDecodeExamples(t *testing.T) {
 			{measurement.Distance, 0}: 1.234, {measurement.BatteryVoltage, 0}: 2.993}},
 		{"Decentlab", "DL-PR26", "decentlab/dl-pr26", 0, map[q]float64{
 			{measurement.WaterPressure, 0}: -0.01171875, {measurement.BatteryVoltage, 0}: 3.199}},
+		{"Milesight", "EM500-UDL", "milesight/em500-udl", 0, map[q]float64{
+			{measurement.Distance, 0}: 0.030, {measurement.BatteryPercent, 0}: 100}},
+		{"Milesight", "VS121", "milesight/vs121", 1, map[q]float64{{measurement.PeopleCount, 0}: 3}},
+		{"Milesight", "VS121", "milesight/vs121", 2, map[q]float64{
+			{measurement.PeopleCount, 1}: 0, {measurement.PeopleCount, 2}: 1, {measurement.PeopleCount, 3}: 0,
+			{measurement.PeopleCount, 4}: 0, {measurement.PeopleCount, 5}: 0, {measurement.PeopleCount, 6}: 0,
+			{measurement.PeopleCount, 7}: 0, {measurement.PeopleCount, 8}: 3, {measurement.PeopleCount, 9}: 1,
+			{measurement.PeopleCount, 10}: 0, {measurement.PeopleCount, 11}: 0, {measurement.PeopleCount, 12}: 0,
+			{measurement.PeopleCount, 13}: 0, {measurement.PeopleCount, 14}: 0, {measurement.PeopleCount, 15}: 0,
+			{measurement.PeopleCount, 16}: 0}},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			e := codectest.Examples(t, tc.vendor, tc.model)[tc.example]
@@ -75,6 +85,9 @@ func TestShippedCivilProfilesMarkInvalid(t *testing.T) {
 		raw     float64
 	}{
 		{"decentlab/dl-mbx", "02012f000304d200000bb1", 1, measurement.Distance, 1.234},
+		// The EM310-UDL README example reports the sensor tilted.
+		{"milesight/em310-udl", "01755c03824408040001", 85, measurement.Distance, 2.116},
+		{"milesight/em500-udl", "01755c03820000", 85, measurement.Distance, 0},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			b, err := hex.DecodeString(tc.hex)

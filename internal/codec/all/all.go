@@ -52,6 +52,9 @@ var natives = []struct {
 	// Civil protection, part A: river levels and people counting.
 	{"decentlab-dl-mbx", decentlab.Model("dl-mbx")},
 	{"decentlab-dl-pr26", decentlab.Model("dl-pr26")},
+	{"milesight-em500-udl", milesight.UDLModel("em500-udl")},
+	{"milesight-em310-udl", milesight.UDLModel("em310-udl")},
+	{"milesight-vs121", milesight.NewVS121},
 }
 
 // Register registers every built-in codec in r.
