@@ -35,6 +35,8 @@ func TestShippedCivilProfilesDecodeExamples(t *testing.T) {
 			{measurement.Distance, 0}: 1.234, {measurement.BatteryVoltage, 0}: 2.993}},
 		{"Decentlab", "DL-PR26", "decentlab/dl-pr26", 0, map[q]float64{
 			{measurement.WaterPressure, 0}: -0.01171875, {measurement.BatteryVoltage, 0}: 3.199}},
+		{"Dragino", "DDS75-LB", "dragino/dds75-lb", 0, map[q]float64{
+			{measurement.Distance, 0}: 2.821, {measurement.BatteryVoltage, 0}: 2.885}},
 		{"Milesight", "EM500-UDL", "milesight/em500-udl", 0, map[q]float64{
 			{measurement.Distance, 0}: 0.030, {measurement.BatteryPercent, 0}: 100}},
 		{"Milesight", "VS121", "milesight/vs121", 1, map[q]float64{{measurement.PeopleCount, 0}: 3}},
@@ -88,6 +90,7 @@ func TestShippedCivilProfilesMarkInvalid(t *testing.T) {
 		// The EM310-UDL README example reports the sensor tilted.
 		{"milesight/em310-udl", "01755c03824408040001", 85, measurement.Distance, 2.116},
 		{"milesight/em500-udl", "01755c03820000", 85, measurement.Distance, 0},
+		{"dragino/dds75-lb", "0b450b0500010500", 2, measurement.Distance, 2.821},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			b, err := hex.DecodeString(tc.hex)

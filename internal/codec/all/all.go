@@ -55,6 +55,7 @@ var natives = []struct {
 	{"milesight-em500-udl", milesight.UDLModel("em500-udl")},
 	{"milesight-em310-udl", milesight.UDLModel("em310-udl")},
 	{"milesight-vs121", milesight.NewVS121},
+	{"dragino-dds75-lb", dragino.NewDDS75LB},
 }
 
 // Register registers every built-in codec in r.
