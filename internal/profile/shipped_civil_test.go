@@ -37,6 +37,8 @@ func TestShippedCivilProfilesDecodeExamples(t *testing.T) {
 			{measurement.WaterPressure, 0}: -0.01171875, {measurement.BatteryVoltage, 0}: 3.199}},
 		{"Dragino", "DDS75-LB", "dragino/dds75-lb", 0, map[q]float64{
 			{measurement.Distance, 0}: 2.821, {measurement.BatteryVoltage, 0}: 2.885}},
+		{"IMBUILDINGS", "People Counter", "imbuildings/people-counter", 0, map[q]float64{
+			{measurement.PeopleIn, 0}: 13, {measurement.PeopleOut, 0}: 10, {measurement.BatteryVoltage, 0}: 2.56}},
 		{"Milesight", "EM500-UDL", "milesight/em500-udl", 0, map[q]float64{
 			{measurement.Distance, 0}: 0.030, {measurement.BatteryPercent, 0}: 100}},
 		{"Milesight", "VS121", "milesight/vs121", 1, map[q]float64{{measurement.PeopleCount, 0}: 3}},

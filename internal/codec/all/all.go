@@ -14,6 +14,7 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/dragino"
 	"github.com/loraedge/loraedge/internal/codec/elsys"
 	"github.com/loraedge/loraedge/internal/codec/elvaco"
+	"github.com/loraedge/loraedge/internal/codec/imbuildings"
 	"github.com/loraedge/loraedge/internal/codec/jscodec"
 	"github.com/loraedge/loraedge/internal/codec/kamstrup"
 	"github.com/loraedge/loraedge/internal/codec/klax"
@@ -56,6 +57,7 @@ var natives = []struct {
 	{"milesight-em310-udl", milesight.UDLModel("em310-udl")},
 	{"milesight-vs121", milesight.NewVS121},
 	{"dragino-dds75-lb", dragino.NewDDS75LB},
+	{imbuildings.ID, imbuildings.New},
 }
 
 // Register registers every built-in codec in r.
