@@ -39,6 +39,8 @@ func TestShippedCivilProfilesDecodeExamples(t *testing.T) {
 			{measurement.Distance, 0}: 2.821, {measurement.BatteryVoltage, 0}: 2.885}},
 		{"IMBUILDINGS", "People Counter", "imbuildings/people-counter", 0, map[q]float64{
 			{measurement.PeopleIn, 0}: 13, {measurement.PeopleOut, 0}: 10, {measurement.BatteryVoltage, 0}: 2.56}},
+		{"ESP32-Paxcounter", "Paxcounter packed", "paxcounter/esp32-paxcounter", 0, map[q]float64{
+			{measurement.PeopleCount, 1}: 42, {measurement.PeopleCount, 2}: 7}},
 		{"Milesight", "EM500-UDL", "milesight/em500-udl", 0, map[q]float64{
 			{measurement.Distance, 0}: 0.030, {measurement.BatteryPercent, 0}: 100}},
 		{"Milesight", "VS121", "milesight/vs121", 1, map[q]float64{{measurement.PeopleCount, 0}: 3}},
@@ -74,6 +76,28 @@ func TestShippedCivilProfilesDecodeExamples(t *testing.T) {
 				assert.True(t, codectest.Close(v, got[k]), "%v: want %v got %v", k, v, got[k])
 			}
 		})
+	}
+}
+
+func TestShippedCivilDownlinks(t *testing.T) {
+	set, err := profile.Load(registry(t), profile.Embedded())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		id, cmd string
+		args    map[string]float64
+		port    uint8
+		want    string
+	}{
+		{"paxcounter/esp32-paxcounter", "set_send_cycle", map[string]float64{"cycle": 240}, 2, "0a78"},
+		{"paxcounter/esp32-paxcounter", "reset_counter", nil, 2, "0901"},
+		{"decentlab/dl-mbx", "set_period", map[string]float64{"period": 600}, 1, "000102587e51"},
+		{"milesight/em500-udl", "set_interval", map[string]float64{"interval": 1200}, 85, "ff03b004"},
+		{"dragino/dds75-lb", "set_interval", map[string]float64{"interval": 600}, 2, "01000258"},
+	} {
+		d, err := set.Downlink(tc.id, tc.cmd, tc.args)
+		require.NoError(t, err, tc.id)
+		assert.Equal(t, tc.want, hex.EncodeToString(d.Payload), tc.id)
+		assert.Equal(t, tc.port, d.FPort, tc.id)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/klax"
 	"github.com/loraedge/loraedge/internal/codec/layout"
 	"github.com/loraedge/loraedge/internal/codec/milesight"
+	"github.com/loraedge/loraedge/internal/codec/paxcounter"
 	"github.com/loraedge/loraedge/internal/codec/zenner"
 )
 
@@ -58,6 +59,7 @@ var natives = []struct {
 	{"milesight-vs121", milesight.NewVS121},
 	{"dragino-dds75-lb", dragino.NewDDS75LB},
 	{imbuildings.ID, imbuildings.New},
+	{paxcounter.ID, paxcounter.New},
 }
 
 // Register registers every built-in codec in r.
