@@ -40,8 +40,9 @@
 //   - tags: device (DevEUI, lower-case hex); site (Meta["site"], left out
 //     when empty); channel (only when nonzero, so single-channel series
 //     keep one tag set); gateway (the writing daemon's gateway_id, left
-//     out when empty); unit (fixed per quantity, so it adds no series; it
-//     lets dashboards label axes). Commas, spaces and '=' are escaped;
+//     out when empty); quality (Meta["quality"], "invalid" on a reading
+//     the sensor flagged as none, left out otherwise); unit (fixed per
+//     quantity, so it adds no series; it lets dashboards label axes). Commas, spaces and '=' are escaped;
 //     control characters and backslashes become '_'.
 //   - time: the measurement's own time (gateway receive time or the time
 //     the payload states), never the write time.

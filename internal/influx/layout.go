@@ -98,6 +98,7 @@ func appendLine(b []byte, m measurement.Measurement, gateway string) (_ []byte, 
 	}
 	b = appendTag(b, "device", m.Device)
 	b = appendTag(b, "gateway", gateway)
+	b = appendTag(b, "quality", m.Meta[measurement.MetaQuality])
 	b = appendTag(b, "site", m.Meta["site"])
 	b = appendTag(b, "unit", m.Unit)
 	b = append(b, ' ')
