@@ -46,17 +46,10 @@ func New(options map[string]any) (codec.Decoder, error) {
 	return &Decoder{}, nil
 }
 
-type out struct{ res codec.Result }
-
-func (o *out) num(key, unit string, v float64) {
-	o.res.Fields[key] = v
-	o.res.Values = append(o.res.Values, codec.Value{Field: key, Value: v, Unit: unit})
-}
-
 // Decode implements codec.Decoder.
 func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 	b := in.Bytes
-	o := &out{res: codec.Result{Fields: map[string]any{}}}
+	res := codec.Result{Fields: map[string]any{}}
 	var variant byte
 	header := true
 	switch in.FPort {
@@ -92,47 +85,51 @@ func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
 		return codec.Result{}, fmt.Errorf("%w: variant %d has %d bytes, want %d", codec.ErrFormat, variant, len(b), want)
 	}
 	if header {
-		o.res.Fields["device_type_identifier"] = float64(b[0])
-		o.res.Fields["device_type"] = typeNames[b[0]]
-		o.res.Fields["device_type_variant"] = float64(b[1])
-		o.res.Fields["device_id"] = hex.EncodeToString(b[2:headerLen])
+		res.Fields["device_type_identifier"] = float64(b[0])
+		res.Fields["device_type"] = typeNames[b[0]]
+		res.Fields["device_type_variant"] = float64(b[1])
+		res.Fields["device_id"] = hex.EncodeToString(b[2:headerLen])
 	}
-	d.body(o, variant, b)
-	return o.res, nil
+	d.body(&res, variant, b)
+	return res, nil
 }
 
 // body decodes the fields of a variant, counted from the payload's end as
 // the vendor lays them out, so one table serves frames with and without
 // header.
-func (d *Decoder) body(o *out, variant byte, b []byte) {
+func (d *Decoder) body(res *codec.Result, variant byte, b []byte) {
 	n := len(b)
 	u16 := func(i int) float64 { return float64(binary.BigEndian.Uint16(b[i:])) }
+	num := func(key, unit string, v float64) {
+		res.Fields[key] = v
+		res.Values = append(res.Values, codec.Value{Field: key, Value: v, Unit: unit})
+	}
 	status := func(i int) {
-		o.res.Fields["device_status"] = float64(b[i])
-		o.num("battery_voltage", "V", u16(i+1)/100)
+		res.Fields["device_status"] = float64(b[i])
+		num("battery_voltage", "V", u16(i+1)/100)
 	}
 	switch variant {
 	case 5:
 		status(headerLen)
-		o.num("counter_a", "1", u16(n-6))
-		o.num("counter_b", "1", u16(n-4))
-		o.res.Fields["sensor_status"] = float64(b[n-2])
-		o.res.Fields["payload_counter"] = float64(b[n-1])
+		num("counter_a", "1", u16(n-6))
+		num("counter_b", "1", u16(n-4))
+		res.Fields["sensor_status"] = float64(b[n-2])
+		res.Fields["payload_counter"] = float64(b[n-1])
 	case 6:
 		status(n - 13)
-		o.num("counter_a", "1", u16(n-10))
-		o.num("counter_b", "1", u16(n-8))
-		o.res.Fields["sensor_status"] = float64(b[n-6])
-		o.num("total_counter_a", "1", u16(n-5))
-		o.num("total_counter_b", "1", u16(n-3))
-		o.res.Fields["payload_counter"] = float64(b[n-1])
+		num("counter_a", "1", u16(n-10))
+		num("counter_b", "1", u16(n-8))
+		res.Fields["sensor_status"] = float64(b[n-6])
+		num("total_counter_a", "1", u16(n-5))
+		num("total_counter_b", "1", u16(n-3))
+		res.Fields["payload_counter"] = float64(b[n-1])
 	case 7:
 		if n > 5 {
 			status(headerLen)
 		}
-		o.res.Fields["sensor_status"] = float64(b[n-5])
-		o.num("total_counter_a", "1", u16(n-4))
-		o.num("total_counter_b", "1", u16(n-2))
+		res.Fields["sensor_status"] = float64(b[n-5])
+		num("total_counter_a", "1", u16(n-4))
+		num("total_counter_b", "1", u16(n-2))
 	}
 }
 

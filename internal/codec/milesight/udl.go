@@ -42,15 +42,7 @@ func NewUDL(options map[string]any) (codec.Decoder, error) {
 }
 
 // UDLModel returns a constructor with the model preset.
-func UDLModel(model string) codec.Constructor {
-	return func(options map[string]any) (codec.Decoder, error) {
-		o := map[string]any{"model": model}
-		for k, v := range options {
-			o[k] = v
-		}
-		return NewUDL(o)
-	}
-}
+func UDLModel(model string) codec.Constructor { return preset(model, NewUDL) }
 
 // recordLen is the value length of every record the sensors send.
 func (d *UDL) recordLen(ch, ty byte) (int, bool) {
@@ -71,29 +63,9 @@ func (d *UDL) recordLen(ch, ty byte) (int, bool) {
 // Decode implements codec.Decoder. Like the other Milesight devices, the
 // sensors send on fPort 85, but the format does not depend on it.
 func (d *UDL) Decode(in codec.Input) (codec.Result, error) {
-	b := in.Bytes
-	if len(b) == 0 {
-		return codec.Result{}, fmt.Errorf("%w: empty payload", codec.ErrTruncated)
-	}
-	o := &out{res: codec.Result{Fields: map[string]any{}}}
 	distance := -1 // index into Values of this frame's current distance
 	tilt := false
-	for i := 0; i < len(b); {
-		if len(b)-i < 2 {
-			return o.res, fmt.Errorf("%w: record header at byte %d", codec.ErrTruncated, i)
-		}
-		ch, ty := b[i], b[i+1]
-		n, ok := d.recordLen(ch, ty)
-		if !ok {
-			o.warn("record %02x %02x at byte %d has an unknown type: %d bytes not decoded", ch, ty, i, len(b)-i)
-			break
-		}
-		v := b[i+2:]
-		if len(v) < n {
-			return o.res, fmt.Errorf("%w: record %02x %02x at byte %d needs %d bytes, %d left",
-				codec.ErrTruncated, ch, ty, i, n, len(v))
-		}
-		v = v[:n]
+	o, err := walk(in.Bytes, d.recordLen, func(o *out, ch, ty byte, v []byte) bool {
 		switch ch {
 		case 0x01:
 			o.num("battery", "%", float64(v[0]))
@@ -107,11 +79,12 @@ func (d *UDL) Decode(in codec.Input) (codec.Result, error) {
 		case 0x20:
 			d.history(o, v)
 		default:
-			if !attr(o, ch, ty, v) {
-				o.warn("unknown record %02x %02x at byte %d skipped", ch, ty, i)
-			}
+			return attr(o, ch, ty, v)
 		}
-		i += 2 + n
+		return true
+	})
+	if err != nil {
+		return o.res, err
 	}
 	if tilt && distance >= 0 && !o.res.Values[distance].Invalid {
 		// A tilted sensor no longer looks straight down at the water: its

@@ -3,7 +3,6 @@ package milesight
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -54,36 +53,14 @@ func vs121RecordLen(ch, ty byte) (int, bool) {
 // Decode implements codec.Decoder. The sensor sends on fPort 85; the format
 // does not depend on it.
 func (d *VS121) Decode(in codec.Input) (codec.Result, error) {
-	b := in.Bytes
-	if len(b) == 0 {
-		return codec.Result{}, fmt.Errorf("%w: empty payload", codec.ErrTruncated)
-	}
-	o := &out{res: codec.Result{Fields: map[string]any{}}}
-	for i := 0; i < len(b); {
-		if len(b)-i < 2 {
-			return o.res, fmt.Errorf("%w: record header at byte %d", codec.ErrTruncated, i)
-		}
-		ch, ty := b[i], b[i+1]
-		n, ok := vs121RecordLen(ch, ty)
-		if !ok {
-			// History (0x20 0xCE) and the extended replies (0xF8, 0xF9)
-			// have lengths that depend on their content.
-			o.warn("record %02x %02x at byte %d has an unknown length: %d bytes not decoded", ch, ty, i, len(b)-i)
-			break
-		}
-		v := b[i+2:]
-		if len(v) < n {
-			return o.res, fmt.Errorf("%w: record %02x %02x at byte %d needs %d bytes, %d left",
-				codec.ErrTruncated, ch, ty, i, n, len(v))
-		}
-		d.record(o, ch, ty, v[:n])
-		i += 2 + n
-	}
-	return o.res, nil
+	// History (0x20 0xCE) and the extended replies (0xF8, 0xF9) have
+	// lengths that depend on their content: decoding ends there.
+	o, err := walk(in.Bytes, vs121RecordLen, d.record)
+	return o.res, err
 }
 
 // record decodes one complete record of known length.
-func (d *VS121) record(o *out, ch, ty byte, v []byte) {
+func (d *VS121) record(o *out, ch, ty byte, v []byte) bool {
 	le16 := func(i int) float64 { return float64(binary.LittleEndian.Uint16(v[i:])) }
 	switch ch {
 	case 0xFF, 0xFE:
@@ -124,6 +101,7 @@ func (d *VS121) record(o *out, ch, ty byte, v []byte) {
 		o.num("line_in", "1", le16(0))
 		o.num("line_out", "1", le16(2))
 	}
+	return true
 }
 
 // vs121Attr decodes device information into Fields; replies to
