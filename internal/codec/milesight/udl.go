@@ -13,8 +13,8 @@ import (
 // EM310-UDL (the latter with a tilt switch).
 var UDLModels = []string{"em500-udl", "em310-udl"}
 
-// Distance words that are no echo: 0 (nothing received) and all ones (the
-// usual "no value" of Milesight's 16-bit records).
+// Distance words that are no reading: 0 (no echo) and all ones (65.5 m,
+// far beyond the few metres these sensors reach).
 const (
 	udlNoEcho  = 0
 	udlNoValue = 0xFFFF
