@@ -39,8 +39,11 @@ type Frame struct {
 type Downlink struct {
 	// ID identifies this transmission attempt; pass it back to
 	// Server.HandleTxAck with the gateway's TX_ACK result.
-	ID             uint64
-	GatewayID      lorawan.EUI64
+	ID        uint64
+	GatewayID lorawan.EUI64
+	// DevEUI is the device the frame is for; Basics Station routers
+	// need it to confirm the transmission.
+	DevEUI         lorawan.EUI64
 	PHYPayload     []byte
 	Frequency      uint32 // Hz
 	DataRate       string // e.g. "SF12BW125"
