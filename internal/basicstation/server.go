@@ -1,0 +1,452 @@
+package basicstation
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/brocaar/lorawan"
+	"github.com/brocaar/lorawan/band"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/uplink"
+)
+
+// Frame is an uplink a router heard, in the form GWMP frames take.
+type Frame struct {
+	RouterID   lorawan.EUI64
+	PHYPayload []byte
+	RxInfo     uplink.RxInfo
+}
+
+// Options configures a Server.
+type Options struct {
+	Config Config
+	// Band is the band the network layer plans with, its extra channels
+	// added; router_config is built from it and it is only read.
+	Band band.Band
+	// OnDntxed is called, on the router's connection goroutine, with the
+	// ID of each downlink the router confirms; it must not block.
+	OnDntxed   func(router lorawan.EUI64, id uint64)
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+}
+
+// Server is the LNS side of the Basics Station protocol.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	m        *metrics
+	now      func() time.Time
+	plan     *plan
+	onDntxed func(lorawan.EUI64, uint64)
+	tokens   map[lorawan.EUI64]string
+	names    map[lorawan.EUI64]string
+	tlsConf  *tls.Config
+	upgrader websocket.Upgrader
+	frames   chan Frame
+	ln       net.Listener
+
+	mu      sync.Mutex
+	closed  bool
+	conns   map[lorawan.EUI64]*routerConn
+	active  sync.WaitGroup
+	pending map[uint64]pendingDn
+	stats   map[lorawan.EUI64]*RouterStats
+}
+
+type pendingDn struct {
+	router   lorawan.EUI64
+	deadline time.Time
+}
+
+// NewServer checks the options, reads the certificates and tokens and
+// binds the listener, so that a bad file or a used port fails at start.
+func NewServer(o Options) (*Server, error) {
+	if err := o.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if !o.Config.Enabled() {
+		return nil, errors.New("basicstation: basicstation.listen is empty")
+	}
+	p, err := newPlan(o.Band)
+	if err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: o.Config, log: o.Logger.With("component", "basicstation"), m: m, now: o.Now, plan: p,
+		onDntxed: o.OnDntxed, tokens: map[lorawan.EUI64]string{}, names: map[lorawan.EUI64]string{},
+		frames: make(chan Frame, o.Config.QueueSize), conns: map[lorawan.EUI64]*routerConn{},
+		pending: map[uint64]pendingDn{}, stats: map[lorawan.EUI64]*RouterStats{}}
+	for _, r := range o.Config.Routers {
+		s.names[r.ID] = r.Name
+		s.stats[r.ID] = &RouterStats{ID: r.ID, Name: r.Name}
+		if r.TokenFile != "" {
+			if s.tokens[r.ID], err = readToken(r.TokenFile); err != nil {
+				return nil, fmt.Errorf("basicstation router %s: %w", r.ID, err)
+			}
+		}
+	}
+	if s.tlsConf, err = serverTLS(o.Config.TLS); err != nil {
+		return nil, err
+	}
+	s.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second,
+		// Routers are not browsers; an Origin header proves nothing here.
+		CheckOrigin: func(*http.Request) bool { return true }}
+	ln, err := net.Listen("tcp", o.Config.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("basicstation: listen %s: %w", o.Config.Listen, err)
+	}
+	s.ln = tls.NewListener(ln, s.tlsConf)
+	return s, nil
+}
+
+// serverTLS is TLS 1.2 and 1.3 with AEAD suites only (as http.tls), and
+// client certificates verified against the configured CA when a router
+// presents one; a router without one must send its token.
+func serverTLS(c TLSConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("basicstation: load certificate %s and key %s: %w", c.CertFile, c.KeyFile, err)
+	}
+	conf := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+	if c.ClientCAFile != "" {
+		pem, err := os.ReadFile(c.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("basicstation: read client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("basicstation: %s holds no PEM certificate", c.ClientCAFile)
+		}
+		conf.ClientCAs = pool
+		conf.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return conf, nil
+}
+
+// Addr is the address the LNS listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Frames delivers the routers' uplinks; it is closed when Run returns.
+func (s *Server) Frames() <-chan Frame { return s.frames }
+
+// Run serves routers until ctx is done, then closes every connection and
+// the frame channel.
+func (s *Server) Run(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /router-info", s.serveRouterInfo)
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { s.serveRouter(ctx, w, r) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.ln) }()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err = <-errc:
+			break loop
+		case <-t.C:
+			s.expireDntxed()
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx) //nolint:errcheck // hijacked router connections are closed below
+	s.mu.Lock()
+	s.closed = true
+	for _, c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	s.active.Wait()
+	close(s.frames)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("basicstation: serve: %w", err)
+	}
+	return nil
+}
+
+// authenticate checks that the request comes from router id: its verified
+// client certificate names it, or it sends the router's token. It returns
+// the refusal reason, "" when authenticated.
+func (s *Server) authenticate(r *http.Request, id lorawan.EUI64) string {
+	if _, known := s.names[id]; !known {
+		return refusedUnknownRouter
+	}
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		cn := r.TLS.VerifiedChains[0][0].Subject.CommonName
+		if eui, err := parseEUI(cn); err == nil && eui == id {
+			return ""
+		}
+		return refusedBadCredentials
+	}
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	tok, ok := s.tokens[id]
+	switch {
+	case h == "":
+		return refusedNoCredentials
+	case ok && subtle.ConstantTimeCompare([]byte(h), []byte(tok)) == 1:
+		return ""
+	default:
+		return refusedBadCredentials
+	}
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, id lorawan.EUI64, reason string) {
+	s.m.refused.WithLabelValues(reason).Inc()
+	s.log.Warn("router refused", "router", id.String(), "remote", r.RemoteAddr, "reason", reason)
+	code := http.StatusUnauthorized
+	switch reason {
+	case refusedUnknownRouter:
+		code = http.StatusForbidden
+	case refusedBadRequest:
+		code = http.StatusBadRequest
+	}
+	http.Error(w, "router refused: "+reason, code)
+}
+
+// serveRouterInfo answers the discovery: the router sends its EUI and
+// learns the URI of its WebSocket. The router must authenticate here as on
+// its WebSocket, so the LNS tells unknown parties nothing.
+func (s *Server) serveRouterInfo(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
+		return
+	}
+	defer ws.Close() //nolint:errcheck // nothing to do about a failed close
+	ws.SetReadLimit(1024)
+	_ = ws.SetReadDeadline(s.now().Add(10 * time.Second)) //nolint:errcheck // a dead conn fails the read
+	_, b, err := ws.ReadMessage()
+	if err != nil {
+		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
+		return
+	}
+	var req struct {
+		Router any `json:"router"`
+	}
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	var id lorawan.EUI64
+	if err = d.Decode(&req); err == nil {
+		id, err = parseRouterID(req.Router)
+	}
+	answer := map[string]any{"router": req.Router}
+	if err != nil {
+		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
+		answer["error"] = "router: not an EUI-64"
+	} else if reason := s.authenticate(r, id); reason != "" {
+		s.m.refused.WithLabelValues(reason).Inc()
+		s.log.Warn("router refused at router-info", "router", id.String(), "remote", r.RemoteAddr, "reason", reason)
+		answer["error"] = "router refused: " + reason
+	} else {
+		answer["muxs"] = "loraedge"
+		answer["uri"] = s.routerURI(r, id)
+	}
+	_ = ws.SetWriteDeadline(s.now().Add(10 * time.Second)) //nolint:errcheck // a dead conn fails the write
+	_ = ws.WriteJSON(answer)                               //nolint:errcheck // the router retries discovery
+}
+
+// routerURI is where router id finds its WebSocket: under basicstation.uri,
+// or the host the router reached.
+func (s *Server) routerURI(r *http.Request, id lorawan.EUI64) string {
+	base := s.cfg.URI
+	if base == "" {
+		base = "wss://" + r.Host
+	}
+	return strings.TrimSuffix(base, "/") + "/router-" + hex.EncodeToString(id[:])
+}
+
+// serveRouter runs one router's WebSocket until it closes or ctx is done.
+// A second connection of the same router replaces the first.
+func (s *Server) serveRouter(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/router-")
+	id, err := parseEUI(rest)
+	if !ok || err != nil {
+		s.refuse(w, r, id, refusedBadRequest)
+		return
+	}
+	if reason := s.authenticate(r, id); reason != "" {
+		s.refuse(w, r, id, reason)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.active.Add(1)
+	s.mu.Unlock()
+	defer s.active.Done()
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
+		return
+	}
+	c := newRouterConn(s, id, ws)
+	s.mu.Lock()
+	if old := s.conns[id]; old != nil {
+		old.close()
+	}
+	closed := s.closed
+	s.conns[id] = c
+	s.mu.Unlock()
+	if closed {
+		c.close()
+	}
+	s.m.accepted.Inc()
+	s.m.connected.Inc()
+	s.log.Info("router connected", "router", id.String(), "remote", r.RemoteAddr)
+	c.run(ctx)
+	s.mu.Lock()
+	if s.conns[id] == c {
+		delete(s.conns, id)
+	}
+	s.mu.Unlock()
+	s.m.connected.Dec()
+	s.log.Info("router disconnected", "router", id.String())
+}
+
+// Connected reports whether router id has a WebSocket open now.
+func (s *Server) Connected(id lorawan.EUI64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[id] != nil
+}
+
+// errNotConnected means the router has no WebSocket open.
+var errNotConnected = errors.New("router not connected")
+
+// Send schedules a downlink on its router. It never blocks: the message
+// goes to the connection's bounded send queue.
+func (s *Server) Send(d Downlink) error {
+	s.mu.Lock()
+	c := s.conns[d.RouterID]
+	s.mu.Unlock()
+	if c == nil {
+		s.m.downlinks.WithLabelValues(dnNotConnected).Inc()
+		return fmt.Errorf("basicstation: %s: %w", d.RouterID, errNotConnected)
+	}
+	msg, err := c.dnmsg(d, s.now())
+	if err != nil {
+		return err
+	}
+	if !c.enqueue(msg) {
+		s.m.downlinks.WithLabelValues(dnQueueFull).Inc()
+		return fmt.Errorf("basicstation: %s: send queue full", d.RouterID)
+	}
+	s.m.downlinks.WithLabelValues(dnSent).Inc()
+	s.mu.Lock()
+	s.pending[d.ID] = pendingDn{router: d.RouterID, deadline: s.now().Add(s.cfg.DntxedTimeout)}
+	s.stats[d.RouterID].Downlinks++
+	s.mu.Unlock()
+	return nil
+}
+
+// confirm settles a dntxed; false when no downlink awaited it.
+func (s *Server) confirm(router lorawan.EUI64, id uint64) bool {
+	s.mu.Lock()
+	p, ok := s.pending[id]
+	if ok && p.router == router {
+		delete(s.pending, id)
+		s.stats[router].Dntxed++
+	}
+	s.mu.Unlock()
+	return ok && p.router == router
+}
+
+// expireDntxed counts the downlinks whose dntxed did not come in time.
+func (s *Server) expireDntxed() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, p := range s.pending {
+		if now.After(p.deadline) {
+			delete(s.pending, id)
+			s.m.dntxedMissing.Inc()
+			s.stats[p.router].DntxedMissing++
+			s.log.Warn("downlink not confirmed by the router", "router", p.router.String(), "id", id)
+		}
+	}
+}
+
+// RouterStats is what the LNS knows of one configured router.
+type RouterStats struct {
+	ID            lorawan.EUI64
+	Name          string
+	Connected     bool
+	LastSeen      time.Time
+	Station       string // the router's version message
+	Uplinks       uint64
+	Downlinks     uint64
+	Dntxed        uint64
+	DntxedMissing uint64
+}
+
+// Routers returns the configured routers' state.
+func (s *Server) Routers() []RouterStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RouterStats, 0, len(s.stats))
+	for _, r := range s.cfg.Routers {
+		st := *s.stats[r.ID]
+		st.Connected = s.conns[r.ID] != nil
+		out = append(out, st)
+	}
+	return out
+}
+
+// seen records an uplink or version message of router id.
+func (s *Server) seen(id lorawan.EUI64, uplink bool, station string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats[id]
+	st.LastSeen = s.now()
+	if uplink {
+		st.Uplinks++
+	}
+	if station != "" {
+		st.Station = station
+	}
+}
