@@ -123,6 +123,9 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge.udp, d.bridge.net = d.udp, d.net
+	if err := d.buildStation(); err != nil {
+		return err
+	}
 	if err := d.buildMQTT(); err != nil {
 		return err
 	}

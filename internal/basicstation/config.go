@@ -60,7 +60,7 @@ type RouterConfig struct {
 // with a burst of 100 per router, 4096 queued frames, 30 s for a dntxed.
 func DefaultConfig() Config {
 	return Config{MaxMessageBytes: 16 << 10, MessagesPerSecond: 20, Burst: 100, QueueSize: 4096,
-		DntxedTimeout: 30 * time.Second}
+		DntxedTimeout: 30 * time.Second, Routers: []RouterConfig{}}
 }
 
 // Enabled reports whether the LNS listens.

@@ -361,6 +361,11 @@ func (s *Server) HandleFrame(ctx context.Context, f Frame) {
 	}
 }
 
+// Band is the band the server plans with, its extra channels added; the
+// Basics Station LNS tells routers their channel plan from it. Callers
+// only read it.
+func (s *Server) Band() band.Band { return s.band }
+
 // HandleTxAck reports the gateway's TX_ACK for the downlink with the given
 // ID (err nil means sent). A rejected RX1 transmission is retried in RX2.
 // Safe for concurrent use; it never blocks.
