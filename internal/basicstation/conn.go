@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -147,6 +148,10 @@ func (c *routerConn) allow() bool {
 }
 
 func (c *routerConn) handle(b []byte) {
+	if c.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		// The router's own words, for troubleshooting a gateway.
+		c.s.log.Debug("router message", "router", c.id.String(), "raw", string(b))
+	}
 	m, err := parseMessage(b)
 	if err != nil {
 		reason := reasonBadJSON

@@ -76,9 +76,14 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 	cert, _, _ := f.pki.ClientCert(t, routertest.ID6(certRouter))
-	f.cert = Credentials{TLS: &tls.Config{RootCAs: f.pki.CA, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	f.cert = f.withCert(cert)
 	f.token = Credentials{TLS: &tls.Config{RootCAs: f.pki.CA, MinVersion: tls.VersionTLS12}, Authorization: testToken}
 	return f
+}
+
+// withCert are the credentials of a router with the client certificate c.
+func (f *fixture) withCert(c tls.Certificate) Credentials {
+	return Credentials{TLS: &tls.Config{RootCAs: f.pki.CA, Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS12}}
 }
 
 func (f *fixture) connect(t *testing.T, id lorawan.EUI64, c Credentials) *routertest.Router {
@@ -236,9 +241,7 @@ func TestRoutersWithoutValidCredentialsRefused(t *testing.T) {
 	foreign, _, _ := otherCA.ClientCert(t, routertest.ID6(certRouter))
 	wrongCN, _, _ := f.pki.ClientCert(t, routertest.ID6(tokenRouter))
 	roots := &tls.Config{RootCAs: f.pki.CA, MinVersion: tls.VersionTLS12}
-	withCert := func(c tls.Certificate) Credentials {
-		return Credentials{TLS: &tls.Config{RootCAs: f.pki.CA, Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS12}}
-	}
+	withCert := f.withCert
 	cases := []struct {
 		name   string
 		id     lorawan.EUI64
