@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/network"
+	"github.com/loraedge/loraedge/internal/semtechudp"
 )
 
 // buildStation creates the Basics Station LNS when basicstation.listen is
@@ -55,3 +57,35 @@ func (b *bridge) sendStation(d network.Downlink) error {
 
 // onDntxed is the router's TX confirmation, GWMP's TX_ACK without error.
 func (b *bridge) onDntxed(_ lorawan.EUI64, id uint64) { b.net.HandleTxAck(id, nil) }
+
+// gatewayList shows GWMP gateways and Basics Station routers side by side
+// (API, web page, gateway alert): a router's dntxed counts as a TX_ACK and
+// a missing one as a missing TX_ACK; its pongs and messages as polling.
+type gatewayList struct {
+	udp     *semtechudp.Server
+	station *basicstation.Server // nil when off
+}
+
+// Gateways implements httpapi.GatewayLister.
+func (g gatewayList) Gateways() []semtechudp.GatewayStatus {
+	out := g.udp.Gateways()
+	if g.station == nil {
+		return out
+	}
+	for _, r := range g.station.Routers() {
+		if r.LastSeen.IsZero() {
+			continue // configured, never connected
+		}
+		st := semtechudp.GatewayStatus{ID: r.ID, Name: r.Name, LastSeen: r.LastSeen, RXReceived: r.Uplinks,
+			RXOK: r.Uplinks, TXSent: r.Downlinks, TXAcked: r.Dntxed, TXAckMissing: r.DntxedMissing,
+			TXAckMissingRun: r.DntxedMissingRun}
+		if r.Connected {
+			st.LastPullData = r.LastSeen
+		}
+		if ap, err := netip.ParseAddrPort(r.Remote); err == nil {
+			st.Addr = ap
+		}
+		out = append(out, st)
+	}
+	return out
+}

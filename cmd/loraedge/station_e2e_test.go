@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -108,6 +109,30 @@ basicstation:
 	time.Sleep(300 * time.Millisecond)
 	assert.InDelta(t, 2, mustMetric(t, d, `loraedge_ingest_uplinks_total{result="stored"}`), 0)
 	assert.InDelta(t, 0, mustMetric(t, d, `loraedge_basicstation_messages_rejected_total{reason="bad_json"}`), 0)
+
+	// The router is listed with the GWMP gateway, its dntxed as TX_ACKs.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.http+"/api/v1/gateways", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var list struct {
+		Gateways []struct {
+			ID           string `json:"id"`
+			RXReceived   uint64 `json:"rx_received"`
+			TXSent       uint64 `json:"tx_sent"`
+			TXAcked      uint64 `json:"tx_acked"`
+			TXAckMissing uint64 `json:"tx_ack_missing"`
+		} `json:"gateways"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+	require.Len(t, list.Gateways, 2)
+	g := list.Gateways[1]
+	assert.Equal(t, router.String(), g.ID)
+	assert.Equal(t, uint64(3), g.RXReceived)
+	assert.GreaterOrEqual(t, g.TXSent, uint64(2), "join-accept, ACK, and what answers the last uplink")
+	assert.Equal(t, uint64(2), g.TXAcked)
 }
 
 // assertWindow checks a Class A dnmsg: the uplink's xtime, the delay in

@@ -57,6 +57,11 @@ type upContext struct {
 	rctx  int64
 }
 
+// pingInterval is how often the LNS pings each router: the pongs show it
+// alive between frames, and a router silent for three intervals (a dead
+// link that TCP has not noticed) is dropped.
+const pingInterval = 30 * time.Second
+
 // outQueue bounds the messages waiting for a router; the network layer
 // never waits for a slow one.
 const outQueue = 64
@@ -73,8 +78,12 @@ func (c *routerConn) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { c.write(ctx) })
 	c.ws.SetReadLimit(int64(c.s.cfg.MaxMessageBytes))
+	alive := func() { _ = c.ws.SetReadDeadline(c.s.now().Add(3 * pingInterval)) } //nolint:errcheck // a dead conn fails the read
+	alive()
+	c.ws.SetPongHandler(func(string) error { alive(); c.s.seen(c.id, false, ""); return nil })
 	for {
 		typ, b, err := c.ws.ReadMessage()
+		alive()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.s.m.rejected.WithLabelValues(reasonTooLarge).Inc()
@@ -101,8 +110,15 @@ func (c *routerConn) run(ctx context.Context) {
 // connection ends, which also ends the read loop.
 func (c *routerConn) write(ctx context.Context) {
 	defer c.ws.Close() //nolint:errcheck // closing is all that is left
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
 	for {
 		select {
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, c.s.now().Add(5*time.Second)); err != nil {
+				c.s.log.Warn("ping router", "router", c.id.String(), "err", err)
+				return
+			}
 		case <-ctx.Done():
 			c.closeFrame()
 			return

@@ -335,6 +335,10 @@ func (s *Server) serveRouter(ctx context.Context, w http.ResponseWriter, r *http
 	if closed {
 		c.close()
 	}
+	s.seen(id, false, "")
+	s.mu.Lock()
+	s.stats[id].Remote = r.RemoteAddr
+	s.mu.Unlock()
 	s.m.accepted.Inc()
 	s.m.connected.Inc()
 	s.log.Info("router connected", "router", id.String(), "remote", r.RemoteAddr)
@@ -391,6 +395,7 @@ func (s *Server) confirm(router lorawan.EUI64, id uint64) bool {
 	if ok && p.router == router {
 		delete(s.pending, id)
 		s.stats[router].Dntxed++
+		s.stats[router].DntxedMissingRun = 0
 	}
 	s.mu.Unlock()
 	return ok && p.router == router
@@ -406,6 +411,7 @@ func (s *Server) expireDntxed() {
 			delete(s.pending, id)
 			s.m.dntxedMissing.Inc()
 			s.stats[p.router].DntxedMissing++
+			s.stats[p.router].DntxedMissingRun++
 			s.log.Warn("downlink not confirmed by the router", "router", p.router.String(), "id", id)
 		}
 	}
@@ -422,6 +428,10 @@ type RouterStats struct {
 	Downlinks     uint64
 	Dntxed        uint64
 	DntxedMissing uint64
+	// DntxedMissingRun counts the unconfirmed downlinks since the last
+	// dntxed: a router that keeps missing them raises the gateway alert.
+	DntxedMissingRun uint64
+	Remote           string // address of the current or last connection
 }
 
 // Routers returns the configured routers' state.
@@ -437,7 +447,8 @@ func (s *Server) Routers() []RouterStats {
 	return out
 }
 
-// seen records an uplink or version message of router id.
+// seen records a sign of life of router id: a message or a pong, and
+// whether it was an uplink or its version.
 func (s *Server) seen(id lorawan.EUI64, uplink bool, station string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

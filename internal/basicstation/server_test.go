@@ -206,6 +206,8 @@ func TestDownlinkScheduledByXtimeAndConfirmed(t *testing.T) {
 	// Not confirmed: counted as missing once the timeout passes.
 	require.Eventually(t, func() bool { return testutil.ToFloat64(f.s.m.dntxedMissing) == 1 }, 5*time.Second, 50*time.Millisecond)
 	assert.Equal(t, uint64(1), f.s.Routers()[0].DntxedMissing)
+	assert.Equal(t, uint64(1), f.s.Routers()[0].DntxedMissingRun)
+	assert.Contains(t, f.s.Routers()[0].Remote, "127.0.0.1:")
 	assert.Equal(t, uint64(1), f.s.Routers()[0].Dntxed)
 
 	// A downlink answering no uplink of this router is refused and counted.
