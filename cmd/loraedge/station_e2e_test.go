@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,4 +209,47 @@ func dataFrame(t *testing.T, mtype lorawan.MType, addr lorawan.DevAddr, nwk, app
 	b, err := phy.MarshalBinary()
 	require.NoError(t, err)
 	return b
+}
+
+// SIGHUP takes the basicstation routers anew: a router no longer listed is
+// disconnected and refused, a new one with a token connects.
+func TestBasicStationRoutersReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	pki := testserver.NewPKI(t)
+	oldRouter, newRouter := lorawan.EUI64{0xb8, 0x27, 0xeb, 0xff, 0xfe, 0, 0x25, 1}, lorawan.EUI64{0xb8, 0x27, 0xeb, 0xff, 0xfe, 0, 0x25, 2}
+	cert, _, _ := pki.ClientCert(t, routertest.ID6(oldRouter))
+	tokenFile := filepath.Join(dir, "new.key")
+	const token = "Bearer reloaded-router-token-0123456789"
+	require.NoError(t, os.WriteFile(tokenFile, []byte("Authorization: "+token+"\n"), 0o600))
+	lns := "127.0.0.1:" + strconv.Itoa(testserver.FreePort(t))
+	file := filepath.Join(dir, "loraedge.yaml")
+	write := func(routers string) {
+		require.NoError(t, os.WriteFile(file, []byte(fmt.Sprintf(`basicstation:
+  listen: "%s"
+  tls: {cert_file: "%s", key_file: "%s", client_ca_file: "%s"}
+  routers: [%s]
+`, lns, pki.ServerCertFile, pki.ServerKeyFile, pki.CAFile, routers)), 0o600))
+	}
+	write(fmt.Sprintf(`{id: "%s"}`, oldRouter))
+	d := startDaemon(t, file, dir)
+	defer d.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	roots := &tls.Config{RootCAs: pki.CA, MinVersion: tls.VersionTLS12}
+	withCert := routertest.Credentials{TLS: &tls.Config{RootCAs: pki.CA, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	r, err := routertest.Connect(ctx, lns, oldRouter, withCert)
+	require.NoError(t, err)
+	defer r.Close()
+	_, err = routertest.Connect(ctx, lns, newRouter, routertest.Credentials{TLS: roots, Authorization: token})
+	require.ErrorContains(t, err, "unknown_router")
+
+	write(fmt.Sprintf(`{id: "%s", token_file: "%s"}`, newRouter, tokenFile))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	_, err = r.Next(ctx, "")
+	require.Error(t, err, "the router no longer listed is disconnected")
+	nr, err := routertest.Connect(ctx, lns, newRouter, routertest.Credentials{TLS: roots, Authorization: token})
+	require.NoError(t, err)
+	defer nr.Close()
+	_, err = routertest.Connect(ctx, lns, oldRouter, withCert)
+	require.ErrorContains(t, err, "unknown_router")
 }

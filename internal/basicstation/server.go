@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -54,9 +55,10 @@ type Server struct {
 	now      func() time.Time
 	plan     *plan
 	onDntxed func(lorawan.EUI64, uint64)
-	tokens   map[lorawan.EUI64]string
-	names    map[lorawan.EUI64]string
-	tlsConf  *tls.Config
+	// access and tlsConf are swapped whole by Reload; a handshake or a
+	// check in progress keeps the one it loaded.
+	access   atomic.Pointer[access]
+	tlsConf  atomic.Pointer[tls.Config]
 	upgrader websocket.Upgrader
 	frames   chan Frame
 	ln       net.Listener
@@ -67,6 +69,28 @@ type Server struct {
 	active  sync.WaitGroup
 	pending map[uint64]pendingDn
 	stats   map[lorawan.EUI64]*RouterStats
+}
+
+// access is who may connect: the routers, by EUI their names and tokens.
+type access struct {
+	routers []RouterConfig
+	names   map[lorawan.EUI64]string
+	tokens  map[lorawan.EUI64]string
+}
+
+func newAccess(routers []RouterConfig) (*access, error) {
+	a := &access{routers: routers, names: map[lorawan.EUI64]string{}, tokens: map[lorawan.EUI64]string{}}
+	for _, r := range routers {
+		a.names[r.ID] = r.Name
+		if r.TokenFile != "" {
+			tok, err := readToken(r.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("basicstation router %s: %w", r.ID, err)
+			}
+			a.tokens[r.ID] = tok
+		}
+	}
+	return a, nil
 }
 
 type pendingDn struct {
@@ -98,21 +122,19 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: o.Config, log: o.Logger.With("component", "basicstation"), m: m, now: o.Now, plan: p,
-		onDntxed: o.OnDntxed, tokens: map[lorawan.EUI64]string{}, names: map[lorawan.EUI64]string{},
-		frames: make(chan Frame, o.Config.QueueSize), conns: map[lorawan.EUI64]*routerConn{},
+		onDntxed: o.OnDntxed, frames: make(chan Frame, o.Config.QueueSize), conns: map[lorawan.EUI64]*routerConn{},
 		pending: map[uint64]pendingDn{}, stats: map[lorawan.EUI64]*RouterStats{}}
-	for _, r := range o.Config.Routers {
-		s.names[r.ID] = r.Name
-		s.stats[r.ID] = &RouterStats{ID: r.ID, Name: r.Name}
-		if r.TokenFile != "" {
-			if s.tokens[r.ID], err = readToken(r.TokenFile); err != nil {
-				return nil, fmt.Errorf("basicstation router %s: %w", r.ID, err)
-			}
-		}
-	}
-	if s.tlsConf, err = serverTLS(o.Config.TLS); err != nil {
+	a, err := newAccess(o.Config.Routers)
+	if err != nil {
 		return nil, err
 	}
+	s.access.Store(a)
+	s.addStats(a)
+	tc, err := serverTLS(o.Config.TLS)
+	if err != nil {
+		return nil, err
+	}
+	s.tlsConf.Store(tc)
 	s.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second,
 		// Routers are not browsers; an Origin header proves nothing here.
 		CheckOrigin: func(*http.Request) bool { return true }}
@@ -120,8 +142,56 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("basicstation: listen %s: %w", o.Config.Listen, err)
 	}
-	s.ln = tls.NewListener(ln, s.tlsConf)
+	s.ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tlsConf.Load(), nil }})
 	return s, nil
+}
+
+// addStats gives every router of a a place for its figures; a router
+// removed and listed again keeps its old ones.
+func (s *Server) addStats(a *access) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range a.routers {
+		if st := s.stats[r.ID]; st != nil {
+			st.Name = r.Name
+			continue
+		}
+		s.stats[r.ID] = &RouterStats{ID: r.ID, Name: r.Name}
+	}
+}
+
+// Reload takes the certificate, the client CA and the routers from c (on
+// SIGHUP): new handshakes and connections see them, and a router no longer
+// listed is disconnected. The listener's own settings (listen, limits)
+// take effect at a restart. On error nothing changes.
+func (s *Server) Reload(c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if !c.Enabled() {
+		return errors.New("basicstation: basicstation.listen is empty; turning the LNS off takes a restart")
+	}
+	tc, err := serverTLS(c.TLS)
+	if err != nil {
+		return err
+	}
+	a, err := newAccess(c.Routers)
+	if err != nil {
+		return err
+	}
+	s.tlsConf.Store(tc)
+	s.addStats(a)
+	s.access.Store(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, conn := range s.conns {
+		if _, ok := a.names[id]; !ok {
+			s.log.Warn("router no longer listed, disconnected", "router", id.String())
+			conn.close()
+		}
+	}
+	return nil
 }
 
 // serverTLS is TLS 1.2 and 1.3 with AEAD suites only (as http.tls), and
@@ -210,7 +280,8 @@ loop:
 // client certificate names it, or it sends the router's token. It returns
 // the refusal reason, "" when authenticated.
 func (s *Server) authenticate(r *http.Request, id lorawan.EUI64) string {
-	if _, known := s.names[id]; !known {
+	a := s.access.Load()
+	if _, known := a.names[id]; !known {
 		return refusedUnknownRouter
 	}
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
@@ -221,7 +292,7 @@ func (s *Server) authenticate(r *http.Request, id lorawan.EUI64) string {
 		return refusedBadCredentials
 	}
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
-	tok, ok := s.tokens[id]
+	tok, ok := a.tokens[id]
 	switch {
 	case h == "":
 		return refusedNoCredentials
@@ -329,7 +400,8 @@ func (s *Server) serveRouter(ctx context.Context, w http.ResponseWriter, r *http
 	if old := s.conns[id]; old != nil {
 		old.close()
 	}
-	closed := s.closed
+	_, listed := s.access.Load().names[id] // a Reload may have removed it since
+	closed := s.closed || !listed
 	s.conns[id] = c
 	s.mu.Unlock()
 	if closed {
@@ -438,8 +510,9 @@ type RouterStats struct {
 func (s *Server) Routers() []RouterStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]RouterStats, 0, len(s.stats))
-	for _, r := range s.cfg.Routers {
+	routers := s.access.Load().routers
+	out := make([]RouterStats, 0, len(routers))
+	for _, r := range routers {
 		st := *s.stats[r.ID]
 		st.Connected = s.conns[r.ID] != nil
 		out = append(out, st)

@@ -346,3 +346,40 @@ func jsonUint(v uint64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestReloadRoutersAndCertificate(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.connect(t, certRouter, f.cert)
+	newRouter := lorawan.EUI64{0xb8, 0x27, 0xeb, 0xff, 0xfe, 0, 0, 3}
+	tokenFile := filepath.Join(t.TempDir(), "new.key")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("Bearer new-router-token-0123456789\n"), 0o600))
+	second := testserver.NewPKI(t) // a renewed server certificate from another CA
+
+	c := f.s.cfg
+	c.TLS.CertFile, c.TLS.KeyFile = second.ServerCertFile, second.ServerKeyFile
+	c.Routers = []RouterConfig{{ID: tokenRouter, Name: "Bauhof", TokenFile: c.Routers[1].TokenFile},
+		{ID: newRouter, Name: "Neu", TokenFile: tokenFile}}
+	bad := c
+	bad.Routers = append(bad.Routers, RouterConfig{ID: newRouter})
+	require.Error(t, f.s.Reload(bad), "a bad configuration changes nothing")
+	assert.True(t, f.s.Connected(certRouter))
+	require.NoError(t, f.s.Reload(c))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := r.Next(ctx, "")
+	require.Error(t, err, "the router no longer listed is disconnected")
+	_, err = routertest.Discover(ctx, f.addr, certRouter, f.cert)
+	require.Error(t, err, "the old CA no longer verifies the renewed certificate")
+	roots := &tls.Config{RootCAs: second.CA, MinVersion: tls.VersionTLS12}
+	_, err = routertest.Discover(ctx, f.addr, certRouter, Credentials{TLS: roots, Authorization: testToken})
+	require.ErrorContains(t, err, refusedUnknownRouter)
+	nr, err := routertest.Connect(ctx, f.addr, newRouter, Credentials{TLS: roots, Authorization: "Bearer new-router-token-0123456789"})
+	require.NoError(t, err)
+	defer nr.Close()
+	ids := []lorawan.EUI64{}
+	for _, st := range f.s.Routers() {
+		ids = append(ids, st.ID)
+	}
+	assert.Equal(t, []lorawan.EUI64{tokenRouter, newRouter}, ids)
+}
