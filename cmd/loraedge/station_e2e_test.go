@@ -57,8 +57,9 @@ basicstation:
 	_, err := routertest.Connect(ctx, lns, router, routertest.Credentials{TLS: &tls.Config{RootCAs: pki.CA, MinVersion: tls.VersionTLS12}})
 	require.ErrorContains(t, err, "no_credentials")
 	_, err = routertest.Connect(ctx, lns, router, creds(stranger))
-	require.Error(t, err, "a certificate of another CA fails the handshake")
+	require.ErrorContains(t, err, "bad_credentials", "a certificate of another CA")
 	d.waitMetric(`loraedge_basicstation_connections_refused_total{reason="no_credentials"}`, 1)
+	d.waitMetric(`loraedge_basicstation_connections_refused_total{reason="bad_credentials"}`, 1)
 
 	r, err := routertest.Connect(ctx, lns, router, creds(cert))
 	require.NoError(t, err)
