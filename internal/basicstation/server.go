@@ -67,6 +67,7 @@ type Server struct {
 	mu      sync.Mutex
 	closed  bool
 	conns   map[lorawan.EUI64]*routerConn
+	infos   map[*websocket.Conn]struct{} // router-info exchanges in progress
 	active  sync.WaitGroup
 	pending map[uint64]pendingDn
 	stats   map[lorawan.EUI64]*RouterStats
@@ -123,7 +124,7 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: o.Config, log: o.Logger.With("component", "basicstation"), m: m, now: o.Now, plan: p,
-		onDntxed: o.OnDntxed, frames: make(chan Frame, o.Config.QueueSize), conns: map[lorawan.EUI64]*routerConn{},
+		onDntxed: o.OnDntxed, frames: make(chan Frame, o.Config.QueueSize), conns: map[lorawan.EUI64]*routerConn{}, infos: map[*websocket.Conn]struct{}{},
 		pending: map[uint64]pendingDn{}, stats: map[lorawan.EUI64]*RouterStats{}}
 	a, err := newAccess(o.Config.Routers)
 	if err != nil {
@@ -272,6 +273,9 @@ loop:
 	for _, c := range s.conns {
 		c.close()
 	}
+	for ws := range s.infos {
+		_ = ws.Close() //nolint:errcheck // ends the exchange's read
+	}
 	s.mu.Unlock()
 	s.active.Wait()
 	close(s.frames)
@@ -343,12 +347,33 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, id lorawan.EUI64
 // learns the URI of its WebSocket. The router must authenticate here as on
 // its WebSocket, so the LNS tells unknown parties nothing.
 func (s *Server) serveRouterInfo(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.active.Add(1)
+	s.mu.Unlock()
+	defer s.active.Done()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
 		return
 	}
-	defer ws.Close() //nolint:errcheck // nothing to do about a failed close
+	s.mu.Lock()
+	closed := s.closed
+	s.infos[ws] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.infos, ws)
+		s.mu.Unlock()
+		_ = ws.Close() //nolint:errcheck // nothing to do about a failed close
+	}()
+	if closed {
+		return
+	}
 	ws.SetReadLimit(1024)
 	_ = ws.SetReadDeadline(s.now().Add(10 * time.Second)) //nolint:errcheck // a dead conn fails the read
 	_, b, err := ws.ReadMessage()

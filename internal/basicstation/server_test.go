@@ -15,6 +15,7 @@ import (
 
 	"github.com/brocaar/lorawan"
 	"github.com/brocaar/lorawan/band"
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
@@ -40,6 +41,7 @@ type fixture struct {
 	token   Credentials
 	mu      sync.Mutex
 	dntxeds []uint64
+	stop    func() error // ends Run and returns its result; idempotent
 }
 
 // Credentials of a test router.
@@ -74,7 +76,10 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	var once sync.Once
+	var runErr error
+	f.stop = func() error { once.Do(func() { cancel(); runErr = <-done }); return runErr }
+	t.Cleanup(func() { require.NoError(t, f.stop()) })
 	cert, _, _ := f.pki.ClientCert(t, routertest.ID6(certRouter))
 	f.cert = f.withCert(cert)
 	f.token = Credentials{TLS: &tls.Config{RootCAs: f.pki.CA, MinVersion: tls.VersionTLS12}, Authorization: testToken}
@@ -379,4 +384,25 @@ func TestReloadRoutersAndCertificate(t *testing.T) {
 		ids = append(ids, st.ID)
 	}
 	assert.Equal(t, []lorawan.EUI64{tokenRouter, newRouter}, ids)
+}
+
+// Shutdown ends every connection, a router-info exchange that waits for
+// its router too, and then closes Frames.
+func TestShutdownEndsConnections(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.connect(t, certRouter, f.cert)
+	d := websocket.Dialer{TLSClientConfig: f.cert.TLS}
+	silent, _, err := d.Dial("wss://"+f.addr+"/router-info", nil) // sends nothing
+	require.NoError(t, err)
+	defer silent.Close()
+	start := time.Now()
+	require.NoError(t, f.stop())
+	assert.Less(t, time.Since(start), 3*time.Second)
+	_, open := <-f.s.Frames()
+	assert.False(t, open)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = r.Next(ctx, "")
+	require.Error(t, err)
+	assert.False(t, f.s.Connected(certRouter))
 }
