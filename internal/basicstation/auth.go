@@ -58,6 +58,7 @@ func (s *Server) Reload(c Config) error {
 	s.tlsConf.Store(tc)
 	s.clientCAs.Store(pool)
 	s.addStats(a)
+	s.warnReadable(c)
 	s.access.Store(a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,4 +151,18 @@ func (s *Server) verifyCert(chain []*x509.Certificate, id lorawan.EUI64) string 
 		return refusedBadCredentials
 	}
 	return ""
+}
+
+// warnReadable warns about token and key files everyone may read: a token
+// is a router's identity.
+func (s *Server) warnReadable(c Config) {
+	files := []string{c.TLS.KeyFile}
+	for _, r := range c.Routers {
+		files = append(files, r.TokenFile)
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			s.log.Warn("secret file is readable by everyone; chmod 600", "file", f, "mode", fi.Mode().String())
+		}
+	}
 }

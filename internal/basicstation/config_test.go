@@ -1,6 +1,7 @@
 package basicstation
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +78,18 @@ func TestReadTokenForms(t *testing.T) {
 		assert.Equal(t, "Bearer abcdefghijklmnop", tok, name)
 		assert.False(t, strings.ContainsAny(tok, "\r\n"))
 	}
+}
+
+func TestWarnsAboutReadableTokenFiles(t *testing.T) {
+	dir := t.TempDir()
+	open, closed := filepath.Join(dir, "open.key"), filepath.Join(dir, "closed.key")
+	require.NoError(t, os.WriteFile(open, []byte("Bearer abcdefghijklmnop\n"), 0o600))
+	require.NoError(t, os.Chmod(open, 0o644))
+	require.NoError(t, os.WriteFile(closed, []byte("Bearer abcdefghijklmnop\n"), 0o600))
+	var buf strings.Builder
+	s := &Server{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	s.warnReadable(Config{Routers: []RouterConfig{{TokenFile: open}, {TokenFile: closed}}})
+	assert.Contains(t, buf.String(), "readable by everyone")
+	assert.Contains(t, buf.String(), "open.key")
+	assert.NotContains(t, buf.String(), "closed.key")
 }

@@ -114,6 +114,7 @@ func NewServer(o Options) (*Server, error) {
 	}
 	s.tlsConf.Store(tc)
 	s.clientCAs.Store(pool)
+	s.warnReadable(o.Config)
 	s.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second,
 		// Routers are not browsers; an Origin header proves nothing here.
 		CheckOrigin: func(*http.Request) bool { return true }}
