@@ -38,7 +38,7 @@ func (d *daemon) buildAlerts() error {
 		}),
 		MQTT:     pub,
 		Roads:    d.roadForecasts(),
-		Gateways: udpGateways{udp: d.udp, now: d.now},
+		Gateways: udpGateways{udp: gatewayList{udp: d.udp, station: d.station}, now: d.now},
 		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget,
 		Now: d.now, Logger: d.log, Registerer: d.metrics,
 	})
@@ -55,7 +55,9 @@ func (d *daemon) buildAlerts() error {
 // each is moved to now() - time.Since(t), gateway liveness being a
 // real-time matter.
 type udpGateways struct {
-	udp *semtechudp.Server
+	udp interface {
+		Gateways() []semtechudp.GatewayStatus
+	}
 	now func() time.Time
 }
 

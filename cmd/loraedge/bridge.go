@@ -8,6 +8,7 @@ import (
 
 	"github.com/brocaar/lorawan"
 
+	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 )
@@ -18,6 +19,9 @@ import (
 type bridge struct {
 	udp *semtechudp.Server
 	net *network.Server
+	// station is the Basics Station LNS, nil when off; a downlink for a
+	// router connected there goes there.
+	station *basicstation.Server
 
 	mu      sync.Mutex
 	pending map[tokenKey]pendingID
@@ -50,6 +54,9 @@ func rxFrame(f semtechudp.Frame) network.Frame {
 
 // SendDownlink implements network.DownlinkSender.
 func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
+	if b.station != nil && b.station.Connected(d.GatewayID) {
+		return b.sendStation(d)
+	}
 	tx := semtechudp.TXPK{
 		Imme: d.Immediately,
 		Freq: float64(d.Frequency) / 1e6,

@@ -123,6 +123,9 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.bridge.udp, d.bridge.net = d.udp, d.net
+	if err := d.buildStation(); err != nil {
+		return err
+	}
 	if err := d.buildMQTT(); err != nil {
 		return err
 	}
@@ -138,7 +141,7 @@ func (d *daemon) build() (err error) {
 	if cfg.HTTP.Listen != "" {
 		d.http, err = httpapi.New(httpapi.Options{
 			Config:   cfg.HTTP,
-			Gateways: d.udp, Devices: d.devices, Sessions: d.net, MAC: macViews{d.net}, Sites: siteList(cfg.Sites),
+			Gateways: gatewayList{udp: d.udp, station: d.station}, Devices: d.devices, Sessions: d.net, MAC: macViews{d.net}, Sites: siteList(cfg.Sites),
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Reports:  reportService{d.energyService()},

@@ -73,6 +73,13 @@ func (d *daemon) reloadConfig() error {
 			d.log.Error("certificate not reloaded, keeping the served one", "err", err)
 		}
 	}
+	if d.station != nil {
+		// Likewise: a router list or certificate that does not load keeps
+		// the ones in use.
+		if err := d.station.Reload(cfg.BasicStation); err != nil {
+			d.log.Error("basicstation routers and certificate not reloaded, keeping the current ones", "err", err)
+		}
+	}
 	d.log.Info("configuration reloaded", "devices", len(d.devices.List()), "profiles", profiles.Len())
 	return nil
 }

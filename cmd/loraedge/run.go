@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -127,6 +128,7 @@ type daemon struct {
 	net       *network.Server
 	ingest    *ingest.Ingester
 	bridge    *bridge
+	station   *basicstation.Server // nil unless basicstation.listen is set
 	http      *httpapi.Server
 	mqtt      *mqtt.Sink
 	mqttin    *mqttin.Source
@@ -190,6 +192,11 @@ func (d *daemon) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.udp.Run(gctx) })
 	g.Go(func() error { return d.bridge.run(gctx) })
+	if d.station != nil {
+		g.Go(func() error { return d.station.Run(gctx) })
+		g.Go(func() error { return d.bridge.runStation(gctx) })
+		d.log.Info("basics station LNS", "listen", d.station.Addr().String())
+	}
 	g.Go(func() error { return d.net.Run(gctx) })
 	g.Go(func() error { return d.store.Run(gctx) })
 	if httpListener != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -64,6 +65,10 @@ type Config struct {
 	// Gateways lists the packet forwarders allowed to talk GWMP to this
 	// daemon; required when udp.listen is not a loopback address.
 	Gateways []semtechudp.GatewayConfig `mapstructure:"gateways"`
+
+	// BasicStation is the LoRa Basics Station LNS for gateways across a
+	// network.
+	BasicStation basicstation.Config `mapstructure:"basicstation"`
 }
 
 // Log configures the process logger.
@@ -100,6 +105,8 @@ func Default() Config {
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
 		Roadcast:  mosmix.DefaultConfig(),
+
+		BasicStation: basicstation.DefaultConfig(),
 	}
 }
 
@@ -125,6 +132,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := semtechudp.ValidateGateways(c.UDP, c.Gateways); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.BasicStation.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Network.Validate(); err != nil {

@@ -138,7 +138,7 @@ func (s *Server) joinAcceptPlan(devEUI lorawan.EUI64, best uplink.RxInfo, jab []
 		}
 		return txPlan{}, false
 	}
-	return w.plan("join_accept", jab, nil), true
+	return w.plan("join_accept", devEUI, jab, nil), true
 }
 
 func (s *Server) joinState(eui lorawan.EUI64) (*joinState, error) {

@@ -39,8 +39,11 @@ type Frame struct {
 type Downlink struct {
 	// ID identifies this transmission attempt; pass it back to
 	// Server.HandleTxAck with the gateway's TX_ACK result.
-	ID             uint64
-	GatewayID      lorawan.EUI64
+	ID        uint64
+	GatewayID lorawan.EUI64
+	// DevEUI is the device the frame is for; Basics Station routers
+	// need it to confirm the transmission.
+	DevEUI         lorawan.EUI64
 	PHYPayload     []byte
 	Frequency      uint32 // Hz
 	DataRate       string // e.g. "SF12BW125"
@@ -357,6 +360,11 @@ func (s *Server) HandleFrame(ctx context.Context, f Frame) {
 		s.m.uplinks.WithLabelValues(resultDropped).Inc()
 	}
 }
+
+// Band is the band the server plans with, its extra channels added; the
+// Basics Station LNS tells routers their channel plan from it. Callers
+// only read it.
+func (s *Server) Band() band.Band { return s.band }
 
 // HandleTxAck reports the gateway's TX_ACK for the downlink with the given
 // ID (err nil means sent). A rejected RX1 transmission is retried in RX2.

@@ -77,7 +77,7 @@ func (s *Server) classAPlan(ss *session, rx []uplink.RxInfo, ack bool, macs []lo
 	}
 	s.markSent(ss, sel)
 	b.touch(ss)
-	return w.plan("data", phy, item), true
+	return w.plan("data", ss.DevEUI, phy, item), true
 }
 
 // sendClassC transmits the head of each Class C device's queue immediately.

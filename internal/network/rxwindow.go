@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/brocaar/lorawan"
+
 	"github.com/loraedge/loraedge/internal/uplink"
 )
 
@@ -72,10 +74,11 @@ func (s *Server) rxWindows(best uplink.RxInfo, p rxParams) (windows, error) {
 	}, nil
 }
 
-// plan puts the frame into both windows.
-func (w windows) plan(kind string, phy []byte, item *queueItem) txPlan {
+// plan puts the frame for the device into both windows.
+func (w windows) plan(kind string, dev lorawan.EUI64, phy []byte, item *queueItem) txPlan {
 	rx1, rx2 := w.rx1, w.rx2
 	rx1.PHYPayload, rx2.PHYPayload = phy, phy
+	rx1.DevEUI, rx2.DevEUI = dev, dev
 	return txPlan{kind: kind, item: item, rx1: rx1, rx2: &rx2}
 }
 
@@ -89,6 +92,7 @@ func (s *Server) classCWindow(ss *session, phy []byte) (Downlink, error) {
 	freq := s.rx2Freq(ss) // as the device acknowledged it
 	return Downlink{
 		GatewayID:      ss.LastGateway,
+		DevEUI:         ss.DevEUI,
 		PHYPayload:     phy,
 		Frequency:      freq,
 		DataRate:       drs,

@@ -25,6 +25,10 @@ type PKI struct {
 	CA                            *x509.CertPool
 	Server                        tls.Certificate // for 127.0.0.1
 	ServerCertFile, ServerKeyFile string
+
+	dir    string
+	caCert *x509.Certificate
+	caKey  *ecdsa.PrivateKey
 }
 
 // NewPKI writes a CA, a server certificate for 127.0.0.1 and a client
@@ -62,7 +66,7 @@ func NewPKI(t testing.TB) PKI {
 		check(os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 		return p
 	}
-	pki := PKI{CA: x509.NewCertPool()}
+	pki := PKI{CA: x509.NewCertPool(), dir: dir, caCert: caCert, caKey: caKey}
 	pki.CA.AddCert(caCert)
 	pki.CAFile = writePEM("ca.pem", "CERTIFICATE", caDER)
 	srvDER, srvKey := issue(2, x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)})
@@ -77,4 +81,39 @@ func NewPKI(t testing.TB) PKI {
 	check(err)
 	pki.KeyFile = writePEM("client.key", "EC PRIVATE KEY", keyDER)
 	return pki
+}
+
+// ClientCert issues a client certificate with the given subject common
+// name, e.g. a Basics Station router's EUI, and writes it and its key
+// (PEM) into the PKI's directory.
+func (p PKI) ClientCert(t testing.TB, commonName string) (tls.Certificate, string, string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: commonName},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &k.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(p.dir, "client-"+serial.String())
+	certFile, keyFile := base+".pem", base+".key"
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}, certFile, keyFile
 }
