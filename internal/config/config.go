@@ -22,6 +22,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -54,6 +55,7 @@ type Config struct {
 	MQTT      mqtt.Config       `mapstructure:"mqtt"`
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
+	Calendar  calendar.Config   `mapstructure:"calendar"`
 	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
@@ -99,6 +101,7 @@ func Default() Config {
 		MQTTIn:    mqttin.DefaultConfig(),
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
+		Calendar:  calendar.DefaultConfig(),
 		Roadcast:  mosmix.DefaultConfig(),
 	}
 }
@@ -161,6 +164,11 @@ func (c Config) Validate() error {
 	if err := c.Energy.Validate(); err != nil {
 		errs = append(errs, err)
 	} else if err := c.Energy.ValidateRefs(c.Sites); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Calendar.Validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Calendar.ValidateRefs(c.Sites); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Roadcast.Validate(); err != nil {
