@@ -100,8 +100,14 @@ type MeasureResult struct {
 // (exclusive, local midnight): a baseline on the DefaultBaselineDays (or
 // baseline_days) before the measure's date, savings from the date on.
 func (e *Engine) Measures(ctx context.Context, src Source, cal *calendar.Calendar, to time.Time) []MeasureResult {
-	out := make([]MeasureResult, 0, len(e.r.Measures))
-	for _, m := range e.r.Measures {
+	return e.Verify(ctx, src, cal, e.r.Measures, to)
+}
+
+// Verify is Measures for the measures ms (configured ones and those
+// added through the API).
+func (e *Engine) Verify(ctx context.Context, src Source, cal *calendar.Calendar, ms []Measure, to time.Time) []MeasureResult {
+	out := make([]MeasureResult, 0, len(ms))
+	for _, m := range ms {
 		res := MeasureResult{Measure: m}
 		if err := e.measure(ctx, src, cal, to, &res); err != nil {
 			res.Error = err.Error()

@@ -111,3 +111,38 @@ func TestMeasureValidate(t *testing.T) {
 	c.Measures = []Measure{{Site: "k23", Medium: Heat, Date: "2026-01-12", Title: "x", Kind: "heating"}}
 	require.ErrorContains(t, c.ValidateRefs(goldenSites), `energy.measures[0].site: site "k23" is a road, not a building`)
 }
+
+func TestMeasureBook(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	conf := []Measure{{Site: "gs1", Medium: Heat, Date: "2026-01-12", Title: "Pumpe", Kind: "heating"}}
+	b, err := OpenMeasureBook(st.KV("energy_measures"), conf)
+	require.NoError(t, err)
+	isBuilding := func(s string) bool { return s == "gs1" }
+	m, err := b.Add(Measure{Site: "gs1", Medium: Electricity, Date: "2026-03-01", Title: "LED", Kind: "lighting", InvestmentEUR: 9000}, isBuilding)
+	require.NoError(t, err)
+	require.Equal(t, "gs1/electricity/2026-03-01", m.ID)
+	_, err = b.Add(Measure{Site: "gs1", Medium: Heat, Date: "2026-01-12", Title: "again", Kind: "heating"}, isBuilding)
+	require.ErrorContains(t, err, `measure.id: "gs1/heat/2026-01-12" exists`)
+	_, err = b.Add(Measure{Site: "k23", Medium: Heat, Date: "2026-01-12", Title: "x", Kind: "heating"}, isBuilding)
+	require.ErrorContains(t, err, `measure.site: "k23" is not a building`)
+	_, err = b.Add(Measure{Site: "gs1", Medium: Heat, Date: "soon", Title: "x", Kind: "heating"}, isBuilding)
+	require.ErrorContains(t, err, `measure.date: "soon" is not a date`)
+
+	again, err := OpenMeasureBook(st.KV("energy_measures"), conf)
+	require.NoError(t, err)
+	require.Equal(t, []string{"gs1/heat/2026-01-12", "gs1/electricity/2026-03-01"}, keys(again.List()), "the added measure survives a restart")
+
+	require.NoError(t, st.KV("energy_measures").Put([]byte("bad"), []byte("{")))
+	_, err = OpenMeasureBook(st.KV("energy_measures"), conf)
+	require.ErrorContains(t, err, "measure bad")
+}
+
+func keys(ms []Measure) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Key())
+	}
+	return out
+}
