@@ -138,7 +138,7 @@ func generateEnergyYear(ctx context.Context, e env, dataDir string, year, buildi
 	defer st.Close()
 	sites := sim.DemoSites(buildings)
 	start := time.Now()
-	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true})
+	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true, Measure: true})
 	if err != nil {
 		return err
 	}

@@ -604,7 +604,7 @@ func (e *Engine) compare(rep *Report, siteID string, m Medium, conv float64, dat
 func buckets(data []meterData, idx []int, edges []time.Time, m Medium, conv float64) []Bucket {
 	out := make([]Bucket, len(edges)-1)
 	for i := range out {
-		c, est, _ := sum(data, idx, edges[i], edges[i+1])
+		c, est, covered := sum(data, idx, edges[i], edges[i+1])
 		kwh := c
 		switch m {
 		case Gas:
@@ -612,7 +612,7 @@ func buckets(data []meterData, idx []int, edges []time.Time, m Medium, conv floa
 		case Water:
 			kwh = 0
 		}
-		out[i] = Bucket{Start: edges[i], End: edges[i+1], Consumption: c, EnergyKWh: kwh, Estimated: est}
+		out[i] = Bucket{Start: edges[i], End: edges[i+1], Consumption: c, EnergyKWh: kwh, Estimated: est, uncovered: !covered}
 	}
 	return out
 }

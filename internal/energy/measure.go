@@ -161,8 +161,8 @@ func (e *Engine) measure(ctx context.Context, src Source, cal *calendar.Calendar
 // DailyObs returns the daily consumption of a site's medium over [from,
 // to) (kWh; gas converted, m3 for water) with the site's daily mean
 // outdoor temperature and the calendar's day types. Days whose value is
-// an estimate (a gap at a day boundary) are NaN, as are days without a
-// temperature mean.
+// an estimate (a gap at a day boundary) or that no meter covers have a
+// NaN value; days without a temperature mean a NaN temperature.
 func (e *Engine) DailyObs(ctx context.Context, src Source, cal *calendar.Calendar, siteID string, medium Medium, from, to time.Time) ([]DayObs, error) {
 	if !from.Before(to) {
 		return nil, fmt.Errorf("measure %s %s: the measure lies after the data (%s)", siteID, medium, to.Format(time.DateOnly))
@@ -203,7 +203,7 @@ func (e *Engine) DailyObs(ctx context.Context, src Source, cal *calendar.Calenda
 		if medium == Water {
 			o.Value = b.Consumption
 		}
-		if b.Estimated {
+		if b.Estimated || b.uncovered {
 			o.Value = math.NaN()
 		}
 		if t, ok := temps[b.Start.Unix()]; ok {

@@ -101,6 +101,9 @@ type Bucket struct {
 	Consumption float64   `json:"consumption"`
 	EnergyKWh   float64   `json:"energy_kwh"`
 	Estimated   bool      `json:"estimated,omitempty"`
+	// uncovered is set when no meter has readings around the bucket (not
+	// installed yet, removed): its zero is no measurement.
+	uncovered bool
 }
 
 // Comparison is the consumption of a comparison period.

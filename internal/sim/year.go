@@ -34,7 +34,14 @@ type YearOptions struct {
 	// 15 June 10:00), a water register rollover (5 digits), a 10-day gap
 	// of the heat/gas meter in February and a leak in March (30 l/h).
 	Anomalies bool
+	// Measure gives the second site an energy measure: from 1 October its
+	// heat loss falls by MeasureCut (a new heating pump and controls); the
+	// returned configuration lists it under measures.
+	Measure bool
 }
+
+// MeasureCut is the share of heat loss the demo measure saves.
+const MeasureCut = 0.20
 
 // GenerateYear writes a realistic year of 15-minute meter readings for
 // every building in sites straight into st: electricity, district heat
@@ -128,6 +135,14 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 		// Per-site variation so the ranking has something to rank.
 		eff := 0.7 + 0.6*rng.Float64()
 		dem := yearDemand(area, eff)
+		var measureAt time.Time
+		after := dem
+		if opts.Measure && si == 1 {
+			measureAt = time.Date(year, 10, 1, 0, 0, 0, 0, loc)
+			after.heating.lossKWPerK *= 1 - MeasureCut
+			cfg.Measures = append(cfg.Measures, energy.Measure{ID: s.ID + "-pumpe", Site: s.ID, Medium: heatMedium, Date: measureAt.Format(time.DateOnly),
+				Title: "Hocheffizienzpumpe und Einzelraumregelung", Kind: "heating", InvestmentEUR: 24000, ExpectedSavingKWhPerYear: 15000})
+		}
 		regs := []float64{1000 + 49000*rng.Float64(), 1000 + 49000*rng.Float64(), 1000 + 9000*rng.Float64()}
 		if anomalies {
 			regs[2] = 99995 // the 5-digit register wraps within days
@@ -156,7 +171,11 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 				case energy.Electricity:
 					rate = dem.electricity.at(d)
 				case energy.Heat, energy.Gas:
-					kw := dem.heating.kw(d, temp[i])
+					h := dem.heating
+					if !measureAt.IsZero() && !t.Before(measureAt) {
+						h = after.heating
+					}
+					kw := h.kw(d, temp[i])
 					rate = kw
 					if m.Medium == energy.Gas {
 						rate = kw / (0.9526 * 11.2)
