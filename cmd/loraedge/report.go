@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -36,7 +37,10 @@ func (d *daemon) energyService() *report.Service {
 	return &report.Service{
 		Source: energy.RangeSource{Ranger: d.store},
 		Options: func() energy.Options {
-			return energy.Options{Config: d.cfg.Energy, Sites: d.cfg.Sites, Devices: d.devices.List(), Series: d.store.Series()}
+			// The configuration was validated at load: New cannot fail here,
+			// and nil would fall back to the default calendar.
+			cal, _ := calendar.New(d.cfg.Calendar)
+			return energy.Options{Config: d.cfg.Energy, Sites: d.cfg.Sites, Devices: d.devices.List(), Series: d.store.Series(), Calendar: cal}
 		},
 	}
 }
@@ -56,7 +60,7 @@ func newReportCmd(e env) *cobra.Command {
 			"or ask the running daemon through GET /api/v1/reports/energy.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, e, "data_dir", "sites", "devices", "energy")
+			cfg, err := loadConfig(cmd, e, "data_dir", "sites", "devices", "energy", "calendar")
 			if err != nil {
 				return err
 			}
@@ -80,7 +84,11 @@ func newReportCmd(e env) *cobra.Command {
 				defer f.Close()
 				out = f
 			}
-			opts := energy.Options{Config: cfg.Energy, Sites: cfg.Sites, Devices: cfg.Devices, Series: st.Series()}
+			cal, err := calendar.New(cfg.Calendar)
+			if err != nil {
+				return err
+			}
+			opts := energy.Options{Config: cfg.Energy, Sites: cfg.Sites, Devices: cfg.Devices, Series: st.Series(), Calendar: cal}
 			rep, err := report.Energy(cmd.Context(), energy.RangeSource{Ranger: st}, opts, req, out)
 			if err != nil {
 				return err

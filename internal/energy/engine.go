@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/site"
@@ -28,6 +29,9 @@ type Options struct {
 	Series []store.SeriesInfo
 	// Now stamps reports; default time.Now.
 	Now func() time.Time
+	// Calendar gives the day types of measure baselines; nil: the
+	// default NRW calendar.
+	Calendar *calendar.Calendar
 }
 
 // Engine computes energy reports for a fixed configuration.

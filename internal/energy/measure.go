@@ -103,6 +103,30 @@ func (e *Engine) Measures(ctx context.Context, src Source, cal *calendar.Calenda
 	return e.Verify(ctx, src, cal, e.r.Measures, to)
 }
 
+// ReportMeasures verifies the configured measures of rep's sites that
+// start before rep's end, with data up to it, on opts' calendar (nil:
+// the default NRW calendar).
+func (e *Engine) ReportMeasures(ctx context.Context, src Source, cal *calendar.Calendar, rep *Report) ([]MeasureResult, error) {
+	if cal == nil {
+		var err error
+		if cal, err = calendar.New(calendar.DefaultConfig()); err != nil {
+			return nil, err
+		}
+	}
+	in := map[string]bool{}
+	for _, s := range rep.Sites {
+		in[s.ID] = true
+	}
+	end := calendar.DateOf(rep.To.In(e.r.loc))
+	var ms []Measure
+	for _, m := range e.r.Measures {
+		if d, err := calendar.ParseDate(m.Date); err == nil && in[m.Site] && d.Before(end) {
+			ms = append(ms, m)
+		}
+	}
+	return e.Verify(ctx, src, cal, ms, rep.To), nil
+}
+
 // Verify is Measures for the measures ms (configured ones and those
 // added through the API).
 func (e *Engine) Verify(ctx context.Context, src Source, cal *calendar.Calendar, ms []Measure, to time.Time) []MeasureResult {

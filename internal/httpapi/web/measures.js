@@ -80,7 +80,14 @@ function measureCard(h, r, names, width) {
 // section, sites) so that it shares their error handling.
 export function measuresSection({ h, api, section, sites }) {
   return section(t('measures'), 'reports', async (body) => {
-    const { measures } = await api('/energy/measures');
+    let measures;
+    try {
+      ({ measures } = await api('/energy/measures'));
+    } catch (err) {
+      // Without energy reports the report section already says so once.
+      if (err.status === 501) { body.closest('section').remove(); return; }
+      throw err;
+    }
     if (!measures.length) { body.replaceChildren(h('p', { class: 'muted' }, t('noMeasures'))); return; }
     const names = new Map((await sites()).map((s) => [s.id, s.name]));
     const width = Math.min(900, body.clientWidth || 600);
