@@ -36,6 +36,12 @@ func (d *daemon) buildAlerts() error {
 	if err != nil {
 		return fmt.Errorf("alert calendar: %w", err)
 	}
+	outdoor := map[string]string{}
+	for _, s := range cfg.Energy.Sites {
+		if s.TemperatureDevice != "" {
+			outdoor[s.ID] = s.TemperatureDevice
+		}
+	}
 	eng, err := alert.New(alert.Options{
 		Config: cfg.Alert, Store: d.store, Devices: d.devices, Sites: cfg.Sites, Profiles: d.profiles,
 		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
@@ -44,7 +50,7 @@ func (d *daemon) buildAlerts() error {
 		MQTT:     pub,
 		Roads:    d.roadForecasts(),
 		Gateways: udpGateways{udp: d.udp, now: d.now},
-		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget, Calendar: cal,
+		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget, Calendar: cal, OutdoorSensors: outdoor,
 		Now: d.now, Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {

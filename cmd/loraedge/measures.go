@@ -14,8 +14,11 @@ import (
 // measureService verifies the energy measures over the daemon's store for
 // the API; measures added through the API live in the store's KV
 // namespace "energy_measures".
-type measureService struct {
-	d    *daemon
+type measureService struct{ d *daemon }
+
+// measureOnce opens the daemon's measure book on first use (the store is
+// open by then).
+type measureOnce struct {
 	once sync.Once
 	book *energy.MeasureBook
 	err  error
@@ -24,10 +27,11 @@ type measureService struct {
 func (d *daemon) measureService() *measureService { return &measureService{d: d} }
 
 func (m *measureService) open() (*energy.MeasureBook, error) {
-	m.once.Do(func() {
-		m.book, m.err = energy.OpenMeasureBook(m.d.store.KV("energy_measures"), m.d.cfg.Energy.Measures)
+	o := &m.d.measures
+	o.once.Do(func() {
+		o.book, o.err = energy.OpenMeasureBook(m.d.store.KV("energy_measures"), m.d.cfg.Energy.Measures)
 	})
-	return m.book, m.err
+	return o.book, o.err
 }
 
 // EnergyMeasures verifies every measure with the data before to (a date

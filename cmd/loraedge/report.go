@@ -40,7 +40,12 @@ func (d *daemon) energyService() *report.Service {
 			// The configuration was validated at load: New cannot fail here,
 			// and nil would fall back to the default calendar.
 			cal, _ := calendar.New(d.cfg.Calendar)
-			return energy.Options{Config: d.cfg.Energy, Sites: d.cfg.Sites, Devices: d.devices.List(), Series: d.store.Series(), Calendar: cal}
+			ecfg := d.cfg.Energy
+			// Measures added through the API count in reports too.
+			if book, err := d.measureService().open(); err == nil {
+				ecfg.Measures = book.List()
+			}
+			return energy.Options{Config: ecfg, Sites: d.cfg.Sites, Devices: d.devices.List(), Series: d.store.Series(), Calendar: cal}
 		},
 	}
 }
@@ -88,7 +93,13 @@ func newReportCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := energy.Options{Config: cfg.Energy, Sites: cfg.Sites, Devices: cfg.Devices, Series: st.Series(), Calendar: cal}
+			book, err := energy.OpenMeasureBook(st.KV("energy_measures"), cfg.Energy.Measures)
+			if err != nil {
+				return err
+			}
+			ecfg := cfg.Energy
+			ecfg.Measures = book.List() // with those added through the API
+			opts := energy.Options{Config: ecfg, Sites: cfg.Sites, Devices: cfg.Devices, Series: st.Series(), Calendar: cal}
 			rep, err := report.Energy(cmd.Context(), energy.RangeSource{Ranger: st}, opts, req, out)
 			if err != nil {
 				return err
@@ -146,7 +157,7 @@ func generateEnergyYear(ctx context.Context, e env, dataDir string, year, buildi
 	defer st.Close()
 	sites := sim.DemoSites(buildings)
 	start := time.Now()
-	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true, Measure: true})
+	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true, Measure: true, Events: true})
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,10 @@ type Options struct {
 	// Calendar gives energy_waste rules the use times of buildings; nil:
 	// the default NRW calendar.
 	Calendar *calendar.Calendar
+	// OutdoorSensors names each building's outdoor air_temperature sensor
+	// (site ID -> DevEUI, as energy.sites[].temperature_device), for the
+	// degree days of energy_waste rules.
+	OutdoorSensors map[string]string
 	// DiskBudget is the default budget of disk rules (store.disk_budget).
 	DiskBudget int64
 	// Now is the evaluation clock: the simulator's virtual clock in
@@ -186,7 +190,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, now: opts.Now,
-		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads, cal: opts.Calendar},
+		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads, cal: opts.Calendar, outdoor: opts.OutdoorSensors},
 		log:      opts.Logger.With("component", "alert"),
 		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
 		retick:   make(chan time.Duration, 1),

@@ -36,6 +36,7 @@ type facts struct {
 	budget   int64
 	roads    RoadForecasts
 	cal      *calendar.Calendar
+	outdoor  map[string]string
 
 	sites map[string]site.Site
 	loc   *time.Location
@@ -56,6 +57,8 @@ func (f *facts) calendar() *calendar.Calendar {
 	}
 	return f.cal
 }
+
+func (f *facts) outdoorSensor(siteID string) string { return strings.ToLower(f.outdoor[siteID]) }
 
 // device looks up a device by its EUI (hex); an unknown one has only EUI.
 func (f *facts) device(eui string) devInfo {

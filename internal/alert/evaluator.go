@@ -37,6 +37,7 @@ type env interface {
 	disk() (DiskUsage, int64)     // nil when not wired; the default budget
 	roadForecasts() RoadForecasts // nil when not wired
 	calendar() *calendar.Calendar
+	outdoorSensor(siteID string) string // DevEUI, "" when none
 }
 
 // kindSpec is what a rule kind brings: its default level, its evaluator

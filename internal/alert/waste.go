@@ -3,7 +3,9 @@ package alert
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/calendar"
@@ -42,6 +44,12 @@ const (
 	wasteNights   = 14  // nights the night base takes the median of
 	wasteMinHist  = 3   // use days (nights: 7) needed before judging
 	wasteGapLimit = 6 * time.Hour
+	// wasteBaseTemp is the heating limit of the degree days the heating
+	// check normalises with (G20/15's 15 degC), wasteMinHDD the degree
+	// days a day without use needs to be judged: in mild weather the
+	// setback saves too little to tell.
+	wasteBaseTemp = 15.0
+	wasteMinHDD   = 7.0
 )
 
 func newWasteEval(x env, r *rule) (evaluator, error) {
@@ -50,16 +58,19 @@ func newWasteEval(x env, r *rule) (evaluator, error) {
 		nf, nt = 0, 4
 	}
 	return &wasteEval{env: x, r: r, share: cmpF(r.cfg.Share, wasteShare), factor: cmpF(r.cfg.Factor, wasteFactor),
-		minKW: cmpF(r.cfg.MinKW, wasteMinKW), nightFrom: nf, nightTo: nt, state: map[string]*wasteState{}}, nil
+		minKW: cmpF(r.cfg.MinKW, wasteMinKW), nightFrom: nf, nightTo: nt, state: map[string]*wasteState{}, temps: map[string]*siteTemps{}}, nil
 }
 
 // wasteEval judges each finished local day of a meter.
 //
 // Heating (heat_energy, gas_volume): a day without use in the building's
 // calendar (weekend, public holiday, closure, a school's holidays) whose
-// consumption exceeds Share (0.8) times the mean of the last five use days
-// means the heating ran without its setback; the next use day, or a day
-// without use below the share, resolves it.
+// consumption exceeds Share (0.8) times what the last five use days drew
+// per degree day (G15: 15 degC minus the daily mean of the site's outdoor
+// sensor, Options.OutdoorSensors) at that day's degree days means the
+// heating ran without its setback; the next use day, or a day without use
+// below the share, resolves it. Days below 5 Kd, and sites without an
+// outdoor sensor (it must be in the rule's selection), are not judged.
 //
 // Electricity (energy_active_import): the mean power of the night window
 // (NightFrom-NightTo, default 0-4 h) above Factor (1.3) times the median
@@ -73,6 +84,7 @@ type wasteEval struct {
 	minKW              float64
 	nightFrom, nightTo int
 	state              map[string]*wasteState
+	temps              map[string]*siteTemps
 	chg                bool
 }
 
@@ -86,8 +98,29 @@ type wasteState struct {
 	DayCov  float64              `json:"day_cov"`  // hours covered
 	NightE  float64              `json:"night_e"`  // consumption in the night window
 	NightCv float64              `json:"night_cv"` // hours of it covered
-	UseDays []float64            `json:"use_days"`
+	UseDays []useDay             `json:"use_days"`
 	Nights  []float64            `json:"nights"` // kW
+}
+
+// useDay is a use day's consumption and heating degree days.
+type useDay struct {
+	E   float64 `json:"e"`
+	HDD float64 `json:"hdd"`
+}
+
+// siteTemps holds a sensor's daily means (last week) and the open
+// day's sum.
+type siteTemps struct {
+	Day   time.Time          `json:"day"`
+	Sum   float64            `json:"sum"`
+	N     int                `json:"n"`
+	Means map[string]float64 `json:"means"` // 2006-01-02 -> degC
+}
+
+// wasteSaved is what a waste rule persists.
+type wasteSaved struct {
+	Meters map[string]*wasteState `json:"meters"`
+	Temps  map[string]*siteTemps  `json:"temps"` // by sensor DevEUI
 }
 
 func (w *wasteEval) observe(d devInfo, ms []measurement.Measurement) []condition {
@@ -95,6 +128,9 @@ func (w *wasteEval) observe(d devInfo, ms []measurement.Measurement) []condition
 	for _, m := range ms {
 		switch m.Quantity {
 		case measurement.HeatEnergy, measurement.GasVolume, measurement.EnergyActiveImport:
+		case measurement.AirTemperature:
+			w.addTemp(d, m)
+			continue
 		default:
 			continue
 		}
@@ -194,28 +230,79 @@ func (w *wasteEval) finishDay(d devInfo, st *wasteState) []condition {
 	}
 	date := calendar.NewDate(st.Day.Year(), st.Day.Month(), st.Day.Day())
 	day := w.env.calendar().Day(d.Site.ID, date)
+	tm, ok := w.dayTemp(d.Site.ID, date)
+	if !ok {
+		return nil // no outdoor temperature: consumption cannot be compared
+	}
+	hdd := math.Max(0, wasteBaseTemp-tm)
 	if day.UseHours > 0 {
-		st.UseDays = append(st.UseDays, st.DayE)
+		st.UseDays = append(st.UseDays, useDay{E: st.DayE, HDD: hdd})
 		if len(st.UseDays) > wasteUseDays {
 			st.UseDays = st.UseDays[len(st.UseDays)-wasteUseDays:]
 		}
 		return []condition{w.cond(d, st, "heating_without_use", false, 0, nil)}
 	}
-	if len(st.UseDays) < wasteMinHist {
+	var sumE, sumH float64
+	for _, u := range st.UseDays {
+		sumE += u.E
+		sumH += u.HDD
+	}
+	if len(st.UseDays) < wasteMinHist || hdd < wasteMinHDD || sumH < 3*wasteMinHDD || sumE <= 0 {
 		return nil
 	}
-	var base float64
-	for _, v := range st.UseDays {
-		base += v
-	}
-	base /= float64(len(st.UseDays))
-	if base <= 0 {
-		return nil
-	}
-	ratio := st.DayE / base
+	// What a use day would have drawn in this day's weather.
+	expected := sumE / sumH * hdd
+	ratio := st.DayE / expected
 	info := map[string]string{"day": date.String(), "day_type": string(day.Type), "day_name": day.Name}
 	return []condition{w.cond(d, st, "heating_without_use", ratio > w.share, ratio, map[string]float64{
-		"day_consumption": st.DayE, "use_day_consumption": base, "ratio": ratio, "share": w.share}, info)}
+		"day_consumption": st.DayE, "use_day_consumption": expected, "ratio": ratio, "share": w.share,
+		"outdoor_c": tm}, info)}
+}
+
+// addTemp books the air temperature of any device into its day; only
+// the sites' outdoor sensors are ever asked for.
+func (w *wasteEval) addTemp(d devInfo, m measurement.Measurement) {
+	if math.IsNaN(m.Value) {
+		return
+	}
+	key := strings.ToLower(d.EUI)
+	ts := w.temps[key]
+	if ts == nil {
+		ts = &siteTemps{Means: map[string]float64{}}
+		w.temps[key] = ts
+	}
+	day := w.dayOf(m.Time)
+	if !day.Equal(ts.Day) {
+		if ts.N >= 12 { // a day with readings in at least half of it (2-hourly)
+			ts.Means[ts.Day.Format(time.DateOnly)] = ts.Sum / float64(ts.N)
+		}
+		for k := range ts.Means {
+			if kd, err := time.ParseInLocation(time.DateOnly, k, day.Location()); err != nil || day.Sub(kd) > 7*24*time.Hour {
+				delete(ts.Means, k)
+			}
+		}
+		ts.Day, ts.Sum, ts.N = day, 0, 0
+	}
+	ts.Sum += m.Value
+	ts.N++
+	w.chg = true
+}
+
+// dayTemp is the outdoor daily mean of site on date: a finished day, or
+// the open one when it has enough readings (the meter may close the day
+// before the sensor does).
+func (w *wasteEval) dayTemp(site string, date calendar.Date) (float64, bool) {
+	ts := w.temps[w.env.outdoorSensor(site)]
+	if ts == nil {
+		return 0, false
+	}
+	if v, ok := ts.Means[date.String()]; ok {
+		return v, true
+	}
+	if calendar.DateOf(ts.Day) == date && ts.N >= 12 {
+		return ts.Sum / float64(ts.N), true
+	}
+	return 0, false
 }
 
 // judgeNight compares the closed day's night window with past nights.
@@ -259,13 +346,22 @@ func (w *wasteEval) cond(d devInfo, st *wasteState, check string, active bool, v
 
 func (w *wasteEval) tick(time.Time) []condition { return nil }
 
-func (w *wasteEval) save() ([]byte, error) { w.chg = false; return json.Marshal(w.state) }
+func (w *wasteEval) save() ([]byte, error) {
+	w.chg = false
+	return json.Marshal(wasteSaved{Meters: w.state, Temps: w.temps})
+}
+
 func (w *wasteEval) load(b []byte) error {
-	if err := json.Unmarshal(b, &w.state); err != nil {
+	var s wasteSaved
+	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
+	w.state, w.temps = s.Meters, s.Temps
 	if w.state == nil {
 		w.state = map[string]*wasteState{}
+	}
+	if w.temps == nil {
+		w.temps = map[string]*siteTemps{}
 	}
 	return nil
 }

@@ -11,24 +11,35 @@ import (
 	"github.com/loraedge/loraedge/internal/sim"
 )
 
-// TestEnergyWasteHeating: a school's heat meter uses 100 kWh/h on use
-// days and 50 kWh/h (setback) on days without use; on the second weekend
-// the heating runs as on a school day. The alert fires once for that
-// weekend and resolves with Monday.
+// TestEnergyWasteHeating: a school's heat meter draws 6 kW per kelvin
+// below 15 degC on use days and 60 % of that (setback) on days without
+// use; the outdoor sensor (a road station serves as the weather station)
+// reads 0 degC on weekdays and -5 degC at weekends, so the weekend draws
+// less in total but not per degree day. On the second weekend the heating
+// runs as on a school day. The alert fires once for that weekend and
+// resolves with Monday; the cold normal weekend raises nothing.
 func TestEnergyWasteHeating(t *testing.T) {
 	start := time.Date(2026, 1, 12, 0, 0, 0, 0, cet) // Monday
 	meter := eui(sim.Devices("building-meters")[1])
-	h := rulesHarness(t, RuleConfig{Name: "verschwendung", Kind: KindEnergyWaste}, start)
+	station := eui(sim.Devices("winter-night")[0])
+	h := rulesHarness(t, RuleConfig{Name: "verschwendung", Kind: KindEnergyWaste}, start, func(o *Options) {
+		o.OutdoorSensors = map[string]string{"school-am-park": station}
+	})
 	reg := 500000.0
 	for i := 0; i <= 16*24; i++ {
 		at := start.Add(time.Duration(i) * time.Hour)
-		h.feed(m(meter, measurement.HeatEnergy, reg, at))
-		day := at.Sub(start).Hours() / 24
-		rate := 100.0
-		if wd := at.Weekday(); (wd == time.Saturday || wd == time.Sunday) && !(day >= 12 && day < 14) {
-			rate = 50
+		weekend := at.Weekday() == time.Saturday || at.Weekday() == time.Sunday
+		outdoor := 0.0
+		if weekend {
+			outdoor = -5
 		}
-		reg += rate
+		h.feed(m(station, measurement.AirTemperature, outdoor, at), m(meter, measurement.HeatEnergy, reg, at))
+		day := at.Sub(start).Hours() / 24
+		kw := 6 * (15 - outdoor)
+		if weekend && !(day >= 12 && day < 14) {
+			kw *= 0.6
+		}
+		reg += kw
 	}
 	h.drain()
 	id := "verschwendung/" + meter + ":heating_without_use"
@@ -36,7 +47,8 @@ func TestEnergyWasteHeating(t *testing.T) {
 	as := byReceiver(h.hook, "hook")
 	require.Len(t, as, 2)
 	assert.Equal(t, "2026-01-24", as[0].Info["day"])
-	assert.InDelta(t, 1.0, as[0].Values["ratio"], 1e-9)
+	assert.InDelta(t, 1.0, as[0].Values["ratio"], 0.01)
+	assert.InDelta(t, -5, as[0].Values["outdoor_c"], 1e-9)
 	assert.Contains(t, as[0].Title, "Heizung ohne Nutzung")
 	assert.Contains(t, as[0].Text, "Die Heizung lief ohne Absenkung")
 	assert.Equal(t, time.Date(2026, 1, 27, 0, 0, 0, 0, cet), as[1].ResolvedAt.In(cet), "resolved when Monday is over")
