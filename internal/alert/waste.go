@@ -189,7 +189,9 @@ func (w *wasteEval) step(d devInfo, st *wasteState, m measurement.Measurement) [
 		if m.Time.Sub(next) > 48*time.Hour {
 			st.Day = w.dayOf(m.Time) // a long outage: skip ahead
 		}
-		a = maxTime(a, st.Day)
+		if st.Day.After(a) {
+			a = st.Day
+		}
 	}
 }
 
@@ -200,24 +202,17 @@ func (w *wasteEval) add(st *wasteState, a, b time.Time, rate float64) {
 	st.DayCov += h
 	nf := st.Day.Add(time.Duration(w.nightFrom) * time.Hour)
 	nt := st.Day.Add(time.Duration(w.nightTo) * time.Hour)
-	if x, y := maxTime(a, nf), minTime(b, nt); x.Before(y) {
+	x, y := a, b
+	if nf.After(x) {
+		x = nf
+	}
+	if nt.Before(y) {
+		y = nt
+	}
+	if x.Before(y) {
 		st.NightE += rate * y.Sub(x).Hours()
 		st.NightCv += y.Sub(x).Hours()
 	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // finishDay judges the closed day of st.
