@@ -13,6 +13,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/semtechudp"
@@ -31,6 +32,16 @@ func (d *daemon) buildAlerts() error {
 	if d.mqtt != nil {
 		pub = d.mqtt
 	}
+	cal, err := calendar.New(cfg.Calendar)
+	if err != nil {
+		return fmt.Errorf("alert calendar: %w", err)
+	}
+	outdoor := map[string]string{}
+	for _, s := range cfg.Energy.Sites {
+		if s.TemperatureDevice != "" {
+			outdoor[s.ID] = s.TemperatureDevice
+		}
+	}
 	eng, err := alert.New(alert.Options{
 		Config: cfg.Alert, Store: d.store, Devices: d.devices, Sites: cfg.Sites, Profiles: d.profiles,
 		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
@@ -39,7 +50,7 @@ func (d *daemon) buildAlerts() error {
 		MQTT:     pub,
 		Roads:    d.roadForecasts(),
 		Gateways: udpGateways{udp: gatewayList{udp: d.udp, station: d.station}, now: d.now},
-		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget,
+		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget, Calendar: cal, OutdoorSensors: outdoor,
 		Now: d.now, Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {

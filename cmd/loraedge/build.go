@@ -145,6 +145,7 @@ func (d *daemon) build() (err error) {
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
 			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
 			Reports:  reportService{d.energyService()},
+			Measures: d.measureService(),
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -36,7 +37,15 @@ func (d *daemon) energyService() *report.Service {
 	return &report.Service{
 		Source: energy.RangeSource{Ranger: d.store},
 		Options: func() energy.Options {
-			return energy.Options{Config: d.cfg.Energy, Sites: d.cfg.Sites, Devices: d.devices.List(), Series: d.store.Series()}
+			// The configuration was validated at load: New cannot fail here,
+			// and nil would fall back to the default calendar.
+			cal, _ := calendar.New(d.cfg.Calendar)
+			ecfg := d.cfg.Energy
+			// Measures added through the API count in reports too.
+			if book, err := d.measureService().open(); err == nil {
+				ecfg.Measures = book.List()
+			}
+			return energy.Options{Config: ecfg, Sites: d.cfg.Sites, Devices: d.devices.List(), Series: d.store.Series(), Calendar: cal}
 		},
 	}
 }
@@ -56,7 +65,7 @@ func newReportCmd(e env) *cobra.Command {
 			"or ask the running daemon through GET /api/v1/reports/energy.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, e, "data_dir", "sites", "devices", "energy")
+			cfg, err := loadConfig(cmd, e, "data_dir", "sites", "devices", "energy", "calendar")
 			if err != nil {
 				return err
 			}
@@ -80,7 +89,17 @@ func newReportCmd(e env) *cobra.Command {
 				defer f.Close()
 				out = f
 			}
-			opts := energy.Options{Config: cfg.Energy, Sites: cfg.Sites, Devices: cfg.Devices, Series: st.Series()}
+			cal, err := calendar.New(cfg.Calendar)
+			if err != nil {
+				return err
+			}
+			book, err := energy.OpenMeasureBook(st.KV("energy_measures"), cfg.Energy.Measures)
+			if err != nil {
+				return err
+			}
+			ecfg := cfg.Energy
+			ecfg.Measures = book.List() // with those added through the API
+			opts := energy.Options{Config: ecfg, Sites: cfg.Sites, Devices: cfg.Devices, Series: st.Series(), Calendar: cal}
 			rep, err := report.Energy(cmd.Context(), energy.RangeSource{Ranger: st}, opts, req, out)
 			if err != nil {
 				return err
@@ -138,7 +157,7 @@ func generateEnergyYear(ctx context.Context, e env, dataDir string, year, buildi
 	defer st.Close()
 	sites := sim.DemoSites(buildings)
 	start := time.Now()
-	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true})
+	ecfg, err := sim.GenerateYear(ctx, st, year, sites, sim.YearOptions{Anomalies: true, Measure: true, Events: true})
 	if err != nil {
 		return err
 	}

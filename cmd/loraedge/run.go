@@ -137,6 +137,7 @@ type daemon struct {
 	observers *observerFanout
 	alerts    *alert.Engine
 	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
+	measures  measureOnce     // energy measures of the configuration and the API
 	simClock  atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool

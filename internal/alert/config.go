@@ -28,7 +28,7 @@ const (
 )
 
 var kinds = []string{KindThreshold, KindIce, KindCO2, KindAirQuality, KindRate, KindLeak, KindBurst,
-	KindFlag, KindStale, KindGateway, KindBattery, KindDisk}
+	KindFlag, KindStale, KindGateway, KindBattery, KindDisk, KindPeakLoad, KindEnergyWaste}
 
 // Config is the alerting section of the daemon configuration.
 type Config struct {
@@ -175,6 +175,12 @@ type RuleConfig struct {
 
 	// ice: zero fields take internal/ice defaults
 	Ice IceConfig `mapstructure:"ice" yaml:"ice"`
+
+	// peak_load: the contract's 15-minute peak limit
+	LimitKW float64 `mapstructure:"limit_kw" yaml:"limit_kw"`
+	// energy_waste: the least rise of the night base load (also Share,
+	// Factor, NightFrom/NightTo)
+	MinKW float64 `mapstructure:"min_kw" yaml:"min_kw"`
 }
 
 // IceConfig tunes the ice rule; zero fields keep internal/ice defaults.

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loraedge/loraedge/internal/alert/notify"
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/profile"
@@ -109,6 +110,13 @@ type Options struct {
 	// Roads gives ice rules the physics forecast of road sites; nil keeps
 	// them on the trend forecast.
 	Roads RoadForecasts
+	// Calendar gives energy_waste rules the use times of buildings; nil:
+	// the default NRW calendar.
+	Calendar *calendar.Calendar
+	// OutdoorSensors names each building's outdoor air_temperature sensor
+	// (site ID -> DevEUI, as energy.sites[].temperature_device), for the
+	// degree days of energy_waste rules.
+	OutdoorSensors map[string]string
 	// DiskBudget is the default budget of disk rules (store.disk_budget).
 	DiskBudget int64
 	// Now is the evaluation clock: the simulator's virtual clock in
@@ -182,7 +190,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, now: opts.Now,
-		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads},
+		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads, cal: opts.Calendar, outdoor: opts.OutdoorSensors},
 		log:      opts.Logger.With("component", "alert"),
 		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
 		retick:   make(chan time.Duration, 1),

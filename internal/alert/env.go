@@ -8,6 +8,7 @@ import (
 
 	"github.com/brocaar/lorawan"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/site"
@@ -34,6 +35,8 @@ type facts struct {
 	du       DiskUsage
 	budget   int64
 	roads    RoadForecasts
+	cal      *calendar.Calendar
+	outdoor  map[string]string
 
 	sites map[string]site.Site
 	loc   *time.Location
@@ -45,6 +48,17 @@ func (f *facts) location() *time.Location     { return f.loc }
 func (f *facts) gateways() Gateways           { return f.gws }
 func (f *facts) roadForecasts() RoadForecasts { return f.roads }
 func (f *facts) disk() (DiskUsage, int64)     { return f.du, f.budget }
+
+// calendar returns the configured calendar of use, else NRW's default.
+func (f *facts) calendar() *calendar.Calendar {
+	if f.cal == nil {
+		// The default configuration is valid: New cannot fail on it.
+		f.cal, _ = calendar.New(calendar.DefaultConfig())
+	}
+	return f.cal
+}
+
+func (f *facts) outdoorSensor(siteID string) string { return strings.ToLower(f.outdoor[siteID]) }
 
 // device looks up a device by its EUI (hex); an unknown one has only EUI.
 func (f *facts) device(eui string) devInfo {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/measurement"
 )
 
@@ -35,6 +36,8 @@ type env interface {
 	gateways() Gateways           // nil when not wired
 	disk() (DiskUsage, int64)     // nil when not wired; the default budget
 	roadForecasts() RoadForecasts // nil when not wired
+	calendar() *calendar.Calendar
+	outdoorSensor(siteID string) string // DevEUI, "" when none
 }
 
 // kindSpec is what a rule kind brings: its default level, its evaluator

@@ -23,6 +23,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/basicstation"
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -55,6 +56,7 @@ type Config struct {
 	MQTT      mqtt.Config       `mapstructure:"mqtt"`
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
+	Calendar  calendar.Config   `mapstructure:"calendar"`
 	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
@@ -104,6 +106,7 @@ func Default() Config {
 		MQTTIn:    mqttin.DefaultConfig(),
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
+		Calendar:  calendar.DefaultConfig(),
 		Roadcast:  mosmix.DefaultConfig(),
 
 		BasicStation: basicstation.DefaultConfig(),
@@ -171,6 +174,11 @@ func (c Config) Validate() error {
 	if err := c.Energy.Validate(); err != nil {
 		errs = append(errs, err)
 	} else if err := c.Energy.ValidateRefs(c.Sites); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Calendar.Validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Calendar.ValidateRefs(c.Sites); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Roadcast.Validate(); err != nil {

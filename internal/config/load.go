@@ -122,6 +122,14 @@ func Load(src Source) (Config, error) {
 // textHook decodes the scalar values given as text into durations, EUIs,
 // keys and other text types, with errors that say what was expected.
 func textHook(_, to reflect.Type, data any) (any, error) {
+	// YAML reads an unquoted 2026-01-12 as a timestamp; date keys
+	// (measures, holidays, closures) are text.
+	if t, ok := data.(time.Time); ok && to.Kind() == reflect.String {
+		if t.Equal(t.Truncate(24 * time.Hour)) {
+			return t.Format(time.DateOnly), nil
+		}
+		return t.Format(time.RFC3339), nil
+	}
 	s, ok := data.(string)
 	if !ok || to.Kind() == reflect.String || (to != reflect.TypeOf(time.Duration(0)) && !reflect.PointerTo(to).Implements(textUnmarshaler)) {
 		return data, nil

@@ -137,6 +137,11 @@ type Config struct {
 	// (the reading is ignored); a larger fall is a rollover or a meter
 	// replacement. Default 0.001 (0.1 %).
 	DropTolerance float64 `mapstructure:"drop_tolerance" yaml:"drop_tolerance,omitempty"`
+	// Measures are the energy measures whose savings are verified.
+	Measures []Measure `mapstructure:"measures" yaml:"measures,omitempty"`
+	// BaselineDays is the length of a measure's baseline period. Default
+	// DefaultBaselineDays.
+	BaselineDays int `mapstructure:"baseline_days" yaml:"baseline_days,omitempty"`
 }
 
 // MeterConfig describes one meter: the series it reports on and how to
@@ -285,7 +290,7 @@ func DefaultConfig() Config {
 	return Config{
 		Timezone: "Europe/Berlin", AreaBasis: "bgf", DiscoverMeters: &discover,
 		ReferenceDegreeDays: DefaultReferenceDegreeDays, NightStartHour: &nightStart, NightEndHour: &nightEnd,
-		LeakNightLPH: DefaultLeakNightLPH, DropTolerance: 0.001,
+		LeakNightLPH: DefaultLeakNightLPH, DropTolerance: 0.001, BaselineDays: DefaultBaselineDays,
 	}
 }
 
@@ -321,6 +326,9 @@ func (c Config) resolve() (*resolved, error) {
 	}
 	if r.DropTolerance == 0 {
 		r.DropTolerance = dc.DropTolerance
+	}
+	if r.BaselineDays == 0 {
+		r.BaselineDays = dc.BaselineDays
 	}
 	for _, s := range c.Sites {
 		r.sites[s.ID] = s
@@ -530,6 +538,20 @@ func (c Config) Validate() error {
 			add(p+".kg_per_unit", "must not be negative")
 		}
 	}
+	if c.BaselineDays != 0 && (c.BaselineDays < MinBaselineDays || c.BaselineDays > 3*365) {
+		add("baseline_days", "%d is not %d..%d", c.BaselineDays, MinBaselineDays, 3*365)
+	}
+	keys := map[string]bool{}
+	for i, m := range c.Measures {
+		p := fmt.Sprintf("measures[%d]", i)
+		if err := m.Validate("energy." + p); err != nil {
+			errs = append(errs, err)
+		}
+		if keys[m.Key()] {
+			add(p+".id", "%q listed twice", m.Key())
+		}
+		keys[m.Key()] = true
+	}
 	for i, t := range c.Tariffs {
 		p := fmt.Sprintf("tariffs[%d]", i)
 		if !t.Medium.Valid() {
@@ -596,6 +618,9 @@ func (c Config) ValidateRefs(sites []site.Site) error {
 	}
 	for i, t := range c.Tariffs {
 		check(fmt.Sprintf("tariffs[%d].site", i), t.Site)
+	}
+	for i, m := range c.Measures {
+		check(fmt.Sprintf("measures[%d].site", i), m.Site)
 	}
 	return errors.Join(errs...)
 }

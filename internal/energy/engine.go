@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/site"
@@ -28,6 +29,9 @@ type Options struct {
 	Series []store.SeriesInfo
 	// Now stamps reports; default time.Now.
 	Now func() time.Time
+	// Calendar gives the day types of measure baselines; nil: the
+	// default NRW calendar.
+	Calendar *calendar.Calendar
 }
 
 // Engine computes energy reports for a fixed configuration.
@@ -604,7 +608,7 @@ func (e *Engine) compare(rep *Report, siteID string, m Medium, conv float64, dat
 func buckets(data []meterData, idx []int, edges []time.Time, m Medium, conv float64) []Bucket {
 	out := make([]Bucket, len(edges)-1)
 	for i := range out {
-		c, est, _ := sum(data, idx, edges[i], edges[i+1])
+		c, est, covered := sum(data, idx, edges[i], edges[i+1])
 		kwh := c
 		switch m {
 		case Gas:
@@ -612,7 +616,7 @@ func buckets(data []meterData, idx []int, edges []time.Time, m Medium, conv floa
 		case Water:
 			kwh = 0
 		}
-		out[i] = Bucket{Start: edges[i], End: edges[i+1], Consumption: c, EnergyKWh: kwh, Estimated: est}
+		out[i] = Bucket{Start: edges[i], End: edges[i+1], Consumption: c, EnergyKWh: kwh, Estimated: est, uncovered: !covered}
 	}
 	return out
 }

@@ -40,6 +40,9 @@ type Report struct {
 	EnergyKWh float64 `json:"energy_kwh"`
 	CostEUR   float64 `json:"cost_eur"`
 	CO2Kg     float64 `json:"co2_kg"`
+	// Measures are the energy measures of the report's sites that start
+	// before its end, verified up to it (filled by report.Energy).
+	Measures []MeasureResult `json:"measures,omitempty"`
 }
 
 // Period is a time range [From, To).
@@ -101,6 +104,9 @@ type Bucket struct {
 	Consumption float64   `json:"consumption"`
 	EnergyKWh   float64   `json:"energy_kwh"`
 	Estimated   bool      `json:"estimated,omitempty"`
+	// uncovered is set when no meter has readings around the bucket (not
+	// installed yet, removed): its zero is no measurement.
+	uncovered bool
 }
 
 // Comparison is the consumption of a comparison period.

@@ -45,6 +45,7 @@ type Options struct {
 	Downlinks Downlinker
 	Alerts    AlertService
 	Reports   ReportService
+	Measures  MeasureService
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
 
@@ -362,6 +363,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/silences", adminAccess, s.createSilence)
 	s.handle("DELETE /api/v1/silences/{id}", adminAccess, s.expireSilence)
 	s.handle("GET /api/v1/reports/energy", readAccess, s.energyReport)
+	s.handle("GET /api/v1/energy/measures", readAccess, s.listMeasures)
+	s.handle("POST /api/v1/energy/measures", adminAccess, s.addMeasure)
 	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)

@@ -173,6 +173,8 @@ func document(rep *energy.Report, t tr) []block {
 		bs = append(bs, siteBlocks(rep, s, t)...)
 	}
 
+	bs = append(bs, measureBlocks(rep, t)...)
+
 	// Notes and method.
 	add(pageBreak{}, heading{t.s("notes"), 2})
 	if len(rep.Notes) == 0 {

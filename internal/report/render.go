@@ -135,6 +135,9 @@ func Energy(ctx context.Context, src energy.Source, opts energy.Options, req Ene
 	if err != nil {
 		return nil, err
 	}
+	if rep.Measures, err = eng.ReportMeasures(ctx, src, opts.Calendar, rep); err != nil {
+		return nil, err
+	}
 	if err := Render(w, rep, req.Format, req.Lang); err != nil {
 		return rep, err
 	}

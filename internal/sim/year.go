@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/loraedge/loraedge/internal/calendar"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/site"
@@ -34,7 +35,21 @@ type YearOptions struct {
 	// 15 June 10:00), a water register rollover (5 digits), a 10-day gap
 	// of the heat/gas meter in February and a leak in March (30 l/h).
 	Anomalies bool
+	// Measure gives the second site an energy measure: from 1 October its
+	// heat loss falls by MeasureCut (a new heating pump and controls); the
+	// returned configuration lists it under measures.
+	Measure bool
+	// Events makes every building set back its heating and drop its use
+	// on public holidays (NRW) as at weekends, except the third building,
+	// whose heating runs through Christmas (25-27 December) as on a school
+	// day; and gives the first building one electricity peak of one
+	// reading interval at three times its daytime load around 10:00 on
+	// 10 March.
+	Events bool
 }
+
+// MeasureCut is the share of heat loss the demo measure saves.
+const MeasureCut = 0.20
 
 // GenerateYear writes a realistic year of 15-minute meter readings for
 // every building in sites straight into st: electricity, district heat
@@ -88,6 +103,10 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			2.5*math.Sin(2*math.Pi*days/5.3+ph[0]) + 1.5*math.Sin(2*math.Pi*days/11.7+ph[1]) + 1*math.Sin(2*math.Pi*days/2.1+ph[2])
 	}
 	dt := opts.Interval.Hours()
+	holidays := map[calendar.Date]bool{}
+	for _, h := range calendar.PublicHolidays(year) {
+		holidays[h.Date] = true
+	}
 	si := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
@@ -128,6 +147,14 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 		// Per-site variation so the ranking has something to rank.
 		eff := 0.7 + 0.6*rng.Float64()
 		dem := yearDemand(area, eff)
+		var measureAt time.Time
+		after := dem
+		if opts.Measure && si == 1 {
+			measureAt = time.Date(year, 10, 1, 0, 0, 0, 0, loc)
+			after.heating.lossKWPerK *= 1 - MeasureCut
+			cfg.Measures = append(cfg.Measures, energy.Measure{ID: s.ID + "-pumpe", Site: s.ID, Medium: heatMedium, Date: measureAt.Format(time.DateOnly),
+				Title: "Hocheffizienzpumpe und Einzelraumregelung", Kind: "heating", InvestmentEUR: 24000, ExpectedSavingKWhPerYear: 15000})
+		}
 		regs := []float64{1000 + 49000*rng.Float64(), 1000 + 49000*rng.Float64(), 1000 + 9000*rng.Float64()}
 		if anomalies {
 			regs[2] = 99995 // the 5-digit register wraps within days
@@ -151,12 +178,22 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			for i := range n {
 				t := local[i]
 				d := localDay(t)
+				if opts.Events {
+					d = eventDay(t, d, holidays, si, m.Medium)
+				}
 				var rate float64 // medium unit per hour
 				switch m.Medium {
 				case energy.Electricity:
 					rate = dem.electricity.at(d)
+					if opts.Events && si == 0 && isPeak(t) {
+						rate += 2 * dem.electricity.at(localDay(t))
+					}
 				case energy.Heat, energy.Gas:
-					kw := dem.heating.kw(d, temp[i])
+					h := dem.heating
+					if !measureAt.IsZero() && !t.Before(measureAt) {
+						h = after.heating
+					}
+					kw := h.kw(d, temp[i])
 					rate = kw
 					if m.Medium == energy.Gas {
 						rate = kw / (0.9526 * 11.2)
@@ -199,6 +236,24 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 		si++
 	}
 	return cfg, g.Wait()
+}
+
+// eventDay applies Events to the demand model's reading of local time t:
+// a public holiday is a weekend, but the third building's heating runs
+// through Christmas.
+func eventDay(t time.Time, d dayTime, holidays map[calendar.Date]bool, si int, m energy.Medium) dayTime {
+	if holidays[calendar.DateOf(t)] {
+		d.weekend = true
+	}
+	if si == 2 && (m == energy.Heat || m == energy.Gas) && t.Month() == time.December && t.Day() >= 25 && t.Day() <= 27 {
+		d.weekend = false
+	}
+	return d
+}
+
+// isPeak is the first building's electricity peak of Events.
+func isPeak(t time.Time) bool {
+	return t.Month() == time.March && t.Day() == 10 && t.Hour() == 10 && t.Minute() < 15
 }
 
 // round truncates v to digits decimals as a register display does.

@@ -2,6 +2,7 @@
 // Plain ES module, no build step; talks only to this gateway's /api/v1.
 import { t, setLang, lang, quantityName, unitName, num, dateTime, timeOnly } from './i18n.js';
 import { lineChart } from './chart.js';
+import { measuresSection } from './measures.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -517,7 +518,7 @@ function viewReport() {
     h('p', { class: 'muted small' }, t('tokenInUrl')));
     body.replaceChildren(form);
   });
-  main.replaceChildren(h('h1', {}, t('navReport')), s);
+  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }));
 }
 
 // ---- frame: token, language, routing ----
