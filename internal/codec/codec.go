@@ -34,6 +34,10 @@ type Value struct {
 	// Time is set only when the payload itself dates the value; zero means
 	// "at RecvTime".
 	Time time.Time
+	// Meta marks the value, e.g. quality=invalid for a reading the sensor
+	// itself flags as invalid: it is stored as read, but never judged as a
+	// normal value. It becomes the measurement's Meta.
+	Meta map[string]string
 }
 
 // Result is what a decoder returns.

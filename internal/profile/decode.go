@@ -3,6 +3,7 @@ package profile
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 
@@ -57,6 +58,7 @@ func (p *Profile) Decode(in codec.Input, dev string) ([]measurement.Measurement,
 				Value:    v.Value*m.Scale + m.Offset,
 				Unit:     measurement.Units[m.Quantity],
 				Time:     t,
+				Meta:     maps.Clone(v.Meta),
 			})
 		}
 	}

@@ -49,6 +49,9 @@ var natives = []struct {
 	{axioma.ID, axioma.New},
 	{zenner.ID, zenner.New},
 	{jscodec.ID, jscodec.New},
+	// Civil protection (issue 13): river gauges and people counters.
+	{"dragino-ldds75", dragino.NewLDDS75},
+	{"milesight-vs133", milesight.NewVS133},
 }
 
 // Register registers every built-in codec in r.
