@@ -12,6 +12,7 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/gauge"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
@@ -86,9 +87,10 @@ func (d *daemon) build() (err error) {
 		// A newcomer running `make run` sees the values arrive.
 		d.observers.add(liveLog{d.log})
 	}
+	d.gauges = gauge.New(cfg.Sites)
 	d.ingest, err = ingest.New(ingest.Options{
 		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
-		Logger: d.log, Registerer: d.metrics,
+		Derive: d.gauges, Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/gauge"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
@@ -126,6 +127,7 @@ type daemon struct {
 	udp       *semtechudp.Server
 	net       *network.Server
 	ingest    *ingest.Ingester
+	gauges    *gauge.Deriver
 	bridge    *bridge
 	http      *httpapi.Server
 	mqtt      *mqtt.Sink
