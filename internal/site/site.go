@@ -57,7 +57,7 @@ func (s Site) Validate() error {
 	switch s.Kind {
 	case Building, Road, Area:
 	case Gauge:
-		errs = append(errs, s.GaugeSite.validate()...)
+		errs = append(errs, s.validate()...)
 	default:
 		errs = append(errs, fmt.Errorf("kind: %q is not building, road, gauge or area", s.Kind))
 	}
