@@ -245,7 +245,8 @@ func withSimulator(c config.Config) config.Config {
 	for _, s := range sim.Sites(c.Simulator.Scenario) {
 		if !have[s.ID] {
 			c.Sites = append(c.Sites, site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Lat: s.Lat, Lon: s.Lon,
-				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, MosmixStation: s.MosmixStation})
+				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, MosmixStation: s.MosmixStation,
+				GaugeSite: s.Gauge, Capacity: s.Capacity})
 		}
 	}
 	devs := map[string]bool{}
