@@ -219,8 +219,8 @@ func (ev *crowdEval) resetIfDue(a *areaState, t time.Time) {
 	if lt.Hour()*60+lt.Minute() < ev.resetAt {
 		day = lt.AddDate(0, 0, -1).Format(time.DateOnly)
 	}
-	if a.ResetDay == day {
-		return
+	if day <= a.ResetDay {
+		return // ISO dates: the reset only moves forward
 	}
 	if a.ResetDay != "" {
 		for _, c := range a.Counters {
