@@ -75,6 +75,17 @@ func TestWaterLevelStagesForecastAllClear(t *testing.T) {
 		h.feed(level(float64(cm)/100, at))
 		i++
 	}
+	// At the peak (4.20 m at +16 h): IW3 in force, rising 20 cm/h, no stage above.
+	gv := h.e.Gauges()
+	require.Len(t, gv, 1)
+	assert.Equal(t, "pegel-a", gv[0].Site)
+	assert.Equal(t, "IW3", gv[0].Stage)
+	require.NotNil(t, gv[0].Level)
+	assert.InDelta(t, 4.2, *gv[0].Level, 1e-9)
+	require.NotNil(t, gv[0].Rate)
+	assert.InDelta(t, 20, *gv[0].Rate, 0.01)
+	assert.Empty(t, gv[0].NextStage)
+	assert.Equal(t, []StageView{{"IW1", 2, LevelVorwarnung}, {"IW2", 3, LevelWarnung}, {"IW3", 4, LevelAlarm}}, gv[0].Stages)
 	for cm := 415; cm >= 100; cm -= 5 {
 		at = start.Add(time.Duration(i) * step)
 		h.feed(level(float64(cm)/100, at))
@@ -108,6 +119,8 @@ func TestWaterLevelStagesForecastAllClear(t *testing.T) {
 		assert.Contains(t, a.Text, "Stufe: "+w.stage)
 		assert.Contains(t, a.Text, "Anstieg: 20,0 cm/h (steigend)")
 	}
+	// At IW1 the view forecast IW2 5 h ahead, as the message did.
+	assert.Equal(t, start.Add(10*time.Hour).UTC(), mustTime(t, as[0].Info["forecast_time"]))
 	// Falling: IW3 -> IW2 -> IW1 as the level passes each threshold minus
 	// 5 cm, then the all-clear.
 	assert.Equal(t, "IW2", as[3].Info["stage"])
@@ -239,6 +252,12 @@ func TestCrowdOccupancyInflowReset(t *testing.T) {
 	// After the 04:00 reset the area counts from zero: 101 more is 101,
 	// not the 115 of yesterday plus 101.
 	assert.InDelta(t, 0, as[5].Values["occupancy"], 1e-9)
+	av := h.e.Areas()
+	require.Len(t, av, 1)
+	assert.Equal(t, 100, av[0].MaxOccupancy)
+	assert.InDelta(t, 0, av[0].Occupancy, 1e-9)
+	require.Len(t, av[0].History, 7, "one point per evaluation")
+	assert.InDelta(t, 105, av[0].History[2].V, 1e-9)
 	feed(11*60+5, 101, 0)
 	h.drain()
 	as = byReceiver(h.hook, "hook")
@@ -247,4 +266,11 @@ func TestCrowdOccupancyInflowReset(t *testing.T) {
 		assert.Equal(t, "firing", a.Notification)
 		assert.InDelta(t, 101, a.Values["occupancy"], 1e-9)
 	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	require.NoError(t, err)
+	return v
 }

@@ -107,7 +107,13 @@ type areaState struct {
 	Flow     bool                `json:"flow"`
 	Labels   map[string]string   `json:"labels"`
 	Capacity int                 `json:"capacity"`
+	// History is the occupancy after each evaluation, for the web page.
+	History []point `json:"history"`
 }
+
+// maxHistory bounds an area's occupancy history: a day at one value per
+// 5-min uplink.
+const maxHistory = 288
 
 // crowdEval judges each selected area's occupancy and inflow.
 type crowdEval struct {
@@ -232,9 +238,9 @@ func (ev *crowdEval) resetIfDue(a *areaState, t time.Time) {
 	ev.chg = true
 }
 
-// judge returns the occupancy and inflow conditions of area id at t.
-func (ev *crowdEval) judge(id string, a *areaState, t time.Time) []condition {
-	occ := 0.0
+// measure returns area a's occupancy and its inflow per minute over the
+// window ending at t.
+func (ev *crowdEval) measure(a *areaState, t time.Time) (occ, perMin float64) {
 	for _, c := range a.Counters {
 		if c.In {
 			occ += c.Acc
@@ -246,16 +252,31 @@ func (ev *crowdEval) judge(id string, a *areaState, t time.Time) []condition {
 	for _, v := range a.Counts {
 		occ += v
 	}
+	in := 0.0
+	for _, p := range a.Inflow {
+		if t.Sub(p.T) < ev.cfg.InflowWindow {
+			in += p.V
+		}
+	}
+	return occ, in / ev.cfg.InflowWindow.Minutes()
+}
+
+// judge returns the occupancy and inflow conditions of area id at t.
+func (ev *crowdEval) judge(id string, a *areaState, t time.Time) []condition {
+	occ, perMin := ev.measure(a, t)
 	i := 0
 	for i < len(a.Inflow) && t.Sub(a.Inflow[i].T) >= ev.cfg.InflowWindow {
 		i++
 	}
 	a.Inflow = slices.Clone(a.Inflow[i:])
-	in := 0.0
-	for _, p := range a.Inflow {
-		in += p.V
+	if n := len(a.History); n > 0 && !t.After(a.History[n-1].T) {
+		a.History[n-1].V = occ // counters of one time, judged one by one
+	} else {
+		a.History = append(a.History, point{t, occ})
+		if len(a.History) > maxHistory {
+			a.History = slices.Clone(a.History[len(a.History)-maxHistory:])
+		}
 	}
-	perMin := in / ev.cfg.InflowWindow.Minutes()
 	maxOcc, maxFlow := ev.limits(id, a.Capacity)
 	vals := func() map[string]float64 {
 		v := map[string]float64{"occupancy": occ, "inflow_per_min": perMin}

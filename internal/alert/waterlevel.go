@@ -312,20 +312,31 @@ func (ev *waterLevelEval) step(id string, g *gaugeState, stages []stage, p point
 	default:
 		c.Info["trend"] = "steady"
 	}
-	if cur < len(stages) && rate >= minRise {
-		next := stages[cur]
-		lead := time.Duration((next.level - p.V) * 100 / rate * float64(time.Hour))
-		if lead <= ev.cfg.ForecastHorizon {
-			at := p.T.Add(lead)
-			c.Info["next_stage"] = next.name
-			c.Values["next_level_m"] = next.level
-			c.Values["forecast_in_min"] = lead.Minutes()
-			c.Info["forecast_in"] = formatLead(lead)
-			c.Info["forecast_at"] = at.In(ev.env.location()).Format("15:04")
-			c.Info["forecast_time"] = at.UTC().Format(time.RFC3339)
-		}
+	if next, at, ok := ev.forecast(stages, cur, p, rate); ok {
+		lead := at.Sub(p.T)
+		c.Info["next_stage"] = next.name
+		c.Values["next_level_m"] = next.level
+		c.Values["forecast_in_min"] = lead.Minutes()
+		c.Info["forecast_in"] = formatLead(lead)
+		c.Info["forecast_at"] = at.In(ev.env.location()).Format("15:04")
+		c.Info["forecast_time"] = at.UTC().Format(time.RFC3339)
 	}
 	return c
+}
+
+// forecast extends the linear trend (rate cm/h) from level p to the stage
+// above stage cur: the stage and the time it is reached, if the level
+// rises and that time lies within the horizon.
+func (ev *waterLevelEval) forecast(stages []stage, cur int, p point, rate float64) (stage, time.Time, bool) {
+	if cur >= len(stages) || rate < minRise {
+		return stage{}, time.Time{}, false
+	}
+	next := stages[cur]
+	lead := time.Duration((next.level - p.V) * 100 / rate * float64(time.Hour))
+	if lead > ev.cfg.ForecastHorizon {
+		return stage{}, time.Time{}, false
+	}
+	return next, p.T.Add(lead), true
 }
 
 // rate is the least-squares slope of the window in cm/h, once the window
