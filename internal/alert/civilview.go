@@ -119,7 +119,7 @@ func (e *Engine) Areas() []AreaView {
 			v := AreaView{Rule: r.cfg.Name, Site: id, Occupancy: occ, InflowPerMin: flow, MaxOccupancy: maxOcc,
 				MaxInflow: maxFlow, Capacity: a.Capacity, ResetAt: ev.cfg.ResetAt, At: a.Last, History: []PointView{}}
 			for _, p := range a.History {
-				v.History = append(v.History, PointView{p.T, p.V})
+				v.History = append(v.History, PointView(p))
 			}
 			out = append(out, v)
 		}
