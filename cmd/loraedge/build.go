@@ -142,10 +142,11 @@ func (d *daemon) build() (err error) {
 			Config:   cfg.HTTP,
 			Gateways: d.udp, Devices: d.devices, Sessions: d.net, MAC: macViews{d.net}, Sites: siteList(cfg.Sites),
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
-			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
+			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store, sites: cfg.Sites},
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
+			Civil:    d.civilService(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})
@@ -246,7 +247,7 @@ func withSimulator(c config.Config) config.Config {
 		if !have[s.ID] {
 			c.Sites = append(c.Sites, site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Lat: s.Lat, Lon: s.Lon,
 				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, MosmixStation: s.MosmixStation,
-				GaugeSite: s.Gauge, Capacity: s.Capacity})
+				GaugeSite: s.Gauge, Capacity: s.Capacity, Tags: s.Tags})
 		}
 	}
 	devs := map[string]bool{}

@@ -27,6 +27,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/loraedge/loraedge/internal/site"
 )
 
 // Options configures a Server. The service fields are optional: a route
@@ -47,6 +49,7 @@ type Options struct {
 	Reports   ReportService
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
+	Civil     CivilService
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -363,6 +366,10 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/silences/{id}", adminAccess, s.expireSilence)
 	s.handle("GET /api/v1/reports/energy", readAccess, s.energyReport)
 	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)
+	s.handle("GET /api/v1/gauges", readAccess, s.civilList(site.Gauge, "gauges"))
+	s.handle("GET /api/v1/gauges/{site}", readAccess, s.gauge)
+	s.handle("GET /api/v1/areas", readAccess, s.civilList(site.Area, "areas"))
+	s.handle("GET /api/v1/areas/{site}", readAccess, s.area)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
 	// The fallbacks below match every method: a known path asked with

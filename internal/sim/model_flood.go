@@ -41,9 +41,9 @@ const (
 var (
 	floodSites = []Site{
 		{ID: "pegel-obermuehle", Name: "Pegel Obermühle", Kind: "gauge", Lat: 49.8533, Lon: 8.9311, Team: "krisenstab",
-			Gauge: site.GaugeSite{River: "Gersprenz", MountingHeight: 6.0}},
+			Gauge: site.GaugeSite{River: "Gersprenz", MountingHeight: 6.0}, Tags: []string{"opendata"}},
 		{ID: "pegel-altstadt", Name: "Pegel Altstadt", Kind: "gauge", Lat: 49.8667, Lon: 8.9402, Team: "krisenstab",
-			Gauge: site.GaugeSite{River: "Gersprenz", MountingHeight: 7.5}},
+			Gauge: site.GaugeSite{River: "Gersprenz", MountingHeight: 7.5}, Tags: []string{"opendata"}},
 		{ID: "notunterkunft-sporthalle", Name: "Notunterkunft Sporthalle", Kind: "area", Lat: 49.8701, Lon: 8.9288,
 			Team: "krisenstab", Capacity: 350},
 	}

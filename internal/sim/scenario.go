@@ -40,6 +40,7 @@ type Site struct {
 	// Gauge is where a gauge's sensor sits; Capacity an area's persons.
 	Gauge    site.GaugeSite
 	Capacity int
+	Tags     []string // "opendata": a gauge's level is public
 }
 
 // Scenario is a named set of sites and devices with a default virtual

@@ -46,6 +46,9 @@ type Site struct {
 	// Capacity of an area (persons; 0: not stated), shown with its
 	// occupancy.
 	Capacity int `mapstructure:"capacity" yaml:"capacity" json:"capacity,omitempty"`
+	// Tags: "opendata" on a gauge publishes its level and rate at
+	// /api/v1/opendata.
+	Tags []string `mapstructure:"tags" yaml:"tags" json:"tags,omitempty"`
 }
 
 // Validate reports every problem of s at once.
