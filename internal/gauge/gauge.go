@@ -91,8 +91,8 @@ func (d *Deriver) SetSites(sites []site.Site) {
 // Derive returns ms with, for a device at a gauge site, each distance or
 // pressure reading's water level appended (a water_level reading is taken
 // as it is), each level checked for plausibility and the level's rate
-// appended. An implausible level and its raw reading are marked, not
-// dropped.
+// appended. An impossible raw reading is kept, marked, and gets no level:
+// the level series holds only levels that may be judged.
 func (d *Deriver) Derive(siteID string, ms []measurement.Measurement) []measurement.Measurement {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -102,25 +102,25 @@ func (d *Deriver) Derive(siteID string, ms []measurement.Measurement) []measurem
 	}
 	n := len(ms)
 	for i := 0; i < n; i++ {
-		idx := i
 		switch ms[i].Quantity {
 		case measurement.Distance, measurement.WaterPressure:
 			lv, ok := level(g, &ms[i])
 			if !ok {
 				continue
 			}
+			rate, hasRate := d.judge(g, &lv)
+			if Invalidated(lv) {
+				mark(&ms[i], lv.Meta[MetaReason])
+				continue
+			}
 			ms = append(ms, lv)
-			idx = len(ms) - 1
+			if hasRate {
+				ms = append(ms, rate)
+			}
 		case measurement.WaterLevel:
-		default:
-			continue
-		}
-		rate, ok := d.judge(g, &ms[idx])
-		if idx != i && Invalidated(ms[idx]) && !Invalidated(ms[i]) {
-			mark(&ms[i], ms[idx].Meta[MetaReason])
-		}
-		if ok {
-			ms = append(ms, rate)
+			if rate, ok := d.judge(g, &ms[i]); ok {
+				ms = append(ms, rate)
+			}
 		}
 	}
 	return ms

@@ -61,18 +61,26 @@ func TestLevelFromDistanceAndPressure(t *testing.T) {
 func TestImpossibleReadingsMarked(t *testing.T) {
 	d := gauge.New(sites())
 	ms := d.Derive("rur", []measurement.Measurement{dist(0, -0.3)})
-	require.Len(t, ms, 2)
+	require.Len(t, ms, 1, "no level from an impossible reading")
 	assert.True(t, gauge.Invalidated(ms[0]), "raw distance marked")
 	assert.Equal(t, gauge.ReasonNegativeDistance, ms[0].Meta[gauge.MetaReason])
 	assert.InDelta(t, -0.3, ms[0].Value, 1e-9, "raw value kept")
-	assert.True(t, gauge.Invalidated(ms[1]))
 
-	// The sensor's own flag carries over to the level.
+	// The sensor's own flag: kept, no level.
 	in := dist(1, 0.2)
 	in.Meta["quality"] = "invalid"
 	ms = d.Derive("rur", []measurement.Measurement{in})
-	assert.True(t, gauge.Invalidated(*find(ms, measurement.WaterLevel)))
-	assert.Equal(t, gauge.ReasonSensorFlag, find(ms, measurement.WaterLevel).Meta[gauge.MetaReason])
+	require.Len(t, ms, 1)
+	assert.Nil(t, find(ms, measurement.WaterLevel))
+
+	// A level the codec gives directly stays, marked when impossible.
+	lv := measurement.Measurement{Device: "d9", Quantity: measurement.WaterLevel, Value: 2, Time: t0}
+	d.Derive("rur", []measurement.Measurement{lv})
+	lv.Value, lv.Time = 9, t0.Add(time.Minute)
+	ms = d.Derive("rur", []measurement.Measurement{lv})
+	require.Len(t, ms, 1)
+	assert.True(t, gauge.Invalidated(ms[0]))
+	assert.Equal(t, gauge.ReasonJump, ms[0].Meta[gauge.MetaReason])
 }
 
 func TestJumpMarkedUntilConfirmed(t *testing.T) {
@@ -80,18 +88,20 @@ func TestJumpMarkedUntilConfirmed(t *testing.T) {
 	d.Derive("rur", []measurement.Measurement{dist(0, 3.0)}) // level 2.0
 	// 1 m in 10 min is 600 cm/h, beyond 100: a spike.
 	ms := d.Derive("rur", []measurement.Measurement{dist(10, 2.0)})
-	lv := find(ms, measurement.WaterLevel)
-	assert.True(t, gauge.Invalidated(*lv))
-	assert.Equal(t, gauge.ReasonJump, lv.Meta[gauge.MetaReason])
-	assert.True(t, gauge.Invalidated(ms[0]), "the raw distance too")
+	assert.Nil(t, find(ms, measurement.WaterLevel))
+	assert.True(t, gauge.Invalidated(ms[0]), "the raw distance is marked")
+	assert.Equal(t, gauge.ReasonJump, ms[0].Meta[gauge.MetaReason])
 	// Back to normal: plausible against the old level.
 	ms = d.Derive("rur", []measurement.Measurement{dist(20, 2.98)})
-	assert.False(t, gauge.Invalidated(*find(ms, measurement.WaterLevel)))
+	require.NotNil(t, find(ms, measurement.WaterLevel))
+	assert.False(t, gauge.Invalidated(ms[0]))
 	// A real step: two readings agreeing with each other are accepted.
 	ms = d.Derive("rur", []measurement.Measurement{dist(30, 1.5)})
-	assert.True(t, gauge.Invalidated(*find(ms, measurement.WaterLevel)))
+	assert.Nil(t, find(ms, measurement.WaterLevel))
 	ms = d.Derive("rur", []measurement.Measurement{dist(40, 1.49)})
-	assert.False(t, gauge.Invalidated(*find(ms, measurement.WaterLevel)))
+	lv := find(ms, measurement.WaterLevel)
+	require.NotNil(t, lv)
+	assert.InDelta(t, 3.51, lv.Value, 1e-9)
 }
 
 func TestRateOverWindow(t *testing.T) {

@@ -60,11 +60,12 @@ func TestFloodPayloadsDecode(t *testing.T) {
 			ms = der.Derive(d.dev.Site, ms)
 			for _, m := range ms {
 				switch m.Quantity {
-				case measurement.WaterLevel:
+				case measurement.Distance:
 					if gauge.Invalidated(m) {
 						marked++
-						continue
 					}
+				case measurement.WaterLevel:
+					require.False(t, gauge.Invalidated(m), "no level from a marked reading")
 					i := 0
 					if d.dev.Site == "pegel-altstadt" {
 						i = 1
