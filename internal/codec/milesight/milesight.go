@@ -92,33 +92,11 @@ func (o *out) warn(format string, args ...any) {
 // Decode implements codec.Decoder. The fPort is not checked: the devices
 // send data on 85, but the format does not depend on it.
 func (d *Decoder) Decode(in codec.Input) (codec.Result, error) {
-	b := in.Bytes
-	if len(b) == 0 {
-		return codec.Result{}, fmt.Errorf("%w: empty payload", codec.ErrTruncated)
-	}
-	o := &out{res: codec.Result{Fields: map[string]any{}}}
-	for i := 0; i < len(b); {
-		if len(b)-i < 2 {
-			return o.res, fmt.Errorf("%w: record header at byte %d", codec.ErrTruncated, i)
-		}
-		ch, ty := b[i], b[i+1]
-		v := b[i+2:]
-		n, ok := d.recordLen(ch, ty)
-		if !ok {
-			o.warn("record %02x %02x at byte %d has an unknown type: %d bytes not decoded", ch, ty, i, len(b)-i)
-			break
-		}
-		if len(v) < n {
-			return o.res, fmt.Errorf("%w: record %02x %02x at byte %d needs %d bytes, %d left",
-				codec.ErrTruncated, ch, ty, i, n, len(v))
-		}
-		v = v[:n]
+	return walkRecords(in.Bytes, d.recordLen, func(o *out, ch, ty byte, v []byte, at int) {
 		if !d.record(o, ch, ty, v) {
-			o.warn("unknown record %02x %02x at byte %d skipped", ch, ty, i)
+			o.warn("unknown record %02x %02x at byte %d skipped", ch, ty, at)
 		}
-		i += 2 + n
-	}
-	return o.res, nil
+	})
 }
 
 func (d *Decoder) recordLen(ch, ty byte) (int, bool) {

@@ -30,35 +30,13 @@ func NewVS133(options map[string]any) (codec.Decoder, error) {
 // Decode implements codec.Decoder. Like the other Milesight codecs it does
 // not check the fPort (data comes on 85).
 func (d *VS133) Decode(in codec.Input) (codec.Result, error) {
-	b := in.Bytes
-	if len(b) == 0 {
-		return codec.Result{}, fmt.Errorf("%w: empty payload", codec.ErrTruncated)
-	}
-	o := &out{res: codec.Result{Fields: map[string]any{}}}
-	for i := 0; i < len(b); {
-		if len(b)-i < 2 {
-			return o.res, fmt.Errorf("%w: record header at byte %d", codec.ErrTruncated, i)
-		}
-		ch, ty := b[i], b[i+1]
-		n, ok := vs133Len(ch, ty)
-		if !ok {
-			o.warn("record %02x %02x at byte %d has an unknown type: %d bytes not decoded", ch, ty, i, len(b)-i)
-			break
-		}
-		v := b[i+2:]
-		if len(v) < n {
-			return o.res, fmt.Errorf("%w: record %02x %02x at byte %d needs %d bytes, %d left",
-				codec.ErrTruncated, ch, ty, i, n, len(v))
-		}
-		v = v[:n]
+	return walkRecords(in.Bytes, vs133Len, func(o *out, ch, ty byte, v []byte, _ int) {
 		if ch == 0xFF {
 			attr(o, ch, ty, v)
-		} else {
-			vs133Line(o, ch, ty, v)
+			return
 		}
-		i += 2 + n
-	}
-	return o.res, nil
+		vs133Line(o, ch, ty, v)
+	})
 }
 
 func vs133Len(ch, ty byte) (int, bool) {
