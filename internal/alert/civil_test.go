@@ -274,3 +274,17 @@ func mustTime(t *testing.T, s string) time.Time {
 	require.NoError(t, err)
 	return v
 }
+
+func TestCivilRefsChecked(t *testing.T) {
+	c := Config{Rules: []RuleConfig{
+		{Name: "a", Kind: KindWaterLevel, WaterLevel: WaterLevelConfig{Gauges: []GaugeStages{{Site: "pegel-a"}, {Site: "nope"}, {Site: "fest"}}}},
+		{Name: "b", Kind: KindCrowd, Crowd: CrowdConfig{Areas: []AreaLimits{{Site: "fest"}, {Site: "pegel-a"}}}},
+	}}
+	o := &Options{}
+	civilSites(t)(o)
+	err := c.ValidateRefs(o.Sites)
+	require.Error(t, err)
+	assert.Equal(t, `alert.rules[0].water_level.gauges[1].site: unknown site "nope"`+"\n"+
+		`alert.rules[0].water_level.gauges[2].site: site "fest" is of kind area, not gauge`+"\n"+
+		`alert.rules[1].crowd.areas[1].site: site "pegel-a" is of kind gauge, not area`, err.Error())
+}

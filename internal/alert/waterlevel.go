@@ -2,6 +2,7 @@ package alert
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -384,3 +385,31 @@ func (ev *waterLevelEval) tick(now time.Time) []condition {
 func (ev *waterLevelEval) save() ([]byte, error) { ev.chg = false; return json.Marshal(ev.st) }
 func (ev *waterLevelEval) load(b []byte) error   { return json.Unmarshal(b, &ev.st) }
 func (ev *waterLevelEval) dirty() bool           { return ev.chg }
+
+// ValidateRefs reports the sites that water_level and crowd rules name
+// but the configuration does not have as gauges or areas.
+func (c Config) ValidateRefs(sites []site.Site) error {
+	kinds := map[string]site.Kind{}
+	for _, s := range sites {
+		kinds[s.ID] = s.Kind
+	}
+	var ps problems
+	ref := func(p, id string, want site.Kind) {
+		switch k, ok := kinds[id]; {
+		case id == "":
+		case !ok:
+			ps.add("%s: unknown site %q", p, id)
+		case k != want:
+			ps.add("%s: site %q is of kind %s, not %s", p, id, k, want)
+		}
+	}
+	for i, r := range c.Rules {
+		for j, g := range r.WaterLevel.Gauges {
+			ref(fmt.Sprintf("alert.rules[%d].water_level.gauges[%d].site", i, j), g.Site, site.Gauge)
+		}
+		for j, a := range r.Crowd.Areas {
+			ref(fmt.Sprintf("alert.rules[%d].crowd.areas[%d].site", i, j), a.Site, site.Area)
+		}
+	}
+	return errors.Join(ps...)
+}
