@@ -288,3 +288,41 @@ func TestCivilRefsChecked(t *testing.T) {
 		`alert.rules[0].water_level.gauges[2].site: site "fest" is of kind area, not gauge`+"\n"+
 		`alert.rules[1].crowd.areas[1].site: site "pegel-a" is of kind gauge, not area`, err.Error())
 }
+
+// The gauge's stage, window and the area's counters survive a restart:
+// the level keeps rising into IW2 without a second IW1, the counters go on
+// from their baselines.
+func TestCivilStateSurvivesRestart(t *testing.T) {
+	start := time.Date(2026, 7, 14, 12, 0, 0, 0, cet) // far from the 04:00 reset
+	cfg := Config{RepeatInterval: 100 * time.Hour, Receivers: []ReceiverConfig{{Name: "hook", Type: "webhook"}}, DefaultReceivers: []string{"hook"},
+		Rules: []RuleConfig{{Name: "pegel", Kind: KindWaterLevel, WaterLevel: WaterLevelConfig{Stages: iw}}, {Name: "fest", Kind: KindCrowd}}}
+	h := newHarness(t, cfg, "", start, civilSites(t))
+	at := func(i int) time.Time { return start.Add(time.Duration(i) * 10 * time.Minute) }
+	for i := range 13 { // 1.90 .. 2.50 m
+		h.feed(level(1.9+0.05*float64(i), at(i)))
+	}
+	h.feed(people(doorIn, measurement.PeopleIn, 10, at(12)), people(doorOut, measurement.PeopleOut, 5, at(12)))
+	h.feed(people(doorIn, measurement.PeopleIn, 90, at(13)), people(doorOut, measurement.PeopleOut, 5, at(13)))
+	h.drain()
+	h.restart()
+	gv := h.e.Gauges()
+	require.Len(t, gv, 1)
+	assert.Equal(t, "IW1", gv[0].Stage)
+	require.NotNil(t, gv[0].Rate, "the window came back")
+	assert.InDelta(t, 30, *gv[0].Rate, 0.01)
+	for i := 14; i <= 24; i++ { // up to 3.10 m
+		h.feed(level(1.9+0.05*float64(i), at(i)))
+	}
+	h.feed(people(doorIn, measurement.PeopleIn, 120, at(24)), people(doorOut, measurement.PeopleOut, 5, at(24)))
+	h.drain()
+	var stages []string
+	for _, a := range byReceiver(h.hook, "hook") {
+		if a.Rule == "pegel" {
+			stages = append(stages, a.Notification+":"+a.Info["stage"])
+		}
+	}
+	assert.Equal(t, []string{"firing:IW1", "firing:IW2"}, stages)
+	av := h.e.Areas()
+	require.Len(t, av, 1)
+	assert.InDelta(t, 110, av[0].Occupancy, 1e-9, "counted from the first readings' baselines across the restart")
+}
