@@ -132,3 +132,17 @@ func TestSlope(t *testing.T) {
 	assert.InDelta(t, 1.0, gauge.Slope(t0, pts), 1e-9)
 	assert.Equal(t, 0.0, gauge.Slope(t0, func(func(time.Time, float64) bool) {}))
 }
+
+// BenchmarkDerive is the gauge path's cost per uplink: one distance
+// reading becomes a level, is checked and extends the rate window.
+func BenchmarkDerive(b *testing.B) {
+	d := gauge.New(sites())
+	ms := make([]measurement.Measurement, 1, 4)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ms = ms[:1]
+		ms[0] = measurement.Measurement{Device: "d1", Quantity: measurement.Distance, Value: 3 - 0.0005*float64(i%1000),
+			Unit: "m", Time: t0.Add(time.Duration(i) * time.Minute), Meta: map[string]string{"site": "rur"}}
+		ms = d.Derive("rur", ms)
+	}
+}
