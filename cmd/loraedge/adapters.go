@@ -10,6 +10,7 @@ import (
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/httpapi"
+	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/network/adr"
 	"github.com/loraedge/loraedge/internal/profile"
@@ -73,11 +74,13 @@ func (m macViews) MACView(devEUI lorawan.EUI64) (httpapi.MACView, bool) {
 
 var _ httpapi.MACSource = macViews{}
 
-// openData publishes the series of devices tagged "opendata".
+// openData publishes the series of devices tagged "opendata", and the
+// water level and its rate of gauges tagged "opendata".
 type openData struct {
 	cfg     config.OpenData
 	devices *device.Registry
 	series  *store.Store
+	sites   []site.Site
 }
 
 // OpenDataTag marks a device whose series are published.
@@ -85,14 +88,33 @@ const OpenDataTag = "opendata"
 
 func (o openData) PublicSeries() []httpapi.OpenSeries {
 	public := map[string]device.Device{}
+	gauges := map[string]site.Site{}
+	for _, st := range o.sites {
+		if st.Kind == site.Gauge && slices.Contains(st.Tags, OpenDataTag) {
+			gauges[st.ID] = st
+		}
+	}
+	atGauge := map[string]site.Site{}
 	for _, d := range o.devices.List() {
 		if slices.Contains(d.Tags, OpenDataTag) {
 			public[d.DevEUI.String()] = d
+		}
+		if g, ok := gauges[d.Site]; ok {
+			atGauge[d.DevEUI.String()] = g
 		}
 	}
 	var out []httpapi.OpenSeries
 	for _, si := range o.series.Series() {
 		d, ok := public[si.Device]
+		if g, isGauge := atGauge[si.Device]; !ok && isGauge &&
+			(si.Quantity == measurement.WaterLevel || si.Quantity == measurement.WaterLevelRate) {
+			title := g.Name + ": " + string(si.Quantity)
+			if g.River != "" {
+				title = g.Name + " (" + g.River + "): " + string(si.Quantity)
+			}
+			out = append(out, httpapi.OpenSeries{SeriesInfo: si, Title: title, Licence: o.cfg.Licence, Attribution: o.cfg.Attribution, Site: g.ID})
+			continue
+		}
 		if !ok {
 			continue
 		}

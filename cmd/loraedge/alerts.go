@@ -113,7 +113,26 @@ func demoAlerts(c alert.Config) alert.Config {
 			Action: &alert.ActionConfig{Command: "close", Profile: sim.ProfileValve, Confirmed: true}},
 		{Name: "sensor-stale", Kind: "stale", Factor: 3},
 	}
+	c.Rules = append(c.Rules, floodAlerts()...)
 	return c
+}
+
+// floodAlerts are the demo rules of the flood scenario: the gauges'
+// stages IW1..IW3 and the shelter's occupancy (its capacity) and inflow.
+func floodAlerts() []alert.RuleConfig {
+	wl := alert.WaterLevelConfig{}
+	for _, g := range sim.FloodGauges {
+		gs := alert.GaugeStages{Site: g.Site}
+		for _, l := range g.Stages {
+			gs.Stages = append(gs.Stages, alert.StageConfig{Level: l})
+		}
+		wl.Gauges = append(wl.Gauges, gs)
+	}
+	return []alert.RuleConfig{
+		{Name: "hochwasser", Kind: alert.KindWaterLevel, Select: alert.Select{Profiles: []string{sim.ProfileLDDS75}}, WaterLevel: wl},
+		{Name: "personenstrom", Kind: alert.KindCrowd, Select: alert.Select{Profiles: []string{sim.ProfileVS133}},
+			Crowd: alert.CrowdConfig{MaxInflow: 8}},
+	}
 }
 
 // alertService adapts the engine to the API.

@@ -12,6 +12,7 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/gauge"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
@@ -86,9 +87,10 @@ func (d *daemon) build() (err error) {
 		// A newcomer running `make run` sees the values arrive.
 		d.observers.add(liveLog{d.log})
 	}
+	d.gauges = gauge.New(cfg.Sites)
 	d.ingest, err = ingest.New(ingest.Options{
 		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
-		Logger: d.log, Registerer: d.metrics,
+		Derive: d.gauges, Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {
 		return err
@@ -143,11 +145,12 @@ func (d *daemon) build() (err error) {
 			Config:   cfg.HTTP,
 			Gateways: gatewayList{udp: d.udp, station: d.station}, Devices: d.devices, Sessions: d.net, MAC: macViews{d.net}, Sites: siteList(cfg.Sites),
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
-			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store},
+			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store, sites: cfg.Sites},
 			Reports:  reportService{d.energyService()},
 			Measures: d.measureService(),
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
+			Civil:    d.civilService(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})
@@ -247,7 +250,8 @@ func withSimulator(c config.Config) config.Config {
 	for _, s := range sim.Sites(c.Simulator.Scenario) {
 		if !have[s.ID] {
 			c.Sites = append(c.Sites, site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Lat: s.Lat, Lon: s.Lon,
-				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, MosmixStation: s.MosmixStation})
+				Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, MosmixStation: s.MosmixStation,
+				GaugeSite: s.Gauge, Capacity: s.Capacity, Tags: s.Tags})
 		}
 	}
 	devs := map[string]bool{}

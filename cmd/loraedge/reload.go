@@ -60,6 +60,7 @@ func (d *daemon) reloadConfig() error {
 		return err
 	}
 	d.ingest.SetProfiles(profiles)
+	d.gauges.SetSites(cfg.Sites)
 	d.adr.profiles.Store(profiles)
 	if reloadAlerts {
 		if err := d.alerts.Reload(cfg.Alert, cfg.Sites); err != nil {

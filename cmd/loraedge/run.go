@@ -21,6 +21,7 @@ import (
 	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/gauge"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
@@ -127,6 +128,7 @@ type daemon struct {
 	udp       *semtechudp.Server
 	net       *network.Server
 	ingest    *ingest.Ingester
+	gauges    *gauge.Deriver
 	bridge    *bridge
 	station   *basicstation.Server // nil unless basicstation.listen is set
 	http      *httpapi.Server

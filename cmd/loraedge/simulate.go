@@ -81,6 +81,11 @@ func printSimConfig(e env, scenario string) error {
 		Team  string  `yaml:"team,omitempty"`
 		Lat   float64 `yaml:"lat"`
 		Lon   float64 `yaml:"lon"`
+		// Gauges and areas (flood scenario).
+		River          string   `yaml:"river,omitempty"`
+		MountingHeight float64  `yaml:"mounting_height_m,omitempty"`
+		Capacity       int      `yaml:"capacity,omitempty"`
+		Tags           []string `yaml:"tags,omitempty"`
 	}
 	type simDevice struct {
 		DevEUI     string   `yaml:"dev_eui"`
@@ -104,7 +109,8 @@ func printSimConfig(e env, scenario string) error {
 		Devices []simDevice `yaml:"devices"`
 	}
 	for _, s := range sim.Sites(scenario) {
-		out.Sites = append(out.Sites, simSite{ID: s.ID, Name: s.Name, Kind: s.Kind, Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, Lat: s.Lat, Lon: s.Lon})
+		out.Sites = append(out.Sites, simSite{ID: s.ID, Name: s.Name, Kind: s.Kind, Road: s.Road, Km: s.Km, Route: s.Route, Team: s.Team, Lat: s.Lat, Lon: s.Lon,
+			River: s.Gauge.River, MountingHeight: s.Gauge.MountingHeight, Capacity: s.Capacity, Tags: s.Tags})
 	}
 	for _, d := range sim.Devices(scenario) {
 		sd := simDevice{DevEUI: d.DevEUI.String(), Name: d.Name, Activation: string(d.Activation), Class: string(d.Class),

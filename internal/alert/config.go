@@ -25,10 +25,12 @@ const (
 	KindGateway    = "gateway"     // gateway offline
 	KindBattery    = "battery"     // low battery (voltage, percent or low_battery flag)
 	KindDisk       = "disk"        // store disk budget
+	KindWaterLevel = "water_level" // river gauge: warning stages, rate of rise, forecast of the next stage
+	KindCrowd      = "crowd"       // area occupancy or inflow above a limit
 )
 
 var kinds = []string{KindThreshold, KindIce, KindCO2, KindAirQuality, KindRate, KindLeak, KindBurst,
-	KindFlag, KindStale, KindGateway, KindBattery, KindDisk, KindPeakLoad, KindEnergyWaste}
+	KindFlag, KindStale, KindGateway, KindBattery, KindDisk, KindPeakLoad, KindEnergyWaste, KindWaterLevel, KindCrowd}
 
 // Config is the alerting section of the daemon configuration.
 type Config struct {
@@ -181,6 +183,9 @@ type RuleConfig struct {
 	// energy_waste: the least rise of the night base load (also Share,
 	// Factor, NightFrom/NightTo)
 	MinKW float64 `mapstructure:"min_kw" yaml:"min_kw"`
+	// water_level (waterlevel.go), crowd (crowd.go)
+	WaterLevel WaterLevelConfig `mapstructure:"water_level" yaml:"water_level"`
+	Crowd      CrowdConfig      `mapstructure:"crowd" yaml:"crowd"`
 }
 
 // IceConfig tunes the ice rule; zero fields keep internal/ice defaults.

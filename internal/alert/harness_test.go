@@ -141,7 +141,8 @@ func loadProfiles(t testing.TB) *profile.Set {
 func simSites(scenario string) []site.Site {
 	var out []site.Site
 	for _, s := range sim.Sites(scenario) {
-		st := site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Road: s.Road, Km: s.Km, Lat: s.Lat, Lon: s.Lon}
+		st := site.Site{ID: s.ID, Name: s.Name, Kind: site.Kind(s.Kind), Road: s.Road, Km: s.Km, Lat: s.Lat, Lon: s.Lon,
+			GaugeSite: s.Gauge, Capacity: s.Capacity}
 		if st.Kind == site.Road {
 			st.Route, st.Team = "Nord", "winterdienst"
 		} else {

@@ -170,6 +170,8 @@ func (c Config) Validate() error {
 	}
 	if err := c.Alert.Validate(); err != nil {
 		errs = append(errs, err)
+	} else if err := c.Alert.ValidateRefs(c.Sites); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Energy.Validate(); err != nil {
 		errs = append(errs, err)

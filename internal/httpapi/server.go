@@ -27,6 +27,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/loraedge/loraedge/internal/site"
 )
 
 // Options configures a Server. The service fields are optional: a route
@@ -48,6 +50,7 @@ type Options struct {
 	Measures  MeasureService
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
+	Civil     CivilService
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -366,6 +369,10 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/energy/measures", readAccess, s.listMeasures)
 	s.handle("POST /api/v1/energy/measures", adminAccess, s.addMeasure)
 	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)
+	s.handle("GET /api/v1/gauges", readAccess, s.civilList(site.Gauge, "gauges"))
+	s.handle("GET /api/v1/gauges/{site}", readAccess, s.gauge)
+	s.handle("GET /api/v1/areas", readAccess, s.civilList(site.Area, "areas"))
+	s.handle("GET /api/v1/areas/{site}", readAccess, s.area)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
 	// The fallbacks below match every method: a known path asked with

@@ -44,6 +44,13 @@ type Observer interface {
 	Observe(ms []measurement.Measurement)
 }
 
+// Deriver adds measurements derived from a device's decoded ones, given
+// the device's site (internal/gauge: water levels and their rate), and
+// may mark readings in place. It runs on the ingest worker.
+type Deriver interface {
+	Derive(site string, ms []measurement.Measurement) []measurement.Measurement
+}
+
 // ErrQueueFull is returned by HandleUplink when the uplink was dropped.
 var ErrQueueFull = errors.New("ingest: queue full, uplink dropped")
 
@@ -53,6 +60,8 @@ type Options struct {
 	Profiles  *profile.Set     // required
 	Store     Appender         // required
 	Observers []Observer
+	// Derive, when set, derives measurements for devices with a site.
+	Derive Deriver
 	// QueueSize bounds the uplinks waiting to be decoded and stored (4096).
 	QueueSize int
 	// BatchSize is the most uplinks one worker stores in one Append (512).
@@ -302,6 +311,9 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 				ms[k].Meta = map[string]string{}
 			}
 			ms[k].Meta["site"] = dev.Site
+		}
+		if i.opts.Derive != nil {
+			ms = i.opts.Derive.Derive(dev.Site, ms)
 		}
 	}
 	i.log.Debug("uplink decoded", "dev_eui", eui, "f_cnt", up.FCnt, "measurements", len(ms))

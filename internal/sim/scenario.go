@@ -10,6 +10,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/site"
 )
 
 // Profile ids of the simulated devices (firmware profiles of the daemon).
@@ -36,6 +37,10 @@ type Site struct {
 	// MosmixStation is the point-forecast station of a road section
 	// (MosmixStation, served by Weather).
 	MosmixStation string
+	// Gauge is where a gauge's sensor sits; Capacity an area's persons.
+	Gauge    site.GaugeSite
+	Capacity int
+	Tags     []string // "opendata": a gauge's level is public
 }
 
 // Scenario is a named set of sites and devices with a default virtual
@@ -111,17 +116,26 @@ var scenarios = map[string]Scenario{
 		Sites:       []Site{schoolSite},
 		build:       buildBuildingMeters,
 	},
+	"flood": {
+		Name:        "flood",
+		Description: "two river gauges rise through IW1..IW3 and fall again over a day; an emergency shelter fills and empties",
+		Start:       time.Date(2026, 1, 13, 0, 0, 0, 0, cet),
+		Duration:    24 * time.Hour,
+		Sites:       floodSites,
+		build:       buildFlood,
+	},
 	"all": {
 		Name:        "all",
 		Description: "all scenarios at once from Monday 18:00 to Wednesday 08:00",
 		Start:       time.Date(2026, 1, 12, 18, 0, 0, 0, cet),
 		Duration:    38 * time.Hour,
-		Sites:       append(append([]Site{}, roadSites...), schoolSite),
+		Sites:       append(append(append([]Site{}, roadSites...), schoolSite), floodSites...),
 		build: func(start time.Time) []*simDevice {
 			var out []*simDevice
 			out = append(out, buildWinterNight(start)...)
 			out = append(out, buildSchoolDay(start)...)
-			return append(out, buildBuildingMeters(start)...)
+			out = append(out, buildBuildingMeters(start)...)
+			return append(out, buildFlood(start)...)
 		},
 	},
 }

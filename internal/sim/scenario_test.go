@@ -11,11 +11,11 @@ import (
 )
 
 func TestScenariosListAndDevices(t *testing.T) {
-	assert.Equal(t, []string{"all", "building-meters", "school-day", "winter-night"}, Scenarios())
+	assert.Equal(t, []string{"all", "building-meters", "flood", "school-day", "winter-night"}, Scenarios())
 	assert.Nil(t, Devices("nope"))
 	assert.Nil(t, Sites("nope"))
 	profiles := map[string]bool{ProfileRoadStation: true, ProfileElsysCO2: true, ProfileEM300DI: true,
-		ProfileCMi4140: true, ProfileKLAX: true, ProfileValve: true}
+		ProfileCMi4140: true, ProfileKLAX: true, ProfileValve: true, ProfileLDDS75: true, ProfileVS133: true}
 	total := 0
 	for _, name := range Scenarios() {
 		t.Run(name, func(t *testing.T) {
@@ -27,7 +27,7 @@ func TestScenariosListAndDevices(t *testing.T) {
 			sites := map[string]bool{}
 			for _, s := range Sites(name) {
 				sites[s.ID] = true
-				assert.Contains(t, []string{"road", "building"}, s.Kind)
+				assert.Contains(t, []string{"road", "building", "gauge", "area"}, s.Kind)
 				if s.Kind == "road" {
 					assert.NotEmpty(t, s.Road)
 					assert.Positive(t, s.Km)
@@ -57,5 +57,5 @@ func TestDeviceKeysDiffer(t *testing.T) {
 			seen[k] = d.Name
 		}
 	}
-	assert.Len(t, seen, 8+2*2) // 8 OTAA AppKeys + 2 ABP devices x 2 session keys
+	assert.Len(t, seen, 12+2*2) // 12 OTAA AppKeys + 2 ABP devices x 2 session keys
 }

@@ -167,7 +167,11 @@ func New(opts Options) (*Simulator, error) {
 		return nil, fmt.Errorf("sim: resolve target %q: %w", opts.Target, err)
 	}
 	sc := opts.scenario()
-	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}}
+	// The clock exists from here on, so that a caller may take it (the
+	// daemon's alert clock) before Run; it starts with New, and Run
+	// follows at once.
+	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{},
+		clock: NewClock(opts.Start, opts.Config.Speed)}
 	var saved persisted
 	if opts.StateFile != "" {
 		if saved, err = loadState(opts.StateFile); err != nil {
@@ -235,7 +239,7 @@ func Run(ctx context.Context, opts Options) error {
 	return s.Run(ctx)
 }
 
-// Clock returns the virtual clock of the run, nil before Run.
+// Clock returns the virtual clock of the run; it runs from New on.
 func (s *Simulator) Clock() *Clock {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -253,8 +257,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 		return errors.New("sim: Run called twice")
 	}
 	s.ran = true
-	clock := NewClock(s.opts.Start, s.opts.Config.Speed)
-	s.clock = clock
+	clock := s.clock
 	s.mu.Unlock()
 
 	log := s.opts.Logger

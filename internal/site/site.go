@@ -1,6 +1,7 @@
 // Package site describes the places devices are mounted at: public
-// buildings (for energy reports and indoor air) and road sections (for the
-// winter road service).
+// buildings (for energy reports and indoor air), road sections (for the
+// winter road service), river gauges and event areas (for civil
+// protection).
 package site
 
 import (
@@ -15,6 +16,11 @@ type Kind string
 const (
 	Building Kind = "building"
 	Road     Kind = "road"
+	// Gauge is a river level gauge (Pegel): its distance or pressure
+	// sensor gives the water level above the gauge zero.
+	Gauge Kind = "gauge"
+	// Area is a place whose people counters give its occupancy.
+	Area Kind = "area"
 )
 
 // Site is a building or a road section.
@@ -36,6 +42,13 @@ type Site struct {
 	// road site's physics forecast (e.g. 10430); empty: the trend forecast
 	// only.
 	MosmixStation string `mapstructure:"mosmix_station" yaml:"mosmix_station" json:"mosmix_station,omitempty"`
+	GaugeSite     `mapstructure:",squash" yaml:",inline"`
+	// Capacity of an area (persons; 0: not stated), shown with its
+	// occupancy.
+	Capacity int `mapstructure:"capacity" yaml:"capacity" json:"capacity,omitempty"`
+	// Tags: "opendata" on a gauge publishes its level and rate at
+	// /api/v1/opendata.
+	Tags []string `mapstructure:"tags" yaml:"tags" json:"tags,omitempty"`
 }
 
 // Validate reports every problem of s at once.
@@ -45,9 +58,17 @@ func (s Site) Validate() error {
 		errs = append(errs, errors.New("id: required"))
 	}
 	switch s.Kind {
-	case Building, Road:
+	case Building, Road, Area:
+	case Gauge:
+		errs = append(errs, s.validate()...)
 	default:
-		errs = append(errs, fmt.Errorf("kind: %q is not building or road", s.Kind))
+		errs = append(errs, fmt.Errorf("kind: %q is not building, road, gauge or area", s.Kind))
+	}
+	if s.Kind != Gauge && (s.MountingHeight != 0 || s.SensorHeight != nil || s.River != "") {
+		errs = append(errs, errors.New("river/mounting_height_m/sensor_height_m: only gauge sites have them"))
+	}
+	if s.Capacity < 0 {
+		errs = append(errs, errors.New("capacity: must not be negative"))
 	}
 	if s.Lat < -90 || s.Lat > 90 || s.Lon < -180 || s.Lon > 180 {
 		errs = append(errs, fmt.Errorf("lat/lon: %g,%g out of range", s.Lat, s.Lon))

@@ -75,7 +75,7 @@ func templates(lang string, loc *time.Location) (*template.Template, error) {
 		"levelDE": func(k string) string { l, _ := ParseLevel(k); return l.German() },
 		"levelEN": func(k string) string { l, _ := ParseLevel(k); return l.English() },
 	}
-	return template.New(lang).Funcs(funcs).ParseFS(templateFS, "templates/"+lang+".tmpl")
+	return template.New(lang).Funcs(funcs).ParseFS(templateFS, "templates/"+lang+".tmpl", "templates/"+lang+"_*.tmpl")
 }
 
 func fmtNum(v float64, prec int, lang string) string {

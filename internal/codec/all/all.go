@@ -60,6 +60,9 @@ var natives = []struct {
 	{"dragino-dds75-lb", dragino.NewDDS75LB},
 	{imbuildings.ID, imbuildings.New},
 	{paxcounter.ID, paxcounter.New},
+	// Civil protection (issue 13): river gauges and people counters.
+	{"dragino-ldds75", dragino.NewLDDS75},
+	{"milesight-vs133", milesight.NewVS133},
 }
 
 // Register registers every built-in codec in r.

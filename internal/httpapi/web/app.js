@@ -3,6 +3,7 @@
 import { t, setLang, lang, quantityName, unitName, num, dateTime, timeOnly } from './i18n.js';
 import { lineChart } from './chart.js';
 import { measuresSection } from './measures.js';
+import { viewCivil } from './gauge.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -574,6 +575,7 @@ function route() {
     case 'device': viewDevice(arg); break;
     case 'alerts': viewAlerts(); break;
     case 'roads': viewRoads(); break;
+    case 'civil': viewCivil({ h, api, main, errorText, onLeave: (f) => cleanup.push(f) }); break;
     case 'report': viewReport(); break;
     default: viewOverview();
   }
