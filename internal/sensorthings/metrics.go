@@ -1,0 +1,93 @@
+package sensorthings
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	reg        prometheus.Registerer
+	all        []prometheus.Collector
+	delivered  prometheus.Counter
+	rejected   *prometheus.CounterVec
+	skipped    prometheus.Counter
+	retries    *prometheus.CounterVec
+	created    *prometheus.CounterVec
+	bisections prometheus.Counter
+	latency    prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
+	m := &metrics{
+		reg: reg,
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_observations_delivered_total", Help: "Observations the server created."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_observations_rejected_total",
+			Help: "Observations given up on, by reason (server, entity, unrepresentable)."}, []string{"reason"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_observations_skipped_total",
+			Help: "Observations not sent again because the server already had them (replay after a crash or a lost answer)."}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_retries_total",
+			Help: "Failed requests that will be retried, by reason (network, server, throttled, client)."}, []string{"reason"}),
+		created: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_entities_created_total",
+			Help: "Entities the sink created, by kind (Things, Locations, Sensors, ObservedProperties, Datastreams)."}, []string{"kind"}),
+		bisections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_batch_bisections_total", Help: "Refused requests split in two to isolate bad observations."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "loraedge_sensorthings_request_duration_seconds",
+			Help:    "Duration of CreateObservations requests, failed ones included.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+	}
+	for _, r := range []string{reasonServer, reasonEntity, reasonUnrepresentable} {
+		m.rejected.WithLabelValues(r)
+	}
+	for _, r := range []string{"network", "server", "throttled", "client"} {
+		m.retries.WithLabelValues(r)
+	}
+	lagSeconds := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "loraedge_sensorthings_lag_seconds",
+		Help: "Age of the oldest record not yet delivered (0 when caught up).",
+	}, func() float64 {
+		t := s.oldestPending.Load()
+		if t == 0 {
+			return 0
+		}
+		return max(0, s.opts.Now().Sub(time.Unix(0, t)).Seconds())
+	})
+	lagRecords := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "loraedge_sensorthings_lag_records",
+		Help: "Log records (appended batches) not yet delivered: store's last seq minus the cursor.",
+	}, func() float64 {
+		last, pos := s.st.LastSeq(), s.cur.Position()
+		if last < pos {
+			return 0
+		}
+		return float64(last - pos)
+	})
+	m.all = []prometheus.Collector{m.delivered, m.rejected, m.skipped, m.retries, m.created, m.bisections, m.latency, lagSeconds, lagRecords}
+	if reg != nil {
+		for _, c := range m.all {
+			var are prometheus.AlreadyRegisteredError
+			if err := reg.Register(c); errors.As(err, &are) {
+				reg.Unregister(are.ExistingCollector)
+				_ = reg.Register(c)
+			}
+		}
+	}
+	return m
+}
+
+func (m *metrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.all {
+		m.reg.Unregister(c)
+	}
+}

@@ -1,0 +1,295 @@
+package sensorthings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/store"
+)
+
+// CursorName is the store cursor of the sink.
+const CursorName = "sensorthings"
+
+// Options are the sink's dependencies. Zero values take defaults.
+type Options struct {
+	// Devices tells a device's name, profile and site (the registry); nil:
+	// Things carry only the DevEUI.
+	Devices func(devEUI string) (Device, bool)
+	// Places tells a site's name and position; nil: no Locations.
+	Places     func(id string) (Place, bool)
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	// MinBackoff is the first retry delay, doubled per failure up to
+	// Config.MaxBackoff. Default 500 ms.
+	MinBackoff time.Duration
+}
+
+// Sink delivers the store's log to a SensorThings server. Run it once.
+type Sink struct {
+	cfg  Config
+	opts Options
+	log  *slog.Logger
+	st   *store.Store
+	cur  *store.Cursor
+	c    *client
+	res  *resolver
+	m    *metrics
+
+	// suspect is set when the server may hold observations the sink has
+	// not seen confirmed: at start (a crash after the server's answer and
+	// before the cursor's commit) and after a failed request. The next
+	// request then checks what is there before sending (see dedupe).
+	suspect bool
+
+	oldestPending atomic.Int64
+	closeOnce     sync.Once
+}
+
+// New creates a sink for st and opens its cursor. Like influx.New, it does
+// not look at cfg.Enabled: a caller with the sink disabled removes the
+// cursor instead.
+func New(st *store.Store, cfg Config, opts Options) (*Sink, error) {
+	if !cfg.Enabled {
+		cfg.Enabled = true // Validate checks only enabled sections
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sensorthings: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Devices == nil {
+		opts.Devices = func(string) (Device, bool) { return Device{}, false }
+	}
+	if opts.Places == nil {
+		opts.Places = func(string) (Place, bool) { return Place{}, false }
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 500 * time.Millisecond
+	}
+	opts.MinBackoff = min(opts.MinBackoff, cfg.MaxBackoff)
+	cur, err := st.OpenCursor(CursorName)
+	if err != nil {
+		return nil, fmt.Errorf("sensorthings: %w", err)
+	}
+	s := &Sink{cfg: cfg, opts: opts, log: opts.Logger.With("component", "sensorthings"), st: st, cur: cur,
+		c: newClient(cfg), suspect: true}
+	s.m = newMetrics(opts.Registerer, s)
+	s.res = newResolver(s.c, cfg.Version, opts.Devices, opts.Places, func(kind string) {
+		s.m.created.WithLabelValues(kind).Inc()
+		s.log.Info("sensorthings entity created", "kind", kind)
+	})
+	return s, nil
+}
+
+// Close releases the cursor. Run calls it on return.
+func (s *Sink) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = s.cur.Close()
+		s.c.http.CloseIdleConnections()
+		s.m.unregister()
+	})
+	return err
+}
+
+// Run delivers the log until ctx is done (returning nil) or the store
+// fails.
+func (s *Sink) Run(ctx context.Context) error {
+	defer s.Close()
+	s.log.Info("sensorthings sink started", "url", s.cfg.URL, "version", s.cfg.Version, "position", s.cur.Position())
+	for {
+		recs, err := s.fill(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sensorthings: read log: %w", err)
+		}
+		if len(recs) == 0 {
+			continue
+		}
+		var ms []measurement.Measurement
+		for _, r := range recs {
+			ms = append(ms, r.Measurements...)
+		}
+		for i := 0; i < len(ms); i += s.cfg.BatchSize {
+			if err := s.deliver(ctx, ms[i:min(i+s.cfg.BatchSize, len(ms))]); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		if err := s.cur.Commit(recs[len(recs)-1].Seq); err != nil {
+			return fmt.Errorf("sensorthings: %w", err)
+		}
+		s.oldestPending.Store(0)
+	}
+}
+
+// fill blocks for the first record, then collects records until BatchSize
+// measurements or FlushInterval.
+func (s *Sink) fill(ctx context.Context) ([]store.Record, error) {
+	recs, err := s.cur.Next(ctx, s.cfg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	var newest int64
+	for _, r := range recs {
+		n += len(r.Measurements)
+	}
+	if len(recs) > 0 {
+		for _, m := range recs[0].Measurements {
+			newest = max(newest, m.Time.UnixNano())
+		}
+		s.oldestPending.Store(newest)
+	}
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.FlushInterval)
+	defer cancel()
+	for n < s.cfg.BatchSize {
+		more, err := s.cur.Next(fctx, s.cfg.BatchSize-n)
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				break
+			}
+			return nil, err
+		}
+		recs = append(recs, more...)
+		for _, r := range more {
+			n += len(r.Measurements)
+		}
+	}
+	return recs, nil
+}
+
+// row is one observation on its way: its measurement and Datastream.
+type row struct {
+	m  measurement.Measurement
+	ds json.RawMessage
+}
+
+// Rejection reasons (label values of loraedge_sensorthings_observations_rejected_total).
+const (
+	reasonServer          = "server"          // the server refused the observation
+	reasonEntity          = "entity"          // the server refused its Datastream (or Thing, Sensor...)
+	reasonUnrepresentable = "unrepresentable" // NaN or Inf: JSON has no such number
+)
+
+// deliver resolves the Datastreams of ms and sends them, retrying until
+// every observation is created or rejected, or ctx is done.
+func (s *Sink) deliver(ctx context.Context, ms []measurement.Measurement) error {
+	var rows []row
+	for attempt := 0; ; attempt++ {
+		var err error
+		rows, err = s.resolve(ctx, ms)
+		if err == nil {
+			break
+		}
+		if err := s.wait(ctx, attempt, "resolve entities", err); err != nil {
+			return err
+		}
+	}
+	return s.send(ctx, rows)
+}
+
+// resolve maps each measurement to its Datastream; those the server will
+// not take are counted and left out.
+func (s *Sink) resolve(ctx context.Context, ms []measurement.Measurement) ([]row, error) {
+	rows := make([]row, 0, len(ms))
+	refused := map[string]bool{}
+	for _, m := range ms {
+		if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) || m.Device == "" || m.Quantity == "" {
+			s.reject(reasonUnrepresentable, m, nil)
+			continue
+		}
+		if refused[m.SeriesKey()] {
+			s.reject(reasonEntity, m, nil)
+			continue
+		}
+		ds, err := s.res.datastream(ctx, m)
+		if rejected(err) {
+			refused[m.SeriesKey()] = true
+			s.reject(reasonEntity, m, err)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row{m: m, ds: ds})
+	}
+	return rows, nil
+}
+
+func (s *Sink) reject(reason string, m measurement.Measurement, err error) {
+	s.m.rejected.WithLabelValues(reason).Inc()
+	args := []any{"reason", reason, "dev_eui", m.Device, "quantity", string(m.Quantity), "value", m.Value, "time", m.Time}
+	if err != nil {
+		args = append(args, "err", err.Error())
+	}
+	s.log.Warn("sensorthings observation rejected", args...)
+}
+
+// wait logs a failed attempt and sleeps its backoff.
+func (s *Sink) wait(ctx context.Context, attempt int, what string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.suspect = true
+	reason := retryReason(statusOf(err))
+	s.m.retries.WithLabelValues(reason).Inc()
+	d := s.backoff(attempt)
+	if attempt == 0 || attempt%10 == 0 {
+		s.log.Warn("sensorthings request failed, retrying", "what", what, "reason", reason, "err", err.Error(),
+			"attempt", attempt+1, "backoff", d.String())
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func retryReason(status int) string {
+	switch {
+	case status == 0:
+		return "network"
+	case status == 429 || status == 503:
+		return "throttled"
+	case status >= 500:
+		return "server"
+	default: // 401, 403, 404: credentials or URL; an operator can fix them
+		return "client"
+	}
+}
+
+// backoff returns the delay before retry attempt+1: doubled per attempt,
+// capped, with equal jitter so gateways back from one outage spread out.
+func (s *Sink) backoff(attempt int) time.Duration {
+	d := s.opts.MinBackoff
+	for i := 0; i < attempt && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.MaxBackoff)
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
