@@ -129,6 +129,9 @@ func (d *daemon) build() (err error) {
 	if err := d.buildInflux(); err != nil {
 		return err
 	}
+	if err := d.buildSensorThings(); err != nil {
+		return err
+	}
 	if err := d.buildRoadcast(); err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/sensorthings"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
@@ -64,6 +65,9 @@ type Config struct {
 	// Gateways lists the packet forwarders allowed to talk GWMP to this
 	// daemon; required when udp.listen is not a loopback address.
 	Gateways []semtechudp.GatewayConfig `mapstructure:"gateways"`
+
+	// SensorThings is the OGC SensorThings API sink.
+	SensorThings sensorthings.Config `mapstructure:"sensorthings"`
 }
 
 // Log configures the process logger.
@@ -100,6 +104,8 @@ func Default() Config {
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
 		Roadcast:  mosmix.DefaultConfig(),
+
+		SensorThings: sensorthings.DefaultConfig(),
 	}
 }
 
@@ -144,6 +150,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Influx.Validate(); err != nil {
 		add("influx", "%v", err)
+	}
+	if err := c.SensorThings.Validate(); err != nil {
+		add("sensorthings", "%v", err)
 	}
 	mq := c.MQTT
 	mq.Gateway = c.GatewayID
