@@ -147,6 +147,7 @@ func (d *daemon) build() (err error) {
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
+			Datex2:   datex2Publisher{cfg: cfg.Datex2, sites: cfg.Sites, devices: d.devices.List, last: d.store, now: d.now},
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

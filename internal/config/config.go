@@ -22,6 +22,7 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/datex2"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -68,6 +69,8 @@ type Config struct {
 
 	// SensorThings is the OGC SensorThings API sink.
 	SensorThings sensorthings.Config `mapstructure:"sensorthings"`
+	// Datex2 describes the DATEX II publications of the road stations.
+	Datex2 datex2.Config `mapstructure:"datex2"`
 }
 
 // Log configures the process logger.
@@ -106,6 +109,7 @@ func Default() Config {
 		Roadcast:  mosmix.DefaultConfig(),
 
 		SensorThings: sensorthings.DefaultConfig(),
+		Datex2:       datex2.DefaultConfig(),
 	}
 }
 
@@ -153,6 +157,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.SensorThings.Validate(); err != nil {
 		add("sensorthings", "%v", err)
+	}
+	if err := c.Datex2.Validate(); err != nil {
+		add("datex2", "%v", err)
 	}
 	mq := c.MQTT
 	mq.Gateway = c.GatewayID
