@@ -125,13 +125,7 @@ func batch(i0, n int) []measurement.Measurement {
 	return ms
 }
 
-func totalObservations(srv *testserver.SensorThings) int {
-	n := 0
-	for _, list := range srv.Observations() {
-		n += len(list)
-	}
-	return n
-}
+func totalObservations(srv *testserver.SensorThings) int { return srv.ObservationCount() }
 
 // observationKeys returns "datastream name|phenomenonTime" of every
 // observation, to find duplicates.

@@ -148,6 +148,17 @@ func (s *SensorThings) Observations() map[int][]map[string]any {
 	return out
 }
 
+// ObservationCount returns how many observations the server holds.
+func (s *SensorThings) ObservationCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, list := range s.obs {
+		n += len(list)
+	}
+	return n
+}
+
 // Requests returns how many requests each "METHOD Collection" had.
 func (s *SensorThings) Requests() map[string]int {
 	s.mu.Lock()
