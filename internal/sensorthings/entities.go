@@ -48,6 +48,15 @@ func newResolver(c *client, version string, devices func(string) (Device, bool),
 		props: map[measurement.Quantity]json.RawMessage{}, datastreams: map[string]json.RawMessage{}}
 }
 
+// reset drops every cached id, for entities deleted on the server.
+func (r *resolver) reset() {
+	r.things = map[string]*thingState{}
+	r.locations = map[string]json.RawMessage{}
+	r.sensors = map[string]json.RawMessage{}
+	r.props = map[measurement.Quantity]json.RawMessage{}
+	r.datastreams = map[string]json.RawMessage{}
+}
+
 // find looks an entity up by its key: the key property where the entity
 // has properties (every entity in 1.1, Things in 1.0), else the field
 // given (name or definition), which loraedge fills deterministically.

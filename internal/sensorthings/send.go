@@ -21,15 +21,16 @@ type block struct {
 }
 
 // send creates rows' observations, retrying until each is created or
-// rejected, or ctx is done. A request the server refuses as a whole is
-// split in two until the refused observations are alone.
-func (s *Sink) send(ctx context.Context, rows []row) error {
+// refused, or ctx is done, and returns the refused ones. A request the
+// server refuses as a whole is split in two until the refused observations
+// are alone.
+func (s *Sink) send(ctx context.Context, rows []row) ([]row, error) {
 	for attempt := 0; ; attempt++ {
 		if s.suspect {
 			kept, err := s.dedupe(ctx, rows)
 			if err != nil {
 				if err := s.wait(ctx, attempt, "check observations on the server", err); err != nil {
-					return err
+					return nil, err
 				}
 				continue
 			}
@@ -37,33 +38,36 @@ func (s *Sink) send(ctx context.Context, rows []row) error {
 			rows = kept
 		}
 		if len(rows) == 0 {
-			return nil
+			return nil, nil
 		}
-		err := s.post(ctx, rows)
+		refused, err := s.post(ctx, rows)
 		if err == nil {
-			return nil
+			return refused, nil
 		}
 		if rejected(err) {
 			if len(rows) == 1 {
-				s.reject(reasonServer, rows[0].m, err)
-				return nil
+				s.log.Debug("sensorthings observation refused", "err", err.Error())
+				return rows, nil
 			}
 			s.m.bisections.Inc()
 			h := len(rows) / 2
-			if err := s.send(ctx, rows[:h]); err != nil {
-				return err
+			a, err := s.send(ctx, rows[:h])
+			if err != nil {
+				return nil, err
 			}
-			return s.send(ctx, rows[h:])
+			b, err := s.send(ctx, rows[h:])
+			return append(a, b...), err
 		}
 		if err := s.wait(ctx, attempt, "create observations", err); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
 
 // post sends one CreateObservations request and books its answer: one
-// entry per observation, its selfLink or "error".
-func (s *Sink) post(ctx context.Context, rows []row) error {
+// entry per observation, its selfLink or "error". It returns the rows
+// answered with "error".
+func (s *Sink) post(ctx context.Context, rows []row) ([]row, error) {
 	var blocks []*block
 	byDS := map[string]*block{}
 	var order []int // row index per answer entry
@@ -89,21 +93,19 @@ func (s *Sink) post(ctx context.Context, rows []row) error {
 	err := s.c.do(ctx, "POST", "CreateObservations", blocks, &answer)
 	s.m.latency.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(answer) != len(rows) {
-		return fmt.Errorf("CreateObservations: %d answers for %d observations", len(answer), len(rows))
+		return nil, fmt.Errorf("CreateObservations: %d answers for %d observations", len(answer), len(rows))
 	}
-	ok := 0
+	var refused []row
 	for i, a := range answer {
 		if a == "error" || a == "" {
-			s.reject(reasonServer, rows[order[i]].m, nil)
-			continue
+			refused = append(refused, rows[order[i]])
 		}
-		ok++
 	}
-	s.m.delivered.Add(float64(ok))
-	return nil
+	s.m.delivered.Add(float64(len(rows) - len(refused)))
+	return refused, nil
 }
 
 // dedupe leaves out the rows whose observation the server already has:

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,20 +195,83 @@ const (
 )
 
 // deliver resolves the Datastreams of ms and sends them, retrying until
-// every observation is created or rejected, or ctx is done.
+// every observation is created or rejected, or ctx is done. Observations
+// refused because their Datastream was deleted on the server (the cached
+// id is stale) are sent once more to the Datastream found or created anew.
 func (s *Sink) deliver(ctx context.Context, ms []measurement.Measurement) error {
-	var rows []row
+	rows, err := s.resolveRetrying(ctx, ms)
+	if err != nil {
+		return err
+	}
+	refused, err := s.send(ctx, rows)
+	if err != nil || len(refused) == 0 {
+		return err
+	}
+	var gone []measurement.Measurement
 	for attempt := 0; ; attempt++ {
-		var err error
-		rows, err = s.resolve(ctx, ms)
+		gone, err = s.stale(ctx, refused)
 		if err == nil {
 			break
 		}
-		if err := s.wait(ctx, attempt, "resolve entities", err); err != nil {
+		if err := s.wait(ctx, attempt, "check refused Datastreams", err); err != nil {
 			return err
 		}
 	}
-	return s.send(ctx, rows)
+	for _, r := range refused {
+		if !slices.ContainsFunc(gone, func(m measurement.Measurement) bool { return m.SeriesKey() == r.m.SeriesKey() }) {
+			s.reject(reasonServer, r.m, nil)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	s.log.Warn("sensorthings datastreams deleted on the server, finding them again", "observations", len(gone))
+	s.res.reset()
+	if rows, err = s.resolveRetrying(ctx, gone); err != nil {
+		return err
+	}
+	refused, err = s.send(ctx, rows)
+	for _, r := range refused {
+		s.reject(reasonServer, r.m, nil)
+	}
+	return err
+}
+
+func (s *Sink) resolveRetrying(ctx context.Context, ms []measurement.Measurement) ([]row, error) {
+	for attempt := 0; ; attempt++ {
+		rows, err := s.resolve(ctx, ms)
+		if err == nil {
+			return rows, nil
+		}
+		if err := s.wait(ctx, attempt, "resolve entities", err); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// stale returns the measurements of refused whose Datastream no longer
+// exists on the server.
+func (s *Sink) stale(ctx context.Context, refused []row) ([]measurement.Measurement, error) {
+	exists := map[string]bool{}
+	var gone []measurement.Measurement
+	for _, r := range refused {
+		k := string(r.ds)
+		if _, checked := exists[k]; !checked {
+			err := s.c.do(ctx, "GET", "Datastreams("+idString(r.ds)+")", nil, nil)
+			switch {
+			case err == nil:
+				exists[k] = true
+			case statusOf(err) == http.StatusNotFound:
+				exists[k] = false
+			default:
+				return nil, err
+			}
+		}
+		if !exists[k] {
+			gone = append(gone, r.m)
+		}
+	}
+	return gone, nil
 }
 
 // resolve maps each measurement to its Datastream; those the server will

@@ -281,6 +281,36 @@ func TestSinkRejectedObservationIsolated(t *testing.T) {
 	assert.False(t, found, "the refused observation is not there")
 }
 
+// A Datastream deleted on the platform while the sink runs is found gone
+// when the server refuses observations for it, and created anew: nothing
+// is lost.
+func TestSinkDatastreamDeletedOnServer(t *testing.T) {
+	srv := testserver.StartSensorThings(t, "1.1")
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	require.NoError(t, st.Append(context.Background(), batch(0, 8)))
+	reg := prometheus.NewRegistry()
+	stop := runSink(t, st, testConfig(srv), reg, newRegistry().device)
+	waitObservations(t, srv, 8)
+	var victim int
+	for _, ds := range srv.Entities("Datastreams") {
+		if ds["name"] == devA+" road_surface_temperature" {
+			victim = ds["@iot.id"].(int)
+		}
+	}
+	require.NotZero(t, victim)
+	srv.Delete("Datastreams", victim)
+	before := totalObservations(srv)
+	require.NoError(t, st.Append(context.Background(), batch(8, 8)))
+	waitObservations(t, srv, before+8)
+	assert.Zero(t, metricValue(t, reg, "loraedge_sensorthings_observations_rejected_total", "server"))
+	assert.Equal(t, 5.0, metricValue(t, reg, "loraedge_sensorthings_entities_created_total", "Datastreams"),
+		"the 4 Datastreams, and the deleted one once more")
+	assert.Equal(t, 2.0, metricValue(t, reg, "loraedge_sensorthings_entities_created_total", "Things"), "Things found again, not created")
+	stop()
+	assert.Len(t, srv.Entities("Datastreams"), 4)
+}
+
 // A request whose answer is lost after the server created its
 // observations, and a cursor replayed from the start (a crash before the
 // commit), create no duplicates: the sink checks before resending.

@@ -148,6 +148,17 @@ func (s *SensorThings) Observations() map[int][]map[string]any {
 	return out
 }
 
+// Delete removes an entity, as an operator of the platform might; a
+// Datastream takes its observations with it, as in the specification.
+func (s *SensorThings) Delete(collection string, id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.ents[collection], id)
+	if collection == "Datastreams" {
+		delete(s.obs, id)
+	}
+}
+
 // ObservationCount returns how many observations the server holds.
 func (s *SensorThings) ObservationCount() int {
 	s.mu.Lock()
