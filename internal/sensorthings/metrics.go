@@ -1,10 +1,11 @@
 package sensorthings
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/backoff"
 )
 
 type metrics struct {
@@ -47,7 +48,7 @@ func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
 	for _, r := range []string{reasonServer, reasonEntity, reasonUnrepresentable} {
 		m.rejected.WithLabelValues(r)
 	}
-	for _, r := range []string{"network", "server", "throttled", "client"} {
+	for _, r := range backoff.Reasons {
 		m.retries.WithLabelValues(r)
 	}
 	lagSeconds := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -63,21 +64,14 @@ func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
 	lagRecords := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loraedge_sensorthings_lag_records",
 		Help: "Log records (appended batches) not yet delivered: store's last seq minus the cursor.",
-	}, func() float64 {
-		last, pos := s.st.LastSeq(), s.cur.Position()
-		if last < pos {
-			return 0
-		}
-		return float64(last - pos)
-	})
+	}, func() float64 { return float64(s.cur.Behind()) })
 	m.all = []prometheus.Collector{m.delivered, m.rejected, m.skipped, m.retries, m.created, m.bisections, m.latency, lagSeconds, lagRecords}
 	if reg != nil {
 		for _, c := range m.all {
-			var are prometheus.AlreadyRegisteredError
-			if err := reg.Register(c); errors.As(err, &are) {
-				reg.Unregister(are.ExistingCollector)
-				_ = reg.Register(c)
-			}
+			// A sink recreated in the same process replaces its
+			// predecessor's collectors (matched by their descriptions).
+			reg.Unregister(c)
+			_ = reg.Register(c)
 		}
 	}
 	return m

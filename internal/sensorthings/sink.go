@@ -3,11 +3,9 @@ package sensorthings
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/loraedge/loraedge/internal/backoff"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -48,6 +47,8 @@ type Sink struct {
 	c    *client
 	res  *resolver
 	m    *metrics
+
+	backoff backoff.Policy
 
 	// suspect is set when the server may hold observations the sink has
 	// not seen confirmed: at start (a crash after the server's answer and
@@ -90,7 +91,7 @@ func New(st *store.Store, cfg Config, opts Options) (*Sink, error) {
 		return nil, fmt.Errorf("sensorthings: %w", err)
 	}
 	s := &Sink{cfg: cfg, opts: opts, log: opts.Logger.With("component", "sensorthings"), st: st, cur: cur,
-		c: newClient(cfg), suspect: true}
+		c: newClient(cfg), suspect: true, backoff: backoff.Policy{Min: opts.MinBackoff, Max: cfg.MaxBackoff}}
 	s.m = newMetrics(opts.Registerer, s)
 	s.res = newResolver(s.c, cfg.Version, opts.Devices, opts.Places, func(kind string) {
 		s.m.created.WithLabelValues(kind).Inc()
@@ -115,70 +116,31 @@ func (s *Sink) Close() error {
 func (s *Sink) Run(ctx context.Context) error {
 	defer s.Close()
 	s.log.Info("sensorthings sink started", "url", s.cfg.URL, "version", s.cfg.Version, "position", s.cur.Position())
-	for {
-		recs, err := s.fill(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sensorthings: read log: %w", err)
-		}
-		if len(recs) == 0 {
-			continue
-		}
-		var ms []measurement.Measurement
-		for _, r := range recs {
-			ms = append(ms, r.Measurements...)
-		}
-		for i := 0; i < len(ms); i += s.cfg.BatchSize {
-			if err := s.deliver(ctx, ms[i:min(i+s.cfg.BatchSize, len(ms))]); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-		}
-		if err := s.cur.Commit(recs[len(recs)-1].Seq); err != nil {
-			return fmt.Errorf("sensorthings: %w", err)
-		}
-		s.oldestPending.Store(0)
+	if err := s.cur.Deliver(ctx, s.cfg.BatchSize, s.cfg.FlushInterval, s.deliverRecords); err != nil {
+		return fmt.Errorf("sensorthings: %w", err)
 	}
+	return nil
 }
 
-// fill blocks for the first record, then collects records until BatchSize
-// measurements or FlushInterval.
-func (s *Sink) fill(ctx context.Context) ([]store.Record, error) {
-	recs, err := s.cur.Next(ctx, s.cfg.BatchSize)
-	if err != nil {
-		return nil, err
-	}
-	n := 0
+// deliverRecords delivers the measurements of recs in requests of at most
+// BatchSize observations.
+func (s *Sink) deliverRecords(ctx context.Context, recs []store.Record) error {
 	var newest int64
+	for _, m := range recs[0].Measurements {
+		newest = max(newest, m.Time.UnixNano())
+	}
+	s.oldestPending.Store(newest)
+	defer s.oldestPending.Store(0)
+	var ms []measurement.Measurement
 	for _, r := range recs {
-		n += len(r.Measurements)
+		ms = append(ms, r.Measurements...)
 	}
-	if len(recs) > 0 {
-		for _, m := range recs[0].Measurements {
-			newest = max(newest, m.Time.UnixNano())
-		}
-		s.oldestPending.Store(newest)
-	}
-	fctx, cancel := context.WithTimeout(ctx, s.cfg.FlushInterval)
-	defer cancel()
-	for n < s.cfg.BatchSize {
-		more, err := s.cur.Next(fctx, s.cfg.BatchSize-n)
-		if err != nil {
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-				break
-			}
-			return nil, err
-		}
-		recs = append(recs, more...)
-		for _, r := range more {
-			n += len(r.Measurements)
+	for i := 0; i < len(ms); i += s.cfg.BatchSize {
+		if err := s.deliver(ctx, ms[i:min(i+s.cfg.BatchSize, len(ms))]); err != nil {
+			return err
 		}
 	}
-	return recs, nil
+	return nil
 }
 
 // row is one observation on its way: its measurement and Datastream.
@@ -317,44 +279,12 @@ func (s *Sink) wait(ctx context.Context, attempt int, what string, err error) er
 		return ctx.Err()
 	}
 	s.suspect = true
-	reason := retryReason(statusOf(err))
+	reason := backoff.Reason(statusOf(err))
 	s.m.retries.WithLabelValues(reason).Inc()
-	d := s.backoff(attempt)
+	d := s.backoff.Delay(attempt)
 	if attempt == 0 || attempt%10 == 0 {
 		s.log.Warn("sensorthings request failed, retrying", "what", what, "reason", reason, "err", err.Error(),
 			"attempt", attempt+1, "backoff", d.String())
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func retryReason(status int) string {
-	switch {
-	case status == 0:
-		return "network"
-	case status == 429 || status == 503:
-		return "throttled"
-	case status >= 500:
-		return "server"
-	default: // 401, 403, 404: credentials or URL; an operator can fix them
-		return "client"
-	}
-}
-
-// backoff returns the delay before retry attempt+1: doubled per attempt,
-// capped, with equal jitter so gateways back from one outage spread out.
-func (s *Sink) backoff(attempt int) time.Duration {
-	d := s.opts.MinBackoff
-	for i := 0; i < attempt && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.MaxBackoff)
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return backoff.Sleep(ctx, d)
 }
