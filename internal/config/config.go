@@ -156,10 +156,10 @@ func (c Config) Validate() error {
 		add("influx", "%v", err)
 	}
 	if err := c.SensorThings.Validate(); err != nil {
-		add("sensorthings", "%v", err)
+		errs = append(errs, inSection("sensorthings", err)...)
 	}
 	if err := c.Datex2.Validate(); err != nil {
-		add("datex2", "%v", err)
+		errs = append(errs, inSection("datex2", err)...)
 	}
 	mq := c.MQTT
 	mq.Gateway = c.GatewayID
