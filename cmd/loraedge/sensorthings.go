@@ -19,6 +19,7 @@ func (d *daemon) buildSensorThings() error {
 	}
 	sink, err := sensorthings.New(d.store, d.cfg.SensorThings, sensorthings.Options{
 		Devices: staDevices(d.devices), Places: staPlaces(d.cfg.Sites), Logger: d.log, Registerer: d.metrics,
+		ClientID: d.cfg.GatewayID,
 	})
 	if err != nil {
 		return fmt.Errorf("sensorthings: %w", err)

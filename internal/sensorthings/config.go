@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/loraedge/loraedge/internal/mqttclient"
 )
 
 // Config is the sensorthings section of the daemon's configuration.
@@ -35,6 +37,13 @@ type Config struct {
 	MaxBackoff time.Duration `mapstructure:"max_backoff"`
 	// TLSInsecureSkipVerify accepts any server certificate; prefer a CA.
 	TLSInsecureSkipVerify bool `mapstructure:"tls_insecure_skip_verify"`
+	// MQTTURL, when set, is the server's MQTT interface (tcp:// or ssl://):
+	// observations are then published there and confirmed by reading them
+	// back over HTTP; entities are still created over HTTP.
+	MQTTURL string `mapstructure:"mqtt_url"`
+	// ConfirmTimeout is how long published observations may take to show
+	// on the server; those that do not are sent over HTTP.
+	ConfirmTimeout time.Duration `mapstructure:"confirm_timeout"`
 }
 
 // DefaultConfig returns the defaults: disabled, SensorThings 1.1, batches
@@ -42,12 +51,13 @@ type Config struct {
 // backoff up to 1 min.
 func DefaultConfig() Config {
 	return Config{
-		URL:           "http://127.0.0.1:8080/FROST-Server/v1.1",
-		Version:       "1.1",
-		BatchSize:     500,
-		FlushInterval: 2 * time.Second,
-		Timeout:       15 * time.Second,
-		MaxBackoff:    time.Minute,
+		URL:            "http://127.0.0.1:8080/FROST-Server/v1.1",
+		Version:        "1.1",
+		BatchSize:      500,
+		FlushInterval:  2 * time.Second,
+		Timeout:        15 * time.Second,
+		MaxBackoff:     time.Minute,
+		ConfirmTimeout: 10 * time.Second,
 	}
 }
 
@@ -88,6 +98,17 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBackoff < 10*time.Millisecond || c.MaxBackoff > time.Hour {
 		add("max_backoff", "%s is outside 10ms..1h", c.MaxBackoff)
+	}
+	if c.MQTTURL != "" {
+		if err := mqttclient.ValidateURL(c.MQTTURL); err != nil {
+			add("mqtt_url", "%v", err)
+		}
+		if c.Token != "" {
+			add("mqtt_url", "the MQTT interface takes username and password, not a token")
+		}
+	}
+	if c.ConfirmTimeout < 100*time.Millisecond || c.ConfirmTimeout > 10*time.Minute {
+		add("confirm_timeout", "%s is outside 100ms..10m", c.ConfirmTimeout)
 	}
 	return errors.Join(errs...)
 }

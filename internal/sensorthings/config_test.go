@@ -29,6 +29,9 @@ func TestConfigValidate(t *testing.T) {
 		{"flush", func(c *Config) { c.FlushInterval = time.Millisecond }, "flush_interval: 1ms is outside"},
 		{"timeout", func(c *Config) { c.Timeout = time.Hour }, "timeout: 1h0m0s is outside"},
 		{"backoff", func(c *Config) { c.MaxBackoff = 0 }, "max_backoff: 0s is outside"},
+		{"mqtt url", func(c *Config) { c.MQTTURL = "http://broker" }, `mqtt_url: scheme "http" is not tcp`},
+		{"mqtt token", func(c *Config) { c.MQTTURL, c.Token = "tcp://broker:1883", "t" }, "mqtt_url: the MQTT interface takes username and password"},
+		{"confirm", func(c *Config) { c.ConfirmTimeout = 0 }, "confirm_timeout: 0s is outside 100ms..10m"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,15 +9,17 @@ import (
 )
 
 type metrics struct {
-	reg        prometheus.Registerer
-	all        []prometheus.Collector
-	delivered  prometheus.Counter
-	rejected   *prometheus.CounterVec
-	skipped    prometheus.Counter
-	retries    *prometheus.CounterVec
-	created    *prometheus.CounterVec
-	bisections prometheus.Counter
-	latency    prometheus.Histogram
+	reg         prometheus.Registerer
+	all         []prometheus.Collector
+	delivered   prometheus.Counter
+	rejected    *prometheus.CounterVec
+	skipped     prometheus.Counter
+	published   prometheus.Counter
+	unconfirmed prometheus.Counter
+	retries     *prometheus.CounterVec
+	created     *prometheus.CounterVec
+	bisections  prometheus.Counter
+	latency     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
@@ -31,6 +33,11 @@ func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_sensorthings_observations_skipped_total",
 			Help: "Observations not sent again because the server already had them (replay after a crash or a lost answer)."}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_mqtt_published_total", Help: "Observations published over MQTT (mqtt_url)."}),
+		unconfirmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_sensorthings_mqtt_unconfirmed_total",
+			Help: "Published observations the server did not show within confirm_timeout, sent over HTTP instead."}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loraedge_sensorthings_retries_total",
 			Help: "Failed requests that will be retried, by reason (network, server, throttled, client)."}, []string{"reason"}),
@@ -65,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
 		Name: "loraedge_sensorthings_lag_records",
 		Help: "Log records (appended batches) not yet delivered: store's last seq minus the cursor.",
 	}, func() float64 { return float64(s.cur.Behind()) })
-	m.all = []prometheus.Collector{m.delivered, m.rejected, m.skipped, m.retries, m.created, m.bisections, m.latency, lagSeconds, lagRecords}
+	m.all = []prometheus.Collector{m.delivered, m.rejected, m.skipped, m.published, m.unconfirmed, m.retries, m.created, m.bisections, m.latency, lagSeconds, lagRecords}
 	if reg != nil {
 		for _, c := range m.all {
 			// A sink recreated in the same process replaces its

@@ -40,7 +40,7 @@ func (s *Sink) send(ctx context.Context, rows []row) ([]row, error) {
 		if len(rows) == 0 {
 			return nil, nil
 		}
-		refused, err := s.post(ctx, rows)
+		refused, err := s.transmit(ctx, rows)
 		if err == nil {
 			return refused, nil
 		}
@@ -115,6 +115,19 @@ func (s *Sink) post(ctx context.Context, rows []row) ([]row, error) {
 // server to accept client-generated ids, which SensorThings 1.0 servers
 // and FROST's default configuration do not.
 func (s *Sink) dedupe(ctx context.Context, rows []row) ([]row, error) {
+	kept, err := s.missing(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(rows) - len(kept); n > 0 {
+		s.m.skipped.Add(float64(n))
+		s.log.Info("sensorthings observations already on the server, not sent again", "observations", n)
+	}
+	return kept, nil
+}
+
+// missing returns the rows whose observation the server does not have.
+func (s *Sink) missing(ctx context.Context, rows []row) ([]row, error) {
 	type span struct{ from, to time.Time }
 	spans := map[string]*span{}
 	var dsOrder []string
@@ -159,14 +172,9 @@ func (s *Sink) dedupe(ctx context.Context, rows []row) ([]row, error) {
 	}
 	kept := rows[:0:0]
 	for _, r := range rows {
-		if have[string(r.ds)][r.m.Time.UnixMilli()] {
-			s.m.skipped.Inc()
-			continue
+		if !have[string(r.ds)][r.m.Time.UnixMilli()] {
+			kept = append(kept, r)
 		}
-		kept = append(kept, r)
-	}
-	if n := len(rows) - len(kept); n > 0 {
-		s.log.Info("sensorthings observations already on the server, not sent again", "observations", n)
 	}
 	return kept, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/backoff"
 	"github.com/loraedge/loraedge/internal/measurement"
+	"github.com/loraedge/loraedge/internal/mqttclient"
 	"github.com/loraedge/loraedge/internal/store"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	// MinBackoff is the first retry delay, doubled per failure up to
 	// Config.MaxBackoff. Default 500 ms.
 	MinBackoff time.Duration
+	// ClientID ends the MQTT client id (loraedge-sensorthings-<ClientID>);
+	// the gateway id, so that two gateways do not take each other's
+	// session. Default "loraedge".
+	ClientID string
 }
 
 // Sink delivers the store's log to a SensorThings server. Run it once.
@@ -49,6 +54,7 @@ type Sink struct {
 	m    *metrics
 
 	backoff backoff.Policy
+	mq      *mqttclient.Conn // nil until the first publish, and after a failure
 
 	// suspect is set when the server may hold observations the sink has
 	// not seen confirmed: at start (a crash after the server's answer and
@@ -82,6 +88,9 @@ func New(st *store.Store, cfg Config, opts Options) (*Sink, error) {
 	if opts.Places == nil {
 		opts.Places = func(string) (Place, bool) { return Place{}, false }
 	}
+	if opts.ClientID == "" {
+		opts.ClientID = "loraedge"
+	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 500 * time.Millisecond
 	}
@@ -106,6 +115,7 @@ func (s *Sink) Close() error {
 	s.closeOnce.Do(func() {
 		err = s.cur.Close()
 		s.c.http.CloseIdleConnections()
+		s.dropMQTT()
 		s.m.unregister()
 	})
 	return err

@@ -448,25 +448,35 @@ func (s *SensorThings) createObservations(r *http.Request) (int, any, *staError)
 				out = append(out, "error")
 				continue
 			}
-			o := map[string]any{"_Datastream": ds}
+			o := map[string]any{}
 			for i, c := range block.Components {
 				o[c] = row[i]
 			}
-			pt, _ := o["phenomenonTime"].(string)
-			_, isNum := o["result"].(float64)
-			if _, err := time.Parse(time.RFC3339Nano, pt); err != nil || !isNum ||
-				(s.reject != nil && s.reject(ds, o["result"])) {
-				out = append(out, "error")
-				continue
+			link, ok := s.addObservation(ds, o)
+			if !ok {
+				link = "error"
 			}
-			s.nextID++
-			o["@iot.id"] = s.nextID
-			o["@iot.selfLink"] = s.selfLink("Observations", s.nextID)
-			s.obs[ds] = append(s.obs[ds], o)
-			out = append(out, o["@iot.selfLink"].(string))
+			out = append(out, link)
 		}
 	}
 	return http.StatusCreated, out, nil
+}
+
+// addObservation stores o in Datastream ds if it is valid, and returns
+// its selfLink. The caller holds s.mu.
+func (s *SensorThings) addObservation(ds int, o map[string]any) (string, bool) {
+	pt, _ := o["phenomenonTime"].(string)
+	_, isNum := o["result"].(float64)
+	if _, err := time.Parse(time.RFC3339Nano, pt); err != nil || !isNum ||
+		(s.reject != nil && s.reject(ds, o["result"])) {
+		return "", false
+	}
+	s.nextID++
+	o["_Datastream"] = ds
+	o["@iot.id"] = s.nextID
+	o["@iot.selfLink"] = s.selfLink("Observations", s.nextID)
+	s.obs[ds] = append(s.obs[ds], o)
+	return o["@iot.selfLink"].(string), true
 }
 
 func (s *SensorThings) get(r *http.Request, coll string, id int, sub string) (int, any, *staError) {
