@@ -17,4 +17,8 @@
 // before resending: the first request after a start and every request
 // after a failure first asks, per Datastream, which phenomenonTimes of the
 // batch the server already has, and leaves those out.
+//
+// With mqtt_url set, observations are published to the server's MQTT
+// interface instead and confirmed by the same read-back before the cursor
+// moves; those the server does not show in time go over HTTP.
 package sensorthings
