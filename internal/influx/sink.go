@@ -48,11 +48,7 @@ type Sink struct {
 	write  api.WriteAPIBlocking
 	m      *metrics
 
-	// oldestPending is the Unix ns of the newest measurement in the oldest
-	// record read but not yet delivered (0 when none): the age of the
-	// backlog for the lag gauge. A record's newest measurement is close to
-	// when it was received, unlike its oldest, which may be meter history.
-	oldestPending atomic.Int64
+	backlog       store.Backlog
 	pendingPoints atomic.Int64
 
 	closeOnce sync.Once
@@ -138,7 +134,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		if err := s.deliver(ctx, recs); err != nil {
 			return err
 		}
-		s.oldestPending.Store(0)
+		s.backlog.Delivered()
 		s.pendingPoints.Store(0)
 		return nil
 	})
@@ -153,15 +149,7 @@ func (s *Sink) noteRead(recs []store.Record) {
 	for _, r := range recs {
 		n += len(r.Measurements)
 	}
-	if len(recs) > 0 {
-		var newest int64
-		for _, m := range recs[0].Measurements {
-			if t := m.Time.UnixNano(); t > newest {
-				newest = t
-			}
-		}
-		s.oldestPending.Store(newest)
-	}
+	s.backlog.Read(recs)
 	s.pendingPoints.Add(int64(n))
 }
 

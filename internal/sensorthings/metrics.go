@@ -1,8 +1,6 @@
 package sensorthings
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/loraedge/loraedge/internal/backoff"
@@ -61,13 +59,7 @@ func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
 	lagSeconds := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loraedge_sensorthings_lag_seconds",
 		Help: "Age of the oldest record not yet delivered (0 when caught up).",
-	}, func() float64 {
-		t := s.oldestPending.Load()
-		if t == 0 {
-			return 0
-		}
-		return max(0, s.opts.Now().Sub(time.Unix(0, t)).Seconds())
-	})
+	}, func() float64 { return s.backlog.Age(s.opts.Now()).Seconds() })
 	lagRecords := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loraedge_sensorthings_lag_records",
 		Help: "Log records (appended batches) not yet delivered: store's last seq minus the cursor.",

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,8 +61,8 @@ type Sink struct {
 	// request then checks what is there before sending (see dedupe).
 	suspect bool
 
-	oldestPending atomic.Int64
-	closeOnce     sync.Once
+	backlog   store.Backlog
+	closeOnce sync.Once
 }
 
 // New creates a sink for st and opens its cursor. Like influx.New, it does
@@ -135,12 +134,8 @@ func (s *Sink) Run(ctx context.Context) error {
 // deliverRecords delivers the measurements of recs in requests of at most
 // BatchSize observations.
 func (s *Sink) deliverRecords(ctx context.Context, recs []store.Record) error {
-	var newest int64
-	for _, m := range recs[0].Measurements {
-		newest = max(newest, m.Time.UnixNano())
-	}
-	s.oldestPending.Store(newest)
-	defer s.oldestPending.Store(0)
+	s.backlog.Read(recs)
+	defer s.backlog.Delivered()
 	var ms []measurement.Measurement
 	for _, r := range recs {
 		ms = append(ms, r.Measurements...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -79,4 +80,36 @@ func (c *Cursor) Behind() uint64 {
 		return 0
 	}
 	return last - pos
+}
+
+// Backlog tracks the age of what a sink has read and not yet delivered,
+// for its lag gauge: the newest measurement time of the first record of
+// its current batch. A record's newest measurement is close to when it was
+// received, unlike its oldest, which may be meter history. The sink notes,
+// the metrics read, concurrently.
+type Backlog struct{ newest atomic.Int64 }
+
+// Read notes a batch read from the log.
+func (b *Backlog) Read(recs []Record) {
+	if len(recs) == 0 {
+		return
+	}
+	var newest int64
+	for _, m := range recs[0].Measurements {
+		newest = max(newest, m.Time.UnixNano())
+	}
+	b.newest.Store(newest)
+}
+
+// Delivered notes that the batch is delivered: the sink is caught up.
+func (b *Backlog) Delivered() { b.newest.Store(0) }
+
+// Age returns how long before now the oldest undelivered record was
+// received; 0 when caught up.
+func (b *Backlog) Age(now time.Time) time.Duration {
+	t := b.newest.Load()
+	if t == 0 {
+		return 0
+	}
+	return max(0, now.Sub(time.Unix(0, t)))
 }

@@ -95,3 +95,17 @@ func TestDeliver(t *testing.T) {
 	require.NoError(t, err, "an ended context is no error")
 	assert.Equal(t, []float64{0, 1, 2, 3, 4}, got, "the failed batch delivered again, nothing twice")
 }
+
+func TestBacklogAge(t *testing.T) {
+	var b Backlog
+	now := t0.Add(time.Hour)
+	assert.Zero(t, b.Age(now), "caught up")
+	b.Read([]Record{{Measurements: []measurement.Measurement{
+		meas("d", measurement.CO2, 0, 1, t0.Add(-time.Hour)), // meter history in the record
+		meas("d", measurement.CO2, 0, 2, t0),                 // received at t0
+	}}, {Measurements: []measurement.Measurement{meas("d", measurement.CO2, 0, 3, t0.Add(time.Minute))}}})
+	assert.Equal(t, time.Hour, b.Age(now), "the first record's newest measurement")
+	assert.Zero(t, b.Age(t0.Add(-time.Minute)), "never negative")
+	b.Delivered()
+	assert.Zero(t, b.Age(now))
+}
