@@ -134,6 +134,9 @@ func (d *daemon) build() (err error) {
 	if err := d.buildInflux(); err != nil {
 		return err
 	}
+	if err := d.buildSensorThings(); err != nil {
+		return err
+	}
 	if err := d.buildRoadcast(); err != nil {
 		return err
 	}
@@ -151,6 +154,7 @@ func (d *daemon) build() (err error) {
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
 			Civil:    d.civilService(),
+			Datex2:   datex2Publisher{cfg: cfg.Datex2, sites: cfg.Sites, devices: d.devices.List, last: d.store, now: d.now},
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

@@ -57,6 +57,7 @@ func newRootCmd(e env) *cobra.Command {
 		newStoreCmd(e),
 		newAlertsCmd(e),
 		newBenchCmd(e),
+		newDatex2Cmd(e),
 	)
 	return root
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/sdnotify"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/sensorthings"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -135,6 +136,7 @@ type daemon struct {
 	mqtt      *mqtt.Sink
 	mqttin    *mqttin.Source
 	influx    *influx.Sink
+	sta       *sensorthings.Sink
 	uplinks   *uplinkFanout
 	observers *observerFanout
 	alerts    *alert.Engine
@@ -213,6 +215,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.influx != nil {
 		g.Go(func() error { return d.influx.Run(gctx) })
+	}
+	if d.sta != nil {
+		g.Go(func() error { return d.sta.Run(gctx) })
 	}
 	if d.mqttin != nil {
 		g.Go(func() error { return d.mqttin.Run(gctx) })

@@ -24,6 +24,7 @@ import (
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/calendar"
+	"github.com/loraedge/loraedge/internal/datex2"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
@@ -35,6 +36,7 @@ import (
 	"github.com/loraedge/loraedge/internal/profile"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/sensorthings"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/site"
 	"github.com/loraedge/loraedge/internal/store"
@@ -71,6 +73,10 @@ type Config struct {
 	// BasicStation is the LoRa Basics Station LNS for gateways across a
 	// network.
 	BasicStation basicstation.Config `mapstructure:"basicstation"`
+	// SensorThings is the OGC SensorThings API sink.
+	SensorThings sensorthings.Config `mapstructure:"sensorthings"`
+	// Datex2 describes the DATEX II publications of the road stations.
+	Datex2 datex2.Config `mapstructure:"datex2"`
 }
 
 // Log configures the process logger.
@@ -110,6 +116,8 @@ func Default() Config {
 		Roadcast:  mosmix.DefaultConfig(),
 
 		BasicStation: basicstation.DefaultConfig(),
+		SensorThings: sensorthings.DefaultConfig(),
+		Datex2:       datex2.DefaultConfig(),
 	}
 }
 
@@ -157,6 +165,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.Influx.Validate(); err != nil {
 		add("influx", "%v", err)
+	}
+	if err := c.SensorThings.Validate(); err != nil {
+		errs = append(errs, inSection("sensorthings", err)...)
+	}
+	if err := c.Datex2.Validate(); err != nil {
+		errs = append(errs, inSection("datex2", err)...)
 	}
 	mq := c.MQTT
 	mq.Gateway = c.GatewayID

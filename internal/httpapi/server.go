@@ -51,6 +51,7 @@ type Options struct {
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
 	Civil     CivilService
+	Datex2    Datex2Publisher
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -375,6 +376,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/areas/{site}", readAccess, s.area)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
+	s.handle("GET /api/v1/datex2/measured", readAccess, s.datex2("measured"))
+	s.handle("GET /api/v1/datex2/sites", readAccess, s.datex2("sites"))
 	// The fallbacks below match every method: a known path asked with
 	// a method it does not serve answers 405 with Allow, not 404.
 	s.handle("/api/", public, func(w http.ResponseWriter, r *http.Request) error {

@@ -2,7 +2,6 @@ package influx
 
 import (
 	"errors"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -46,13 +45,7 @@ func newMetrics(reg prometheus.Registerer, s *Sink) *metrics {
 	lagSeconds := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loraedge_influx_lag_seconds",
 		Help: "Age of the oldest record not yet delivered (0 when caught up).",
-	}, func() float64 {
-		t := s.oldestPending.Load()
-		if t == 0 {
-			return 0
-		}
-		return max(0, s.opts.Now().Sub(time.Unix(0, t)).Seconds())
-	})
+	}, func() float64 { return s.backlog.Age(s.opts.Now()).Seconds() })
 	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "loraedge_influx_pending_points",
 		Help: "Points read from the log and not yet delivered (at most about one batch).",

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/loraedge/loraedge/internal/backoff"
 	"github.com/loraedge/loraedge/internal/store"
 )
 
@@ -48,11 +48,7 @@ type Sink struct {
 	write  api.WriteAPIBlocking
 	m      *metrics
 
-	// oldestPending is the Unix ns of the newest measurement in the oldest
-	// record read but not yet delivered (0 when none): the age of the
-	// backlog for the lag gauge. A record's newest measurement is close to
-	// when it was received, unlike its oldest, which may be meter history.
-	oldestPending atomic.Int64
+	backlog       store.Backlog
 	pendingPoints atomic.Int64
 
 	closeOnce sync.Once
@@ -133,71 +129,28 @@ func (s *Sink) Close() error {
 func (s *Sink) Run(ctx context.Context) error {
 	defer s.Close()
 	s.log.Info("influx sink started", "url", s.cfg.URL, "bucket", s.cfg.Bucket, "position", s.cur.Position())
-	for {
-		recs, err := s.fill(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("influx: read log: %w", err)
-		}
-		if len(recs) == 0 {
-			continue
-		}
+	err := s.cur.Deliver(ctx, s.cfg.BatchSize, s.cfg.FlushInterval, func(ctx context.Context, recs []store.Record) error {
+		s.noteRead(recs)
 		if err := s.deliver(ctx, recs); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
-		if err := s.cur.Commit(recs[len(recs)-1].Seq); err != nil {
-			return fmt.Errorf("influx: %w", err)
-		}
-		s.oldestPending.Store(0)
+		s.backlog.Delivered()
 		s.pendingPoints.Store(0)
-	}
-}
-
-// fill blocks for the first record, then collects records until BatchSize
-// points or FlushInterval.
-func (s *Sink) fill(ctx context.Context) ([]store.Record, error) {
-	recs, err := s.cur.Next(ctx, s.cfg.BatchSize)
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("influx: %w", err)
 	}
-	n := s.noteRead(recs, true)
-	fctx, cancel := context.WithTimeout(ctx, s.cfg.FlushInterval)
-	defer cancel()
-	for n < s.cfg.BatchSize {
-		more, err := s.cur.Next(fctx, s.cfg.BatchSize-n)
-		if err != nil {
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-				break
-			}
-			return nil, err
-		}
-		recs = append(recs, more...)
-		n += s.noteRead(more, false)
-	}
-	return recs, nil
+	return nil
 }
 
-func (s *Sink) noteRead(recs []store.Record, first bool) int {
+func (s *Sink) noteRead(recs []store.Record) {
 	n := 0
 	for _, r := range recs {
 		n += len(r.Measurements)
 	}
-	if first && len(recs) > 0 {
-		var newest int64
-		for _, m := range recs[0].Measurements {
-			if t := m.Time.UnixNano(); t > newest {
-				newest = t
-			}
-		}
-		s.oldestPending.Store(newest)
-	}
+	s.backlog.Read(recs)
 	s.pendingPoints.Add(int64(n))
-	return n
 }
 
 // deliver writes every point of recs, in requests of at most BatchSize
@@ -284,45 +237,21 @@ func (s *Sink) writeLines(ctx context.Context, lines []string) error {
 			}
 			return s.writeLines(ctx, lines[h:])
 		}
-		reason := retryReason(status)
+		reason := backoff.Reason(status)
 		s.m.retries.WithLabelValues(reason).Inc()
 		wait := max(s.backoff(attempt), min(retryAfter, s.cfg.MaxBackoff))
 		if attempt == 0 || attempt%10 == 0 {
 			s.log.Warn("influx write failed, retrying", "reason", reason, "status", status,
 				"err", err.Error(), "attempt", attempt+1, "backoff", wait.String(), "points", len(lines))
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
 
-func retryReason(status int) string {
-	switch {
-	case status == 0:
-		return "network"
-	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		return "throttled"
-	case status >= 500:
-		return "server"
-	default: // 401, 403, 404: wrong token or missing bucket; an operator can fix it
-		return "client"
-	}
-}
-
 // backoff returns the delay before retry attempt+1: MinBackoff doubled per
-// attempt, capped at MaxBackoff, with "equal jitter" (half fixed, half
-// random) so that many gateways recovering from the same outage spread out.
+// attempt up to MaxBackoff, with jitter.
 func (s *Sink) backoff(attempt int) time.Duration {
-	d := s.opts.MinBackoff
-	for i := 0; i < attempt && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.MaxBackoff)
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return backoff.Policy{Min: s.opts.MinBackoff, Max: s.cfg.MaxBackoff}.Delay(attempt)
 }

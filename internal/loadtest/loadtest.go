@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loraedge/loraedge/internal/backoff"
 )
 
 // Options configures a load test run. The zero value of every field but
@@ -311,7 +313,7 @@ func (r *runner) run(ctx context.Context, devs []simDevice, rep *Report) error {
 // settle waits until the idle daemon is quiet, then reads its memory.
 func (r *runner) settle(ctx context.Context, rep *Report) error {
 	start := time.Now()
-	if err := sleep(ctx, r.o.Settle); err != nil {
+	if err := backoff.Sleep(ctx, r.o.Settle); err != nil {
 		return err
 	}
 	first, err := readProc(r.c.pid)
@@ -320,7 +322,7 @@ func (r *runner) settle(ctx context.Context, rep *Report) error {
 	}
 	firstAt, prev := time.Now(), first
 	for time.Since(start) < 3*r.o.Settle {
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := backoff.Sleep(ctx, time.Second); err != nil {
 			return err
 		}
 		cur, err := readProc(r.c.pid)
@@ -421,7 +423,7 @@ func (r *runner) drain(ctx context.Context, before snapshot, sent int) (snapshot
 	last, lastChange := -1.0, time.Now()
 	var lastMQ int64 = -1
 	for {
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := backoff.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return snapshot{}, err
 		}
 		s, err := r.snap(ctx)
@@ -443,17 +445,6 @@ func (r *runner) drain(ctx context.Context, before snapshot, sent int) (snapshot
 		if time.Since(lastChange) >= r.o.DrainQuiet || time.Since(start) >= r.o.DrainMax {
 			return s, nil
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
