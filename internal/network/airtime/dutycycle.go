@@ -123,6 +123,33 @@ func (b *Budget) Reserve(gateway lorawan.EUI64, freqHz uint32, airtime time.Dura
 	return true
 }
 
+// Release takes back the latest charge of exactly airtime on the
+// gateway's sub-band of freqHz, for a transmission reserved but not sent
+// (one of two windows offered, the other one used). It reports whether
+// such a charge was found.
+func (b *Budget) Release(gateway lorawan.EUI64, freqHz uint32, airtime time.Duration) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := b.band(freqHz)
+	if i < 0 {
+		return false
+	}
+	l := b.ledgers[ledgerKey{gateway, i}]
+	if l == nil {
+		return false
+	}
+	for j := len(l.txs) - 1; j >= 0; j-- {
+		if l.txs[j].airtime == airtime {
+			l.txs = append(l.txs[:j], l.txs[j+1:]...)
+			l.used -= airtime
+			// firstEnd may now be early, which costs prune a scan, never
+			// an entry kept too long.
+			return true
+		}
+	}
+	return false
+}
+
 // Used returns the airtime charged to the gateway's sub-band of freqHz in
 // the window ending at now.
 func (b *Budget) Used(gateway lorawan.EUI64, freqHz uint32, now time.Time) time.Duration {

@@ -211,3 +211,25 @@ func TestReserveConcurrent(t *testing.T) {
 		t.Fatalf("%d granted, %d refused; want 36 and 64", granted.Load(), b.Refusals())
 	}
 }
+
+func TestReleaseTakesBackOneCharge(t *testing.T) {
+	b := NewBudget(EU868SubBands)
+	b.Record(gwA, 869525000, 2*time.Second, t0)
+	b.Record(gwA, 869525000, 3*time.Second, t0.Add(time.Second))
+	if !b.Release(gwA, 869525000, 2*time.Second) {
+		t.Fatal("Release found no charge of 2s")
+	}
+	if got := b.Used(gwA, 869525000, t0.Add(2*time.Second)); got != 3*time.Second {
+		t.Fatalf("Used = %v after release, want 3s", got)
+	}
+	if b.Release(gwA, 869525000, 2*time.Second) {
+		t.Fatal("a charge was released twice")
+	}
+	if b.Release(gwA, 868100000, 3*time.Second) || b.Release(gwA, 868650000, 3*time.Second) {
+		t.Fatal("released a charge of another sub-band or of none")
+	}
+	// The remaining charge still leaves the window on time.
+	if got := b.Used(gwA, 869525000, t0.Add(time.Hour+5*time.Second)); got != 0 {
+		t.Fatalf("Used = %v an hour later, want 0", got)
+	}
+}
