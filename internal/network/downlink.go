@@ -32,7 +32,7 @@ type pendingTx struct {
 	expires time.Time
 	// offered holds both windows when the gateway got RX2 along with RX1
 	// and both are charged to the duty cycle until it says which it used.
-	offered *[2]Downlink
+	offered *offer
 }
 
 // maxAppPayload is the largest FRMPayload any EU868 data rate carries
@@ -156,7 +156,7 @@ func (s *Server) transmit(ctx context.Context, p txPlan) {
 		s.m.downlinks.WithLabelValues(p.kind, "failed").Inc()
 		s.log.Warn("downlink rejected", "gateway_id", p.rx1.GatewayID.String(), "err", err)
 		if offered != nil {
-			s.release(offered[1]) // reserved again by the fallback
+			s.release(offered.rx2, offered.at) // reserved again by the fallback
 		}
 		if p.rx2 != nil {
 			s.sendFallback(ctx, p.kind, *p.rx2)
@@ -207,7 +207,7 @@ func (s *Server) handleTxAck(ctx context.Context, a txAck) {
 		return
 	}
 	if p.offered != nil {
-		s.release(p.offered[1]) // neither window was sent; RX1 stays charged, as for GWMP
+		s.release(p.offered.rx2, p.offered.at) // neither window was sent; RX1 stays charged, as for GWMP
 	}
 	s.m.downlinks.WithLabelValues(p.kind, "failed").Inc()
 	s.log.Warn("gateway rejected downlink", "id", a.id, "err", a.err)

@@ -1,6 +1,8 @@
 package network
 
 import (
+	"time"
+
 	"github.com/brocaar/lorawan"
 )
 
@@ -49,7 +51,7 @@ func (s *Server) HandleTxSent(id uint64, w Window) {
 // both are charged to the duty cycle, so its own fallback can never
 // exceed the budget; without budget in RX2 only RX1 is offered. It
 // returns both windows when RX2 was offered.
-func (s *Server) offerRX2(p *txPlan) *[2]Downlink {
+func (s *Server) offerRX2(p *txPlan) *offer {
 	c, ok := s.opts.Sender.(RX2Carrier)
 	if !ok || p.rx2 == nil || !c.CarriesRX2(p.rx1.GatewayID) {
 		return nil
@@ -59,7 +61,14 @@ func (s *Server) offerRX2(p *txPlan) *[2]Downlink {
 	}
 	rx2 := *p.rx2
 	p.rx1.RX2 = &rx2
-	return &[2]Downlink{p.rx1, rx2}
+	return &offer{rx1: p.rx1, rx2: rx2, at: s.now()}
+}
+
+// offer is a downlink sent with both windows, charged to the duty cycle
+// at about at.
+type offer struct {
+	rx1, rx2 Downlink
+	at       time.Time
 }
 
 // settleWindows returns the charge of the window the gateway did not use.
@@ -71,20 +80,20 @@ func (s *Server) settleWindows(p pendingTx, w Window) {
 	}
 	switch w {
 	case WindowRX1:
-		s.release(p.offered[1])
+		s.release(p.offered.rx2, p.offered.at)
 	case WindowRX2:
-		s.release(p.offered[0])
+		s.release(p.offered.rx1, p.offered.at)
 		s.m.downlinks.WithLabelValues(p.kind, resultRX2Fallback).Inc()
 	case WindowUnknown:
 	}
 }
 
-// release takes back d's duty-cycle charge.
-func (s *Server) release(d Downlink) {
+// release takes back d's duty-cycle charge made at about at.
+func (s *Server) release(d Downlink, at time.Time) {
 	if s.dc.budget == nil {
 		return
 	}
-	if at, err := downlinkAirtime(d); err == nil {
-		s.dc.budget.Release(d.GatewayID, d.Frequency, at)
+	if dur, err := downlinkAirtime(d); err == nil {
+		s.dc.budget.Release(d.GatewayID, d.Frequency, dur, at)
 	}
 }
