@@ -43,20 +43,43 @@ func (b *bridge) runStation(ctx context.Context) error {
 }
 
 // sendStation hands a downlink to its router; the network layer's ID
-// travels as diid and comes back in dntxed.
+// travels as diid and comes back in dntxed. A Class A downlink carries its
+// RX2 window too, which the router falls back to by itself.
 func (b *bridge) sendStation(d network.Downlink) error {
-	err := b.station.Send(basicstation.Downlink{
+	sd := basicstation.Downlink{
 		ID: d.ID, RouterID: d.GatewayID, DevEUI: d.DevEUI, PHYPayload: d.PHYPayload,
 		Frequency: d.Frequency, DataRate: d.DataRate, Immediately: d.Immediately, Tmst: d.Tmst,
-	})
-	if err != nil {
+	}
+	if d.RX2 != nil {
+		sd.RX2Frequency, sd.RX2DataRate = d.RX2.Frequency, d.RX2.DataRate
+	}
+	if err := b.station.Send(sd); err != nil {
 		return fmt.Errorf("send to router %s: %w", d.GatewayID, err)
 	}
 	return nil
 }
 
-// onDntxed is the router's TX confirmation, GWMP's TX_ACK without error.
-func (b *bridge) onDntxed(_ lorawan.EUI64, id uint64) { b.net.HandleTxAck(id, nil) }
+var _ network.RX2Carrier = (*bridge)(nil)
+
+// CarriesRX2 implements network.RX2Carrier: a router connected to the LNS
+// takes both windows of a Class A downlink in one dnmsg.
+func (b *bridge) CarriesRX2(gw lorawan.EUI64) bool {
+	return b.station != nil && b.station.Connected(gw)
+}
+
+// onDntxed is the router's TX confirmation, GWMP's TX_ACK without error,
+// with the window the router used.
+func (b *bridge) onDntxed(_ lorawan.EUI64, id uint64, w basicstation.Window) {
+	nw := network.WindowUnknown
+	switch w {
+	case basicstation.WindowRX1:
+		nw = network.WindowRX1
+	case basicstation.WindowRX2:
+		nw = network.WindowRX2
+	case basicstation.WindowUnknown:
+	}
+	b.net.HandleTxSent(id, nw)
+}
 
 // gatewayList shows GWMP gateways and Basics Station routers side by side
 // (API, web page, gateway alert): a router's dntxed counts as a TX_ACK and

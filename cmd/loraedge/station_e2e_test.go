@@ -135,6 +135,28 @@ basicstation:
 	assert.Equal(t, uint64(3), g.RXReceived)
 	assert.GreaterOrEqual(t, g.TXSent, uint64(2), "join-accept, ACK, and what answers the last uplink")
 	assert.Equal(t, uint64(2), g.TXAcked)
+
+	// A router too late for RX1 sends in RX2, which the dnmsg carries too
+	// (869.525 MHz, DR0): the ACK is confirmed and not lost.
+	xt += 20_000_000
+	require.NoError(t, r.Uplink(dataFrame(t, lorawan.ConfirmedDataUp, ja.DevAddr, nwk, app, 3, co2), routertest.Radio{DR: 5, Freq: 868300000, XTime: xt, RCtx: 3, SNR: 7}))
+	for {
+		dn, err = r.Next(ctx, "dnmsg")
+		require.NoError(t, err)
+		if dn["xtime"] == json.Number(strconv.FormatInt(xt, 10)) {
+			break // earlier dnmsgs answer the uplink heard over both transports
+		}
+	}
+	assertWindow(t, dn, xt, 1, 5, 868300000)
+	assert.Equal(t, json.Number("0"), dn["RX2DR"])
+	assert.Equal(t, json.Number("869525000"), dn["RX2Freq"])
+	down = lorawan.PHYPayload{}
+	require.NoError(t, down.UnmarshalText([]byte(mustBase64(t, dn["pdu"].(string)))))
+	assert.True(t, down.MACPayload.(*lorawan.MACPayload).FHDR.FCtrl.ACK, "the downlink acknowledges the uplink")
+	require.NoError(t, r.DntxedRX2(dn))
+	d.waitMetric(`loraedge_network_downlinks_total{result="rx2_fallback",type="data"}`, 1)
+	d.waitMetric(`loraedge_ingest_uplinks_total{result="stored"}`, 3)
+	assert.InDelta(t, 0, mustMetric(t, d, `loraedge_network_downlinks_total{result="failed",type="data"}`), 0)
 }
 
 // assertWindow checks a Class A dnmsg: the uplink's xtime, the delay in

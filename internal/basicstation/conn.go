@@ -28,6 +28,11 @@ type Downlink struct {
 	DataRate    string // "SF7BW125"
 	Immediately bool
 	Tmst        uint32
+	// RX2Frequency and RX2DataRate, when set on a Class A downlink, are
+	// its RX2 window: the router sends there by itself when it cannot
+	// place the frame in the window above (RX1).
+	RX2Frequency uint32 // Hz
+	RX2DataRate  string
 }
 
 // routerConn is one router's WebSocket: a read loop on the handler's
@@ -192,13 +197,14 @@ func (c *routerConn) handle(b []byte) {
 	case m.up != nil:
 		c.uplink(m.up)
 	case m.dntxed != nil:
-		if !c.s.confirm(c.id, uint64(m.dntxed.DIID)) { //nolint:gosec // diid is the ID we sent
+		p, ok := c.s.confirm(c.id, uint64(m.dntxed.DIID)) //nolint:gosec // diid is the ID we sent
+		if !ok {
 			c.s.m.dntxedUnknown.Inc()
 			return
 		}
 		c.s.m.dntxed.Inc()
 		if c.s.onDntxed != nil {
-			c.s.onDntxed(c.id, uint64(m.dntxed.DIID)) //nolint:gosec // as above
+			c.s.onDntxed(c.id, uint64(m.dntxed.DIID), p.window(m.dntxed)) //nolint:gosec // as above
 		}
 	case m.timesync != "":
 		c.sendJSON(map[string]any{"msgtype": msgTimesync, "txtime": m.timesync,
@@ -251,7 +257,8 @@ func (c *routerConn) uplink(u *upFrame) {
 
 // dnmsg builds the downlink message. A Class A downlink names the uplink
 // it answers by that uplink's xtime and the delay in whole seconds
-// (RxDelay), with the one window the network layer chose given as RX1;
+// (RxDelay), with the window the network layer chose given as RX1 and,
+// when it gives one, the RX2 window a second later;
 // a Class C downlink goes at once in the given "RX2" parameters.
 func (c *routerConn) dnmsg(d Downlink, now time.Time) ([]byte, error) {
 	c.mu.Lock()
@@ -282,6 +289,11 @@ func (c *routerConn) dnmsg(d Downlink, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	m["dC"], m["xtime"], m["rctx"], m["RxDelay"], m["RX1DR"], m["RX1Freq"] = 0, up.xtime, up.rctx, delay, dr, d.Frequency
+	if d.RX2Frequency != 0 {
+		if err := c.addRX2(m, d); err != nil {
+			return nil, err
+		}
+	}
 	return json.Marshal(m)
 }
 

@@ -119,6 +119,7 @@ type dntxed struct {
 	DIID   int64
 	DevEUI lorawan.EUI64
 	XTime  int64
+	Freq   int64 // Hz the frame went out on; 0 when not given
 }
 
 type versionMsg struct {
@@ -312,6 +313,9 @@ func (r *rawMessage) dntxed() (*dntxed, error) {
 	d := &dntxed{DIID: *r.DIID}
 	if r.XTime != nil {
 		d.XTime = *r.XTime
+	}
+	if r.Freq != nil {
+		d.Freq = *r.Freq
 	}
 	if r.DevEUI != nil {
 		eui, err := parseEUI(*r.DevEUI)

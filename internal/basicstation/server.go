@@ -38,8 +38,9 @@ type Options struct {
 	// added; router_config is built from it and it is only read.
 	Band band.Band
 	// OnDntxed is called, on the router's connection goroutine, with the
-	// ID of each downlink the router confirms; it must not block.
-	OnDntxed   func(router lorawan.EUI64, id uint64)
+	// ID of each downlink the router confirms and the window it was sent
+	// in; it must not block.
+	OnDntxed   func(router lorawan.EUI64, id uint64, w Window)
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -52,7 +53,7 @@ type Server struct {
 	m        *metrics
 	now      func() time.Time
 	plan     *plan
-	onDntxed func(lorawan.EUI64, uint64)
+	onDntxed func(lorawan.EUI64, uint64, Window)
 	// access and tlsConf are swapped whole by Reload; a handshake or a
 	// check in progress keeps the one it loaded.
 	access    atomic.Pointer[access]
@@ -74,6 +75,10 @@ type Server struct {
 type pendingDn struct {
 	router   lorawan.EUI64
 	deadline time.Time
+	// The windows of a Class A downlink offered in both, to tell from
+	// dntxed which one the router used; rx2Freq is 0 otherwise.
+	tmst             uint32
+	rx1Freq, rx2Freq uint32
 }
 
 // NewServer checks the options, reads the certificates and tokens and
@@ -349,14 +354,18 @@ func (s *Server) Send(d Downlink) error {
 	}
 	s.m.downlinks.WithLabelValues(dnSent).Inc()
 	s.mu.Lock()
-	s.pending[d.ID] = pendingDn{router: d.RouterID, deadline: s.now().Add(s.cfg.DntxedTimeout)}
+	p := pendingDn{router: d.RouterID, deadline: s.now().Add(s.cfg.DntxedTimeout)}
+	if !d.Immediately {
+		p.tmst, p.rx1Freq, p.rx2Freq = d.Tmst, d.Frequency, d.RX2Frequency
+	}
+	s.pending[d.ID] = p
 	s.stats[d.RouterID].Downlinks++
 	s.mu.Unlock()
 	return nil
 }
 
 // confirm settles a dntxed; false when no downlink awaited it.
-func (s *Server) confirm(router lorawan.EUI64, id uint64) bool {
+func (s *Server) confirm(router lorawan.EUI64, id uint64) (pendingDn, bool) {
 	s.mu.Lock()
 	p, ok := s.pending[id]
 	if ok && p.router == router {
@@ -365,7 +374,7 @@ func (s *Server) confirm(router lorawan.EUI64, id uint64) bool {
 		s.stats[router].DntxedMissingRun = 0
 	}
 	s.mu.Unlock()
-	return ok && p.router == router
+	return p, ok && p.router == router
 }
 
 // expireDntxed counts the downlinks whose dntxed did not come in time.

@@ -41,6 +41,7 @@ type fixture struct {
 	token   Credentials
 	mu      sync.Mutex
 	dntxeds []uint64
+	windows []Window
 	stop    func() error // ends Run and returns its result; idempotent
 }
 
@@ -70,7 +71,11 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 		mutate(&c)
 	}
 	s, err := NewServer(Options{Config: c, Band: euBand(t), Registerer: f.reg,
-		OnDntxed: func(_ lorawan.EUI64, id uint64) { f.mu.Lock(); f.dntxeds = append(f.dntxeds, id); f.mu.Unlock() }})
+		OnDntxed: func(_ lorawan.EUI64, id uint64, w Window) {
+			f.mu.Lock()
+			f.dntxeds, f.windows = append(f.dntxeds, id), append(f.windows, w)
+			f.mu.Unlock()
+		}})
 	require.NoError(t, err)
 	f.s, f.addr = s, s.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())

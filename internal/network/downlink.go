@@ -30,6 +30,9 @@ type pendingTx struct {
 	kind    string
 	rx2     *Downlink
 	expires time.Time
+	// offered holds both windows when the gateway got RX2 along with RX1
+	// and both are charged to the duty cycle until it says which it used.
+	offered *offer
 }
 
 // maxAppPayload is the largest FRMPayload any EU868 data rate carries
@@ -148,16 +151,24 @@ func (s *Server) transmit(ctx context.Context, p txPlan) {
 	p = admitted
 	s.nextID++
 	p.rx1.ID = s.nextID
+	offered := s.offerRX2(&p)
 	if err := s.send(ctx, p.rx1); err != nil {
 		s.m.downlinks.WithLabelValues(p.kind, "failed").Inc()
 		s.log.Warn("downlink rejected", "gateway_id", p.rx1.GatewayID.String(), "err", err)
+		if offered != nil {
+			s.release(offered.rx2, offered.at) // reserved again by the fallback
+		}
 		if p.rx2 != nil {
 			s.sendFallback(ctx, p.kind, *p.rx2)
 		}
 		return
 	}
 	s.m.downlinks.WithLabelValues(p.kind, "sent").Inc()
-	s.pending[p.rx1.ID] = pendingTx{kind: p.kind, rx2: p.rx2, expires: s.now().Add(30 * time.Second)}
+	pt := pendingTx{kind: p.kind, rx2: p.rx2, expires: s.now().Add(30 * time.Second), offered: offered}
+	if offered != nil {
+		pt.rx2 = nil // the gateway falls back by itself
+	}
+	s.pending[p.rx1.ID] = pt
 }
 
 func (s *Server) sendFallback(ctx context.Context, kind string, d Downlink) {
@@ -172,7 +183,7 @@ func (s *Server) sendFallback(ctx context.Context, kind string, d Downlink) {
 		s.log.Warn("rx2 downlink rejected", "gateway_id", d.GatewayID.String(), "err", err)
 		return
 	}
-	s.m.downlinks.WithLabelValues(kind, "rx2_fallback").Inc()
+	s.m.downlinks.WithLabelValues(kind, resultRX2Fallback).Inc()
 	s.pending[d.ID] = pendingTx{kind: kind, expires: s.now().Add(30 * time.Second)}
 }
 
@@ -192,7 +203,11 @@ func (s *Server) handleTxAck(ctx context.Context, a txAck) {
 	}
 	delete(s.pending, a.id)
 	if a.err == nil {
+		s.settleWindows(p, a.window)
 		return
+	}
+	if p.offered != nil {
+		s.release(p.offered.rx2, p.offered.at) // neither window was sent; RX1 stays charged, as for GWMP
 	}
 	s.m.downlinks.WithLabelValues(p.kind, "failed").Inc()
 	s.log.Warn("gateway rejected downlink", "id", a.id, "err", a.err)

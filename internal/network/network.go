@@ -51,6 +51,10 @@ type Downlink struct {
 	Immediately    bool
 	Tmst           uint32 // when !Immediately
 	InvertPolarity bool   // true for downlinks to devices
+	// RX2 is the same frame's RX2 transmission, set on a Class A RX1
+	// downlink only for a sender that hands a gateway both windows at
+	// once (RX2Carrier): the gateway falls back to it by itself.
+	RX2 *Downlink
 }
 
 // DownlinkSender transmits downlinks; cmd wires it to semtechudp.
@@ -119,8 +123,9 @@ type inFrame struct {
 }
 
 type txAck struct {
-	id  uint64
-	err error
+	id     uint64
+	err    error
+	window Window // the window a gateway reports it sent in, if it does
 }
 
 // Server is the network layer. Create it with NewServer and run it with Run.

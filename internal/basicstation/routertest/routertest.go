@@ -160,10 +160,55 @@ func (r *Router) Uplink(phy []byte, rd Radio) error {
 	return r.Send(m)
 }
 
-// Dntxed confirms a dnmsg as sent.
+// Dntxed confirms a dnmsg as sent in its first window: RX1 of a Class A
+// downlink (xtime + RxDelay), the RX2 parameters of a Class C one.
 func (r *Router) Dntxed(dn map[string]any) error {
+	if dn["dC"] == json.Number("2") {
+		return r.dntxed(dn, dn["RX2DR"], dn["RX2Freq"], dn["xtime"])
+	}
+	xt, err := txXTime(dn, 0)
+	if err != nil {
+		return err
+	}
+	return r.dntxed(dn, dn["RX1DR"], dn["RX1Freq"], xt)
+}
+
+// DntxedRX2 confirms a Class A dnmsg as sent in its RX2 window, a second
+// after RX1, as Basics Station does when it cannot place the frame in RX1
+// (too late, channel busy). A dnmsg without RX2 is an error.
+func (r *Router) DntxedRX2(dn map[string]any) error {
+	if dn["RX2Freq"] == nil || dn["RX2DR"] == nil {
+		return errors.New("dnmsg without RX2DR/RX2Freq")
+	}
+	xt, err := txXTime(dn, 1_000_000)
+	if err != nil {
+		return err
+	}
+	return r.dntxed(dn, dn["RX2DR"], dn["RX2Freq"], xt)
+}
+
+func (r *Router) dntxed(dn map[string]any, dr, freq, xtime any) error {
 	return r.Send(map[string]any{"msgtype": "dntxed", "diid": dn["diid"], "DevEui": dn["DevEui"],
-		"rctx": dn["rctx"], "xtime": dn["xtime"], "txtime": 0, "gpstime": 0})
+		"DR": dr, "Freq": freq, "rctx": dn["rctx"], "xtime": xtime, "txtime": 0, "gpstime": 0})
+}
+
+// txXTime is when a Class A dnmsg goes out: the uplink's xtime plus
+// RxDelay seconds, plus extra µs.
+func txXTime(dn map[string]any, extra int64) (int64, error) {
+	up, ok1 := dn["xtime"].(json.Number)
+	delay, ok2 := dn["RxDelay"].(json.Number)
+	if !ok1 || !ok2 {
+		return 0, errors.New("class A dnmsg without xtime or RxDelay")
+	}
+	x, err := up.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("dnmsg xtime: %w", err)
+	}
+	d, err := delay.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("dnmsg RxDelay: %w", err)
+	}
+	return x + d*1_000_000 + extra, nil
 }
 
 // UplinkMessage is a frame in Basics Station's form: a join-request as

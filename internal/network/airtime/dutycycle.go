@@ -123,6 +123,37 @@ func (b *Budget) Reserve(gateway lorawan.EUI64, freqHz uint32, airtime time.Dura
 	return true
 }
 
+// Release takes back the charge of exactly airtime on the gateway's
+// sub-band of freqHz made nearest to at, for a transmission reserved but
+// not sent (one of two windows offered, the other one used). It reports
+// whether such a charge was found.
+func (b *Budget) Release(gateway lorawan.EUI64, freqHz uint32, airtime time.Duration, at time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := b.band(freqHz)
+	if i < 0 {
+		return false
+	}
+	l := b.ledgers[ledgerKey{gateway, i}]
+	if l == nil {
+		return false
+	}
+	best := -1
+	for j, t := range l.txs {
+		if t.airtime == airtime && (best < 0 || t.start.Sub(at).Abs() < l.txs[best].start.Sub(at).Abs()) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	l.txs = append(l.txs[:best], l.txs[best+1:]...)
+	l.used -= airtime
+	// firstEnd may now be early, which costs prune a scan, never an entry
+	// kept too long.
+	return true
+}
+
 // Used returns the airtime charged to the gateway's sub-band of freqHz in
 // the window ending at now.
 func (b *Budget) Used(gateway lorawan.EUI64, freqHz uint32, now time.Time) time.Duration {

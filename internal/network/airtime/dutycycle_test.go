@@ -211,3 +211,27 @@ func TestReserveConcurrent(t *testing.T) {
 		t.Fatalf("%d granted, %d refused; want 36 and 64", granted.Load(), b.Refusals())
 	}
 }
+
+func TestReleaseTakesBackOneCharge(t *testing.T) {
+	b := NewBudget(EU868SubBands)
+	b.Record(gwA, 869525000, 2*time.Second, t0)
+	b.Record(gwA, 869525000, 3*time.Second, t0.Add(time.Second))
+	b.Record(gwA, 869525000, 2*time.Second, t0.Add(10*time.Minute))
+	if !b.Release(gwA, 869525000, 2*time.Second, t0) {
+		t.Fatal("Release found no charge of 2s")
+	}
+	if got := b.Used(gwA, 869525000, t0.Add(11*time.Minute)); got != 5*time.Second {
+		t.Fatalf("Used = %v after release, want 5s", got)
+	}
+	// The charge made at t0 went, the later one of the same length stays
+	// until it leaves the window.
+	if got := b.Used(gwA, 869525000, t0.Add(time.Hour+5*time.Second)); got != 2*time.Second {
+		t.Fatalf("Used = %v an hour later, want 2s", got)
+	}
+	if !b.Release(gwA, 869525000, 2*time.Second, t0) || b.Release(gwA, 869525000, 2*time.Second, t0) {
+		t.Fatal("the last 2s charge not released once")
+	}
+	if b.Release(gwA, 868100000, 3*time.Second, t0) || b.Release(gwA, 868650000, 3*time.Second, t0) {
+		t.Fatal("released a charge of another sub-band or of none")
+	}
+}
