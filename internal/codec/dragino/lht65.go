@@ -1,6 +1,7 @@
-// Package dragino decodes the Dragino LHT65 temperature/humidity sensor:
-// 11 bytes big-endian on fPort 2, where byte 6 names the external sensor
-// and so the meaning of bytes 7-10 (and, for type 9, of bytes 0-1).
+// Package dragino decodes Dragino sensors: the LHT65 temperature/humidity
+// sensor (11 bytes big-endian on fPort 2, where byte 6 names the external
+// sensor and so the meaning of bytes 7-10, and for type 9 of bytes 0-1) and
+// the LDDS75 and DDS75-LB ultrasonic distance sensors used at river gauges.
 package dragino
 
 import (

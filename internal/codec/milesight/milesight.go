@@ -1,5 +1,6 @@
 // Package milesight decodes Milesight IoT uplinks (AM319, AM307 indoor
-// ambience sensors, EM300-DI pulse counter): a run of records
+// ambience sensors, EM300-DI pulse counter, EM500-UDL and EM310-UDL
+// ultrasonic distance sensors, VS121 and VS133 people counters): a run of records
 // [channel id][channel type][value], little-endian.
 //
 // The vendor's v1 decoders stop at the first record they do not know, which
