@@ -36,6 +36,9 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 		cfg.Alert = demoAlerts(cfg.Alert)
 	}
 	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry(), notify: sdnotify.New()}
+	if cfg.Simulator.Enabled {
+		d.simClock.Store(sim.NewClock(simStart(cfg.Simulator.Scenario), cfg.Simulator.Speed))
+	}
 	if err := d.build(); err != nil {
 		if d.net != nil {
 			d.net.Close()

@@ -182,7 +182,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, now: opts.Now,
-		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads},
+		env:      &facts{now: opts.Now, devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads},
 		log:      opts.Logger.With("component", "alert"),
 		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
 		retick:   make(chan time.Duration, 1),
