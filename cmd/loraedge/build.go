@@ -15,6 +15,7 @@ import (
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
@@ -230,7 +231,8 @@ func loadProfiles(c config.Config) (*profile.Set, error) {
 			continue
 		}
 		if _, ok := set.Get(d.Profile); !ok {
-			errs = append(errs, fmt.Errorf("devices[%d].profile: unknown firmware profile %q", i, d.Profile))
+			errs = append(errs, fmt.Errorf("devices[%d].profile: unknown firmware profile %q%s", i, d.Profile,
+				inputerr.Suggest(d.Profile, set.IDs(), "vendor/model")))
 		}
 	}
 	return set, errors.Join(errs...)

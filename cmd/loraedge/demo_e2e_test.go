@@ -44,11 +44,13 @@ func TestDemoRaisesNoFlappingAlerts(t *testing.T) {
 			Msg     string    `json:"msg"`
 			AlertID string    `json:"alert_id"`
 			At      time.Time `json:"at"`
+			Values  string    `json:"values"`
 		}
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &l), sc.Text())
 		switch l.Msg {
 		case "stored":
 			stored++
+			assert.NotRegexp(t, `\de[+-]\d`, l.Values, "values in plain decimal")
 		case "alert firing":
 			fired++
 			firing[l.AlertID] = l.At

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/brocaar/lorawan"
@@ -26,6 +28,7 @@ import (
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/mosmix"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
@@ -193,7 +196,7 @@ func (c Config) Validate() error {
 		}
 		seen[d.DevEUI] = true
 		if d.Site != "" && !siteIDs[d.Site] {
-			add(fmt.Sprintf("devices[%d].site", i), "unknown site %q", d.Site)
+			add(fmt.Sprintf("devices[%d].site", i), "unknown site %q%s", d.Site, inputerr.Suggest(d.Site, slices.Sorted(maps.Keys(siteIDs)), ""))
 		}
 	}
 	return errors.Join(errs...)
