@@ -12,6 +12,7 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
@@ -85,19 +86,23 @@ func (d *daemon) build() (err error) {
 		// the others and the configured ones still work.
 		d.log.Error("some API-managed devices could not be loaded", "err", err)
 	}
+	if d.frames, err = framelog.New(cfg.FrameLog, d.metrics); err != nil {
+		return err
+	}
 	d.observers = &observerFanout{}
 	if cfg.Simulator.Enabled {
 		// A newcomer running `make run` sees the values arrive.
 		d.observers.add(liveLog{d.log})
 	}
 	d.ingest, err = ingest.New(ingest.Options{
-		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
+		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers}, Results: d.frames,
 		Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {
 		return err
 	}
 	d.bridge = newBridge()
+	d.bridge.frames, d.bridge.now = d.frames, d.now
 	d.uplinks = &uplinkFanout{hs: []uplink.Handler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Config:     cfg.UDP,
@@ -120,6 +125,7 @@ func (d *daemon) build() (err error) {
 		KEK:        kek,
 		Sender:     d.bridge,
 		Handler:    d.uplinks,
+		Frames:     d.frames,
 		Logger:     d.log,
 		Registerer: d.metrics,
 	})
@@ -148,6 +154,7 @@ func (d *daemon) build() (err error) {
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
+			Frames:   d.frames,
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

@@ -56,6 +56,7 @@ func newRootCmd(e env) *cobra.Command {
 		newReportCmd(e),
 		newStoreCmd(e),
 		newAlertsCmd(e),
+		newFramesCmd(e),
 		newBenchCmd(e),
 	)
 	return root

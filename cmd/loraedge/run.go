@@ -20,6 +20,7 @@ import (
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
@@ -133,6 +134,7 @@ type daemon struct {
 	influx    *influx.Sink
 	uplinks   *uplinkFanout
 	observers *observerFanout
+	frames    *framelog.Log
 	alerts    *alert.Engine
 	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
 	simClock  atomic.Pointer[sim.Clock]

@@ -26,6 +26,7 @@ import (
 	"github.com/loraedge/loraedge/internal/alert"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/inputerr"
@@ -58,6 +59,7 @@ type Config struct {
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
 	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
+	FrameLog  framelog.Config   `mapstructure:"frame_log"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
 	OpenData  OpenData          `mapstructure:"opendata"`
@@ -103,6 +105,7 @@ func Default() Config {
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
 		Roadcast:  mosmix.DefaultConfig(),
+		FrameLog:  framelog.DefaultConfig(),
 	}
 }
 
@@ -168,6 +171,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Roadcast.Validate(); err != nil {
 		add("roadcast", "%v", err)
+	}
+	if err := c.FrameLog.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {

@@ -47,6 +47,7 @@ type Options struct {
 	Reports   ReportService
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
+	Frames    FrameLog
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -365,6 +366,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)
 	s.handle("GET /api/v1/opendata", readAccess, s.openDataList)
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
+	s.handle("GET /api/v1/frames", readAccess, s.listFrames)
+	s.handle("GET /api/v1/frames/stream", readAccess, s.streamFrames)
 	// The fallbacks below match every method: a known path asked with
 	// a method it does not serve answers 405 with Allow, not 404.
 	s.handle("/api/", public, func(w http.ResponseWriter, r *http.Request) error {

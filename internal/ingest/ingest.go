@@ -44,6 +44,20 @@ type Observer interface {
 	Observe(ms []measurement.Measurement)
 }
 
+// ResultObserver hears what became of each uplink: stored, decode error
+// and its message, nothing to store (the daemon's frame log). It must not
+// block.
+type ResultObserver interface {
+	ObserveResult(devEUI string, fcnt uint32, result, reason string)
+}
+
+// result tells Options.Results about up.
+func (i *Ingester) result(up uplink.Uplink, result, reason string) {
+	if i.opts.Results != nil {
+		i.opts.Results.ObserveResult(up.DevEUI.String(), up.FCnt, result, reason)
+	}
+}
+
 // ErrQueueFull is returned by HandleUplink when the uplink was dropped.
 var ErrQueueFull = errors.New("ingest: queue full, uplink dropped")
 
@@ -53,6 +67,8 @@ type Options struct {
 	Profiles  *profile.Set     // required
 	Store     Appender         // required
 	Observers []Observer
+	// Results hears what became of each uplink (nil: nobody).
+	Results ResultObserver
 	// QueueSize bounds the uplinks waiting to be decoded and stored (4096).
 	QueueSize int
 	// BatchSize is the most uplinks one worker stores in one Append (512).
@@ -209,6 +225,7 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 	var ms []measurement.Measurement
 	var received []time.Time
 	var dones []func(error)
+	var ups []uplink.Uplink
 	n := 0
 	for _, q := range batch {
 		got, ok := i.decode(q.up)
@@ -220,6 +237,7 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 		}
 		ms = append(ms, got...)
 		n++
+		ups = append(ups, q.up)
 		if len(q.up.RxInfo) > 0 {
 			received = append(received, firstReception(q.up.RxInfo))
 		}
@@ -234,6 +252,9 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 		i.appendErrors.Inc()
 		i.uplinks.WithLabelValues("store_error").Add(float64(n))
 		i.log.Error("store append failed", "measurements", len(ms), "uplinks", n, "err", err)
+		for _, up := range ups {
+			i.result(up, uplink.ResultStoreError, err.Error())
+		}
 		for _, d := range dones {
 			d(err)
 		}
@@ -249,6 +270,9 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 			d(nil)
 		}
 		i.uplinks.WithLabelValues("stored").Add(float64(n))
+		for _, up := range ups {
+			i.result(up, uplink.ResultStored, "")
+		}
 		i.stored.Add(float64(len(ms)))
 		now := time.Now()
 		for _, r := range received {
@@ -279,6 +303,11 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 	if dev.Profile == "" || up.FPort == 0 || len(up.Payload) == 0 && up.MAC != nil {
 		if len(ms) == 0 {
 			i.uplinks.WithLabelValues("no_profile").Inc()
+			reason := "FPort 0 or no payload"
+			if dev.Profile == "" {
+				reason = "the device has no firmware profile"
+			}
+			i.result(up, uplink.ResultNoPayload, reason)
 			return nil, false
 		}
 	} else {
@@ -287,6 +316,7 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 			i.uplinks.WithLabelValues("decode_error").Inc()
 			i.decodeErrors.WithLabelValues(dev.Profile).Inc()
 			i.log.Warn("payload not decoded", "dev_eui", eui, "profile", dev.Profile, "f_port", up.FPort, "f_cnt", up.FCnt, "err", err)
+			i.result(up, uplink.ResultDecodeError, err.Error())
 			if len(ms) == 0 {
 				return nil, false
 			}

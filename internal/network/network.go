@@ -39,7 +39,9 @@ type Frame struct {
 type Downlink struct {
 	// ID identifies this transmission attempt; pass it back to
 	// Server.HandleTxAck with the gateway's TX_ACK result.
-	ID             uint64
+	ID uint64
+	// DevEUI is the device addressed, for logs (zero when not known).
+	DevEUI         lorawan.EUI64
 	GatewayID      lorawan.EUI64
 	PHYPayload     []byte
 	Frequency      uint32 // Hz
@@ -92,6 +94,7 @@ type Options struct {
 
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
 	Handler uplink.Handler // nil: uplinks are dropped after verification
+	Frames  FrameObserver  // nil: no frame log
 
 	DownlinkQueueSize int // per device, 16
 	// TickInterval is how often the loop looks for dedup windows that have

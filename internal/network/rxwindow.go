@@ -88,6 +88,7 @@ func (s *Server) classCWindow(ss *session, phy []byte) (Downlink, error) {
 	}
 	freq := s.rx2Freq(ss) // as the device acknowledged it
 	return Downlink{
+		DevEUI:         ss.DevEUI,
 		GatewayID:      ss.LastGateway,
 		PHYPayload:     phy,
 		Frequency:      freq,
