@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loraedge/loraedge/internal/config"
+	"github.com/loraedge/loraedge/internal/device"
 )
 
 // apiClient is how the commands that talk to a running daemon (alerts,
@@ -62,9 +63,24 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var e struct{ Error struct{ Message string } }
+	var e struct {
+		Error    struct{ Message string }
+		Problems []device.Problem
+	}
 	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		if len(e.Problems) > 0 {
+			return nil, &problemsError{msg: resp.Status + ": " + e.Error.Message, problems: e.Problems}
+		}
 		return nil, fmt.Errorf("%s: %s", resp.Status, e.Error.Message)
 	}
 	return nil, fmt.Errorf("%s", resp.Status)
 }
+
+// problemsError is an API answer that lists problems with their lines (a
+// device import).
+type problemsError struct {
+	msg      string
+	problems []device.Problem
+}
+
+func (e *problemsError) Error() string { return e.msg }

@@ -57,6 +57,7 @@ func newRootCmd(e env) *cobra.Command {
 		newStoreCmd(e),
 		newAlertsCmd(e),
 		newFramesCmd(e),
+		newDevicesCmd(e),
 		newBenchCmd(e),
 	)
 	return root

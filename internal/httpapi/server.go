@@ -214,7 +214,11 @@ func (s *Server) handle(pattern string, acc access, h func(w http.ResponseWriter
 			}
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
+			limit := s.opts.MaxBodyBytes
+			if n, ok := bodyLimits[pattern]; ok {
+				limit = n
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		if err := h(sw, r); err != nil {
 			s.writeError(sw, r, err)
@@ -349,6 +353,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/sites", readAccess, s.listSites)
 	s.handle("GET /api/v1/devices", readAccess, s.listDevices)
 	s.handle("POST /api/v1/devices", adminAccess, s.createDevice)
+	s.handle("POST /api/v1/devices:import", adminAccess, s.importDevices)
 	s.handle("GET /api/v1/devices/{dev_eui}", readAccess, s.getDevice)
 	s.handle("PUT /api/v1/devices/{dev_eui}", adminAccess, s.putDevice)
 	s.handle("DELETE /api/v1/devices/{dev_eui}", adminAccess, s.deleteDevice)
