@@ -98,14 +98,7 @@ func downlinkEvent(d network.Downlink, at time.Time) uplink.FrameEvent {
 	if d.DevEUI != (lorawan.EUI64{}) {
 		ev.DevEUI = d.DevEUI.String()
 	}
-	var phy lorawan.PHYPayload
-	if err := phy.UnmarshalBinary(d.PHYPayload); err == nil {
-		ev.MType = phy.MHDR.MType.String()
-		if mac, ok := phy.MACPayload.(*lorawan.MACPayload); ok {
-			fcnt := mac.FHDR.FCnt
-			ev.DevAddr, ev.FCnt, ev.FPort = mac.FHDR.DevAddr.String(), &fcnt, mac.FPort
-		}
-	}
+	ev.ReadHeader(d.PHYPayload)
 	return ev
 }
 

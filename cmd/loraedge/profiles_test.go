@@ -34,7 +34,7 @@ func TestProfilesImportAndValidate(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(string(b), "temperature: -1", "temperature: -1.5", 1)), 0o644))
 	_, _, err = runCmd(t, context.Background(), "validate", conf)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "acme/thermo-2: test 1 (Below zero): temperature: expected -1.5, decoded -1")
+	assert.Contains(t, err.Error(), "acme/thermo-2: test 1 (Below zero): fields.temperature: want -1.5, got -1")
 
 	_, _, err = runCmd(t, context.Background(), "profiles", "import", "--repo", "../../internal/devrepo/testdata/repo", "--out", profiles, "acme/thermo")
 	assert.ErrorContains(t, err, "acme has: acme/thermo-2, acme/counter")

@@ -62,7 +62,7 @@ func TestImportThermo(t *testing.T) {
 	require.NoError(t, err)
 	errs := set.SelfTest()
 	require.Len(t, errs, 1)
-	assert.Equal(t, "acme/thermo-2: test 0 (Room at 21.5 degC, 48 % humidity, 612 ppm CO2, battery 3.01 V): co2: expected 613, decoded 612", errs[0].Error())
+	assert.Equal(t, "acme/thermo-2: test 0 (Room at 21.5 degC, 48 % humidity, 612 ppm CO2, battery 3.01 V): fields.co2: want 613, got 612", errs[0].Error())
 }
 
 func TestImportErrors(t *testing.T) {

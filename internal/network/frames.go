@@ -30,14 +30,7 @@ func (s *Server) observeFrame(e *dedupEntry, o outcome) {
 	if o.devEUI != (lorawan.EUI64{}) {
 		ev.DevEUI = o.devEUI.String()
 	}
-	var phy lorawan.PHYPayload
-	if err := phy.UnmarshalBinary(e.phy); err == nil {
-		ev.MType = phy.MHDR.MType.String()
-		if mac, ok := phy.MACPayload.(*lorawan.MACPayload); ok {
-			fcnt := mac.FHDR.FCnt
-			ev.DevAddr, ev.FCnt, ev.FPort = mac.FHDR.DevAddr.String(), &fcnt, mac.FPort
-		}
-	}
+	ev.ReadHeader(e.phy)
 	if o.up != nil {
 		fcnt := o.up.FCnt
 		ev.FCnt = &fcnt

@@ -3,11 +3,6 @@ package profile
 import (
 	"encoding/hex"
 	"fmt"
-	"maps"
-	"math"
-	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,86 +67,12 @@ func (p *Profile) SelfTest() []error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
-		for _, d := range diff("", t.Fields, res.Fields) {
+		var got any = res.Fields
+		for _, d := range codec.Compare("fields", t.Fields, got) {
 			errs = append(errs, fmt.Errorf("%s: %s", name, d))
 		}
 	}
 	return errs
-}
-
-// diff compares an expected value with a decoded one: numbers within a
-// relative 1e-9, objects by the expected keys, lists element by element.
-func diff(path string, want, got any) []string {
-	at := path
-	if at == "" {
-		at = "fields"
-	}
-	if wn, ok := number(want); ok {
-		gn, ok := number(got)
-		if !ok || math.Abs(wn-gn) > 1e-9*math.Max(1, math.Abs(wn)) {
-			return []string{fmt.Sprintf("%s: expected %v, decoded %v", at, want, show(got))}
-		}
-		return nil
-	}
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return []string{fmt.Sprintf("%s: expected an object, decoded %v", at, show(got))}
-		}
-		var out []string
-		for _, k := range slices.Sorted(maps.Keys(w)) {
-			sub := k
-			if path != "" {
-				sub = path + "." + k
-			}
-			gv, ok := g[k]
-			if !ok {
-				out = append(out, fmt.Sprintf("%s: expected %v, not decoded", sub, show(w[k])))
-				continue
-			}
-			out = append(out, diff(sub, w[k], gv)...)
-		}
-		return out
-	case []any:
-		g := reflect.ValueOf(got)
-		if got == nil || g.Kind() != reflect.Slice || g.Len() != len(w) {
-			return []string{fmt.Sprintf("%s: expected a list of %d, decoded %v", at, len(w), show(got))}
-		}
-		var out []string
-		for i := range w {
-			out = append(out, diff(path+"."+strconv.Itoa(i), w[i], g.Index(i).Interface())...)
-		}
-		return out
-	}
-	if !reflect.DeepEqual(want, got) {
-		return []string{fmt.Sprintf("%s: expected %v, decoded %v", at, show(want), show(got))}
-	}
-	return nil
-}
-
-func show(v any) string {
-	if v == nil {
-		return "nothing"
-	}
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprint(v)
-}
-
-// number reads any Go number (YAML ints, JSON floats, goja's int64).
-func number(v any) (float64, bool) {
-	r := reflect.ValueOf(v)
-	switch r.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return float64(r.Int()), true
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return float64(r.Uint()), true
-	case reflect.Float32, reflect.Float64:
-		return r.Float(), true
-	}
-	return 0, false
 }
 
 // SelfTest runs the tests of every profile, in id order.

@@ -1,6 +1,10 @@
 package uplink
 
-import "time"
+import (
+	"time"
+
+	"github.com/brocaar/lorawan"
+)
 
 // Frame directions.
 const (
@@ -58,4 +62,19 @@ type FrameEvent struct {
 	// answer ("ok" or the error), empty while none came.
 	DownlinkID uint64 `json:"downlink_id,omitempty"`
 	TxAck      string `json:"tx_ack,omitempty"`
+}
+
+// ReadHeader fills MType, and DevAddr, FCnt (as on air, 16 bits) and FPort
+// of a data frame, from the PHYPayload phy; a frame that does not parse
+// leaves them empty.
+func (ev *FrameEvent) ReadHeader(phy []byte) {
+	var p lorawan.PHYPayload
+	if err := p.UnmarshalBinary(phy); err != nil {
+		return
+	}
+	ev.MType = p.MHDR.MType.String()
+	if mac, ok := p.MACPayload.(*lorawan.MACPayload); ok {
+		fcnt := mac.FHDR.FCnt
+		ev.DevAddr, ev.FCnt, ev.FPort = mac.FHDR.DevAddr.String(), &fcnt, mac.FPort
+	}
 }
