@@ -97,7 +97,13 @@ func (s *staleEval) observe(d devInfo, ms []measurement.Measurement) []condition
 func (s *staleEval) age(eui string, now time.Time) (time.Duration, bool) {
 	last, seen := s.st.Last[eui]
 	if s.st.Heard.IsZero() {
-		return now.Sub(s.st.Start), seen
+		// Nothing heard since the rule started, or a state saved before
+		// the data clock existed: the engine's clock alone.
+		ref := s.st.Start
+		if seen {
+			ref = last
+		}
+		return now.Sub(ref), seen
 	}
 	ref := last
 	if !seen {

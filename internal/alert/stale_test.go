@@ -98,3 +98,18 @@ func TestStaleFutureDataTimeClamped(t *testing.T) {
 		require.Empty(t, staleFiring(h), "at %s", t0)
 	}
 }
+
+// A state saved before the data clock (only start and last) keeps judging
+// each device by its own last data after an upgrade, not all of them by
+// the rule's start.
+func TestStaleStateFromBeforeTheDataClock(t *testing.T) {
+	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
+	s := &staleEval{}
+	require.NoError(t, s.load([]byte(`{"start":"2026-01-05T18:00:00+01:00","last":{"a":"2026-01-12T17:50:00+01:00"}}`)))
+	age, seen := s.age("a", start)
+	assert.True(t, seen)
+	assert.Equal(t, 10*time.Minute, age)
+	age, seen = s.age("b", start)
+	assert.False(t, seen)
+	assert.Equal(t, 7*24*time.Hour, age, "never seen: since the rule started")
+}
