@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -14,29 +14,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loraedge/loraedge/internal/alert"
-	"github.com/loraedge/loraedge/internal/config"
 )
 
 // newAlertsCmd talks to the running daemon's API: the daemon owns the
 // alert state.
 func newAlertsCmd(e env) *cobra.Command {
-	var apiURL, token string
+	api := &apiClient{environ: e.environ}
 	root := &cobra.Command{
 		Use:   "alerts",
 		Short: "List, acknowledge and silence alerts of a running daemon (through its API)",
 	}
-	root.PersistentFlags().StringVar(&apiURL, "url", "http://127.0.0.1:8080", "the daemon's HTTP address")
-	root.PersistentFlags().StringVar(&token, "token", "", "API token (default $LORAEDGE_HTTP_ADMIN_TOKEN, then $LORAEDGE_HTTP_READ_TOKEN)")
+	api.flags(root)
 	call := func(method, path string, body any, out any) error {
-		tok := token
-		for _, name := range []string{"HTTP_ADMIN_TOKEN", "HTTP_READ_TOKEN"} {
-			if tok == "" {
-				tok = lookupEnv(e.environ, config.EnvPrefix+name)
-			}
-		}
-		if tok == "" {
-			return fmt.Errorf("--token: required (or %sHTTP_ADMIN_TOKEN)", config.EnvPrefix)
-		}
 		var rd io.Reader
 		if body != nil {
 			b, err := json.Marshal(body)
@@ -45,27 +34,15 @@ func newAlertsCmd(e env) *cobra.Command {
 			}
 			rd = bytes.NewReader(b)
 		}
-		req, err := http.NewRequest(method, strings.TrimRight(apiURL, "/")+path, rd)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err := api.do(ctx, method, path, "application/json", rd)
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-		if err != nil {
-			return fmt.Errorf("is the daemon running with http.listen set? %w", err)
-		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode/100 != 2 {
-			var e struct{ Error struct{ Message string } }
-			if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-				return fmt.Errorf("%s: %s", resp.Status, e.Error.Message)
-			}
-			return fmt.Errorf("%s", resp.Status)
-		}
 		if out != nil {
-			return json.Unmarshal(b, out)
+			return json.NewDecoder(resp.Body).Decode(out)
 		}
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/uplink"
@@ -51,6 +52,13 @@ func (c *countingHandler) HandleUplink(context.Context, uplink.Uplink) error {
 // decrypt) to the uplink handler. Each datagram carries one uplink of one
 // of 1,000 ABP devices, as a busy gateway sends them.
 func BenchmarkUplinkPipeline(b *testing.B) {
+	b.Run("framelog=off", func(b *testing.B) { benchUplinkPipeline(b, false) })
+	b.Run("framelog=on", func(b *testing.B) { benchUplinkPipeline(b, true) })
+}
+
+// benchUplinkPipeline runs the pipeline, with the frame log fed by the
+// network layer when frames is set.
+func benchUplinkPipeline(b *testing.B, frames bool) {
 	const nDev = 1000
 	devs := make([]device.Device, nDev)
 	for i := range devs {
@@ -67,8 +75,14 @@ func BenchmarkUplinkPipeline(b *testing.B) {
 	br := newBridge()
 	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0", QueueSize: 8192}, OnTxAck: br.onTxAck, Registerer: metrics})
 	require.NoError(b, err)
-	ns, err := network.NewServer(network.Options{Devices: reg, StatePath: b.TempDir() + "/network.db",
-		Sender: br, Handler: handler, Config: network.Config{QueueSize: 8192, DedupWindow: 50 * time.Millisecond}, Registerer: metrics})
+	opts := network.Options{Devices: reg, StatePath: b.TempDir() + "/network.db",
+		Sender: br, Handler: handler, Config: network.Config{QueueSize: 8192, DedupWindow: 50 * time.Millisecond}, Registerer: metrics}
+	if frames {
+		log, err := framelog.New(framelog.DefaultConfig(), nil)
+		require.NoError(b, err)
+		opts.Frames, br.frames, br.now = log, log, time.Now
+	}
+	ns, err := network.NewServer(opts)
 	require.NoError(b, err)
 	defer ns.Close()
 	br.udp, br.net = udp, ns

@@ -9,8 +9,10 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/basicstation"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // bridge connects the packet forwarder protocol to the network layer: rxpk
@@ -22,6 +24,10 @@ type bridge struct {
 	// station is the Basics Station LNS, nil when off; a downlink for a
 	// router connected there goes there.
 	station *basicstation.Server
+	// frames hears each downlink handed to a gateway and its TX_ACK (the
+	// frame log), dated by now (the daemon's clock); nil: nobody.
+	frames *framelog.Log
+	now    func() time.Time
 
 	mu      sync.Mutex
 	pending map[tokenKey]pendingID
@@ -85,7 +91,22 @@ func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
 		}
 	}
 	b.pending[tokenKey{d.GatewayID, token}] = pendingID{id: d.ID, sent: now}
+	if b.frames != nil {
+		b.frames.ObserveFrame(downlinkEvent(d, b.now()))
+	}
 	return nil
+}
+
+// downlinkEvent is the frame log's record of a downlink handed to its
+// gateway.
+func downlinkEvent(d network.Downlink, at time.Time) uplink.FrameEvent {
+	ev := uplink.FrameEvent{Time: at, Direction: uplink.Down, Gateways: []uplink.FrameGateway{{ID: d.GatewayID.String()}},
+		DataRate: d.DataRate, Frequency: d.Frequency, Size: len(d.PHYPayload), Result: uplink.ResultSent, DownlinkID: d.ID}
+	if d.DevEUI != (lorawan.EUI64{}) {
+		ev.DevEUI = d.DevEUI.String()
+	}
+	ev.ReadHeader(d.PHYPayload)
+	return ev
 }
 
 // onTxAck runs on the UDP receive goroutine; network.HandleTxAck never blocks.
@@ -96,5 +117,8 @@ func (b *bridge) onTxAck(ev semtechudp.TxAckEvent) {
 	b.mu.Unlock()
 	if ok {
 		b.net.HandleTxAck(p.id, ev.Err)
+		if b.frames != nil {
+			b.frames.ObserveTxAck(ev.GatewayID.String(), p.id, ev.Err)
+		}
 	}
 }

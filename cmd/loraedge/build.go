@@ -12,10 +12,12 @@ import (
 	"github.com/loraedge/loraedge/internal/codec/all"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/gauge"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
 	"github.com/loraedge/loraedge/internal/ingest"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
@@ -37,6 +39,9 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 		cfg.Alert = demoAlerts(cfg.Alert)
 	}
 	d := &daemon{cfg: cfg, log: newLogger(cfg.Log, logw), metrics: prometheus.NewRegistry(), notify: sdnotify.New()}
+	if cfg.Simulator.Enabled {
+		d.simClock.Store(sim.NewClock(simStart(cfg.Simulator.Scenario), cfg.Simulator.Speed))
+	}
 	if err := d.build(); err != nil {
 		if d.net != nil {
 			d.net.Close()
@@ -82,6 +87,9 @@ func (d *daemon) build() (err error) {
 		// the others and the configured ones still work.
 		d.log.Error("some API-managed devices could not be loaded", "err", err)
 	}
+	if d.frames, err = framelog.New(cfg.FrameLog, d.metrics); err != nil {
+		return err
+	}
 	d.observers = &observerFanout{}
 	if cfg.Simulator.Enabled {
 		// A newcomer running `make run` sees the values arrive.
@@ -89,13 +97,14 @@ func (d *daemon) build() (err error) {
 	}
 	d.gauges = gauge.New(cfg.Sites)
 	d.ingest, err = ingest.New(ingest.Options{
-		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers},
+		Devices: d.devices, Profiles: d.profiles, Store: d.store, Observers: []ingest.Observer{d.observers}, Results: d.frames,
 		Derive: d.gauges, Logger: d.log, Registerer: d.metrics,
 	})
 	if err != nil {
 		return err
 	}
 	d.bridge = newBridge()
+	d.bridge.frames, d.bridge.now = d.frames, d.now
 	d.uplinks = &uplinkFanout{hs: []uplink.Handler{d.ingest}}
 	d.udp, err = semtechudp.NewServer(semtechudp.Options{
 		Config:     cfg.UDP,
@@ -118,6 +127,7 @@ func (d *daemon) build() (err error) {
 		KEK:        kek,
 		Sender:     d.bridge,
 		Handler:    d.uplinks,
+		Frames:     d.frames,
 		Logger:     d.log,
 		Registerer: d.metrics,
 	})
@@ -155,6 +165,7 @@ func (d *daemon) build() (err error) {
 			Roads:    d.roadForecasts(),
 			Civil:    d.civilService(),
 			Datex2:   datex2Publisher{cfg: cfg.Datex2, sites: cfg.Sites, devices: d.devices.List, last: d.store, now: d.now},
+			Frames:   d.frames,
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})
@@ -238,7 +249,8 @@ func loadProfiles(c config.Config) (*profile.Set, error) {
 			continue
 		}
 		if _, ok := set.Get(d.Profile); !ok {
-			errs = append(errs, fmt.Errorf("devices[%d].profile: unknown firmware profile %q", i, d.Profile))
+			errs = append(errs, fmt.Errorf("devices[%d].profile: unknown firmware profile %q%s", i, d.Profile,
+				inputerr.Suggest(d.Profile, set.IDs(), "vendor/model")))
 		}
 	}
 	return set, errors.Join(errs...)

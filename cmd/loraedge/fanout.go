@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 
@@ -70,7 +69,7 @@ func (l liveLog) Observe(ms []measurement.Measurement) {
 		if _, ok := byDev[m.Device]; !ok {
 			order = append(order, m.Device)
 		}
-		byDev[m.Device] = append(byDev[m.Device], fmt.Sprintf("%s=%.4g%s", m.Quantity, m.Value, unitSuffix(m.Unit)))
+		byDev[m.Device] = append(byDev[m.Device], string(m.Quantity)+"="+measurement.FormatValue(m.Value)+unitSuffix(m.Unit))
 	}
 	for _, dev := range order {
 		l.log.Info("stored", "component", "ingest", "dev_eui", dev, "values", strings.Join(byDev[dev], " "))

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/uplink"
 )
 
@@ -54,4 +57,16 @@ func TestUplinkFanoutDurability(t *testing.T) {
 	reported = nil
 	require.NoError(t, (&uplinkFanout{hs: []uplink.Handler{plain}}).HandleUplinkDurable(ctx, uplink.Uplink{}, done))
 	assert.Equal(t, []error{nil}, reported, "nothing stores: durable at once")
+}
+
+// The live log prints values in plain decimal: a meter at 412,800 kWh is
+// not 4.128e+05kWh.
+func TestLiveLogPlainDecimal(t *testing.T) {
+	var b strings.Builder
+	l := liveLog{slog.New(slog.NewTextHandler(&b, nil))}
+	l.Observe([]measurement.Measurement{
+		{Device: "4c4553494d030001", Quantity: "energy_active_import", Value: 412800, Unit: "kWh"},
+		{Device: "4c4553494d030001", Quantity: "battery_voltage", Value: 3.6091, Unit: "V"},
+	})
+	assert.Contains(t, b.String(), `values="energy_active_import=412800kWh battery_voltage=3.609V"`)
 }

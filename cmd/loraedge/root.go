@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +57,9 @@ func newRootCmd(e env) *cobra.Command {
 		newReportCmd(e),
 		newStoreCmd(e),
 		newAlertsCmd(e),
+		newFramesCmd(e),
+		newDevicesCmd(e),
+		newProfilesCmd(e),
 		newBenchCmd(e),
 		newDatex2Cmd(e),
 	)
@@ -114,7 +118,13 @@ func newValidateCmd(e env) *cobra.Command {
 			// Every stage runs whatever the one before found: decoding and
 			// checks (both in Load), then the firmware profiles.
 			c, err := config.Load(config.Source{File: args[0], Env: environ})
-			if _, perr := loadProfiles(c); perr != nil {
+			set, perr := loadProfiles(c)
+			if set != nil {
+				// The profiles' own examples (imported from a device
+				// repository) must still decode as their vendor said.
+				perr = errors.Join(append([]error{perr}, set.SelfTest()...)...)
+			}
+			if perr != nil {
 				if err == nil {
 					err = fmt.Errorf("%s: invalid configuration:\n%w", args[0], perr)
 				} else {

@@ -21,6 +21,7 @@ import (
 	"github.com/loraedge/loraedge/internal/basicstation"
 	"github.com/loraedge/loraedge/internal/config"
 	"github.com/loraedge/loraedge/internal/device"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/gauge"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
@@ -139,6 +140,7 @@ type daemon struct {
 	sta       *sensorthings.Sink
 	uplinks   *uplinkFanout
 	observers *observerFanout
+	frames    *framelog.Log
 	alerts    *alert.Engine
 	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
 	measures  measureOnce     // energy measures of the configuration and the API
@@ -246,37 +248,48 @@ func (d *daemon) run(ctx context.Context) error {
 }
 
 // runSimulator plays the scenario again and again, a week later each time,
-// so that `make run` keeps showing data. The first run is placed in the
-// current week (same weekday and hour as the scenario's own start), so the
-// web page's "last hours" views show it.
+// so that `make run` keeps showing data. Each run plays on the clock the
+// daemon judges time by (see simStart and now).
 func (d *daemon) runSimulator(ctx context.Context) error {
-	sc, _ := sim.LookupScenario(d.cfg.Simulator.Scenario)
 	const week = 7 * 24 * time.Hour
-	start := sc.Start
-	if now := time.Now(); now.After(start) {
-		start = start.Add(now.Sub(start) / week * week)
-	}
+	clock := d.simClock.Load()
 	for ctx.Err() == nil {
 		s, err := sim.New(sim.Options{
 			Target: reachable(d.udp.LocalAddr()),
 			Config: d.cfg.Simulator,
-			Start:  start,
+			Start:  clock.Start(),
+			Clock:  clock,
 			Logger: d.log,
 		})
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)
 		}
-		d.simClock.Store(s.Clock())
 		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("simulator: %w", err)
 		}
-		start = start.Add(week)
+		clock = sim.NewClock(clock.Start().Add(week), d.cfg.Simulator.Speed)
+		d.simClock.Store(clock)
 	}
 	return nil
 }
 
+// simStart is where the simulator's first run starts on its virtual clock:
+// in the current week (same weekday and hour as the scenario's own
+// start), so the web page's "last hours" views show it.
+func simStart(scenario string) time.Time {
+	const week = 7 * 24 * time.Hour
+	sc, _ := sim.LookupScenario(scenario)
+	start := sc.Start
+	if now := time.Now(); now.After(start) {
+		start = start.Add(now.Sub(start) / week * week)
+	}
+	return start
+}
+
 // now is the daemon's clock for time-driven logic (alerts): the
-// simulator's virtual clock while it runs, else the wall clock.
+// simulator's virtual clock under the simulator (set from the start, so
+// that no rule ever compares virtual data times with the wall clock),
+// else the wall clock.
 func (d *daemon) now() time.Time {
 	if c := d.simClock.Load(); c != nil {
 		return c.Now()

@@ -5,10 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/alert/notify"
+	"github.com/loraedge/loraedge/internal/inputerr"
 )
 
 // List returns the alerts matching f, most urgent first.
@@ -47,7 +50,7 @@ func (e *Engine) Acknowledge(id, who string, at time.Time) error {
 	defer e.mu.Unlock()
 	a, ok := e.alerts[id]
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrNotFound, id)
+		return fmt.Errorf("%w: %s%s", ErrNotFound, id, inputerr.Suggest(id, slices.Sorted(maps.Keys(e.alerts)), "rule/subject"))
 	}
 	if a.State != StateFiring {
 		return fmt.Errorf("%w: %s is %s", ErrState, id, a.State)

@@ -3,11 +3,13 @@ package alert
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/alert/notify"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/measurement"
 )
 
@@ -267,7 +269,7 @@ func (c Config) Validate() error {
 	checkRecv := func(p string, list []string) {
 		for _, n := range list {
 			if !names[n] {
-				ps.add("%s: unknown receiver %q", p, n)
+				ps.add("%s: unknown receiver %q%s", p, n, inputerr.Suggest(n, slices.Sorted(maps.Keys(names)), ""))
 			}
 		}
 	}

@@ -190,7 +190,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, now: opts.Now,
-		env:      &facts{devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads, cal: opts.Calendar, outdoor: opts.OutdoorSensors},
+		env:      &facts{now: opts.Now, devs: opts.Devices, profiles: opts.Profiles, gws: opts.Gateways, du: opts.Disk, budget: opts.DiskBudget, roads: opts.Roads, cal: opts.Calendar, outdoor: opts.OutdoorSensors},
 		log:      opts.Logger.With("component", "alert"),
 		queue:    make(chan []measurement.Measurement, cfg.QueueSize),
 		retick:   make(chan time.Duration, 1),

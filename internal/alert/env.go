@@ -29,6 +29,7 @@ type devInfo struct {
 // configuration. Reload swaps sites and loc under the engine's lock; the
 // rest never changes, so building rules may read it without the lock.
 type facts struct {
+	now      func() time.Time
 	devs     Devices
 	profiles Profiles
 	gws      Gateways
@@ -45,6 +46,7 @@ type facts struct {
 var _ env = (*facts)(nil)
 
 func (f *facts) location() *time.Location     { return f.loc }
+func (f *facts) clock() time.Time             { return f.now() }
 func (f *facts) gateways() Gateways           { return f.gws }
 func (f *facts) roadForecasts() RoadForecasts { return f.roads }
 func (f *facts) disk() (DiskUsage, int64)     { return f.du, f.budget }

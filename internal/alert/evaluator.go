@@ -32,6 +32,7 @@ type persister interface {
 type env interface {
 	labels(r *rule, d *devInfo, siteID string) map[string]string
 	location() *time.Location
+	clock() time.Time // the engine's clock (Options.Now)
 	devices() []devInfo
 	gateways() Gateways           // nil when not wired
 	disk() (DiskUsage, int64)     // nil when not wired; the default budget

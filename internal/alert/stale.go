@@ -20,6 +20,14 @@ func init() {
 // staleEval: a device that sent nothing for Factor x its profile's uplink
 // interval. Data coming back resolves the stale alert; it never clears any
 // other alert.
+//
+// A device's silence is measured on the data's own clock (the newest time
+// any device reported) while others still report, plus the time the whole
+// network has been quiet on the engine's clock. Data runs behind the
+// engine's clock by the pipeline's delay, which under the simulator's
+// virtual clock (600 virtual seconds per real one) is many minutes on a
+// loaded machine: comparing a device's data time with the engine's clock
+// would call every device silent whenever the pipeline lags.
 type staleEval struct {
 	env    env
 	r      *rule
@@ -30,8 +38,19 @@ type staleEval struct {
 }
 
 type staleState struct {
-	Start time.Time            `json:"start"`
-	Last  map[string]time.Time `json:"last"`
+	// Start is when the rule began watching (engine clock).
+	Start time.Time `json:"start"`
+	// Last is each device's newest data time.
+	Last map[string]time.Time `json:"last"`
+	// First and Newest are the oldest and newest data time seen from any
+	// device since Start: the data clock.
+	First  time.Time `json:"first,omitzero"`
+	Newest time.Time `json:"newest,omitzero"`
+	// Heard is when data last arrived from any device (engine clock).
+	Heard time.Time `json:"heard,omitzero"`
+	// StartData is the data clock at Start, from which a device that
+	// never sent is silent.
+	StartData time.Time `json:"start_data,omitzero"`
 }
 
 func (s *staleEval) limit(d devInfo) time.Duration {
@@ -43,20 +62,62 @@ func (s *staleEval) limit(d devInfo) time.Duration {
 }
 
 func (s *staleEval) observe(d devInfo, ms []measurement.Measurement) []condition {
+	now := s.env.clock()
 	last := s.st.Last[d.EUI]
 	for _, m := range ms {
-		if m.Time.After(last) || rewound(last, m.Time) {
-			last = m.Time
+		// A time ahead of the engine's clock (a device clock that runs
+		// fast) must not move the data clock past everyone else.
+		t := m.Time
+		if t.After(now) {
+			t = now
+		}
+		if t.After(last) || rewound(last, t) {
+			last = t
 		}
 	}
+	if rewound(s.st.Newest, last) {
+		// A replayed simulation: its clock starts over, so does the rule.
+		s.st = staleState{Start: now, Last: map[string]time.Time{}}
+	}
 	s.st.Last[d.EUI] = last
+	if s.st.First.IsZero() || last.Before(s.st.First) {
+		s.st.First = last
+	}
+	if last.After(s.st.Newest) {
+		s.st.Newest = last
+	}
+	s.st.Heard = now
 	s.chg = true
 	return []condition{{Subject: d.EUI, Labels: s.env.labels(s.r, &d, ""), At: last, Active: false}}
 }
 
+// age is how long device eui has been silent: on the data clock since its
+// last data (or since the rule started, if it never sent), plus
+// the network's quiet time on the engine's clock.
+func (s *staleEval) age(eui string, now time.Time) (time.Duration, bool) {
+	last, seen := s.st.Last[eui]
+	if s.st.Heard.IsZero() {
+		// Nothing heard since the rule started, or a state saved before
+		// the data clock existed: the engine's clock alone.
+		ref := s.st.Start
+		if seen {
+			ref = last
+		}
+		return now.Sub(ref), seen
+	}
+	ref := last
+	if !seen {
+		ref = s.st.StartData
+		if ref.IsZero() {
+			ref = s.st.First
+		}
+	}
+	return max(0, s.st.Newest.Sub(ref)) + max(0, now.Sub(s.st.Heard)), seen
+}
+
 func (s *staleEval) tick(now time.Time) []condition {
 	if s.st.Start.IsZero() {
-		s.st.Start = now
+		s.st.Start, s.st.StartData = now, s.st.Newest
 		s.chg = true
 	}
 	var out []condition
@@ -64,12 +125,7 @@ func (s *staleEval) tick(now time.Time) []condition {
 		if !s.r.selects(d) {
 			continue
 		}
-		last, seen := s.st.Last[d.EUI]
-		ref := last
-		if !seen {
-			ref = s.st.Start
-		}
-		age := now.Sub(ref)
+		age, seen := s.age(d.EUI, now)
 		lim := s.limit(d)
 		if age <= lim {
 			continue
@@ -78,7 +134,7 @@ func (s *staleEval) tick(now time.Time) []condition {
 			Value: age.Minutes(), Values: map[string]float64{"age_min": age.Minutes(), "limit_min": lim.Minutes()},
 			Info: map[string]string{}}
 		if seen {
-			c.Info["last_seen"] = last.Format(time.RFC3339)
+			c.Info["last_seen"] = s.st.Last[d.EUI].Format(time.RFC3339)
 		}
 		out = append(out, c)
 	}

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/brocaar/lorawan"
@@ -27,8 +29,10 @@ import (
 	"github.com/loraedge/loraedge/internal/datex2"
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/framelog"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/influx"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/mosmix"
 	"github.com/loraedge/loraedge/internal/mqtt"
 	"github.com/loraedge/loraedge/internal/mqttin"
@@ -60,6 +64,7 @@ type Config struct {
 	Energy    energy.Config     `mapstructure:"energy"`
 	Calendar  calendar.Config   `mapstructure:"calendar"`
 	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
+	FrameLog  framelog.Config   `mapstructure:"frame_log"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
 	OpenData  OpenData          `mapstructure:"opendata"`
@@ -118,6 +123,7 @@ func Default() Config {
 		BasicStation: basicstation.DefaultConfig(),
 		SensorThings: sensorthings.DefaultConfig(),
 		Datex2:       datex2.DefaultConfig(),
+		FrameLog:     framelog.DefaultConfig(),
 	}
 }
 
@@ -200,6 +206,9 @@ func (c Config) Validate() error {
 	if err := c.Roadcast.Validate(); err != nil {
 		add("roadcast", "%v", err)
 	}
+	if err := c.FrameLog.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {
 		for _, err := range flatten(s.Validate()) {
@@ -227,7 +236,7 @@ func (c Config) Validate() error {
 		}
 		seen[d.DevEUI] = true
 		if d.Site != "" && !siteIDs[d.Site] {
-			add(fmt.Sprintf("devices[%d].site", i), "unknown site %q", d.Site)
+			add(fmt.Sprintf("devices[%d].site", i), "unknown site %q%s", d.Site, inputerr.Suggest(d.Site, slices.Sorted(maps.Keys(siteIDs)), ""))
 		}
 	}
 	return errors.Join(errs...)

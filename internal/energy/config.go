@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/loraedge/loraedge/internal/site"
 )
@@ -600,12 +601,18 @@ func (c Config) ValidateRefs(sites []site.Site) error {
 	for _, s := range sites {
 		kind[s.ID] = s.Kind
 	}
+	var buildings []string
+	for _, s := range sites {
+		if s.Kind == site.Building {
+			buildings = append(buildings, s.ID)
+		}
+	}
 	var errs []error
 	check := func(path, id string) {
 		switch k, ok := kind[id]; {
 		case id == "":
 		case !ok:
-			errs = append(errs, fmt.Errorf("energy.%s: unknown site %q", path, id))
+			errs = append(errs, fmt.Errorf("energy.%s: unknown site %q%s", path, id, inputerr.Suggest(id, buildings, "")))
 		case k != site.Building:
 			errs = append(errs, fmt.Errorf("energy.%s: site %q is a %s, not a building", path, id, k))
 		}

@@ -182,10 +182,10 @@ func TestValidateRefs(t *testing.T) {
 	}
 	err := c.ValidateRefs(sites)
 	require.Error(t, err)
-	assert.Equal(t, `energy.meters[1].site: unknown site "nowhere"
+	assert.Equal(t, `energy.meters[1].site: unknown site "nowhere" (closest: schule)
 energy.meters[2].site: site "k23" is a road, not a building
-energy.sites[1].id: unknown site "gone"
-energy.tariffs[1].site: unknown site "gone"`, err.Error())
+energy.sites[1].id: unknown site "gone" (closest: schule)
+energy.tariffs[1].site: unknown site "gone" (closest: schule)`, err.Error())
 	assert.NoError(t, goldenConfig().ValidateRefs(goldenSites))
 	_, err = New(Options{Config: c, Sites: sites})
 	assert.Error(t, err)

@@ -3,8 +3,10 @@ package energy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -182,7 +184,7 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 	want := map[string]bool{}
 	for _, s := range req.Sites {
 		if _, ok := e.sites[s]; !ok {
-			return nil, fmt.Errorf("energy report: unknown site %q", s)
+			return nil, fmt.Errorf("energy report: unknown site %q%s", s, inputerr.Suggest(s, slices.Sorted(maps.Keys(e.sites)), ""))
 		}
 		want[s] = true
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -186,7 +185,7 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	d, ok := s.opts.Devices.Get(eui)
 	if !ok {
-		return notFound("no device " + eui.String())
+		return s.noDevice(eui)
 	}
 	writeJSON(w, http.StatusOK, s.view(d))
 	return nil
@@ -228,7 +227,7 @@ func (s *Server) saveDevice(w http.ResponseWriter, d device.Device, status int) 
 		// Profile existence: asking for a command that cannot exist tells
 		// an unknown profile from a known one.
 		if _, err := s.opts.Downlinks.Downlink(d.Profile, "\x00", nil); errors.Is(err, profile.ErrUnknownProfile) {
-			return badRequest("unknown firmware profile "+strconv.Quote(d.Profile), err)
+			return badRequest("unknown firmware profile "+strings.TrimPrefix(err.Error(), profile.ErrUnknownProfile.Error()+" "), err)
 		}
 	}
 	if err := s.opts.Devices.Add(d); err != nil {
@@ -299,7 +298,7 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch err := s.opts.Devices.Remove(eui); {
 	case errors.Is(err, device.ErrNotFound):
-		return notFound("no device " + eui.String())
+		return s.noDevice(eui)
 	case errors.Is(err, device.ErrManaged):
 		return &Error{Status: http.StatusConflict, Code: "managed_by_config", Message: "this device is listed in the configuration file; remove it there"}
 	case err != nil:
@@ -514,7 +513,7 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 	}
 	d, ok := s.opts.Devices.Get(eui)
 	if !ok {
-		return notFound("no device " + eui.String())
+		return s.noDevice(eui)
 	}
 	var in downlinkInput
 	if err := decodeJSON(r, &in); err != nil {

@@ -74,7 +74,7 @@ func (s *Server) deviceMAC(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, ok := s.opts.Devices.Get(eui); !ok {
-		return notFound("no device " + eui.String())
+		return s.noDevice(eui)
 	}
 	v, ok := s.macView(eui)
 	if !ok {

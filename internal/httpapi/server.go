@@ -52,6 +52,7 @@ type Options struct {
 	Roads     RoadForecaster
 	Civil     CivilService
 	Datex2    Datex2Publisher
+	Frames    FrameLog
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -218,7 +219,11 @@ func (s *Server) handle(pattern string, acc access, h func(w http.ResponseWriter
 			}
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
+			limit := s.opts.MaxBodyBytes
+			if n, ok := bodyLimits[pattern]; ok {
+				limit = n
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		if err := h(sw, r); err != nil {
 			s.writeError(sw, r, err)
@@ -353,6 +358,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/sites", readAccess, s.listSites)
 	s.handle("GET /api/v1/devices", readAccess, s.listDevices)
 	s.handle("POST /api/v1/devices", adminAccess, s.createDevice)
+	s.handle("POST /api/v1/devices:import", adminAccess, s.importDevices)
 	s.handle("GET /api/v1/devices/{dev_eui}", readAccess, s.getDevice)
 	s.handle("PUT /api/v1/devices/{dev_eui}", adminAccess, s.putDevice)
 	s.handle("DELETE /api/v1/devices/{dev_eui}", adminAccess, s.deleteDevice)
@@ -378,6 +384,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/opendata/{key...}", readAccess, s.openDataSeries)
 	s.handle("GET /api/v1/datex2/measured", readAccess, s.datex2("measured"))
 	s.handle("GET /api/v1/datex2/sites", readAccess, s.datex2("sites"))
+	s.handle("GET /api/v1/frames", readAccess, s.listFrames)
+	s.handle("GET /api/v1/frames/stream", readAccess, s.streamFrames)
 	// The fallbacks below match every method: a known path asked with
 	// a method it does not serve answers 405 with Allow, not 404.
 	s.handle("/api/", public, func(w http.ResponseWriter, r *http.Request) error {

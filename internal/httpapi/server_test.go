@@ -205,6 +205,8 @@ func TestRoutes(t *testing.T) {
 		{"mac unknown device", "GET", "/api/v1/devices/0000000000000009/mac", readTok, "", 404, []string{"no device"}, nil},
 		{"device bad eui", "GET", "/api/v1/devices/xyz", readTok, "", 400, []string{"16 hex digits"}, nil},
 		{"device unknown", "GET", "/api/v1/devices/0000000000000009", readTok, "", 404, nil, nil},
+		{"device typo names the closest", "GET", "/api/v1/devices/" + cfgEUI.String()[:15] + "9", readTok, "", 404, []string{"no device " + cfgEUI.String()[:15] + "9 (ids are 16 hex digits; closest: " + cfgEUI.String()}, nil},
+		{"create typo profile names the closest", "POST", "/api/v1/devices", adminTok, `{"dev_eui":"70b3d57ed0000003","activation":"external","profile":"generic/road_station"}`, 400, []string{`unknown firmware profile \"generic/road_station\" (ids are vendor/model; closest: generic/road-station`}, nil},
 		{"create needs admin", "POST", "/api/v1/devices", readTok, newDev, 403, []string{"only read"}, nil},
 		{"create", "POST", "/api/v1/devices", adminTok, newDev, 201, []string{"generic/valve-actuator"}, []string{"nwk_s_key"}},
 		{"mac without session", "GET", "/api/v1/devices/70b3d57ed0000002/mac", readTok, "", 404, []string{"no network session"}, nil},

@@ -51,6 +51,20 @@ type Deriver interface {
 	Derive(site string, ms []measurement.Measurement) []measurement.Measurement
 }
 
+// ResultObserver hears what became of each uplink: stored, decode error
+// and its message, nothing to store (the daemon's frame log). It must not
+// block.
+type ResultObserver interface {
+	ObserveResult(devEUI string, fcnt uint32, result, reason string)
+}
+
+// result tells Options.Results about up.
+func (i *Ingester) result(up uplink.Uplink, result, reason string) {
+	if i.opts.Results != nil {
+		i.opts.Results.ObserveResult(up.DevEUI.String(), up.FCnt, result, reason)
+	}
+}
+
 // ErrQueueFull is returned by HandleUplink when the uplink was dropped.
 var ErrQueueFull = errors.New("ingest: queue full, uplink dropped")
 
@@ -62,6 +76,8 @@ type Options struct {
 	Observers []Observer
 	// Derive, when set, derives measurements for devices with a site.
 	Derive Deriver
+	// Results hears what became of each uplink (nil: nobody).
+	Results ResultObserver
 	// QueueSize bounds the uplinks waiting to be decoded and stored (4096).
 	QueueSize int
 	// BatchSize is the most uplinks one worker stores in one Append (512).
@@ -218,6 +234,7 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 	var ms []measurement.Measurement
 	var received []time.Time
 	var dones []func(error)
+	var ups []uplink.Uplink
 	n := 0
 	for _, q := range batch {
 		got, ok := i.decode(q.up)
@@ -229,6 +246,7 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 		}
 		ms = append(ms, got...)
 		n++
+		ups = append(ups, q.up)
 		if len(q.up.RxInfo) > 0 {
 			received = append(received, firstReception(q.up.RxInfo))
 		}
@@ -243,6 +261,9 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 		i.appendErrors.Inc()
 		i.uplinks.WithLabelValues("store_error").Add(float64(n))
 		i.log.Error("store append failed", "measurements", len(ms), "uplinks", n, "err", err)
+		for _, up := range ups {
+			i.result(up, uplink.ResultStoreError, err.Error())
+		}
 		for _, d := range dones {
 			d(err)
 		}
@@ -258,6 +279,9 @@ func (i *Ingester) store(ctx context.Context, batch []queued, pending *sync.Wait
 			d(nil)
 		}
 		i.uplinks.WithLabelValues("stored").Add(float64(n))
+		for _, up := range ups {
+			i.result(up, uplink.ResultStored, "")
+		}
 		i.stored.Add(float64(len(ms)))
 		now := time.Now()
 		for _, r := range received {
@@ -288,6 +312,11 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 	if dev.Profile == "" || up.FPort == 0 || len(up.Payload) == 0 && up.MAC != nil {
 		if len(ms) == 0 {
 			i.uplinks.WithLabelValues("no_profile").Inc()
+			reason := "FPort 0 or no payload"
+			if dev.Profile == "" {
+				reason = "the device has no firmware profile"
+			}
+			i.result(up, uplink.ResultNoPayload, reason)
 			return nil, false
 		}
 	} else {
@@ -296,6 +325,7 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 			i.uplinks.WithLabelValues("decode_error").Inc()
 			i.decodeErrors.WithLabelValues(dev.Profile).Inc()
 			i.log.Warn("payload not decoded", "dev_eui", eui, "profile", dev.Profile, "f_port", up.FPort, "f_cnt", up.FCnt, "err", err)
+			i.result(up, uplink.ResultDecodeError, err.Error())
 			if len(ms) == 0 {
 				return nil, false
 			}

@@ -57,6 +57,16 @@ type txPlan struct {
 	rx1By   time.Time
 }
 
+// forDevice names the device in the plan's downlinks (for the frame log).
+func (p *txPlan) forDevice(eui lorawan.EUI64) {
+	p.rx1.DevEUI = eui
+	if p.rx2 != nil {
+		rx2 := *p.rx2
+		rx2.DevEUI = eui
+		p.rx2 = &rx2
+	}
+}
+
 func (b *batch) touch(ss *session) {
 	b.mutations = true
 	if _, ok := b.dirtySet[ss]; ok {
@@ -81,19 +91,22 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 		if err != nil {
 			s.log.Error("commit failed, frames of this batch are not handed on", "err", err, "frames", len(due))
 			s.rollback(b)
-			for _, o := range b.outs {
+			for i, o := range b.outs {
 				if o.up != nil || len(o.tx) > 0 || o.result == resultOK {
 					o.result, o.up, o.tx = resultStoreError, nil, nil
 				}
 				s.count(o)
+				s.observeFrame(due[i], o)
 			}
 			return
 		}
 	}
-	for _, o := range b.outs {
+	for i, o := range b.outs {
 		s.count(o)
+		s.observeFrame(due[i], o)
 		s.handOn(ctx, o)
 		for _, p := range o.tx {
+			p.forDevice(o.devEUI)
 			if p.ack {
 				s.sendAck(ctx, o.devEUI, p)
 			} else {

@@ -41,8 +41,8 @@ type Downlink struct {
 	// Server.HandleTxAck with the gateway's TX_ACK result.
 	ID        uint64
 	GatewayID lorawan.EUI64
-	// DevEUI is the device the frame is for; Basics Station routers
-	// need it to confirm the transmission.
+	// DevEUI is the device the frame is for (zero when not known): Basics
+	// Station routers need it to confirm the transmission, logs name it.
 	DevEUI         lorawan.EUI64
 	PHYPayload     []byte
 	Frequency      uint32 // Hz
@@ -99,6 +99,7 @@ type Options struct {
 
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
 	Handler uplink.Handler // nil: uplinks are dropped after verification
+	Frames  FrameObserver  // nil: no frame log
 
 	DownlinkQueueSize int // per device, 16
 	// TickInterval is how often the loop looks for dedup windows that have

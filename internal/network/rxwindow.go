@@ -91,8 +91,8 @@ func (s *Server) classCWindow(ss *session, phy []byte) (Downlink, error) {
 	}
 	freq := s.rx2Freq(ss) // as the device acknowledged it
 	return Downlink{
-		GatewayID:      ss.LastGateway,
 		DevEUI:         ss.DevEUI,
+		GatewayID:      ss.LastGateway,
 		PHYPayload:     phy,
 		Frequency:      freq,
 		DataRate:       drs,

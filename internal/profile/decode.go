@@ -8,6 +8,7 @@ import (
 
 	firmwareprofiles "github.com/loraedge/loraedge/firmware-profiles"
 	"github.com/loraedge/loraedge/internal/codec"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/measurement"
 )
 
@@ -18,7 +19,7 @@ func dirFS(dir string) fs.FS { return os.DirFS(dir) }
 func (s *Set) Decode(id string, in codec.Input, dev string) ([]measurement.Measurement, codec.Result, error) {
 	p, ok := s.profiles[id]
 	if !ok {
-		return nil, codec.Result{}, fmt.Errorf("%w %q", ErrUnknownProfile, id)
+		return nil, codec.Result{}, s.unknown(id)
 	}
 	return p.Decode(in, dev)
 }
@@ -86,7 +87,7 @@ func (p *Profile) Command(name string) (Command, bool) {
 func (s *Set) Downlink(id, name string, args map[string]float64) (Downlink, error) {
 	p, ok := s.profiles[id]
 	if !ok {
-		return Downlink{}, fmt.Errorf("%w %q", ErrUnknownProfile, id)
+		return Downlink{}, s.unknown(id)
 	}
 	return p.Downlink(name, args)
 }
@@ -121,4 +122,11 @@ func LoadDefault(reg *codec.Registry, dir string) (*Set, error) {
 		srcs = append(srcs, Source{FS: dirFS(dir), Name: dir})
 	}
 	return Load(reg, srcs...)
+}
+
+// unknown is the error for a profile id the set lacks: it says the form of
+// ids and names the closest ones, as an operator who typed
+// "elsys-ers-co2" needs to hear.
+func (s *Set) unknown(id string) error {
+	return fmt.Errorf("%w %q%s", ErrUnknownProfile, id, inputerr.Suggest(id, s.IDs(), "vendor/model"))
 }

@@ -58,6 +58,8 @@ type Profile struct {
 	// configuration; 0 if the profile does not state one.
 	UplinkInterval time.Duration
 	Commands       []Command
+	// Tests are the profile's example payloads (see SelfTest).
+	Tests []Test
 
 	decoder codec.Decoder
 	byField map[string][]int // field -> indexes into Mappings
@@ -272,6 +274,7 @@ type file struct {
 	UplinkInterval string        `yaml:"uplink_interval"`
 	Measurements   []fileMapping `yaml:"measurements"`
 	Downlinks      []fileCommand `yaml:"downlinks"`
+	Tests          []fileTest    `yaml:"tests"`
 }
 
 type fileMapping struct {
@@ -532,6 +535,8 @@ func Parse(id, name string, data []byte, reg *codec.Registry) (*Profile, error) 
 		seen[c.Name] = true
 		p.Commands = append(p.Commands, c)
 	}
+
+	p.Tests = parseTests(pr, f.Tests)
 
 	if err := errors.Join(pr.sorted()...); err != nil {
 		return nil, err

@@ -11,12 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/energy"
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/site"
 )
 
@@ -112,7 +115,7 @@ func Energy(ctx context.Context, src energy.Source, opts energy.Options, req Ene
 	}
 	for _, s := range req.Sites {
 		if !known[s] {
-			return nil, fmt.Errorf("%w: unknown site %q", ErrInvalid, s)
+			return nil, fmt.Errorf("%w: unknown site %q%s", ErrInvalid, s, inputerr.Suggest(s, slices.Sorted(maps.Keys(known)), ""))
 		}
 	}
 	switch req.Format {

@@ -239,6 +239,8 @@ func TestEnergyFromStore(t *testing.T) {
 	_, err = Energy(ctx, src, opts, EnergyRequest{From: "2026-01-01", To: "2026-01-31", Sites: []string{"nowhere"}}, &bytes.Buffer{})
 	assert.ErrorIs(t, err, ErrInvalid)
 	assert.ErrorContains(t, err, "unknown site")
+	_, err = Energy(ctx, src, opts, EnergyRequest{From: "2026-01-01", To: "2026-01-31", Sites: []string{"gs-nrod"}}, &bytes.Buffer{})
+	assert.ErrorContains(t, err, `unknown site "gs-nrod" (closest: gs-nord`, "a typo is answered with the site meant")
 
 	// The service behind GET /api/v1/reports/energy.
 	svc := &Service{Source: src, Options: func() energy.Options { return opts }}

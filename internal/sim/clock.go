@@ -27,6 +27,9 @@ func newClock(start time.Time, speed float64, now func() time.Time) *Clock {
 	return &Clock{virtStart: start, realStart: now(), speed: speed, now: now}
 }
 
+// Start returns the virtual instant the clock started at.
+func (c *Clock) Start() time.Time { return c.virtStart }
+
 // Speed returns the virtual seconds per real second.
 func (c *Clock) Speed() float64 { return c.speed }
 

@@ -24,6 +24,10 @@ type Options struct {
 	Config Config
 	Logger *slog.Logger
 	Start  time.Time // virtual start; default per scenario
+	// Clock, if set, is the virtual clock the run plays on, so the caller
+	// can judge time on the same clock from the start (the daemon's alert
+	// engine). Nil: Run starts a clock at Start.
+	Clock *Clock
 
 	Duration          time.Duration // virtual length; default per scenario
 	KeepaliveInterval time.Duration // real; PULL_DATA period, default 10 s
@@ -167,11 +171,7 @@ func New(opts Options) (*Simulator, error) {
 		return nil, fmt.Errorf("sim: resolve target %q: %w", opts.Target, err)
 	}
 	sc := opts.scenario()
-	// The clock exists from here on, so that a caller may take it (the
-	// daemon's alert clock) before Run; it starts with New, and Run
-	// follows at once.
-	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{},
-		clock: NewClock(opts.Start, opts.Config.Speed)}
+	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}, clock: opts.Clock}
 	var saved persisted
 	if opts.StateFile != "" {
 		if saved, err = loadState(opts.StateFile); err != nil {
@@ -239,7 +239,8 @@ func Run(ctx context.Context, opts Options) error {
 	return s.Run(ctx)
 }
 
-// Clock returns the virtual clock of the run; it runs from New on.
+// Clock returns the virtual clock of the run: Options.Clock, else nil
+// before Run.
 func (s *Simulator) Clock() *Clock {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -257,7 +258,11 @@ func (s *Simulator) Run(ctx context.Context) error {
 		return errors.New("sim: Run called twice")
 	}
 	s.ran = true
-	clock := s.clock
+	clock := s.opts.Clock
+	if clock == nil {
+		clock = NewClock(s.opts.Start, s.opts.Config.Speed)
+	}
+	s.clock = clock
 	s.mu.Unlock()
 
 	log := s.opts.Logger

@@ -73,3 +73,26 @@ func (k *KV) ForEach(fn func(key, value []byte) error) error {
 		return b.ForEach(fn)
 	})
 }
+
+// PutAll stores every pair in one transaction: all of them, or none.
+func (k *KV) PutAll(pairs [][2][]byte) error {
+	err := k.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketKV).CreateBucketIfNotExists(k.name)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			if len(p[0]) == 0 {
+				return errors.New("empty key")
+			}
+			if err := b.Put(p[0], p[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("kv put all: %w", err)
+	}
+	return nil
+}

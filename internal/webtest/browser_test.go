@@ -156,7 +156,7 @@ var testSites = siteList{
 // newFixture starts the API with real components: store with a day of
 // measurements, device registry, GWMP server that a gateway said hello to.
 // alerts or reports may be switched off to see the 501 messages.
-func newFixture(t *testing.T, withServices bool) *fixture {
+func newFixture(t *testing.T, withServices bool, mod ...func(*httpapi.Options)) *fixture {
 	t.Helper()
 	devs, err := device.NewRegistry([]device.Device{
 		{DevEUI: roadEUI1, Name: "GMA Brücke Mühlbach", Activation: device.OTAA, AppKey: lorawan.AES128Key{1}, Profile: "generic/road-station", Site: "k23-bruecke"},
@@ -214,6 +214,9 @@ func newFixture(t *testing.T, withServices bool) *fixture {
 	}
 	if withServices {
 		opts.Alerts, opts.Reports, opts.Roads = f.alerts, f.reports, roadDesk{now: now}
+	}
+	for _, m := range mod {
+		m(&opts)
 	}
 	s, err := httpapi.New(opts)
 	require.NoError(t, err)
@@ -317,9 +320,11 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 				return
 			}
 			// The page's own refused requests (the 400 of the report probe,
-			// 401 and 501 answers) are expected network noise.
+			// 401 and 501 answers, the 422 of an import with problems) are
+			// expected network noise.
 			expected := m.Source == "network" && (strings.Contains(m.Text, "status of 400") ||
-				strings.Contains(m.Text, "status of 401") || strings.Contains(m.Text, "status of 501"))
+				strings.Contains(m.Text, "status of 401") || strings.Contains(m.Text, "status of 501") ||
+				strings.Contains(m.Text, "status of 422"))
 			if (m.IsException() || m.Type == "error") && !expected {
 				mu.Lock()
 				problems = append(problems, m.String())

@@ -12,13 +12,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/loraedge/loraedge/internal/inputerr"
 	"github.com/loraedge/loraedge/internal/store"
 )
 
@@ -188,7 +191,10 @@ func (o *Outbox) Enqueue(receiver, group string, notes []Note, now time.Time) er
 	x := texts{lang: o.set.Language, loc: o.set.Location}
 	o.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("unknown receiver %q", receiver)
+		o.mu.Lock()
+		names := slices.Sorted(maps.Keys(o.recv))
+		o.mu.Unlock()
+		return fmt.Errorf("unknown receiver %q%s", receiver, inputerr.Suggest(receiver, names, ""))
 	}
 	items, err := x.render(rc, group, notes, now)
 	if err != nil {

@@ -8,10 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -102,7 +100,7 @@ func Seeds(f *testing.F, vendor, model string) {
 func AssertFields(t testing.TB, want, got any) {
 	t.Helper()
 	var diffs []string
-	compare("", want, got, &diffs)
+	diffs = append(diffs, codec.Compare("", want, got)...)
 	sort.Strings(diffs)
 	if len(diffs) > 0 {
 		t.Errorf("decoded fields differ from the published values:\n  %s", strings.Join(diffs, "\n  "))
@@ -110,76 +108,7 @@ func AssertFields(t testing.TB, want, got any) {
 }
 
 // Close reports whether a and b are equal at relative tolerance 1e-9.
-func Close(a, b float64) bool {
-	if a == b {
-		return true
-	}
-	return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))
-}
-
-func compare(path string, want, got any, diffs *[]string) {
-	if wf, ok := number(want); ok {
-		gf, ok := number(got)
-		if !ok || !Close(wf, gf) {
-			*diffs = append(*diffs, fmt.Sprintf("%s: want %v, got %v (%T)", path, want, got, got))
-		}
-		return
-	}
-	switch w := want.(type) {
-	case map[string]any:
-		gv := reflect.ValueOf(got)
-		if gv.Kind() == reflect.Struct || gv.Kind() == reflect.Pointer {
-			// Decoders may return small structs with json tags for
-			// speed; compare them in their JSON shape.
-			var m map[string]any
-			if b, err := json.Marshal(got); err == nil && json.Unmarshal(b, &m) == nil {
-				gv = reflect.ValueOf(m)
-			}
-		}
-		if gv.Kind() != reflect.Map || gv.Type().Key().Kind() != reflect.String {
-			*diffs = append(*diffs, fmt.Sprintf("%s: want object, got %T", path, got))
-			return
-		}
-		for k, wv := range w {
-			e := gv.MapIndex(reflect.ValueOf(k).Convert(gv.Type().Key()))
-			if !e.IsValid() {
-				*diffs = append(*diffs, fmt.Sprintf("%s.%s: missing", path, k))
-				continue
-			}
-			compare(path+"."+k, wv, e.Interface(), diffs)
-		}
-	case []any:
-		gv := reflect.ValueOf(got)
-		if gv.Kind() != reflect.Slice && gv.Kind() != reflect.Array {
-			*diffs = append(*diffs, fmt.Sprintf("%s: want array, got %T", path, got))
-			return
-		}
-		if gv.Len() != len(w) {
-			*diffs = append(*diffs, fmt.Sprintf("%s: want %d elements, got %d", path, len(w), gv.Len()))
-			return
-		}
-		for i := range w {
-			compare(fmt.Sprintf("%s[%d]", path, i), w[i], gv.Index(i).Interface(), diffs)
-		}
-	default:
-		if !reflect.DeepEqual(want, got) {
-			*diffs = append(*diffs, fmt.Sprintf("%s: want %#v, got %#v", path, want, got))
-		}
-	}
-}
-
-func number(v any) (float64, bool) {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return float64(rv.Int()), true
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return float64(rv.Uint()), true
-	case reflect.Float32, reflect.Float64:
-		return rv.Float(), true
-	}
-	return 0, false
-}
+func Close(a, b float64) bool { return codec.Close(a, b) }
 
 // ValueOf returns the first value with field (and channel) from res.
 func ValueOf(res codec.Result, field string, channel int) (codec.Value, bool) {

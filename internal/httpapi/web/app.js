@@ -4,6 +4,7 @@ import { t, setLang, lang, quantityName, unitName, num, dateTime, timeOnly } fro
 import { lineChart } from './chart.js';
 import { measuresSection } from './measures.js';
 import { viewCivil } from './gauge.js';
+import { frameLog, viewGateway, importForm } from './frames.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -25,12 +26,15 @@ function h(tag, attrs = {}, ...kids) {
 }
 
 class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  constructor(status, code, message, data) { super(message); this.status = status; this.code = code; this.data = data; }
 }
 
-async function api(path, { method = 'GET', body } = {}) {
+// api calls /api/v1; raw (with its type) sends a body as it is (a CSV
+// import), and a refused call's answer stays in the error's data.
+async function api(path, { method = 'GET', body, raw, type } = {}) {
   const opts = { method, headers: { Authorization: `Bearer ${token}` } };
   if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+  if (raw !== undefined) { opts.method = 'POST'; opts.headers['Content-Type'] = type; opts.body = raw; }
   const r = await fetch(`/api/v1${path}`, opts);
   const ct = r.headers.get('Content-Type') || '';
   const data = ct.includes('json') ? await r.json() : null;
@@ -42,8 +46,14 @@ async function api(path, { method = 'GET', body } = {}) {
     askToken(t('tokenTooMany', wait));
     throw new ApiError(r.status, e.code || '429', t('tokenTooMany', wait));
   }
-  throw new ApiError(r.status, e.code || String(r.status), e.message || r.statusText);
+  throw new ApiError(r.status, e.code || String(r.status), e.message || r.statusText, data);
 }
+
+// For frames.js: the page's building blocks, the token, and cleanup when
+// the view changes.
+const onLeave = (f) => cleanup.push(f);
+const tokenValue = () => token;
+export { h, api, section, table, cell, notice, onLeave, tokenValue };
 
 // errorText turns an API error into what an operator can act on.
 function errorText(err, service) {
@@ -116,7 +126,7 @@ function viewOverview() {
     body.replaceChildren(table([t('id'), t('address'), t('lastSeen'), t('packets')], gateways.map((g) => {
       const fresh = Date.now() - new Date(g.last_seen) < 5 * 60e3;
       return h('tr', {},
-        cell(t('id'), h('span', { class: `dot ${fresh ? 'ok' : 'stale'}`, role: 'img', title: fresh ? t('online') : t('offline'), 'aria-label': fresh ? t('online') : t('offline') }), h('code', {}, g.id)),
+        cell(t('id'), h('span', { class: `dot ${fresh ? 'ok' : 'stale'}`, role: 'img', title: fresh ? t('online') : t('offline'), 'aria-label': fresh ? t('online') : t('offline') }), h('a', { href: `#/gateway/${g.id}` }, h('code', {}, g.id))),
         cell(t('address'), g.addr || '–'),
         cell(t('lastSeen'), dateTime(g.last_seen)),
         cell(t('packets'), `${g.rx_ok} / ${g.rx_received}`
@@ -158,7 +168,7 @@ function viewOverview() {
       }
     });
   });
-  main.replaceChildren(h('h1', {}, t('navOverview')), gw, dev);
+  main.replaceChildren(h('h1', {}, t('navOverview')), gw, dev, importForm());
 }
 
 // ---- device ----
@@ -269,7 +279,7 @@ function viewDevice(eui) {
   const onResize = () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => chartBody.querySelectorAll('figure').forEach((f) => f.draw?.()), 200); };
   window.addEventListener('resize', onResize);
   cleanup.push(() => window.removeEventListener('resize', onResize));
-  main.replaceChildren(h('p', {}, h('a', { href: '#/' }, `← ${t('back')}`)), head, live, charts, info);
+  main.replaceChildren(h('p', {}, h('a', { href: '#/' }, `← ${t('back')}`)), head, live, charts, info, frameLog({ device: eui }));
 }
 
 // ---- alerts ----
@@ -573,6 +583,7 @@ function route() {
   if (!token) { main.replaceChildren(); askToken(''); return; }
   switch (view) {
     case 'device': viewDevice(arg); break;
+    case 'gateway': viewGateway(arg, main); break;
     case 'alerts': viewAlerts(); break;
     case 'roads': viewRoads(); break;
     case 'civil': viewCivil({ h, api, main, errorText, onLeave: (f) => cleanup.push(f) }); break;
