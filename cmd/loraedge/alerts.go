@@ -131,7 +131,7 @@ func floodAlerts() []alert.RuleConfig {
 	return []alert.RuleConfig{
 		{Name: "hochwasser", Kind: alert.KindWaterLevel, Select: alert.Select{Profiles: []string{sim.ProfileLDDS75}}, WaterLevel: wl},
 		{Name: "personenstrom", Kind: alert.KindCrowd, Select: alert.Select{Profiles: []string{sim.ProfileVS133}},
-			Crowd: alert.CrowdConfig{MaxInflow: 8}},
+			Crowd: alert.CrowdConfig{MaxInflow: 4}},
 	}
 }
 

@@ -103,7 +103,8 @@ func (g *riverGauge) reading(t time.Time) (uint8, []byte, error) {
 }
 
 // shelter is the emergency shelter of the flood: evacuees arrive while the
-// river rises (a bus at +8 h), most leave once it falls. Both doors' VS133
+// river rises (shuttle buses from the flooded quarter from +8 h for 75
+// min), most leave once it falls. Both doors' VS133
 // counters share it.
 type shelter struct {
 	mu      sync.Mutex
@@ -115,7 +116,8 @@ type shelter struct {
 // Shelter flows (relative to the scenario start), persons per minute.
 const (
 	shelterArrive     = 1.5 // from +6 h to +10 h
-	shelterBus        = 16  // +8 h to +8 h 05: a bus from the flooded quarter
+	shelterBus        = 3   // +8 h to +9 h 15: shuttle buses from the flooded quarter
+	shelterBusHours   = 1.25
 	shelterLeave      = 1.3 // from +16 h to +21 h
 	shelterDoorAShare = 0.6
 )
@@ -128,7 +130,7 @@ func (s *shelter) advance(t time.Time) (in, out float64) {
 		if h >= 6 && h < 10 {
 			s.in += shelterArrive * 60 * dt
 		}
-		if h >= 8 && h < 8+5.0/60 {
+		if h >= 8 && h < 8+shelterBusHours {
 			s.in += shelterBus * 60 * dt
 		}
 		if h >= 16 && h < 21 {

@@ -90,5 +90,5 @@ func TestFloodPayloadsDecode(t *testing.T) {
 	}
 	assert.Equal(t, 2, marked, "the leaf and the branch echo")
 	assert.Greater(t, peak, 350.0, "beyond the shelter's capacity")
-	assert.Less(t, peak, 460.0)
+	assert.Less(t, peak, 600.0) // 1.5/min for 4 h and 3/min of shuttles for 75 min: 585
 }
