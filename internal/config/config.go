@@ -31,6 +31,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
@@ -57,6 +58,7 @@ type Config struct {
 	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
+	Roaming   roaming.Config    `mapstructure:"roaming"`
 	OpenData  OpenData          `mapstructure:"opendata"`
 	Sites     []site.Site       `mapstructure:"sites"`
 	Devices   []device.Device   `mapstructure:"devices"`
@@ -100,6 +102,7 @@ func Default() Config {
 		Alert:     alert.DefaultConfig(),
 		Energy:    energy.DefaultConfig(),
 		Roadcast:  mosmix.DefaultConfig(),
+		Roaming:   roaming.DefaultConfig(),
 	}
 }
 
@@ -142,6 +145,7 @@ func (c Config) Validate() error {
 	if err := c.Keys.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateRoaming()...)
 	if err := c.Influx.Validate(); err != nil {
 		add("influx", "%v", err)
 	}
@@ -206,4 +210,24 @@ func ParseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// validateRoaming checks the roaming section and, when it is on, the peer
+// table it names against the network's NetID: `loraedge validate` is where
+// an operator finds a bad table before the daemon refuses to start.
+func (c Config) validateRoaming() []error {
+	if err := c.Roaming.Validate(); err != nil {
+		return []error{err}
+	}
+	if !c.Roaming.Enabled {
+		return nil
+	}
+	t, err := roaming.LoadTable(c.Roaming.PeersFile, c.Roaming.NSID)
+	if err != nil {
+		return []error{fmt.Errorf("roaming.peers_file: %w", err)}
+	}
+	if t.NetID != c.Network.NetID {
+		return []error{fmt.Errorf("roaming.peers_file: the table's net_id %s is not network.net_id %s", t.NetID, c.Network.NetID)}
+	}
+	return nil
 }
