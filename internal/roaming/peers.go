@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -60,8 +61,9 @@ type PeerAuth struct {
 	// to the table's directory.
 	CAFile string `yaml:"ca_file" json:"ca_file,omitempty"`
 
-	hash []byte
-	ca   *x509.CertPool
+	hash  []byte
+	ca    *x509.CertPool
+	certs []*x509.Certificate
 }
 
 // EUIRange is an inclusive range of EUI-64s, written "first-last".
@@ -207,16 +209,42 @@ func (a *PeerAuth) load(dir string) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		pem, err := os.ReadFile(p)
+		data, err := os.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("ca_file: %w", err)
 		}
-		a.ca = x509.NewCertPool()
-		if !a.ca.AppendCertsFromPEM(pem) {
+		for rest := data; len(rest) > 0; {
+			var blk *pem.Block
+			blk, rest = decodePEM(rest)
+			if blk == nil {
+				break
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return fmt.Errorf("ca_file %s: %w", a.CAFile, err)
+			}
+			a.certs = append(a.certs, c)
+		}
+		if len(a.certs) == 0 {
 			return fmt.Errorf("ca_file %s: no PEM certificate", a.CAFile)
+		}
+		a.ca = x509.NewCertPool()
+		for _, c := range a.certs {
+			a.ca.AddCert(c)
 		}
 	}
 	return nil
+}
+
+// decodePEM returns the next CERTIFICATE block and the rest.
+func decodePEM(data []byte) (*pem.Block, []byte) {
+	for {
+		b, rest := pem.Decode(data)
+		if b == nil || b.Type == "CERTIFICATE" {
+			return b, rest
+		}
+		data = rest
+	}
 }
 
 // TokenMatches reports whether token is the peer's (in constant time).
