@@ -164,7 +164,9 @@ func (l *Link) Serve(ctx context.Context, ln net.Listener) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
-		<-errc
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("roaming: serve: %w", err)
+		}
 		return nil
 	case err := <-errc:
 		return fmt.Errorf("roaming: serve: %w", err)
