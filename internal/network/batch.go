@@ -57,6 +57,12 @@ type txPlan struct {
 	rx1By   time.Time
 }
 
+func (e *dedupEntry) done(result string) {
+	for _, d := range e.dones {
+		d(result)
+	}
+}
+
 func (b *batch) touch(ss *session) {
 	b.mutations = true
 	if _, ok := b.dirtySet[ss]; ok {
@@ -81,17 +87,23 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 		if err != nil {
 			s.log.Error("commit failed, frames of this batch are not handed on", "err", err, "frames", len(due))
 			s.rollback(b)
-			for _, o := range b.outs {
+			for i, o := range b.outs {
 				if o.up != nil || len(o.tx) > 0 || o.result == resultOK {
 					o.result, o.up, o.tx = resultStoreError, nil, nil
 				}
 				s.count(o)
+				due[i].done(o.result)
 			}
 			return
 		}
 	}
-	for _, o := range b.outs {
+	for i, o := range b.outs {
 		s.count(o)
+		due[i].done(o.result)
+		if due[i].late {
+			// Its receive windows passed while it waited in a peer's queue.
+			o.tx = nil
+		}
 		s.handOn(ctx, o)
 		for _, p := range o.tx {
 			if p.ack {
@@ -145,6 +157,9 @@ func (s *Server) processEntry(e *dedupEntry, b *batch) outcome {
 		}
 		return 0
 	})
+	if o, ok := s.forwardForeign(e); ok {
+		return o
+	}
 	var phy lorawan.PHYPayload
 	if err := phy.UnmarshalBinary(e.phy); err != nil {
 		return outcome{result: resultDecodeError}
