@@ -8,7 +8,6 @@ import (
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/roaming"
-	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // Roaming routes the frames of devices homed at another instance of the
@@ -23,16 +22,7 @@ type Roaming interface {
 	ForeignJoin(joinEUI, devEUI lorawan.EUI64) bool
 	// Forward takes such a frame with every local reception, best SNR
 	// first. It must not block.
-	Forward(f Forwarded)
-}
-
-// Forwarded is a frame for a device homed at a peer.
-type Forwarded struct {
-	PHYPayload []byte
-	RxInfo     []uplink.RxInfo
-	// First is when the first copy arrived here.
-	First time.Time
-	Join  bool
+	Forward(f roaming.Frame)
 }
 
 // Results a Frame's Done hears, beside the metrics' other values.
@@ -103,7 +93,7 @@ func (s *Server) forwardForeign(e *dedupEntry) (outcome, bool) {
 		}
 		return outcome{result: resultUnknownDevAddr}, true
 	}
-	s.opts.Roaming.Forward(Forwarded{PHYPayload: e.phy, RxInfo: e.rx, First: e.first, Join: join})
+	s.opts.Roaming.Forward(roaming.Frame{PHYPayload: e.phy, RxInfo: e.rx, First: e.first, Join: join})
 	return outcome{join: join, result: ResultForwarded}, true
 }
 

@@ -18,12 +18,12 @@ type fakeRoaming struct {
 	mu      sync.Mutex
 	peer    roaming.Block
 	peerDev lorawan.EUI64
-	got     []Forwarded
+	got     []roaming.Frame
 }
 
 func (f *fakeRoaming) ForeignDevAddr(a lorawan.DevAddr) bool { return f.peer.Contains(a) }
 func (f *fakeRoaming) ForeignJoin(_, dev lorawan.EUI64) bool { return dev == f.peerDev }
-func (f *fakeRoaming) Forward(fw Forwarded) {
+func (f *fakeRoaming) Forward(fw roaming.Frame) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, fw)

@@ -18,6 +18,7 @@ type metrics struct {
 	errors   *prometheus.CounterVec // peer
 	queue    *prometheus.GaugeVec   // peer
 	dropped  *prometheus.CounterVec // peer
+	frames   *prometheus.CounterVec // peer, result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,6 +39,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Frames waiting in the durable queue for an unreachable home."}, []string{"peer"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "queue_dropped_total",
 			Help: "Frames for an unreachable home dropped because its queue was full."}, []string{"peer"}),
+		frames: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "frames_received_total",
+			Help: "Frames a peer forwarded here as their home, by peer and the network layer's result (ok, replay, mic_invalid, ...)."}, []string{"peer", "result"}),
 	}
 	for _, r := range refusalReasons {
 		m.refused.WithLabelValues(r)
@@ -45,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.received, m.refused, m.rtt, m.errors, m.queue, m.dropped} {
+	for _, c := range []prometheus.Collector{m.sent, m.received, m.refused, m.rtt, m.errors, m.queue, m.dropped, m.frames} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
