@@ -18,6 +18,10 @@ import (
 type bridge struct {
 	udp *semtechudp.Server
 	net *network.Server
+	// remote, when set, takes downlinks through a peer's gateway (county
+	// network); txPower is network.downlink_tx_power for peers' downlinks.
+	remote  func(network.Downlink) bool
+	txPower int
 
 	mu      sync.Mutex
 	pending map[tokenKey]pendingID
@@ -31,6 +35,7 @@ type tokenKey struct {
 type pendingID struct {
 	id   uint64
 	sent time.Time
+	cb   func(error) // instead of the network layer: a peer's downlink
 }
 
 func newBridge() *bridge { return &bridge{pending: map[tokenKey]pendingID{}} }
@@ -50,6 +55,9 @@ func rxFrame(f semtechudp.Frame) network.Frame {
 
 // SendDownlink implements network.DownlinkSender.
 func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
+	if b.remote != nil && b.remote(d) {
+		return nil
+	}
 	tx := semtechudp.TXPK{
 		Imme: d.Immediately,
 		Freq: float64(d.Frequency) / 1e6,
@@ -65,9 +73,14 @@ func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
 		tmst := d.Tmst
 		tx.Tmst = &tmst
 	}
-	token, err := b.udp.Send(d.GatewayID, tx)
+	return b.sendTXPK(d.GatewayID, tx, pendingID{id: d.ID})
+}
+
+// sendTXPK sends a PULL_RESP and remembers whom its TX_ACK is for.
+func (b *bridge) sendTXPK(gw lorawan.EUI64, tx semtechudp.TXPK, p pendingID) error {
+	token, err := b.udp.Send(gw, tx)
 	if err != nil {
-		return fmt.Errorf("send to gateway %s: %w", d.GatewayID, err)
+		return fmt.Errorf("send to gateway %s: %w", gw, err)
 	}
 	now := time.Now()
 	b.mu.Lock()
@@ -77,7 +90,8 @@ func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
 			delete(b.pending, k)
 		}
 	}
-	b.pending[tokenKey{d.GatewayID, token}] = pendingID{id: d.ID, sent: now}
+	p.sent = now
+	b.pending[tokenKey{gw, token}] = p
 	return nil
 }
 
@@ -87,7 +101,10 @@ func (b *bridge) onTxAck(ev semtechudp.TxAckEvent) {
 	p, ok := b.pending[tokenKey{ev.GatewayID, ev.Token}]
 	delete(b.pending, tokenKey{ev.GatewayID, ev.Token})
 	b.mu.Unlock()
-	if ok {
+	switch {
+	case ok && p.cb != nil:
+		p.cb(ev.Err)
+	case ok:
 		b.net.HandleTxAck(p.id, ev.Err)
 	}
 }

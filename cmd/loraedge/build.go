@@ -108,7 +108,7 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.adr.profiles.Store(d.profiles)
-	d.net, err = network.NewServer(network.Options{
+	netOpts := network.Options{
 		Config:     cfg.Network,
 		ADRPolicy:  &d.adr,
 		Devices:    d.devices,
@@ -118,7 +118,12 @@ func (d *daemon) build() (err error) {
 		Handler:    d.uplinks,
 		Logger:     d.log,
 		Registerer: d.metrics,
-	})
+	}
+	d.bridge.txPower = cfg.Network.DownlinkTXPower
+	if err := d.buildFederation(&netOpts); err != nil {
+		return err
+	}
+	d.net, err = network.NewServer(netOpts)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/sdnotify"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
@@ -134,7 +135,8 @@ type daemon struct {
 	uplinks   *uplinkFanout
 	observers *observerFanout
 	alerts    *alert.Engine
-	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
+	mosmix    *mosmix.Fetcher     // nil unless roadcast is enabled
+	fed       *roaming.Federation // nil unless roaming is enabled
 	simClock  atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
@@ -209,6 +211,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.mosmix != nil {
 		g.Go(func() error { return d.mosmix.Run(gctx) })
+	}
+	if d.fed != nil {
+		g.Go(func() error { return d.fed.Run(gctx) })
 	}
 	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
 	g.Go(func() error { return d.reloadOnHUP(gctx) })

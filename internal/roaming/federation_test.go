@@ -98,7 +98,7 @@ peers:
 		cfg := DefaultConfig()
 		cfg.Enabled, cfg.NSID, cfg.Token, cfg.QueueSize = true, nsid, token, queueSize
 		cfg.RequestTimeout = 500 * time.Millisecond
-		cert := p.issue(t, nsid)
+		cert := issue(t, p, nsid)
 		in := &instance{t: t, addr: addr, dataDir: t.TempDir()}
 		in.opts = FederationOptions{Link: LinkOptions{Config: cfg, Table: tab, Certificate: &cert},
 			DataDir: in.dataDir, Inject: in.inject, Transmit: in.transmit,

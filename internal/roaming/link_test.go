@@ -2,17 +2,11 @@ package roaming
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -28,44 +22,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/loraedge/loraedge/internal/testserver"
 )
 
-// pki is a county CA and certificates it signs, written to a directory.
-type pki struct {
-	dir  string
-	ca   *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string // the CA's PEM file
-}
+// pki is a county CA.
+type pki = testserver.NodeCA
 
-func newPKI(t testing.TB, dir, name string) *pki {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	p := &pki{dir: dir, ca: ca, key: key, file: filepath.Join(dir, name+".pem")}
-	require.NoError(t, os.WriteFile(p.file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	return p
-}
+func newPKI(t testing.TB, dir, name string) *pki { return testserver.NewNodeCA(t, dir, name) }
 
-// issue signs a server-and-client certificate for 127.0.0.1 naming nsid.
-func (p *pki) issue(t testing.TB, nsid lorawan.EUI64) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: nsid.String()},
-		DNSNames: []string{nsid.String()}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.key)
-	require.NoError(t, err)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+func issue(t testing.TB, p *pki, nsid lorawan.EUI64) tls.Certificate {
+	c, _, _ := p.Issue(t, nsid.String())
+	return c
 }
 
 // recorder is a Handler that keeps what it got.
@@ -126,7 +94,7 @@ peers:
 		require.NoError(t, err)
 		cfg := DefaultConfig()
 		cfg.Enabled, cfg.NSID, cfg.Token, cfg.RateLimit = true, nsid, token, rate
-		cert := c.pki.issue(t, nsid)
+		cert := issue(t, c.pki, nsid)
 		l, err := NewLink(LinkOptions{Config: cfg, Table: tab, Handler: h, Certificate: &cert, Registerer: reg})
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -145,7 +113,7 @@ peers:
 func (c *county) raw(t *testing.T, cert *tls.Certificate, token, body string) (int, backend.ResultCode) {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AddCert(c.pki.ca)
+	pool.AddCert(c.pki.Cert)
 	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if cert != nil {
 		tc.Certificates = []tls.Certificate{*cert}
@@ -207,10 +175,10 @@ func TestLinkSendsAndAnswers(t *testing.T) {
 // is refused before any processing, and counted by reason.
 func TestLinkRefuses(t *testing.T) {
 	c := startCounty(t, 200)
-	certA := c.pki.issue(t, nsidA)
+	certA := issue(t, c.pki, nsidA)
 	other := newPKI(t, t.TempDir(), "other-ca")
-	foreignCert := other.issue(t, nsidA)
-	wrongName := c.pki.issue(t, lorawan.EUI64{9})
+	foreignCert := issue(t, other, nsidA)
+	wrongName := issue(t, c.pki, lorawan.EUI64{9})
 	msg := func(sender, receiver string) string {
 		m := samplePRStartReq()
 		m.SenderNSID, m.ReceiverNSID = sender, receiver
@@ -262,7 +230,7 @@ func TestLinkRefuses(t *testing.T) {
 
 func TestLinkRateLimitPerPeer(t *testing.T) {
 	c := startCounty(t, 2) // burst 4
-	certA := c.pki.issue(t, nsidA)
+	certA := issue(t, c.pki, nsidA)
 	m := samplePRStartReq()
 	m.SenderNSID, m.ReceiverNSID = nsidA.String(), nsidB.String()
 	body, _ := json.Marshal(m)
