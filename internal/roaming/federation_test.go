@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 // instance is one federated loraedge without its network layer: what it
 // injects and transmits is recorded.
 type instance struct {
-	t       *testing.T
+	t       testing.TB
 	fed     *Federation
 	addr    string
 	dataDir string
@@ -31,6 +32,7 @@ type instance struct {
 	cancel  context.CancelFunc
 	done    chan error
 
+	count    atomic.Int64 // injected receptions
 	mu       sync.Mutex
 	injected []Injected
 	sent     []Transmission
@@ -38,6 +40,7 @@ type instance struct {
 }
 
 func (in *instance) inject(i Injected) {
+	in.count.Add(1)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.injected = append(in.injected, i)
@@ -75,7 +78,7 @@ func (in *instance) stop() {
 }
 
 // federate starts instances A and B on loopback with one county table.
-func federate(t *testing.T, queueSize int) (a, b *instance) {
+func federate(t testing.TB, queueSize int) (a, b *instance) {
 	t.Helper()
 	dir := t.TempDir()
 	p := newPKI(t, dir, "county-ca")
@@ -98,6 +101,7 @@ peers:
 		cfg := DefaultConfig()
 		cfg.Enabled, cfg.NSID, cfg.Token, cfg.QueueSize = true, nsid, token, queueSize
 		cfg.RequestTimeout = 500 * time.Millisecond
+		cfg.RateLimit = 100000 // the benchmarks send as fast as they can
 		cert := issue(t, p, nsid)
 		in := &instance{t: t, addr: addr, dataDir: t.TempDir()}
 		in.opts = FederationOptions{Link: LinkOptions{Config: cfg, Table: tab, Certificate: &cert},
