@@ -55,4 +55,3 @@ func BenchmarkForwardedUplinks(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "uplinks/s")
 }
-
