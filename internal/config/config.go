@@ -226,8 +226,24 @@ func (c Config) validateRoaming() []error {
 	if err != nil {
 		return []error{fmt.Errorf("roaming.peers_file: %w", err)}
 	}
+	var errs []error
 	if t.NetID != c.Network.NetID {
-		return []error{fmt.Errorf("roaming.peers_file: the table's net_id %s is not network.net_id %s", t.NetID, c.Network.NetID)}
+		errs = append(errs, fmt.Errorf("roaming.peers_file: the table's net_id %s is not network.net_id %s", t.NetID, c.Network.NetID))
 	}
-	return nil
+	// An ABP device's DevAddr routes its frames: it must lie in its home's
+	// block, or every forwarder sends them to the wrong instance.
+	for i, d := range c.Devices {
+		if d.Activation != device.ABP {
+			continue
+		}
+		home, ok := t.HomeOfDevice(d.DevEUI, d.JoinEUI)
+		if !ok {
+			errs = append(errs, fmt.Errorf("devices[%d].dev_eui: %s is homed nowhere in the peer table (list it under its home's devices)", i, d.DevEUI))
+			continue
+		}
+		if owner, ok := t.HomeOfDevAddr(d.DevAddr); !ok || owner != home {
+			errs = append(errs, fmt.Errorf("devices[%d].dev_addr: %s is not in a block of its home %s", i, d.DevAddr, home.Name))
+		}
+	}
+	return errs
 }
