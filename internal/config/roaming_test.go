@@ -13,7 +13,6 @@ import (
 	"github.com/loraedge/loraedge/internal/device"
 )
 
-
 // The roaming section is checked with its peer table: validate finds a
 // table that does not fit this instance before the daemon starts.
 func TestRoamingPeerTableValidated(t *testing.T) {
