@@ -149,6 +149,7 @@ func (d *daemon) build() (err error) {
 			Reports:  reportService{d.energyService()},
 			Alerts:   d.alertService(),
 			Roads:    d.roadForecasts(),
+			Peers:    d.peerLister(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

@@ -3,8 +3,11 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,6 +252,28 @@ func TestCountyNetwork(t *testing.T) {
 	b.d.waitMetric(`loraedge_roaming_frames_received_total{peer="a",result="retransmission"}`, 1)
 	assert.Equal(t, 3.0, b.metric(t, ok), "after the restart: the three queued frames, once")
 	assert.Empty(t, b.gw.downlinks(100*time.Millisecond), "no late downlink")
+
+	// The peers API: every instance, a's figures for b, no secrets.
+	req, _ := http.NewRequest("GET", "http://"+a.d.http+"/api/v1/peers", nil)
+	req.Header.Set("Authorization", "Bearer "+a.d.token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var peers []struct {
+		Name  string `json:"name"`
+		Self  bool   `json:"self"`
+		Sent  uint64 `json:"requests_sent"`
+		Queue int    `json:"queue_depth"`
+	}
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(body, &peers), "%s", body)
+	require.Len(t, peers, 3)
+	assert.True(t, peers[0].Self)
+	assert.Equal(t, "b", peers[1].Name)
+	assert.GreaterOrEqual(t, peers[1].Sent, uint64(6))
+	assert.Zero(t, peers[1].Queue)
+	assert.NotContains(t, string(body), tokenSum(b.token))
 }
 
 // abpUplink builds a data uplink of an ABP device.

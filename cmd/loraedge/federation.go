@@ -8,6 +8,7 @@ import (
 	"github.com/brocaar/lorawan"
 	"github.com/brocaar/lorawan/band"
 
+	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/semtechudp"
@@ -102,4 +103,17 @@ func downlinkPower(configured int, freq uint32) int {
 		return configured
 	}
 	return limit
+}
+
+// fedPeers is the API's view of the county network.
+type fedPeers struct{ fed *roaming.Federation }
+
+func (p fedPeers) PeerList() any { return p.fed.Peers() }
+
+// peerLister is nil when roaming is off, so the API answers 501.
+func (d *daemon) peerLister() httpapi.PeerLister {
+	if d.fed == nil {
+		return nil
+	}
+	return fedPeers{d.fed}
 }

@@ -47,6 +47,7 @@ type Options struct {
 	Reports   ReportService
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
+	Peers     PeerLister
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -345,6 +346,7 @@ func (s *Server) routes() {
 	})
 	s.handle("GET /api/v1/openapi.json", public, s.openAPI)
 	s.handle("GET /api/v1/gateways", readAccess, s.listGateways)
+	s.handle("GET /api/v1/peers", readAccess, s.listPeers)
 	s.handle("GET /api/v1/sites", readAccess, s.listSites)
 	s.handle("GET /api/v1/devices", readAccess, s.listDevices)
 	s.handle("POST /api/v1/devices", adminAccess, s.createDevice)

@@ -2,6 +2,7 @@ package roaming
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -183,6 +184,20 @@ func TestFederationForwardsAndTransmits(t *testing.T) {
 	assert.Equal(t, uint32(10_000_000), a.sent[1].Tmst, "RX delay counted from the second gateway's own counter")
 
 	assert.False(t, b.fed.SendRemote(RemoteDownlink{Gateway: lorawan.EUI64{1}}, done), "not a peer's gateway")
+
+	// The peers page's view: figures per peer, no secrets.
+	peers := a.fed.Peers()
+	require.Len(t, peers, 2)
+	assert.True(t, peers[0].Self)
+	assert.Equal(t, "b", peers[1].Name)
+	assert.Equal(t, uint64(1), peers[1].Sent)
+	assert.Equal(t, uint64(2), peers[1].Received, "two XmitDataReqs")
+	assert.Positive(t, peers[1].RTTSeconds)
+	assert.Equal(t, 1, peers[1].Devices)
+	js, err := json.Marshal(peers)
+	require.NoError(t, err)
+	assert.NotContains(t, string(js), tokenHash("token-b"))
+	assert.NotContains(t, string(js), "token_sha256")
 }
 
 // While B is down, A keeps B's frames in its durable queue, across a

@@ -56,7 +56,9 @@ type Link struct {
 	cert    tls.Certificate
 	clients map[lorawan.EUI64]*http.Client
 	buckets map[lorawan.EUI64]*bucket
-	tid     atomic.Uint32
+	// peerStats is fixed after NewLink; each entry is safe for concurrent use.
+	peerStats map[lorawan.EUI64]*peerStats
+	tid       atomic.Uint32
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -82,7 +84,7 @@ func NewLink(opts LinkOptions) (*Link, error) {
 		return nil, err
 	}
 	l := &Link{opts: opts, self: self, log: opts.Logger.With("component", "roaming"), m: m, now: opts.Now,
-		clients: map[lorawan.EUI64]*http.Client{}, buckets: map[lorawan.EUI64]*bucket{}}
+		clients: map[lorawan.EUI64]*http.Client{}, buckets: map[lorawan.EUI64]*bucket{}, peerStats: map[lorawan.EUI64]*peerStats{}}
 	if opts.Certificate != nil {
 		l.cert = *opts.Certificate
 	} else {
@@ -94,6 +96,7 @@ func NewLink(opts LinkOptions) (*Link, error) {
 	for i := range opts.Table.Peers {
 		p := &opts.Table.Peers[i]
 		l.buckets[p.NSID] = newBucket(opts.Config.RateLimit)
+		l.peerStats[p.NSID] = &peerStats{}
 		if p.NSID == self.NSID {
 			continue
 		}
@@ -226,6 +229,7 @@ func (l *Link) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.answerHeader(msg, ans, peer)
 	res := &ansResult(ans).ResultCode
 	l.m.received.WithLabelValues(peer.Name, string(msg.base().MessageType), string(NormalResult(*res))).Inc()
+	l.peerStats[peer.NSID].received.Add(1)
 	*res = ResultCode(msg.base().ProtocolVersion, *res)
 	writeJSON(w, http.StatusOK, ans)
 }
@@ -415,12 +419,17 @@ func (l *Link) Send(ctx context.Context, to *Peer, req Message) (Message, error)
 	}
 	start := l.now()
 	ans, err := l.exchange(c, hr)
+	ps := l.peerStats[to.NSID]
+	ps.sent.Add(1)
 	if err != nil {
+		ps.failed(l.now())
 		l.m.errors.WithLabelValues(to.Name).Inc()
 		l.m.sent.WithLabelValues(to.Name, string(b.MessageType), "error").Inc()
 		return nil, fmt.Errorf("%w %s (%s): %w", ErrNoAnswer, to.Name, to.URL, err)
 	}
-	l.m.rtt.WithLabelValues(to.Name).Observe(l.now().Sub(start).Seconds())
+	rtt := l.now().Sub(start)
+	l.m.rtt.WithLabelValues(to.Name).Observe(rtt.Seconds())
+	ps.observe(rtt, l.now())
 	res := NormalResult(ansResult(ans).ResultCode)
 	l.m.sent.WithLabelValues(to.Name, string(b.MessageType), string(res)).Inc()
 	if ans.base().TransactionID != b.TransactionID {

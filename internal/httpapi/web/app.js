@@ -2,6 +2,7 @@
 // Plain ES module, no build step; talks only to this gateway's /api/v1.
 import { t, setLang, lang, quantityName, unitName, num, dateTime, timeOnly } from './i18n.js';
 import { lineChart } from './chart.js';
+import { viewPeers } from './peers.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -574,6 +575,7 @@ function route() {
     case 'alerts': viewAlerts(); break;
     case 'roads': viewRoads(); break;
     case 'report': viewReport(); break;
+    case 'peers': viewPeers(main, api, h); break;
     default: viewOverview();
   }
   document.title = `loraedge · ${document.querySelector('nav a[aria-current] span')?.textContent || t('device')}`;
