@@ -58,25 +58,15 @@ func (s *Server) window(f Frame) time.Duration {
 // foreign reads just enough of a frame to tell whether its device is homed
 // at a peer: the DevAddr of a data frame, the EUIs of a join request.
 func (s *Server) foreign(phy []byte) bool {
-	if len(phy) < 5 {
+	tg, ok := roaming.ReadTarget(phy)
+	switch {
+	case !ok:
 		return false
+	case tg.Join:
+		return s.opts.Roaming.ForeignJoin(tg.JoinEUI, tg.DevEUI)
+	default:
+		return s.opts.Roaming.ForeignDevAddr(tg.DevAddr)
 	}
-	switch lorawan.MType(phy[0] >> 5) {
-	case lorawan.UnconfirmedDataUp, lorawan.ConfirmedDataUp:
-		var a lorawan.DevAddr
-		binary.BigEndian.PutUint32(a[:], binary.LittleEndian.Uint32(phy[1:5]))
-		return s.opts.Roaming.ForeignDevAddr(a)
-	case lorawan.JoinRequest:
-		if len(phy) < 23 {
-			return false
-		}
-		var join, dev lorawan.EUI64
-		for i := range 8 {
-			join[i], dev[i] = phy[8-i], phy[16-i]
-		}
-		return s.opts.Roaming.ForeignJoin(join, dev)
-	}
-	return false
 }
 
 // forwardForeign hands a frame of a peer's device to Roaming. A peer's

@@ -2,7 +2,6 @@ package roaming
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -223,20 +222,11 @@ func (f *Federation) Forward(fr Frame) {
 }
 
 func (f *Federation) homeOf(fr Frame) *home {
-	var p *Peer
-	var ok bool
-	switch {
-	case fr.Join && len(fr.PHYPayload) >= 23:
-		var join, dev lorawan.EUI64
-		for i := range 8 {
-			join[i], dev[i] = fr.PHYPayload[8-i], fr.PHYPayload[16-i]
-		}
-		p, ok = f.table.HomeOfDevice(dev, join)
-	case !fr.Join && len(fr.PHYPayload) >= 5:
-		var a lorawan.DevAddr
-		binary.BigEndian.PutUint32(a[:], binary.LittleEndian.Uint32(fr.PHYPayload[1:5]))
-		p, ok = f.table.HomeOfDevAddr(a)
+	tg, ok := ReadTarget(fr.PHYPayload)
+	if !ok {
+		return nil
 	}
+	p, ok := f.table.Home(tg)
 	if !ok {
 		return nil
 	}
@@ -441,29 +431,15 @@ func (f *Federation) HandlePRStart(_ context.Context, from *Peer, req *PRStartRe
 
 // checkHome refuses a frame this instance is not the home of.
 func (f *Federation) checkHome(phy []byte) backend.ResultCode {
-	if len(phy) < 5 {
-		return ResultFrameSizeError
+	tg, ok := ReadTarget(phy)
+	if !ok {
+		return ResultMalformedMessage
 	}
-	switch lorawan.MType(phy[0] >> 5) {
-	case lorawan.UnconfirmedDataUp, lorawan.ConfirmedDataUp:
-		var a lorawan.DevAddr
-		binary.BigEndian.PutUint32(a[:], binary.LittleEndian.Uint32(phy[1:5]))
-		if p, ok := f.table.HomeOfDevAddr(a); !ok || p != f.self {
-			return ResultUnknownDevAddr
-		}
-	case lorawan.JoinRequest:
-		if len(phy) < 23 {
-			return ResultFrameSizeError
-		}
-		var join, dev lorawan.EUI64
-		for i := range 8 {
-			join[i], dev[i] = phy[8-i], phy[16-i]
-		}
-		if p, ok := f.table.HomeOfDevice(dev, join); !ok || p != f.self {
+	if p, ok := f.table.Home(tg); !ok || p != f.self {
+		if tg.Join {
 			return ResultUnknownDevEUI
 		}
-	default:
-		return ResultMalformedMessage
+		return ResultUnknownDevAddr
 	}
 	return ""
 }
