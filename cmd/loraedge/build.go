@@ -40,6 +40,9 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 		if d.net != nil {
 			d.net.Close()
 		}
+		if d.fed != nil {
+			_ = d.fed.Close()
+		}
 		if d.store != nil {
 			d.store.Close()
 		}

@@ -152,6 +152,9 @@ type daemon struct {
 func (d *daemon) run(ctx context.Context) error {
 	defer d.store.Close()
 	defer d.net.Close()
+	if d.fed != nil {
+		defer d.fed.Close() // Run closes it too; this covers a start that fails before
+	}
 	if err := d.udp.Listen(); err != nil {
 		return fmt.Errorf("listen for packet forwarders: %w", err)
 	}

@@ -84,6 +84,9 @@ type Federation struct {
 	mu      sync.Mutex
 	remotes map[lorawan.EUI64]*remoteGateway
 	xmits   chan xmit
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // home is the forwarding state of one peer.
@@ -169,7 +172,7 @@ func (f *Federation) Link() *Link { return f.link }
 func (f *Federation) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", f.opts.Link.Config.Listen)
 	if err != nil {
-		_ = f.q.close()
+		_ = f.Close()
 		return fmt.Errorf("roaming: listen: %w", err)
 	}
 	return f.Serve(ctx, ln)
@@ -186,10 +189,17 @@ func (f *Federation) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	err := f.link.Serve(ctx, ln)
 	wg.Wait()
-	if cerr := f.q.close(); err == nil {
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// Close closes the durable queue; Run does it when it returns, and a
+// daemon that never ran does it itself. It may be called more than once.
+func (f *Federation) Close() error {
+	f.closeOnce.Do(func() { f.closeErr = f.q.close() })
+	return f.closeErr
 }
 
 // ForeignDevAddr implements the network layer's Roaming: a DevAddr in a
