@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/brocaar/lorawan"
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -98,7 +100,7 @@ func tokenSum(tok string) string {
 
 // startCounty starts three federated daemons a, b, c on loopback, each
 // with its own packet forwarder, and the devices each is home of.
-func startCounty(t *testing.T, devices map[string]string) map[string]*countyNode {
+func startCounty(t *testing.T, brokerURL string, devices map[string]string) map[string]*countyNode {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testserver.NewNodeCA(t, dir, "county-ca")
@@ -127,6 +129,7 @@ func startCounty(t *testing.T, devices map[string]string) map[string]*countyNode
 # The home's dedup window must cover the forward window (20 ms) and a peer
 # hop; 600 ms leaves room for a loaded test machine.
 network: {duty_cycle: "off", dedup_window: 600ms}
+mqtt: {enabled: true, url: %q}
 roaming:
   enabled: true
   nsid: %q
@@ -135,7 +138,7 @@ roaming:
   cert_file: %s
   key_file: %s
 devices:
-%s`, n, node.nsid, peers, ports[n], certFile, keyFile, devices[n])), 0o600))
+%s`, n, brokerURL, node.nsid, peers, ports[n], certFile, keyFile, devices[n])), 0o600))
 		node.d = startDaemon(t, node.file, node.dir, "LORAEDGE_ROAMING_TOKEN="+node.token)
 		node.gw = dialGateway(t, node.d.udpAddr, lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, byte(i + 1)})
 	}
@@ -155,14 +158,29 @@ func (n *countyNode) metric(t *testing.T, name string) float64 {
 // peer's; a join request of c's device heard only by a's gateway gets one
 // join-accept, through a's gateway; a forged and a replayed forwarded frame
 // are rejected and counted; while b is down a keeps b's frames and
-// delivers them when b is back, none twice.
+// delivers them when b is back, none twice; MQTT carries each measurement
+// once, from the home.
 func TestCountyNetwork(t *testing.T) {
 	nwk := lorawan.AES128Key{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
 	app := lorawan.AES128Key{0x3c, 0x4f, 0xcf, 0x09, 0x88, 0x15, 0xf7, 0xab, 0xa6, 0xd2, 0xae, 0x28, 0x16, 0x15, 0x7e, 0x2b}
 	appKey := lorawan.AES128Key{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}
 	abpAddr := lorawan.DevAddr{0x00, 0x40, 0x0b, 0x01} // in b's block
 	otaaEUI, joinEUI := lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0x0c, 0x01}, lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 0}
-	nodes := startCounty(t, map[string]string{
+	broker := testserver.StartMosquitto(t)
+	var mu sync.Mutex
+	published := map[string][]string{} // measurement id -> topics
+	mc := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("county-observer"))
+	require.True(t, mc.Connect().WaitTimeout(5*time.Second))
+	defer mc.Disconnect(100)
+	require.True(t, mc.Subscribe("loraedge/+/device/+/measurement", 1, func(_ paho.Client, m paho.Message) {
+		var v struct{ ID string }
+		if json.Unmarshal(m.Payload(), &v) == nil {
+			mu.Lock()
+			published[v.ID] = append(published[v.ID], m.Topic())
+			mu.Unlock()
+		}
+	}).WaitTimeout(5*time.Second))
+	nodes := startCounty(t, broker.URL(), map[string]string{
 		"a": "  []\n",
 		"b": fmt.Sprintf("  - {dev_eui: \"70b3d57ed0000b01\", activation: abp, profile: elsys/ers-co2, dev_addr: %q, nwk_s_key: %q, app_s_key: %q}\n", abpAddr, nwk, app),
 		"c": fmt.Sprintf("  - {dev_eui: %q, activation: otaa, mac_version: \"1.0.3\", profile: elsys/ers-co2, join_eui: %q, app_key: %q}\n", otaaEUI, joinEUI, appKey),
@@ -252,6 +270,17 @@ func TestCountyNetwork(t *testing.T) {
 	b.d.waitMetric(`loraedge_roaming_frames_received_total{peer="a",result="retransmission"}`, 1)
 	assert.Equal(t, 3.0, b.metric(t, ok), "after the restart: the three queued frames, once")
 	assert.Empty(t, b.gw.downlinks(100*time.Millisecond), "no late downlink")
+
+	// MQTT: each of the five stored uplinks' three measurements once, from
+	// the home only.
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(published) >= 15 }, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	mu.Lock()
+	assert.Len(t, published, 15)
+	for id, topics := range published {
+		assert.Equal(t, []string{"loraedge/b/device/70b3d57ed0000b01/measurement"}, topics, id)
+	}
+	mu.Unlock()
 
 	// The peers API: every instance, a's figures for b, no secrets.
 	req, _ := http.NewRequest("GET", "http://"+a.d.http+"/api/v1/peers", nil)
