@@ -114,6 +114,10 @@ const (
 	slotCount = 1 << (32 - slotShift)
 )
 
+// maxRemoteGateways bounds the peers' gateways remembered for downlinks:
+// far more than a county has.
+const maxRemoteGateways = 4096
+
 type xmit struct {
 	d    RemoteDownlink
 	gw   *remoteGateway
@@ -460,6 +464,11 @@ func (f *Federation) remember(gw lorawan.EUI64, from *Peer, tok []byte) uint32 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, ok := f.remotes[gw]
+	if !ok && len(f.remotes) >= maxRemoteGateways {
+		// A peer naming ever new gateways must not grow this without
+		// bound; such a reception just gets no downlink.
+		return 0
+	}
 	if !ok || r.peer != from {
 		r = &remoteGateway{peer: from}
 		f.remotes[gw] = r
