@@ -323,6 +323,8 @@ func (f *Federation) forwardLoop(ctx context.Context, h *home) {
 				f.enqueue(h, bucket, fr)
 			} else if err != nil {
 				f.log.Debug("home refused a frame", "peer", h.peer.Name, "err", err)
+			} else {
+				f.log.Debug("frame forwarded to its home", "peer", h.peer.Name, "gateways", len(fr.RxInfo), "join", fr.Join)
 			}
 		}
 	}
@@ -415,6 +417,7 @@ func (f *Federation) HandlePRStart(_ context.Context, from *Peer, req *PRStartRe
 		return ans
 	}
 	count := func(r string) { f.link.m.frames.WithLabelValues(from.Name, r).Inc() }
+	f.log.Debug("frame via a peer's gateways", "peer", from.Name, "gateways", len(md.GWInfo), "late", !md.GWInfo[0].DLAllowed)
 	for i, g := range md.GWInfo {
 		rx := uplink.RxInfo{Frequency: freq, DataRate: dr, ReceivedAt: time.Time(md.RecvTime)}
 		if g.RSSI != nil {
