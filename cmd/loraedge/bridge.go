@@ -28,6 +28,10 @@ type bridge struct {
 	// frame log), dated by now (the daemon's clock); nil: nobody.
 	frames *framelog.Log
 	now    func() time.Time
+	// remote, when set, takes downlinks through a peer's gateway (county
+	// network); txPower is network.downlink_tx_power for peers' downlinks.
+	remote  func(network.Downlink) bool
+	txPower int
 
 	mu      sync.Mutex
 	pending map[tokenKey]pendingID
@@ -41,6 +45,7 @@ type tokenKey struct {
 type pendingID struct {
 	id   uint64
 	sent time.Time
+	cb   func(error) // instead of the network layer: a peer's downlink
 }
 
 func newBridge() *bridge { return &bridge{pending: map[tokenKey]pendingID{}} }
@@ -60,6 +65,9 @@ func rxFrame(f semtechudp.Frame) network.Frame {
 
 // SendDownlink implements network.DownlinkSender.
 func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
+	if b.remote != nil && b.remote(d) {
+		return nil
+	}
 	if b.station != nil && b.station.Connected(d.GatewayID) {
 		return b.sendStation(d)
 	}
@@ -78,9 +86,20 @@ func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
 		tmst := d.Tmst
 		tx.Tmst = &tmst
 	}
-	token, err := b.udp.Send(d.GatewayID, tx)
+	if err := b.sendTXPK(d.GatewayID, tx, pendingID{id: d.ID}); err != nil {
+		return err
+	}
+	if b.frames != nil {
+		b.frames.ObserveFrame(downlinkEvent(d, b.now()))
+	}
+	return nil
+}
+
+// sendTXPK sends a PULL_RESP and remembers whom its TX_ACK is for.
+func (b *bridge) sendTXPK(gw lorawan.EUI64, tx semtechudp.TXPK, p pendingID) error {
+	token, err := b.udp.Send(gw, tx)
 	if err != nil {
-		return fmt.Errorf("send to gateway %s: %w", d.GatewayID, err)
+		return fmt.Errorf("send to gateway %s: %w", gw, err)
 	}
 	now := time.Now()
 	b.mu.Lock()
@@ -90,10 +109,8 @@ func (b *bridge) SendDownlink(_ context.Context, d network.Downlink) error {
 			delete(b.pending, k)
 		}
 	}
-	b.pending[tokenKey{d.GatewayID, token}] = pendingID{id: d.ID, sent: now}
-	if b.frames != nil {
-		b.frames.ObserveFrame(downlinkEvent(d, b.now()))
-	}
+	p.sent = now
+	b.pending[tokenKey{gw, token}] = p
 	return nil
 }
 
@@ -115,7 +132,10 @@ func (b *bridge) onTxAck(ev semtechudp.TxAckEvent) {
 	p, ok := b.pending[tokenKey{ev.GatewayID, ev.Token}]
 	delete(b.pending, tokenKey{ev.GatewayID, ev.Token})
 	b.mu.Unlock()
-	if ok {
+	switch {
+	case ok && p.cb != nil:
+		p.cb(ev.Err)
+	case ok:
 		b.net.HandleTxAck(p.id, ev.Err)
 		if b.frames != nil {
 			b.frames.ObserveTxAck(ev.GatewayID.String(), p.id, ev.Err)

@@ -46,6 +46,9 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 		if d.net != nil {
 			d.net.Close()
 		}
+		if d.fed != nil {
+			_ = d.fed.Close()
+		}
 		if d.store != nil {
 			d.store.Close()
 		}
@@ -119,7 +122,7 @@ func (d *daemon) build() (err error) {
 		return err
 	}
 	d.adr.profiles.Store(d.profiles)
-	d.net, err = network.NewServer(network.Options{
+	netOpts := network.Options{
 		Config:     cfg.Network,
 		ADRPolicy:  &d.adr,
 		Devices:    d.devices,
@@ -130,7 +133,12 @@ func (d *daemon) build() (err error) {
 		Frames:     d.frames,
 		Logger:     d.log,
 		Registerer: d.metrics,
-	})
+	}
+	d.bridge.txPower = cfg.Network.DownlinkTXPower
+	if err := d.buildFederation(&netOpts); err != nil {
+		return err
+	}
+	d.net, err = network.NewServer(netOpts)
 	if err != nil {
 		return err
 	}
@@ -166,6 +174,7 @@ func (d *daemon) build() (err error) {
 			Civil:    d.civilService(),
 			Datex2:   datex2Publisher{cfg: cfg.Datex2, sites: cfg.Sites, devices: d.devices.List, last: d.store, now: d.now},
 			Frames:   d.frames,
+			Peers:    d.peerLister(),
 			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})

@@ -16,7 +16,8 @@ import (
 
 // The daemon with the simulator forwards what it stores to a real
 // InfluxDB 1.8: road stations' surface temperatures arrive as the
-// road_weather measurement, tagged with device and gateway.
+// road_weather measurement, tagged with device and (influx.gateway_tag on)
+// gateway.
 func TestDaemonForwardsToInfluxDB(t *testing.T) {
 	db := testserver.StartInfluxDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -25,7 +26,7 @@ func TestDaemonForwardsToInfluxDB(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"run", "--simulate", "--scenario", "winter-night", "--speed", "3000",
 			"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
-			[]string{"LORAEDGE_GATEWAY_ID=rathaus", "LORAEDGE_INFLUX_ENABLED=true", "LORAEDGE_INFLUX_URL=" + db.URL,
+			[]string{"LORAEDGE_GATEWAY_ID=rathaus", "LORAEDGE_INFLUX_ENABLED=true", "LORAEDGE_INFLUX_GATEWAY_TAG=true", "LORAEDGE_INFLUX_URL=" + db.URL,
 				"LORAEDGE_INFLUX_BUCKET=" + db.Bucket}, io.Discard, &logs)
 	}()
 	defer func() { cancel(); require.NoError(t, <-done, logs.String()) }()

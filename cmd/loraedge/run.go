@@ -31,6 +31,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/sdnotify"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sensorthings"
@@ -142,8 +143,9 @@ type daemon struct {
 	observers *observerFanout
 	frames    *framelog.Log
 	alerts    *alert.Engine
-	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
-	measures  measureOnce     // energy measures of the configuration and the API
+	mosmix    *mosmix.Fetcher     // nil unless roadcast is enabled
+	measures  measureOnce         // energy measures of the configuration and the API
+	fed       *roaming.Federation // nil unless roaming is enabled
 	simClock  atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
@@ -159,6 +161,9 @@ type daemon struct {
 func (d *daemon) run(ctx context.Context) error {
 	defer d.store.Close()
 	defer d.net.Close()
+	if d.fed != nil {
+		defer d.fed.Close() // Run closes it too; this covers a start that fails before
+	}
 	if err := d.udp.Listen(); err != nil {
 		return fmt.Errorf("listen for packet forwarders: %w", err)
 	}
@@ -226,6 +231,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.mosmix != nil {
 		g.Go(func() error { return d.mosmix.Run(gctx) })
+	}
+	if d.fed != nil {
+		g.Go(func() error { return d.fed.Run(gctx) })
 	}
 	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
 	g.Go(func() error { return d.reloadOnHUP(gctx) })

@@ -38,6 +38,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sensorthings"
@@ -67,6 +68,7 @@ type Config struct {
 	FrameLog  framelog.Config   `mapstructure:"frame_log"`
 	Alert     alert.Config      `mapstructure:"alert"`
 	Keys      secret.Config     `mapstructure:"keys"`
+	Roaming   roaming.Config    `mapstructure:"roaming"`
 	OpenData  OpenData          `mapstructure:"opendata"`
 	Sites     []site.Site       `mapstructure:"sites"`
 	Devices   []device.Device   `mapstructure:"devices"`
@@ -124,6 +126,7 @@ func Default() Config {
 		SensorThings: sensorthings.DefaultConfig(),
 		Datex2:       datex2.DefaultConfig(),
 		FrameLog:     framelog.DefaultConfig(),
+		Roaming:      roaming.DefaultConfig(),
 	}
 }
 
@@ -169,6 +172,7 @@ func (c Config) Validate() error {
 	if err := c.Keys.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateRoaming()...)
 	if err := c.Influx.Validate(); err != nil {
 		add("influx", "%v", err)
 	}
@@ -249,4 +253,40 @@ func ParseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// validateRoaming checks the roaming section and, when it is on, the peer
+// table it names against the network's NetID: `loraedge validate` is where
+// an operator finds a bad table before the daemon refuses to start.
+func (c Config) validateRoaming() []error {
+	if err := c.Roaming.Validate(); err != nil {
+		return []error{err}
+	}
+	if !c.Roaming.Enabled {
+		return nil
+	}
+	t, err := roaming.LoadTable(c.Roaming.PeersFile, c.Roaming.NSID)
+	if err != nil {
+		return []error{fmt.Errorf("roaming.peers_file: %w", err)}
+	}
+	var errs []error
+	if t.NetID != c.Network.NetID {
+		errs = append(errs, fmt.Errorf("roaming.peers_file: the table's net_id %s is not network.net_id %s", t.NetID, c.Network.NetID))
+	}
+	// An ABP device's DevAddr routes its frames: it must lie in its home's
+	// block, or every forwarder sends them to the wrong instance.
+	for i, d := range c.Devices {
+		if d.Activation != device.ABP {
+			continue
+		}
+		home, ok := t.HomeOfDevice(d.DevEUI, d.JoinEUI)
+		if !ok {
+			errs = append(errs, fmt.Errorf("devices[%d].dev_eui: %s is homed nowhere in the peer table (list it under its home's devices)", i, d.DevEUI))
+			continue
+		}
+		if owner, ok := t.HomeOfDevAddr(d.DevAddr); !ok || owner != home {
+			errs = append(errs, fmt.Errorf("devices[%d].dev_addr: %s is not in a block of its home %s", i, d.DevAddr, home.Name))
+		}
+	}
+	return errs
 }

@@ -53,6 +53,7 @@ type Options struct {
 	Civil     CivilService
 	Datex2    Datex2Publisher
 	Frames    FrameLog
+	Peers     PeerLister
 
 	// Gatherer is exposed on /metrics.
 	Gatherer prometheus.Gatherer
@@ -355,6 +356,7 @@ func (s *Server) routes() {
 	})
 	s.handle("GET /api/v1/openapi.json", public, s.openAPI)
 	s.handle("GET /api/v1/gateways", readAccess, s.listGateways)
+	s.handle("GET /api/v1/peers", readAccess, s.listPeers)
 	s.handle("GET /api/v1/sites", readAccess, s.listSites)
 	s.handle("GET /api/v1/devices", readAccess, s.listDevices)
 	s.handle("POST /api/v1/devices", adminAccess, s.createDevice)

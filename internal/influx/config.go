@@ -31,6 +31,14 @@ type Config struct {
 	// TLSInsecureSkipVerify accepts any server certificate (self-signed
 	// servers on a LAN); prefer a proper CA.
 	TLSInsecureSkipVerify bool `mapstructure:"tls_insecure_skip_verify"`
+	// GatewayTag writes the instance's gateway_id as a "gateway" tag. Off by
+	// default: a tag is part of the series key, so two gateways storing one
+	// reading made two series and doubled every sum. Each reading has one
+	// writer in a county network (the device's home), and who wrote it is not
+	// a property of the reading. Not a string field either, which would
+	// break sum() and mean() over a whole measurement. On only for a single
+	// gateway whose dashboards filter by the tag.
+	GatewayTag bool `mapstructure:"gateway_tag"`
 }
 
 // DefaultConfig returns the defaults: disabled, 5000-point batches flushed

@@ -25,7 +25,8 @@ const CursorName = "influx"
 
 // Options are the sink's dependencies. Zero values take defaults.
 type Options struct {
-	// GatewayID is written as the gateway tag (left out when empty).
+	// GatewayID is written as the gateway tag when Config.GatewayTag is on
+	// (left out when empty).
 	GatewayID  string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -158,11 +159,15 @@ func (s *Sink) noteRead(recs []store.Record) {
 func (s *Sink) deliver(ctx context.Context, recs []store.Record) error {
 	var buf []byte
 	var lines []string
+	gw := ""
+	if s.cfg.GatewayTag {
+		gw = s.opts.GatewayID
+	}
 	for _, r := range recs {
 		for _, m := range r.Measurements {
 			var ok bool
 			start := len(buf)
-			buf, ok = appendLine(buf, m, s.opts.GatewayID)
+			buf, ok = appendLine(buf, m, gw)
 			if !ok {
 				s.m.dropped.WithLabelValues(reasonUnrepresentable).Inc()
 				s.log.Warn("influx point dropped: cannot be written", "reason", reasonUnrepresentable,

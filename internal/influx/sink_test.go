@@ -36,6 +36,7 @@ func testConfig(db *testserver.InfluxDB) Config {
 	c.FlushInterval = 50 * time.Millisecond
 	c.Timeout = 5 * time.Second
 	c.MaxBackoff = 200 * time.Millisecond
+	c.GatewayTag = true // the layout test reads the tag back
 	return c
 }
 
@@ -192,6 +193,51 @@ func TestInfluxDB(t *testing.T) {
 	t.Run("bad_point", func(t *testing.T) { testBadPoint(t, fresh(t)) })
 	t.Run("reader", func(t *testing.T) { testReader(t, fresh(t)) })
 	t.Run("outage", func(t *testing.T) { testOutage(t, fresh(t)) })
+	t.Run("two_gateways_one_series", func(t *testing.T) { testTwoGatewaysOneSeries(t, fresh(t)) })
+}
+
+// Two instances writing the same readings with the default configuration
+// (no gateway tag) make one series: a sum over the device counts each
+// reading once.
+func testTwoGatewaysOneSeries(t *testing.T, db *testserver.InfluxDB) {
+	cfg := testConfig(db)
+	cfg.GatewayTag = DefaultConfig().GatewayTag
+	require.False(t, cfg.GatewayTag)
+	ms := []measurement.Measurement{
+		{Device: "70b3d5e75e000009", Quantity: measurement.WaterVolume, Value: 10, Unit: "m3", Time: t0},
+		{Device: "70b3d5e75e000009", Quantity: measurement.WaterVolume, Value: 12, Unit: "m3", Time: t0.Add(time.Hour)},
+	}
+	for _, gw := range []string{"gw-a", "gw-b"} {
+		st := openStore(t, t.TempDir())
+		t.Cleanup(func() { st.Close() })
+		require.NoError(t, st.Append(context.Background(), ms))
+		s, err := New(st, cfg, Options{GatewayID: gw, Registerer: prometheus.NewRegistry(), MinBackoff: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		require.Eventually(t, func() bool { return s.cur.Position() == 1 }, 10*time.Second, 10*time.Millisecond)
+		cancel()
+		require.NoError(t, <-done)
+	}
+	c := influxdb2.NewClient(db.URL, db.Token)
+	t.Cleanup(c.Close)
+	res, err := c.QueryAPI(db.Org).Query(context.Background(), fmt.Sprintf(
+		`from(bucket: %q) |> range(start: 2000-01-01T00:00:00Z) |> filter(fn: (r) => r.device == "70b3d5e75e000009") |> sum()`, db.Bucket))
+	require.NoError(t, err)
+	var tables, gateways int
+	var sum float64
+	for res.Next() {
+		tables++
+		sum += res.Record().Value().(float64)
+		if res.Record().ValueByKey("gateway") != nil {
+			gateways++
+		}
+	}
+	require.NoError(t, res.Err())
+	assert.Equal(t, 1, tables, "one series, not one per gateway")
+	assert.Equal(t, 22.0, sum, "each reading counted once")
+	assert.Zero(t, gateways, "no gateway tag")
 }
 
 // A field type conflict (HTTP 400) for one point in a batch: bisecting

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -334,6 +335,15 @@ func (i *Ingester) decode(up uplink.Uplink) ([]measurement.Measurement, bool) {
 			i.log.Debug("decoder warning", "dev_eui", eui, "profile", dev.Profile, "warning", w)
 		}
 		ms = append(withoutShadowed(ms, app), app...)
+	}
+	// The frame counter makes the measurement's id (measurement.ID) the same
+	// wherever it is computed; the store sequence is local to this instance.
+	fcnt := strconv.FormatUint(uint64(up.FCnt), 10)
+	for k := range ms {
+		if ms[k].Meta == nil {
+			ms[k].Meta = map[string]string{}
+		}
+		ms[k].Meta[measurement.MetaFCnt] = fcnt
 	}
 	if dev.Site != "" {
 		for k := range ms {

@@ -337,8 +337,9 @@ type StatusMessage struct {
 }
 
 // MeasurementMessage is the payload on .../device/<dev_eui>/measurement.
-// ID is "<log seq>-<index in record>": the same measurement always has the
-// same id, so subscribers can drop at-least-once duplicates.
+// ID is measurement.ID: the same reading has the same id on every instance
+// (from DevEUI, frame counter, quantity, channel and time), so subscribers
+// can drop at-least-once and cross-gateway duplicates by it.
 type MeasurementMessage struct {
 	ID       string            `json:"id"`
 	Device   string            `json:"device"`
@@ -349,11 +350,6 @@ type MeasurementMessage struct {
 	Time     time.Time         `json:"time"`
 	Site     string            `json:"site,omitempty"`
 	Meta     map[string]string `json:"meta,omitempty"`
-}
-
-// MessageID is the stable id of measurement i of log record seq.
-func MessageID(seq uint64, i int) string {
-	return strconv.FormatUint(seq, 10) + "-" + strconv.Itoa(i)
 }
 
 // StateMessage is the retained payload on .../device/<dev_eui>/state: the
@@ -388,7 +384,7 @@ func (s *Sink) deliver(ctx context.Context, cn *mqttclient.Conn, recs []store.Re
 	touched := map[string]bool{}
 	sent := 0
 	for _, r := range recs {
-		for i, m := range r.Measurements {
+		for _, m := range r.Measurements {
 			if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
 				s.m.dropped.WithLabelValues("bad_value").Inc()
 				continue
@@ -398,7 +394,7 @@ func (s *Sink) deliver(ctx context.Context, cn *mqttclient.Conn, recs []store.Re
 				continue
 			}
 			msg := MeasurementMessage{
-				ID: MessageID(r.Seq, i), Device: m.Device, Quantity: string(m.Quantity), Channel: m.Channel,
+				ID: measurement.ID(m), Device: m.Device, Quantity: string(m.Quantity), Channel: m.Channel,
 				Value: m.Value, Unit: m.Unit, Time: m.Time.UTC(), Site: s.site(m.Device), Meta: m.Meta,
 			}
 			b, err := json.Marshal(msg)

@@ -3,7 +3,6 @@ package mqtt
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"sync"
@@ -70,8 +69,8 @@ func expectedIDs(t testing.TB, st *store.Store, name string) map[string]bool {
 			return want
 		}
 		for _, r := range recs {
-			for i := range r.Measurements {
-				want[MessageID(r.Seq, i)] = true
+			for _, m := range r.Measurements {
+				want[measurement.ID(m)] = true
 			}
 		}
 	}
@@ -99,11 +98,14 @@ func TestSinkPublishesMeasurementsStateAndStatus(t *testing.T) {
 		require.NoError(t, json.Unmarshal(p, &m))
 		got = append(got, m)
 	}
-	assert.Equal(t, MeasurementMessage{ID: "1-0", Device: devA, Quantity: "air_temperature", Value: 0.1, Unit: "degC",
+	// Ids are measurement.ID of the reading, not the log position.
+	r1, r2 := record(1, t0), record(2, t0)
+	assert.Equal(t, MeasurementMessage{ID: measurement.ID(r1[0]), Device: devA, Quantity: "air_temperature", Value: 0.1, Unit: "degC",
 		Time: t0.Add(time.Second), Site: "k23-bridge", Meta: map[string]string{"k": "1"}}, got[0])
-	assert.Equal(t, "1-1", got[1].ID)
+	assert.Equal(t, measurement.ID(r1[1]), got[1].ID)
 	assert.Equal(t, 2, got[1].Channel)
-	assert.Equal(t, "2-1", got[3].ID)
+	assert.Equal(t, measurement.ID(r2[1]), got[3].ID)
+	assert.NotEqual(t, got[1].ID, got[3].ID)
 
 	// Retained state: the latest value per quantity and channel.
 	require.Eventually(t, func() bool { return len(sub.payloads("loraedge/gw1/device/"+devA+"/state")) > 0 }, 5*time.Second, 20*time.Millisecond)
@@ -409,10 +411,4 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestMessageIDStable(t *testing.T) {
-	assert.Equal(t, "42-0", MessageID(42, 0))
-	assert.NotEqual(t, MessageID(1, 11), MessageID(11, 1))
-	assert.Equal(t, fmt.Sprint(uint64(1<<63)), MessageID(1<<63, 3)[:len(MessageID(1<<63, 3))-2])
 }

@@ -67,6 +67,13 @@ func (p *txPlan) forDevice(eui lorawan.EUI64) {
 	}
 }
 
+// done tells the frame's waiters (a peer's forwarded reception) its result.
+func (e *dedupEntry) done(result string) {
+	for _, d := range e.dones {
+		d(result)
+	}
+}
+
 func (b *batch) touch(ss *session) {
 	b.mutations = true
 	if _, ok := b.dirtySet[ss]; ok {
@@ -97,6 +104,7 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 				}
 				s.count(o)
 				s.observeFrame(due[i], o)
+				due[i].done(o.result)
 			}
 			return
 		}
@@ -104,6 +112,11 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 	for i, o := range b.outs {
 		s.count(o)
 		s.observeFrame(due[i], o)
+		due[i].done(o.result)
+		if due[i].late {
+			// Its receive windows passed while it waited in a peer's queue.
+			o.tx = nil
+		}
 		s.handOn(ctx, o)
 		for _, p := range o.tx {
 			p.forDevice(o.devEUI)
@@ -158,6 +171,9 @@ func (s *Server) processEntry(e *dedupEntry, b *batch) outcome {
 		}
 		return 0
 	})
+	if o, ok := s.forwardForeign(e); ok {
+		return o
+	}
 	var phy lorawan.PHYPayload
 	if err := phy.UnmarshalBinary(e.phy); err != nil {
 		return outcome{result: resultDecodeError}

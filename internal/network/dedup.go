@@ -2,8 +2,9 @@ package network
 
 import (
 	"container/heap"
-	"github.com/loraedge/loraedge/internal/uplink"
 	"time"
+
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // dedupEntry collects the receptions of one PHYPayload within one window.
@@ -15,6 +16,9 @@ type dedupEntry struct {
 	deadline time.Time
 	index    int    // position in the heap
 	seq      uint64 // arrival order, breaks deadline ties
+	// remote: a copy came from a peer; late: one waited in a peer's queue.
+	remote, late bool
+	dones        []func(string)
 }
 
 // dedup merges identical PHYPayloads by content. The window is timed from
@@ -34,11 +38,15 @@ func (d *dedup) init() {
 func (d *dedup) add(in inFrame, window time.Duration, m *metrics) {
 	if len(in.f.PHYPayload) == 0 {
 		m.uplinks.WithLabelValues(resultDecodeError).Inc()
+		if in.f.Done != nil {
+			in.f.Done(resultDecodeError)
+		}
 		return
 	}
 	if e, ok := d.open[string(in.f.PHYPayload)]; ok {
 		if in.at.Before(e.deadline) {
 			e.rx = append(e.rx, in.f.RxInfo)
+			e.mark(in.f)
 			m.dedupMerged.Inc()
 			return
 		}
@@ -54,9 +62,18 @@ func (d *dedup) add(in inFrame, window time.Duration, m *metrics) {
 		deadline: in.at.Add(window),
 		seq:      d.seq,
 	}
+	e.mark(in.f)
 	d.seq++
 	d.open[e.key] = e
 	heap.Push(&d.h, e)
+}
+
+func (e *dedupEntry) mark(f Frame) {
+	e.remote = e.remote || f.Remote
+	e.late = e.late || f.Late
+	if f.Done != nil {
+		e.dones = append(e.dones, f.Done)
+	}
 }
 
 // due pops every entry whose window closed at or before now, in deadline order.

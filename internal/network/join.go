@@ -157,6 +157,9 @@ func (s *Server) joinState(eui lorawan.EUI64) (*joinState, error) {
 // avoiding addresses in use (a shared DevAddr would still work: sessions
 // are told apart by MIC, at the cost of extra MIC computations).
 func (s *Server) allocDevAddr() lorawan.DevAddr {
+	if len(s.opts.DevAddrBlocks) > 0 {
+		return s.allocBlockAddr(s.opts.DevAddrBlocks)
+	}
 	var a lorawan.DevAddr
 	for range 16 {
 		_, _ = rand.Read(a[:])

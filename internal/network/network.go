@@ -25,6 +25,7 @@ import (
 
 	"github.com/loraedge/loraedge/internal/device"
 	"github.com/loraedge/loraedge/internal/network/adr"
+	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/uplink"
 )
@@ -33,6 +34,13 @@ import (
 type Frame struct {
 	PHYPayload []byte
 	RxInfo     uplink.RxInfo
+	// Remote marks a reception at a peer's gateway, forwarded here as the
+	// device's home (roaming.go); Late one that waited in the peer's queue
+	// during an outage, whose receive windows have passed.
+	Remote, Late bool
+	// Done, when set, hears the frame's result once it is processed
+	// (ResultOK, ResultReplay, ...). It must not block.
+	Done func(result string)
 }
 
 // Downlink is a frame to transmit through one gateway.
@@ -96,6 +104,14 @@ type Options struct {
 	// ADRPolicy gives each device's ADR switch and limits (its profile);
 	// nil: ADR for every device within the band's range.
 	ADRPolicy ADRPolicy
+
+	// Roaming, when set, routes frames of devices homed at a peer there
+	// (the county network); DevAddrBlocks are this instance's blocks, from
+	// which OTAA joins draw DevAddrs; ForwardWindow (20ms) is how long the
+	// copies of such a frame are collected before it is forwarded.
+	Roaming       Roaming
+	DevAddrBlocks []roaming.Block
+	ForwardWindow time.Duration
 
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
 	Handler uplink.Handler // nil: uplinks are dropped after verification
@@ -227,6 +243,9 @@ func (o *Options) fill() (band.Band, error) {
 	d := DefaultConfig()
 	if o.DedupWindow <= 0 {
 		o.DedupWindow = d.DedupWindow
+	}
+	if o.ForwardWindow <= 0 {
+		o.ForwardWindow = min(defaultForwardWindow, o.DedupWindow)
 	}
 	if o.Band == "" {
 		o.Band = d.Band
@@ -393,7 +412,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.shutdown(ctx)
 			return nil
 		case f := <-s.in:
-			s.dedup.add(f, s.opts.DedupWindow, s.m)
+			s.dedup.add(f, s.window(f.f), s.m)
 		case a := <-s.acks:
 			s.handleTxAck(ctx, a)
 		case ev := <-s.durable:
@@ -413,7 +432,7 @@ func (s *Server) tick(ctx context.Context) {
 	for {
 		select {
 		case f := <-s.in:
-			s.dedup.add(f, s.opts.DedupWindow, s.m)
+			s.dedup.add(f, s.window(f.f), s.m)
 			continue
 		default:
 		}
@@ -451,7 +470,7 @@ func (s *Server) shutdown(parent context.Context) {
 	for {
 		select {
 		case f := <-s.in:
-			s.dedup.add(f, s.opts.DedupWindow, s.m)
+			s.dedup.add(f, s.window(f.f), s.m)
 			continue
 		default:
 		}

@@ -5,6 +5,7 @@ import { lineChart } from './chart.js';
 import { measuresSection } from './measures.js';
 import { viewCivil } from './gauge.js';
 import { frameLog, viewGateway, importForm } from './frames.js';
+import { viewPeers } from './peers.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -588,6 +589,7 @@ function route() {
     case 'roads': viewRoads(); break;
     case 'civil': viewCivil({ h, api, main, errorText, onLeave: (f) => cleanup.push(f) }); break;
     case 'report': viewReport(); break;
+    case 'peers': viewPeers(main, api, h); break;
     default: viewOverview();
   }
   document.title = `loraedge · ${document.querySelector('nav a[aria-current] span')?.textContent || t('device')}`;

@@ -3,6 +3,10 @@
 const de = {
   skip: 'Zum Inhalt springen', navLabel: 'Hauptnavigation',
   navOverview: 'Übersicht', navAlerts: 'Alarme', navRoads: 'Straßen', navReport: 'Energiebericht',
+  navPeers: 'Verbund', peers: 'Gateways im Kreisnetz', peersOff: 'Dieses Gateway ist nicht Teil eines Kreisnetzes (roaming.enabled).',
+  peersHelp: 'Jedes Gateway ist Heimat seiner eigenen Geräte und leitet Funkpakete der Geräte anderer Gateways an deren Heimat weiter.',
+  peerName: 'Gateway', peerNSID: 'NSID', peerBlocks: 'DevAddr-Blöcke', peerSent: 'Anfragen gesendet', peerReceived: 'Anfragen empfangen',
+  peerErrors: 'Fehler', peerRTT: 'Umlaufzeit', peerQueue: 'Warteschlange', peerLast: 'Zuletzt erreicht', peerSelf: 'dieses',
   langSwitch: 'English', langSwitchLabel: 'Switch to English',
   token: 'Zugangstoken', tokenChange: 'Token', tokenTitle: 'Anmelden',
   tokenHelp: 'Das Token steht in der Konfiguration des Gateways (http.read_token oder http.admin_token). Es bleibt nur in diesem Browser gespeichert.',
@@ -53,6 +57,10 @@ const de = {
 const en = {
   skip: 'Skip to content', navLabel: 'Main navigation',
   navOverview: 'Overview', navAlerts: 'Alerts', navRoads: 'Roads', navReport: 'Energy report',
+  navPeers: 'Peers', peers: 'Gateways of the county network', peersOff: 'This gateway is not part of a county network (roaming.enabled).',
+  peersHelp: 'Every gateway is the home of its own devices and forwards frames of other gateways\' devices to their home.',
+  peerName: 'Gateway', peerNSID: 'NSID', peerBlocks: 'DevAddr blocks', peerSent: 'Requests sent', peerReceived: 'Requests received',
+  peerErrors: 'Errors', peerRTT: 'Round trip', peerQueue: 'Queue', peerLast: 'Last reached', peerSelf: 'this one',
   langSwitch: 'Deutsch', langSwitchLabel: 'Auf Deutsch umschalten',
   token: 'Access token', tokenChange: 'Token', tokenTitle: 'Sign in',
   tokenHelp: 'The token is in the gateway configuration (http.read_token or http.admin_token). It is stored in this browser only.',
