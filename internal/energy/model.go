@@ -43,6 +43,9 @@ type Report struct {
 	// Measures are the energy measures of the report's sites that start
 	// before its end, verified up to it (filled by report.Energy).
 	Measures []MeasureResult `json:"measures,omitempty"`
+	// Benchmarks are the sites with a building category or comparison
+	// values, ranked by saving potential (largest first).
+	Benchmarks []Benchmark `json:"benchmarks,omitempty"`
 }
 
 // Period is a time range [From, To).
