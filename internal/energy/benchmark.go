@@ -252,15 +252,21 @@ func (b BenchmarkConfig) categories() map[string]Category {
 	return cats
 }
 
+// limits are the traffic light's limits, defaults filled in.
+func (b BenchmarkConfig) limits() (green, yellow float64) {
+	green, yellow = b.GreenMax, b.YellowMax
+	if green == 0 {
+		green = DefaultGreenMax
+	}
+	if yellow == 0 {
+		yellow = max(DefaultYellowMax, green)
+	}
+	return green, yellow
+}
+
 // lightOf is the traffic light of a ratio Kennwert / comparison value.
 func (b BenchmarkConfig) lightOf(ratio float64) Light {
-	g, y := b.GreenMax, b.YellowMax
-	if g == 0 {
-		g = DefaultGreenMax
-	}
-	if y == 0 {
-		y = DefaultYellowMax
-	}
+	g, y := b.limits()
 	switch {
 	case ratio <= g:
 		return Green
@@ -355,6 +361,7 @@ func (r *resolved) benchmark(s SiteReport) *Benchmark {
 // then kWh (the largest first).
 func (r *resolved) benchmarks(rep *Report) {
 	rep.Benchmarks = nil
+	rep.BenchmarkGreenMax, rep.BenchmarkYellowMax = r.Benchmarks.limits()
 	for _, s := range rep.Sites {
 		if b := r.benchmark(s); b != nil {
 			rep.Benchmarks = append(rep.Benchmarks, *b)

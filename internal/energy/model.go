@@ -46,6 +46,10 @@ type Report struct {
 	// Benchmarks are the sites with a building category or comparison
 	// values, ranked by saving potential (largest first).
 	Benchmarks []Benchmark `json:"benchmarks,omitempty"`
+	// BenchmarkGreenMax and BenchmarkYellowMax are the traffic light's
+	// limits as multiples of the comparison value.
+	BenchmarkGreenMax  float64 `json:"benchmark_green_max,omitempty"`
+	BenchmarkYellowMax float64 `json:"benchmark_yellow_max,omitempty"`
 }
 
 // Period is a time range [From, To).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -122,7 +123,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			area = 2000
 		}
 		dev := func(kind int) string { return fmt.Sprintf("70b3d5e75e%02x%04x", kind, si) }
-		sc := energy.SiteConfig{ID: s.ID, TemperatureDevice: dev(0)}
+		sc := energy.SiteConfig{ID: s.ID, TemperatureDevice: dev(0), Benchmark: energy.SiteBenchmark{Category: demoCategory(s.Name)}}
 		heatMedium := energy.Heat
 		if si%2 == 1 {
 			heatMedium = energy.Gas
@@ -260,6 +261,18 @@ func isPeak(t time.Time) bool {
 func round(v float64, digits int) float64 {
 	p := math.Pow10(digits)
 	return math.Floor(v*p) / p
+}
+
+// demoCategory is the comparison table's building category (Lfd.-Nr.) of
+// a demo building, by the kind in its name; "" for other names.
+func demoCategory(name string) string {
+	for kind, cat := range map[string]string{"Grundschule": "21", "Gymnasium": "21", "Rathaus": "1", "Sporthalle": "30",
+		"Kindergarten": "22", "Bauhof": "40", "Feuerwache": "6", "Bibliothek": "24"} {
+		if strings.HasPrefix(name, kind+" ") {
+			return cat
+		}
+	}
+	return ""
 }
 
 // DemoSites returns n school and office buildings with areas, for
