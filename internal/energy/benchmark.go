@@ -278,7 +278,8 @@ func (b BenchmarkConfig) lightOf(ratio float64) Light {
 }
 
 // benchmark compares one site's Kennwerte with its comparison values;
-// nil when the site has no category, no values or no area.
+// nil when the site has no category, no values, no area or no
+// consumption measured in the period (a zero is no Kennwert).
 func (r *resolved) benchmark(s SiteReport) *Benchmark {
 	sc := r.sites[s.ID]
 	sb := sc.Benchmark
@@ -334,14 +335,14 @@ func (r *resolved) benchmark(s SiteReport) *Benchmark {
 	if heatCmp == 0 {
 		heatCmp = cat.HeatComparison(b.AreaM2, !sb.NoCentralHotWater)
 	}
-	if h, ok := annual(s.Kennwerte.HeatingBGF, s.Kennwerte.HeatingNRF); ok && heatCmp > 0 {
+	if h, ok := annual(s.Kennwerte.HeatingBGF, s.Kennwerte.HeatingNRF); ok && heatCmp > 0 && heatKWh > 0 {
 		b.Heating = value(h, heatCmp, heatKWh, heatEUR, heatCO2)
 	}
 	elCmp := sb.ElectricityKWhM2a
 	if elCmp == 0 {
 		elCmp = cat.ElectricityKWhM2a
 	}
-	if e, ok := annual(s.Kennwerte.ElectricityBGF, s.Kennwerte.ElectricityNRF); ok && elCmp > 0 {
+	if e, ok := annual(s.Kennwerte.ElectricityBGF, s.Kennwerte.ElectricityNRF); ok && elCmp > 0 && elKWh > 0 {
 		b.Electricity = value(e, elCmp, elKWh, elEUR, elCO2)
 	}
 	if b.Heating == nil && b.Electricity == nil {

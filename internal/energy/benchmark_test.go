@@ -158,6 +158,8 @@ func TestBenchmarkConfiguration(t *testing.T) {
 	n := schoolReport(80, 15)
 	n.ID = "none"
 	assert.Nil(t, r.benchmark(n))
+	z := schoolReport(0, 0)
+	assert.Nil(t, r.benchmark(z), "a period without consumption has no Kennwert to compare")
 
 	rep := &Report{Sites: []SiteReport{o, schoolReport(100, 30), k, n}}
 	r.benchmarks(rep)

@@ -3,6 +3,7 @@
 import { t, setLang, lang, quantityName, unitName, num, dateTime, timeOnly } from './i18n.js';
 import { lineChart } from './chart.js';
 import { measuresSection } from './measures.js';
+import { benchmarksSection } from './benchmarks.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -518,7 +519,7 @@ function viewReport() {
     h('p', { class: 'muted small' }, t('tokenInUrl')));
     body.replaceChildren(form);
   });
-  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }));
+  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }), benchmarksSection({ h, api, section }));
 }
 
 // ---- frame: token, language, routing ----
