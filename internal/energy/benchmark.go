@@ -362,7 +362,6 @@ func (r *resolved) benchmark(s SiteReport) *Benchmark {
 // then kWh (the largest first).
 func (r *resolved) benchmarks(rep *Report) {
 	rep.Benchmarks = nil
-	rep.BenchmarkGreenMax, rep.BenchmarkYellowMax = r.Benchmarks.limits()
 	for _, s := range rep.Sites {
 		if b := r.benchmark(s); b != nil {
 			rep.Benchmarks = append(rep.Benchmarks, *b)
@@ -377,5 +376,8 @@ func (r *resolved) benchmarks(rep *Report) {
 	})
 	for i := range rep.Benchmarks {
 		rep.Benchmarks[i].Place = i + 1
+	}
+	if len(rep.Benchmarks) > 0 {
+		rep.BenchmarkGreenMax, rep.BenchmarkYellowMax = r.Benchmarks.limits()
 	}
 }
