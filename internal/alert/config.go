@@ -181,6 +181,9 @@ type RuleConfig struct {
 	// energy_waste: the least rise of the night base load (also Share,
 	// Factor, NightFrom/NightTo)
 	MinKW float64 `mapstructure:"min_kw" yaml:"min_kw"`
+	// energy_waste: a heating meter's hot-water base per day in its unit
+	// for the summer check; 0 learns it
+	HotWaterPerDay float64 `mapstructure:"hot_water_per_day" yaml:"hot_water_per_day"`
 }
 
 // IceConfig tunes the ice rule; zero fields keep internal/ice defaults.

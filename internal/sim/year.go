@@ -104,6 +104,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			2.5*math.Sin(2*math.Pi*days/5.3+ph[0]) + 1.5*math.Sin(2*math.Pi*days/11.7+ph[1]) + 1*math.Sin(2*math.Pi*days/2.1+ph[2])
 	}
 	dt := opts.Interval.Hours()
+	mean24 := trailingMean(temp, max(1, int(24/dt)))
 	holidays := map[calendar.Date]bool{}
 	for _, h := range calendar.PublicHolidays(year) {
 		holidays[h.Date] = true
@@ -195,6 +196,9 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 						h = after.heating
 					}
 					kw := h.kw(d, temp[i])
+					if mean24[i] >= summerCutoff {
+						kw = h.hotWater.at(d) // summer mode: hot water only
+					}
 					rate = kw
 					if m.Medium == energy.Gas {
 						rate = kw / (0.9526 * 11.2)
@@ -261,6 +265,26 @@ func isPeak(t time.Time) bool {
 func round(v float64, digits int) float64 {
 	p := math.Pow10(digits)
 	return math.Floor(v*p) / p
+}
+
+// summerCutoff is the trailing 24-hour outdoor mean above which the
+// demo buildings' controllers switch the space heating off and keep the
+// hot water (summer mode): 17 degC, the upper end of usual heating
+// limits (15-17 degC).
+const summerCutoff = 17.0
+
+// trailingMean is the mean of the last w values up to each index.
+func trailingMean(v []float64, w int) []float64 {
+	out := make([]float64, len(v))
+	sum := 0.0
+	for i, x := range v {
+		sum += x
+		if i >= w {
+			sum -= v[i-w]
+		}
+		out[i] = sum / float64(min(i+1, w))
+	}
+	return out
 }
 
 // demoCategory is the comparison table's building category (Lfd.-Nr.) of
