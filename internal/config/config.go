@@ -33,6 +33,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/reportsched"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
@@ -57,12 +58,14 @@ type Config struct {
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
 	Calendar  calendar.Config   `mapstructure:"calendar"`
-	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
-	Alert     alert.Config      `mapstructure:"alert"`
-	Keys      secret.Config     `mapstructure:"keys"`
-	OpenData  OpenData          `mapstructure:"opendata"`
-	Sites     []site.Site       `mapstructure:"sites"`
-	Devices   []device.Device   `mapstructure:"devices"`
+	// EnergySchedule writes and mails monthly and annual energy reports.
+	EnergySchedule reportsched.Config `mapstructure:"energy_schedule"`
+	Roadcast       mosmix.Config      `mapstructure:"roadcast"`
+	Alert          alert.Config       `mapstructure:"alert"`
+	Keys           secret.Config      `mapstructure:"keys"`
+	OpenData       OpenData           `mapstructure:"opendata"`
+	Sites          []site.Site        `mapstructure:"sites"`
+	Devices        []device.Device    `mapstructure:"devices"`
 
 	// Gateways lists the packet forwarders allowed to talk GWMP to this
 	// daemon; required when udp.listen is not a loopback address.
@@ -90,24 +93,25 @@ type OpenData struct {
 // the same values with comments; a test keeps the two equal.
 func Default() Config {
 	return Config{
-		GatewayID: "loraedge",
-		DataDir:   "/var/lib/loraedge",
-		Log:       Log{Level: "info", Format: "json"},
-		UDP:       semtechudp.DefaultConfig(),
-		Network:   network.DefaultConfig(),
-		Store:     store.DefaultConfig(),
-		Profiles:  profile.DefaultConfig(),
-		Simulator: sim.DefaultConfig(),
-		HTTP:      httpapi.DefaultConfig(),
-		Keys:      secret.DefaultConfig(),
-		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
-		Influx:    influx.DefaultConfig(),
-		MQTT:      mqtt.DefaultConfig(),
-		MQTTIn:    mqttin.DefaultConfig(),
-		Alert:     alert.DefaultConfig(),
-		Energy:    energy.DefaultConfig(),
-		Calendar:  calendar.DefaultConfig(),
-		Roadcast:  mosmix.DefaultConfig(),
+		GatewayID:      "loraedge",
+		DataDir:        "/var/lib/loraedge",
+		Log:            Log{Level: "info", Format: "json"},
+		UDP:            semtechudp.DefaultConfig(),
+		Network:        network.DefaultConfig(),
+		Store:          store.DefaultConfig(),
+		Profiles:       profile.DefaultConfig(),
+		Simulator:      sim.DefaultConfig(),
+		HTTP:           httpapi.DefaultConfig(),
+		Keys:           secret.DefaultConfig(),
+		OpenData:       OpenData{Licence: "dl-de/by-2-0"},
+		Influx:         influx.DefaultConfig(),
+		MQTT:           mqtt.DefaultConfig(),
+		MQTTIn:         mqttin.DefaultConfig(),
+		Alert:          alert.DefaultConfig(),
+		Energy:         energy.DefaultConfig(),
+		Calendar:       calendar.DefaultConfig(),
+		EnergySchedule: reportsched.DefaultConfig(),
+		Roadcast:       mosmix.DefaultConfig(),
 
 		BasicStation: basicstation.DefaultConfig(),
 	}
@@ -184,6 +188,7 @@ func (c Config) Validate() error {
 	if err := c.Roadcast.Validate(); err != nil {
 		add("roadcast", "%v", err)
 	}
+	errs = append(errs, c.scheduleProblems()...)
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {
 		for _, err := range flatten(s.Validate()) {
