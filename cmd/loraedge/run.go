@@ -29,6 +29,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/reportsched"
 	"github.com/loraedge/loraedge/internal/sdnotify"
 	"github.com/loraedge/loraedge/internal/semtechudp"
 	"github.com/loraedge/loraedge/internal/sim"
@@ -136,6 +137,7 @@ type daemon struct {
 	uplinks   *uplinkFanout
 	observers *observerFanout
 	alerts    *alert.Engine
+	sched     *reportsched.Scheduler
 	mosmix    *mosmix.Fetcher // nil unless roadcast is enabled
 	measures  measureOnce     // energy measures of the configuration and the API
 	simClock  atomic.Pointer[sim.Clock]
@@ -217,6 +219,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.mosmix != nil {
 		g.Go(func() error { return d.mosmix.Run(gctx) })
+	}
+	if d.sched != nil {
+		g.Go(func() error { d.sched.Run(gctx, time.Minute); return nil })
 	}
 	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
 	g.Go(func() error { return d.reloadOnHUP(gctx) })

@@ -14,6 +14,7 @@ import (
 	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/httpapi"
 	"github.com/loraedge/loraedge/internal/report"
+	"github.com/loraedge/loraedge/internal/reportsched"
 	"github.com/loraedge/loraedge/internal/sim"
 	"github.com/loraedge/loraedge/internal/store"
 )
@@ -41,10 +42,17 @@ func TestWebPageBenchmarks(t *testing.T) {
 	svc := &report.Service{Source: energy.RangeSource{Ranger: st}, Options: func() energy.Options {
 		return energy.Options{Config: cfg, Sites: sites, Now: now}
 	}}
+	// The schedule writes December's and the year's report through the
+	// same service.
+	sc := reportsched.DefaultConfig()
+	sc.Monthly, sc.Annual = true, true
+	sched, err := reportsched.New(reportsched.Options{Config: sc, Dir: t.TempDir(), Renderer: svc, Location: time.UTC, Now: now})
+	require.NoError(t, err)
+	require.NoError(t, sched.RunDue(ctx))
 	reg := prometheus.NewRegistry()
 	s, err := httpapi.New(httpapi.Options{
 		Config: httpapi.Config{ReadToken: readToken, AdminToken: adminToken}, Sites: siteList(sites),
-		Reports: demoReports{svc}, Gatherer: reg, Registerer: reg, Now: now, Ready: func() error { return nil },
+		Reports: demoReports{svc}, Scheduled: sched, Gatherer: reg, Registerer: reg, Now: now, Ready: func() error { return nil },
 	})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
@@ -74,6 +82,18 @@ func TestWebPageBenchmarks(t *testing.T) {
 	assert.Equal(t, "geb-003", first, "the Rathaus has the largest potential in the demo year")
 	assert.Equal(t, 1, eval[int](t, bctx, `document.querySelectorAll('#benchmarks tbody tr:first-child .light-red').length`))
 	screenshot(t, bctx, "benchmarks-desktop")
+
+	// The kept scheduled reports, with a download link that works.
+	waitJS(t, bctx, `document.querySelectorAll('#scheduled tbody tr').length === 2`)
+	list := eval[string](t, bctx, `document.querySelector('#scheduled').innerText`)
+	assert.Contains(t, list, "energiebericht-2026-12.pdf")
+	assert.Contains(t, list, "Jahresbericht")
+	head, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(async () => {
+		const a = document.querySelector('#scheduled a[download="energiebericht-2026.pdf"]');
+		return (await (await fetch(a.href)).text()).slice(0, 5);
+	})()`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	assert.Equal(t, "%PDF-", head, "the link downloads the kept PDF")
 
 	require.NoError(t, chromedp.Do(bctx, chromedp.Click("#lang-btn")))
 	pickYear(t, bctx)

@@ -4,6 +4,7 @@ import { t, setLang, lang, quantityName, unitName, num, dateTime, timeOnly } fro
 import { lineChart } from './chart.js';
 import { measuresSection } from './measures.js';
 import { benchmarksSection } from './benchmarks.js';
+import { scheduledSection } from './scheduled.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -519,7 +520,8 @@ function viewReport() {
     h('p', { class: 'muted small' }, t('tokenInUrl')));
     body.replaceChildren(form);
   });
-  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }), benchmarksSection({ h, api, section }));
+  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }), benchmarksSection({ h, api, section }),
+    scheduledSection({ h, api, section, token }));
 }
 
 // ---- frame: token, language, routing ----
