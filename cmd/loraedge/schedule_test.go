@@ -39,18 +39,7 @@ func TestRunWritesScheduledReports(t *testing.T) {
 		cancel()
 		require.NoError(t, <-done)
 	}()
-	get := func(path string) (int, string) {
-		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := apiGet(t, addr, token)
 	now := time.Now()
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.Local)
 	if now.Day() == 1 && now.Hour() < 7 {
@@ -66,4 +55,21 @@ func TestRunWritesScheduledReports(t *testing.T) {
 	assert.True(t, bytes.HasPrefix([]byte(body), []byte("%PDF-")))
 	_, err := os.Stat(filepath.Join(data, "reports", name))
 	assert.NoError(t, err)
+}
+
+// apiGet returns a GET with the bearer token against the daemon at addr:
+// the status and body, or 0 and the error while it is not up.
+func apiGet(t *testing.T, addr, token string) func(path string) (int, string) {
+	return func(path string) (int, string) {
+		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
 }

@@ -39,8 +39,11 @@ var benchmarkTexts = map[Lang]map[string]string{
 	},
 }
 
-func init() {
-	for l, m := range benchmarkTexts {
+func init() { mergeTexts(benchmarkTexts) }
+
+// mergeTexts adds a chapter's strings to texts.
+func mergeTexts(add map[Lang]map[string]string) {
+	for l, m := range add {
 		for k, v := range m {
 			texts[l][k] = v
 		}

@@ -23,14 +23,7 @@ import (
 // chapter in both languages.
 func TestBenchmarkChapter(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	sites := sim.DemoSites(4)
-	cfg, err := sim.GenerateYear(ctx, st, 2026, sites, sim.YearOptions{Interval: 2 * time.Hour})
-	require.NoError(t, err)
-	opts := energy.Options{Config: cfg, Sites: sites, Now: func() time.Time { return time.Date(2027, 1, 10, 8, 0, 0, 0, time.UTC) }}
-	src := energy.RangeSource{Ranger: st}
+	src, opts := demoYear(t, 4, sim.YearOptions{Interval: 2 * time.Hour})
 	req := EnergyRequest{From: "2026-01-01", To: "2026-12-31", Format: HTML, Lang: DE}
 
 	var buf bytes.Buffer
@@ -60,18 +53,37 @@ func TestBenchmarkChapter(t *testing.T) {
 	assert.Contains(t, h, "Summe Landkreis")
 	assert.Contains(t, h, energy.BenchmarkSource)
 
-	bin := testserver.Need(t, "pdftotext", "/usr/bin/pdftotext")
 	for _, l := range []Lang{DE, EN} {
-		pdf := filepath.Join(t.TempDir(), "report.pdf")
-		var b bytes.Buffer
 		req.Format, req.Lang = PDF, l
-		_, err := Energy(ctx, src, opts, req, &b)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(pdf, b.Bytes(), 0o600))
-		out, err := exec.Command(bin, "-layout", pdf, "-").CombinedOutput()
-		require.NoError(t, err, string(out))
-		text := string(out)
+		text := pdfText(t, src, opts, req)
 		assert.Contains(t, text, map[Lang]string{DE: "Vergleichswerte und Einsparpotenzial", EN: "Comparison values and saving potential"}[l])
 		assert.Contains(t, text, map[Lang]string{DE: "Summe Landkreis", EN: "County total"}[l])
 	}
+}
+
+// demoYear generates the demo year 2026 of n buildings into a store and
+// returns its source and the report options (now: 10 January 2027).
+func demoYear(t *testing.T, n int, yo sim.YearOptions) (energy.RangeSource, energy.Options) {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	sites := sim.DemoSites(n)
+	cfg, err := sim.GenerateYear(context.Background(), st, 2026, sites, yo)
+	require.NoError(t, err)
+	return energy.RangeSource{Ranger: st}, energy.Options{Config: cfg, Sites: sites, Now: func() time.Time { return time.Date(2027, 1, 10, 8, 0, 0, 0, time.UTC) }}
+}
+
+// pdfText renders req as PDF and reads its text back with poppler.
+func pdfText(t *testing.T, src energy.RangeSource, opts energy.Options, req EnergyRequest) string {
+	t.Helper()
+	bin := testserver.Need(t, "pdftotext", "/usr/bin/pdftotext")
+	pdf := filepath.Join(t.TempDir(), "report.pdf")
+	var b bytes.Buffer
+	_, err := Energy(context.Background(), src, opts, req, &b)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(pdf, b.Bytes(), 0o600))
+	out, err := exec.Command(bin, "-layout", pdf, "-").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
 }

@@ -55,21 +55,7 @@ func TestWebPageBenchmarks(t *testing.T) {
 		Reports: demoReports{svc}, Scheduled: sched, Gatherer: reg, Registerer: reg, Now: now, Ready: func() error { return nil },
 	})
 	require.NoError(t, err)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	srv := ts.URL
-
-	bctx, consoleProblems := newBrowser(t)
-	require.NoError(t, chromedp.Do(bctx,
-		chromedp.Navigate(srv+"/"),
-		chromedp.Evaluate[chromedp.Void](`localStorage.setItem('loraedge.lang', 'de')`),
-		chromedp.Reload(),
-		chromedp.WaitVisible("#token-input"),
-		chromedp.SendKeys("#token-input", readToken),
-		chromedp.Click("#token-save"),
-		chromedp.WaitNotVisible("#token-dlg"),
-		chromedp.Navigate(srv+"/#/report"),
-	))
+	bctx, consoleProblems := openReportPage(t, s)
 	pickYear(t, bctx)
 	text := eval[string](t, bctx, `document.querySelector('#benchmarks').closest('section').innerText`)
 	assert.Contains(t, text, "Vergleichswerte und Einsparpotenzial")
@@ -114,4 +100,25 @@ func pickYear(t *testing.T, bctx context.Context) {
 	require.NoError(t, chromedp.Do(bctx, chromedp.Evaluate[chromedp.Void](
 		`(() => { const i = document.querySelector('#bm-year'); i.value = '2026'; i.dispatchEvent(new Event('change')); })()`)))
 	waitJS(t, bctx, `document.querySelectorAll('#benchmarks tbody tr').length === 5 && document.querySelector('#benchmarks').closest('section').innerText.includes('2026')`)
+}
+
+// openReportPage serves s, signs in with the read token in German and
+// opens the energy report page.
+func openReportPage(t *testing.T, s *httpapi.Server) (context.Context, func() []string) {
+	t.Helper()
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	srv := ts.URL
+	bctx, consoleProblems := newBrowser(t)
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Navigate(srv+"/"),
+		chromedp.Evaluate[chromedp.Void](`localStorage.setItem('loraedge.lang', 'de')`),
+		chromedp.Reload(),
+		chromedp.WaitVisible("#token-input"),
+		chromedp.SendKeys("#token-input", readToken),
+		chromedp.Click("#token-save"),
+		chromedp.WaitNotVisible("#token-dlg"),
+		chromedp.Navigate(srv+"/#/report"),
+	))
+	return bctx, consoleProblems
 }
