@@ -161,21 +161,25 @@ func (d *daemon) build() (err error) {
 	if err := d.buildAlerts(); err != nil {
 		return err
 	}
+	if err := d.buildSchedule(); err != nil {
+		return err
+	}
 	if cfg.HTTP.Listen != "" {
 		d.http, err = httpapi.New(httpapi.Options{
 			Config:   cfg.HTTP,
 			Gateways: gatewayList{udp: d.udp, station: d.station}, Devices: d.devices, Sessions: d.net, MAC: macViews{d.net}, Sites: siteList(cfg.Sites),
 			Series: d.store, Downlinks: downlinker{d.net, d.profiles},
-			OpenData: openData{cfg: cfg.OpenData, devices: d.devices, series: d.store, sites: cfg.Sites},
-			Reports:  reportService{d.energyService()},
-			Measures: d.measureService(),
-			Alerts:   d.alertService(),
-			Roads:    d.roadForecasts(),
-			Civil:    d.civilService(),
-			Datex2:   datex2Publisher{cfg: cfg.Datex2, sites: cfg.Sites, devices: d.devices.List, last: d.store, now: d.now},
-			Frames:   d.frames,
-			Peers:    d.peerLister(),
-			Gatherer: d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
+			OpenData:  openData{cfg: cfg.OpenData, devices: d.devices, series: d.store, sites: cfg.Sites},
+			Reports:   reportService{d.energyService()},
+			Measures:  d.measureService(),
+			Scheduled: d.scheduled(),
+			Alerts:    d.alertService(),
+			Roads:     d.roadForecasts(),
+			Civil:     d.civilService(),
+			Datex2:    datex2Publisher{cfg: cfg.Datex2, sites: cfg.Sites, devices: d.devices.List, last: d.store, now: d.now},
+			Frames:    d.frames,
+			Peers:     d.peerLister(),
+			Gatherer:  d.metrics, Registerer: d.metrics, Logger: d.log, Now: d.now,
 			Ready: d.healthy,
 		})
 		if err != nil {

@@ -188,18 +188,7 @@ func TestRunServesAPI(t *testing.T) {
 		cancel()
 		require.NoError(t, <-done)
 	}()
-	get := func(path string) (int, string) {
-		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := apiGet(t, addr, token)
 	require.Eventually(t, func() bool { code, _ := get("/readyz"); return code == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
 	code, body := get("/api/v1/devices")
 	require.Equal(t, http.StatusOK, code, body)

@@ -31,6 +31,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/reportsched"
 	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/sdnotify"
 	"github.com/loraedge/loraedge/internal/semtechudp"
@@ -146,6 +147,7 @@ type daemon struct {
 	mosmix    *mosmix.Fetcher     // nil unless roadcast is enabled
 	measures  measureOnce         // energy measures of the configuration and the API
 	fed       *roaming.Federation // nil unless roaming is enabled
+	sched     *reportsched.Scheduler
 	simClock  atomic.Pointer[sim.Clock]
 	// ready is set once the store is open and the UDP port bound.
 	ready atomic.Bool
@@ -234,6 +236,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.fed != nil {
 		g.Go(func() error { return d.fed.Run(gctx) })
+	}
+	if d.sched != nil {
+		g.Go(func() error { d.sched.Run(gctx, time.Minute); return nil })
 	}
 	g.Go(func() error { return d.notify.Watchdog(gctx, d.healthy) })
 	g.Go(func() error { return d.reloadOnHUP(gctx) })

@@ -188,6 +188,9 @@ type RuleConfig struct {
 	// water_level (waterlevel.go), crowd (crowd.go)
 	WaterLevel WaterLevelConfig `mapstructure:"water_level" yaml:"water_level"`
 	Crowd      CrowdConfig      `mapstructure:"crowd" yaml:"crowd"`
+	// energy_waste: a heating meter's hot-water base per day in its unit
+	// for the summer check; 0 learns it
+	HotWaterPerDay float64 `mapstructure:"hot_water_per_day" yaml:"hot_water_per_day"`
 }
 
 // IceConfig tunes the ice rule; zero fields keep internal/ice defaults.

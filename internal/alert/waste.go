@@ -28,6 +28,9 @@ func init() {
 		if r.MinKW < 0 {
 			errs = append(errs, fmt.Errorf("%s.min_kw: must not be negative", p))
 		}
+		if r.HotWaterPerDay < 0 || math.IsNaN(r.HotWaterPerDay) {
+			errs = append(errs, fmt.Errorf("%s.hot_water_per_day: must not be negative", p))
+		}
 		if r.NightFrom < 0 || r.NightFrom > 23 || r.NightTo < 0 || r.NightTo > 24 || (r.NightTo != 0 && r.NightTo <= r.NightFrom) {
 			errs = append(errs, fmt.Errorf("%s: night_from/night_to must be hours with from < to", p))
 		}
@@ -58,7 +61,7 @@ func newWasteEval(x env, r *rule) (evaluator, error) {
 		nf, nt = 0, 4
 	}
 	return &wasteEval{env: x, r: r, share: cmpF(r.cfg.Share, wasteShare), factor: cmpF(r.cfg.Factor, wasteFactor),
-		minKW: cmpF(r.cfg.MinKW, wasteMinKW), nightFrom: nf, nightTo: nt, state: map[string]*wasteState{}, temps: map[string]*siteTemps{}}, nil
+		minKW: cmpF(r.cfg.MinKW, wasteMinKW), hotWater: r.cfg.HotWaterPerDay, nightFrom: nf, nightTo: nt, state: map[string]*wasteState{}, temps: map[string]*siteTemps{}}, nil
 }
 
 // wasteEval judges each finished local day of a meter.
@@ -71,6 +74,8 @@ func newWasteEval(x env, r *rule) (evaluator, error) {
 // heating ran without its setback; the next use day, or a day without use
 // below the share, resolves it. Days below 5 Kd, and sites without an
 // outdoor sensor (it must be in the rule's selection), are not judged.
+// In summer the heating is also held against its hot-water base
+// (waste_summer.go).
 //
 // Electricity (energy_active_import): the mean power of the night window
 // (NightFrom-NightTo, default 0-4 h) above Factor (1.3) times the median
@@ -82,6 +87,7 @@ type wasteEval struct {
 	r                  *rule
 	share, factor      float64
 	minKW              float64
+	hotWater           float64 // configured hot-water base per day, 0: learned
 	nightFrom, nightTo int
 	state              map[string]*wasteState
 	temps              map[string]*siteTemps
@@ -100,6 +106,10 @@ type wasteState struct {
 	NightCv float64              `json:"night_cv"` // hours of it covered
 	UseDays []useDay             `json:"use_days"`
 	Nights  []float64            `json:"nights"` // kW
+	// SummerUse and SummerFree are past summer days' consumption, with
+	// and without use (waste_summer.go).
+	SummerUse  []float64 `json:"summer_use,omitempty"`
+	SummerFree []float64 `json:"summer_free,omitempty"`
 }
 
 // useDay is a use day's consumption and heating degree days.
@@ -226,8 +236,9 @@ func (w *wasteEval) finishDay(d devInfo, st *wasteState) []condition {
 	date := calendar.NewDate(st.Day.Year(), st.Day.Month(), st.Day.Day())
 	day := w.env.calendar().Day(d.Site.ID, date)
 	tm, ok := w.dayTemp(d.Site.ID, date)
+	summer := w.judgeSummer(d, st, date, day.UseHours > 0, tm, ok)
 	if !ok {
-		return nil // no outdoor temperature: consumption cannot be compared
+		return summer // no outdoor temperature: consumption cannot be compared
 	}
 	hdd := math.Max(0, wasteBaseTemp-tm)
 	if day.UseHours > 0 {
@@ -235,7 +246,7 @@ func (w *wasteEval) finishDay(d devInfo, st *wasteState) []condition {
 		if len(st.UseDays) > wasteUseDays {
 			st.UseDays = st.UseDays[len(st.UseDays)-wasteUseDays:]
 		}
-		return []condition{w.cond(d, st, "heating_without_use", false, 0, nil)}
+		return append(summer, w.cond(d, st, "heating_without_use", false, 0, nil))
 	}
 	var sumE, sumH float64
 	for _, u := range st.UseDays {
@@ -243,15 +254,15 @@ func (w *wasteEval) finishDay(d devInfo, st *wasteState) []condition {
 		sumH += u.HDD
 	}
 	if len(st.UseDays) < wasteMinHist || hdd < wasteMinHDD || sumH < 3*wasteMinHDD || sumE <= 0 {
-		return nil
+		return summer
 	}
 	// What a use day would have drawn in this day's weather.
 	expected := sumE / sumH * hdd
 	ratio := st.DayE / expected
 	info := map[string]string{"day": date.String(), "day_type": string(day.Type), "day_name": day.Name}
-	return []condition{w.cond(d, st, "heating_without_use", ratio > w.share, ratio, map[string]float64{
+	return append(summer, w.cond(d, st, "heating_without_use", ratio > w.share, ratio, map[string]float64{
 		"day_consumption": st.DayE, "use_day_consumption": expected, "ratio": ratio, "share": w.share,
-		"outdoor_c": tm}, info)}
+		"outdoor_c": tm}, info))
 }
 
 // addTemp books the air temperature of any device into its day; only

@@ -38,6 +38,7 @@ import (
 	"github.com/loraedge/loraedge/internal/mqttin"
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/profile"
+	"github.com/loraedge/loraedge/internal/reportsched"
 	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/secret"
 	"github.com/loraedge/loraedge/internal/semtechudp"
@@ -64,14 +65,16 @@ type Config struct {
 	MQTTIn    mqttin.Config     `mapstructure:"mqttin"`
 	Energy    energy.Config     `mapstructure:"energy"`
 	Calendar  calendar.Config   `mapstructure:"calendar"`
-	Roadcast  mosmix.Config     `mapstructure:"roadcast"`
-	FrameLog  framelog.Config   `mapstructure:"frame_log"`
-	Alert     alert.Config      `mapstructure:"alert"`
-	Keys      secret.Config     `mapstructure:"keys"`
-	Roaming   roaming.Config    `mapstructure:"roaming"`
-	OpenData  OpenData          `mapstructure:"opendata"`
-	Sites     []site.Site       `mapstructure:"sites"`
-	Devices   []device.Device   `mapstructure:"devices"`
+	// EnergySchedule writes and mails monthly and annual energy reports.
+	EnergySchedule reportsched.Config `mapstructure:"energy_schedule"`
+	Roadcast       mosmix.Config      `mapstructure:"roadcast"`
+	FrameLog       framelog.Config    `mapstructure:"frame_log"`
+	Alert          alert.Config       `mapstructure:"alert"`
+	Keys           secret.Config      `mapstructure:"keys"`
+	Roaming        roaming.Config     `mapstructure:"roaming"`
+	OpenData       OpenData           `mapstructure:"opendata"`
+	Sites          []site.Site        `mapstructure:"sites"`
+	Devices        []device.Device    `mapstructure:"devices"`
 
 	// Gateways lists the packet forwarders allowed to talk GWMP to this
 	// daemon; required when udp.listen is not a loopback address.
@@ -103,24 +106,25 @@ type OpenData struct {
 // the same values with comments; a test keeps the two equal.
 func Default() Config {
 	return Config{
-		GatewayID: "loraedge",
-		DataDir:   "/var/lib/loraedge",
-		Log:       Log{Level: "info", Format: "json"},
-		UDP:       semtechudp.DefaultConfig(),
-		Network:   network.DefaultConfig(),
-		Store:     store.DefaultConfig(),
-		Profiles:  profile.DefaultConfig(),
-		Simulator: sim.DefaultConfig(),
-		HTTP:      httpapi.DefaultConfig(),
-		Keys:      secret.DefaultConfig(),
-		OpenData:  OpenData{Licence: "dl-de/by-2-0"},
-		Influx:    influx.DefaultConfig(),
-		MQTT:      mqtt.DefaultConfig(),
-		MQTTIn:    mqttin.DefaultConfig(),
-		Alert:     alert.DefaultConfig(),
-		Energy:    energy.DefaultConfig(),
-		Calendar:  calendar.DefaultConfig(),
-		Roadcast:  mosmix.DefaultConfig(),
+		GatewayID:      "loraedge",
+		DataDir:        "/var/lib/loraedge",
+		Log:            Log{Level: "info", Format: "json"},
+		UDP:            semtechudp.DefaultConfig(),
+		Network:        network.DefaultConfig(),
+		Store:          store.DefaultConfig(),
+		Profiles:       profile.DefaultConfig(),
+		Simulator:      sim.DefaultConfig(),
+		HTTP:           httpapi.DefaultConfig(),
+		Keys:           secret.DefaultConfig(),
+		OpenData:       OpenData{Licence: "dl-de/by-2-0"},
+		Influx:         influx.DefaultConfig(),
+		MQTT:           mqtt.DefaultConfig(),
+		MQTTIn:         mqttin.DefaultConfig(),
+		Alert:          alert.DefaultConfig(),
+		Energy:         energy.DefaultConfig(),
+		Calendar:       calendar.DefaultConfig(),
+		EnergySchedule: reportsched.DefaultConfig(),
+		Roadcast:       mosmix.DefaultConfig(),
 
 		BasicStation: basicstation.DefaultConfig(),
 		SensorThings: sensorthings.DefaultConfig(),
@@ -213,6 +217,7 @@ func (c Config) Validate() error {
 	if err := c.FrameLog.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.scheduleProblems()...)
 	siteIDs := map[string]bool{}
 	for i, s := range c.Sites {
 		for _, err := range flatten(s.Validate()) {

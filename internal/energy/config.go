@@ -143,6 +143,9 @@ type Config struct {
 	// BaselineDays is the length of a measure's baseline period. Default
 	// DefaultBaselineDays.
 	BaselineDays int `mapstructure:"baseline_days" yaml:"baseline_days,omitempty"`
+	// Benchmarks set the traffic light and override or extend the
+	// comparison values (see benchmark.go).
+	Benchmarks BenchmarkConfig `mapstructure:"benchmarks" yaml:"benchmarks,omitempty"`
 }
 
 // MeterConfig describes one meter: the series it reports on and how to
@@ -200,6 +203,9 @@ type SiteConfig struct {
 	// not depend on the weather (hot water, process heat); it is not
 	// normalised. 0..1, default 0.
 	HotWaterShare float64 `mapstructure:"hot_water_share" yaml:"hot_water_share,omitempty"`
+	// Benchmark assigns the building category and per-site comparison
+	// values.
+	Benchmark SiteBenchmark `mapstructure:"benchmark" yaml:"benchmark,omitempty"`
 }
 
 // GasConfig converts gas volume to energy per DVGW G 685:
@@ -280,6 +286,7 @@ type resolved struct {
 	loc                  *time.Location
 	nightStart, nightEnd int
 	sites                map[string]SiteConfig
+	cats                 map[string]Category
 	factors              map[Medium][]EmissionFactor // by year ascending
 }
 
@@ -292,6 +299,7 @@ func DefaultConfig() Config {
 		Timezone: "Europe/Berlin", AreaBasis: "bgf", DiscoverMeters: &discover,
 		ReferenceDegreeDays: DefaultReferenceDegreeDays, NightStartHour: &nightStart, NightEndHour: &nightEnd,
 		LeakNightLPH: DefaultLeakNightLPH, DropTolerance: 0.001, BaselineDays: DefaultBaselineDays,
+		Benchmarks: BenchmarkConfig{GreenMax: DefaultGreenMax, YellowMax: DefaultYellowMax},
 	}
 }
 
@@ -334,6 +342,7 @@ func (c Config) resolve() (*resolved, error) {
 	for _, s := range c.Sites {
 		r.sites[s.ID] = s
 	}
+	r.cats = c.Benchmarks.categories()
 	r.Meters = make([]MeterConfig, len(c.Meters))
 	for i, m := range c.Meters {
 		m.Replacements = append([]Replacement(nil), m.Replacements...)
@@ -504,8 +513,11 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	c.Benchmarks.validate(add)
+	cats := c.Benchmarks.categories()
 	for i, s := range c.Sites {
 		p := fmt.Sprintf("sites[%d]", i)
+		s.Benchmark.validate(p+".benchmark", cats, add)
 		if s.ID == "" {
 			add(p+".id", "required")
 		}

@@ -281,6 +281,7 @@ func (e *Engine) Report(ctx context.Context, src Source, req Request) (*Report, 
 	}
 	e.totals(rep)
 	e.rank(rep)
+	r.benchmarks(rep)
 	used := map[string]bool{}
 	for _, m := range Media {
 		for y := rep.LastYear.From.Year(); y <= to.Add(-time.Nanosecond).Year(); y++ {

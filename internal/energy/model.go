@@ -43,6 +43,13 @@ type Report struct {
 	// Measures are the energy measures of the report's sites that start
 	// before its end, verified up to it (filled by report.Energy).
 	Measures []MeasureResult `json:"measures,omitempty"`
+	// Benchmarks are the sites with a building category or comparison
+	// values, ranked by saving potential (largest first).
+	Benchmarks []Benchmark `json:"benchmarks,omitempty"`
+	// BenchmarkGreenMax and BenchmarkYellowMax are the traffic light's
+	// limits as multiples of the comparison value.
+	BenchmarkGreenMax  float64 `json:"benchmark_green_max,omitempty"`
+	BenchmarkYellowMax float64 `json:"benchmark_yellow_max,omitempty"`
 }
 
 // Period is a time range [From, To).

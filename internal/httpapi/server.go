@@ -48,6 +48,8 @@ type Options struct {
 	Alerts    AlertService
 	Reports   ReportService
 	Measures  MeasureService
+	// Scheduled serves the kept scheduled energy reports; nil: 501.
+	Scheduled ScheduledReports
 	OpenData  OpenDataCatalog
 	Roads     RoadForecaster
 	Civil     CivilService
@@ -375,6 +377,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/silences", adminAccess, s.createSilence)
 	s.handle("DELETE /api/v1/silences/{id}", adminAccess, s.expireSilence)
 	s.handle("GET /api/v1/reports/energy", readAccess, s.energyReport)
+	s.handle("GET /api/v1/reports/scheduled", readAccess, s.listScheduled)
+	s.handle("GET /api/v1/reports/scheduled/{name}", readAccess, s.scheduledReport)
 	s.handle("GET /api/v1/energy/measures", readAccess, s.listMeasures)
 	s.handle("POST /api/v1/energy/measures", adminAccess, s.addMeasure)
 	s.handle("GET /api/v1/roads/{station}/forecast", readAccess, s.roadForecast)

@@ -57,13 +57,7 @@ var measureTexts = map[Lang]map[string]string{
 	},
 }
 
-func init() {
-	for l, m := range measureTexts {
-		for k, v := range m {
-			texts[l][k] = v
-		}
-	}
-}
+func init() { mergeTexts(measureTexts) }
 
 // measureBlocks is the measures chapter: a table of every measure and per
 // measure its fit and two charts.

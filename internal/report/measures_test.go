@@ -3,9 +3,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/loraedge/loraedge/internal/energy"
 	"github.com/loraedge/loraedge/internal/sim"
-	"github.com/loraedge/loraedge/internal/store"
-	"github.com/loraedge/loraedge/internal/testserver"
 )
 
 // TestMeasuresChapter renders the demo year with its measure: the JSON
@@ -24,14 +18,8 @@ import (
 // and charts (the PDF read back with poppler).
 func TestMeasuresChapter(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	sites := sim.DemoSites(2)
-	cfg, err := sim.GenerateYear(ctx, st, 2026, sites, sim.YearOptions{Interval: time.Hour, Measure: true})
-	require.NoError(t, err)
-	opts := energy.Options{Config: cfg, Sites: sites, Now: func() time.Time { return time.Date(2027, 1, 10, 8, 0, 0, 0, time.UTC) }}
-	src := energy.RangeSource{Ranger: st}
+	src, opts := demoYear(t, 2, sim.YearOptions{Interval: time.Hour, Measure: true})
+	sites := opts.Sites
 	req := EnergyRequest{From: "2026-01-01", To: "2026-12-31", Format: HTML, Lang: DE}
 
 	var buf bytes.Buffer
@@ -63,18 +51,9 @@ func TestMeasuresChapter(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, other.Measures)
 
-	bin := testserver.Need(t, "pdftotext", "/usr/bin/pdftotext")
 	for _, l := range []Lang{DE, EN} {
-		dir := t.TempDir()
-		pdf := filepath.Join(dir, "report.pdf")
-		var b bytes.Buffer
 		req.Format, req.Lang = PDF, l
-		_, err := Energy(ctx, src, opts, req, &b)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(pdf, b.Bytes(), 0o600))
-		out, err := exec.Command(bin, "-layout", pdf, "-").CombinedOutput()
-		require.NoError(t, err, string(out))
-		text := string(out)
+		text := pdfText(t, src, opts, req)
 		assert.Contains(t, text, map[Lang]string{DE: "Maßnahmen und Einsparungen", EN: "Measures and savings"}[l])
 		assert.Contains(t, text, map[Lang]string{DE: "Kumulierte Einsparung", EN: "Cumulative saving"}[l])
 		assert.Contains(t, text, "2026-10-01")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -103,6 +104,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			2.5*math.Sin(2*math.Pi*days/5.3+ph[0]) + 1.5*math.Sin(2*math.Pi*days/11.7+ph[1]) + 1*math.Sin(2*math.Pi*days/2.1+ph[2])
 	}
 	dt := opts.Interval.Hours()
+	mean24 := trailingMean(temp, max(1, int(24/dt)))
 	holidays := map[calendar.Date]bool{}
 	for _, h := range calendar.PublicHolidays(year) {
 		holidays[h.Date] = true
@@ -122,7 +124,7 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 			area = 2000
 		}
 		dev := func(kind int) string { return fmt.Sprintf("70b3d5e75e%02x%04x", kind, si) }
-		sc := energy.SiteConfig{ID: s.ID, TemperatureDevice: dev(0)}
+		sc := energy.SiteConfig{ID: s.ID, TemperatureDevice: dev(0), Benchmark: energy.SiteBenchmark{Category: demoCategory(s.Name)}}
 		heatMedium := energy.Heat
 		if si%2 == 1 {
 			heatMedium = energy.Gas
@@ -194,6 +196,9 @@ func GenerateYear(ctx context.Context, st Appender, year int, sites []site.Site,
 						h = after.heating
 					}
 					kw := h.kw(d, temp[i])
+					if mean24[i] >= summerCutoff {
+						kw = h.hotWater.at(d) // summer mode: hot water only
+					}
 					rate = kw
 					if m.Medium == energy.Gas {
 						rate = kw / (0.9526 * 11.2)
@@ -260,6 +265,38 @@ func isPeak(t time.Time) bool {
 func round(v float64, digits int) float64 {
 	p := math.Pow10(digits)
 	return math.Floor(v*p) / p
+}
+
+// summerCutoff is the trailing 24-hour outdoor mean above which the
+// demo buildings' controllers switch the space heating off and keep the
+// hot water (summer mode): 17 degC, the upper end of usual heating
+// limits (15-17 degC).
+const summerCutoff = 17.0
+
+// trailingMean is the mean of the last w values up to each index.
+func trailingMean(v []float64, w int) []float64 {
+	out := make([]float64, len(v))
+	sum := 0.0
+	for i, x := range v {
+		sum += x
+		if i >= w {
+			sum -= v[i-w]
+		}
+		out[i] = sum / float64(min(i+1, w))
+	}
+	return out
+}
+
+// demoCategory is the comparison table's building category (Lfd.-Nr.) of
+// a demo building, by the kind in its name; "" for other names.
+func demoCategory(name string) string {
+	for kind, cat := range map[string]string{"Grundschule": "21", "Gymnasium": "21", "Rathaus": "1", "Sporthalle": "30",
+		"Kindergarten": "22", "Bauhof": "40", "Feuerwache": "6", "Bibliothek": "24"} {
+		if strings.HasPrefix(name, kind+" ") {
+			return cat
+		}
+	}
+	return ""
 }
 
 // DemoSites returns n school and office buildings with areas, for

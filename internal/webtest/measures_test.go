@@ -2,7 +2,6 @@ package webtest
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -58,21 +57,7 @@ func TestWebPageMeasures(t *testing.T) {
 		Now: func() time.Time { return time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC) }, Ready: func() error { return nil },
 	})
 	require.NoError(t, err)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	srv := ts.URL
-
-	bctx, consoleProblems := newBrowser(t)
-	require.NoError(t, chromedp.Do(bctx,
-		chromedp.Navigate(srv+"/"),
-		chromedp.Evaluate[chromedp.Void](`localStorage.setItem('loraedge.lang', 'de')`),
-		chromedp.Reload(),
-		chromedp.WaitVisible("#token-input"),
-		chromedp.SendKeys("#token-input", readToken),
-		chromedp.Click("#token-save"),
-		chromedp.WaitNotVisible("#token-dlg"),
-		chromedp.Navigate(srv+"/#/report"),
-	))
+	bctx, consoleProblems := openReportPage(t, s)
 	waitJS(t, bctx, `document.querySelectorAll('article.measure figure.chart-box svg path.line').length === 7`)
 	text := eval[string](t, bctx, `document.querySelector('article.measure').innerText`)
 	assert.Contains(t, text, "Hocheffizienzpumpe und Einzelraumregelung")

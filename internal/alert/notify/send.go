@@ -8,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/smtp"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -52,7 +50,8 @@ func (o *Outbox) send(ctx context.Context, rc Receiver, it item) error {
 		}
 		return nil
 	case "email":
-		return sendMail(ctx, rc, it, o.opts.SMTPRoots)
+		id := fmt.Sprintf("loraedge-%d-%d@loraedge", it.Created.UnixNano(), it.Seq)
+		return sendMail(ctx, rc, Mail{Subject: it.Subject, Body: string(it.Body), Date: it.Created}, id, o.opts.SMTPRoots)
 	}
 	return fmt.Errorf("unknown receiver type %q", rc.Type)
 }
@@ -61,7 +60,7 @@ func (o *Outbox) send(ctx context.Context, rc Receiver, it item) error {
 // is on loopback, or tls: none), implicit TLS with tls: tls, PLAIN auth
 // when a username is set (net/smtp refuses it without TLS except on
 // loopback, so a password never crosses the network in clear).
-func sendMail(ctx context.Context, rc Receiver, it item, roots *x509.CertPool) error {
+func sendMail(ctx context.Context, rc Receiver, m Mail, msgID string, roots *x509.CertPool) error {
 	port := rc.SMTPPort
 	if port == 0 {
 		port = 587
@@ -117,17 +116,11 @@ func sendMail(ctx context.Context, rc Receiver, it item, roots *x509.CertPool) e
 	if err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <loraedge-%d-%d@%s>\r\n",
-		rc.From, strings.Join(rc.To, ", "), mime.QEncoding.Encode("utf-8", it.Subject),
-		it.Created.Format(time.RFC1123Z), it.Created.UnixNano(), it.Seq, "loraedge")
-	msg.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	body := strings.ReplaceAll(string(it.Body), "\r\n", "\n")
-	// The DATA writer dot-stuffs lines itself.
-	for _, line := range strings.Split(body, "\n") {
-		msg.WriteString(line + "\r\n")
+	msg, err := m.message(rc, msgID)
+	if err != nil {
+		return err
 	}
-	if _, err := w.Write(msg.Bytes()); err != nil {
+	if _, err := w.Write(msg); err != nil {
 		return fmt.Errorf("smtp write: %w", err)
 	}
 	if err := w.Close(); err != nil {

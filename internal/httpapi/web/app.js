@@ -6,6 +6,8 @@ import { measuresSection } from './measures.js';
 import { viewCivil } from './gauge.js';
 import { frameLog, viewGateway, importForm } from './frames.js';
 import { viewPeers } from './peers.js';
+import { benchmarksSection } from './benchmarks.js';
+import { scheduledSection } from './scheduled.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -530,7 +532,8 @@ function viewReport() {
     h('p', { class: 'muted small' }, t('tokenInUrl')));
     body.replaceChildren(form);
   });
-  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }));
+  main.replaceChildren(h('h1', {}, t('navReport')), s, measuresSection({ h, api, section, sites }), benchmarksSection({ h, api, section }),
+    scheduledSection({ h, api, section, token }));
 }
 
 // ---- frame: token, language, routing ----
