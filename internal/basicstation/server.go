@@ -195,24 +195,35 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, id lorawan.EUI64
 	http.Error(w, "router refused: "+reason, code)
 }
 
-// serveRouterInfo answers the discovery: the router sends its EUI and
-// learns the URI of its WebSocket. The router must authenticate here as on
-// its WebSocket, so the LNS tells unknown parties nothing.
-func (s *Server) serveRouterInfo(w http.ResponseWriter, r *http.Request) {
+// upgrade takes a WebSocket unless the server is shutting down. On success
+// the connection counts as active: the caller must call s.active.Done.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
+		return nil, false
 	}
 	s.active.Add(1)
 	s.mu.Unlock()
-	defer s.active.Done()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.active.Done()
 		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
+		return nil, false
+	}
+	return ws, true
+}
+
+// serveRouterInfo answers the discovery: the router sends its EUI and
+// learns the URI of its WebSocket. The router must authenticate here as on
+// its WebSocket, so the LNS tells unknown parties nothing.
+func (s *Server) serveRouterInfo(w http.ResponseWriter, r *http.Request) {
+	ws, ok := s.upgrade(w, r)
+	if !ok {
 		return
 	}
+	defer s.active.Done()
 	s.mu.Lock()
 	closed := s.closed
 	s.infos[ws] = struct{}{}
@@ -281,20 +292,11 @@ func (s *Server) serveRouter(ctx context.Context, w http.ResponseWriter, r *http
 		s.refuse(w, r, id, reason)
 		return
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	ws, ok := s.upgrade(w, r)
+	if !ok {
 		return
 	}
-	s.active.Add(1)
-	s.mu.Unlock()
 	defer s.active.Done()
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		s.m.refused.WithLabelValues(refusedBadRequest).Inc()
-		return
-	}
 	c := newRouterConn(s, id, ws)
 	s.mu.Lock()
 	if old := s.conns[id]; old != nil {
