@@ -235,17 +235,41 @@ func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
 	return 0, false, nil, false
 }
 
-// encodeChunk encodes pts (sorted by time, at least one) into a chunk.
-func encodeChunk(pts []point) []byte {
+// encodeChunkV1 encodes pts (sorted by time, at least one) into a format 1
+// chunk, as the store did before format 2; kept for tests and measurements.
+func encodeChunkV1(pts []point) []byte {
+	return encodeChunk1(pts, timeUnitOf(pts), false)
+}
+
+// timeUnitOf returns the index of the coarsest time unit that divides every
+// timestamp.
+func timeUnitOf(pts []point) int {
 	unitIdx := 3
 	for _, p := range pts {
 		for unitIdx > 0 && p.T%timeUnits[unitIdx] != 0 {
 			unitIdx--
 		}
 	}
-	unit := timeUnits[unitIdx]
+	return unitIdx
+}
 
-	// Timestamp delta-of-deltas.
+// encodeChunk picks the format: 2 when every value is an exact decimal at
+// one scale, else format 1's XOR floats.
+func encodeChunk(pts []point) []byte {
+	unitIdx := timeUnitOf(pts)
+	if k, mul, ns, ok := decimalScale(pts); ok {
+		if b := encodeChunk2(pts, unitIdx, k, mul, ns); b != nil {
+			return b
+		}
+		return encodeChunk1(pts, unitIdx, false)
+	}
+	return encodeChunk1(pts, unitIdx, true)
+}
+
+// encodeChunk1 writes format 1. With xorOnly the values are XOR coded
+// even if decimal (format 2 takes those).
+func encodeChunk1(pts []point, unitIdx int, xorOnly bool) []byte {
+	unit := timeUnits[unitIdx]
 	var tHist [65]int
 	tz := make([]uint64, len(pts))
 	var prevT, prevD int64
@@ -260,9 +284,14 @@ func encodeChunk(pts []point) []byte {
 		prevT = t
 	}
 	tW, _ := bestWidth(&tHist)
-
 	mode := modeXOR
-	k, mul, ns, isDec := decimalScale(pts)
+	var k int
+	var mul bool
+	var ns []int64
+	isDec := false
+	if !xorOnly {
+		k, mul, ns, isDec = decimalScale(pts)
+	}
 	var vz []uint64
 	var vW uint
 	if isDec {
@@ -349,7 +378,7 @@ type chunkHeader struct {
 }
 
 func readChunkHeader(b []byte) (chunkHeader, error) {
-	if len(b) < 5 || b[0] != chunkVersion {
+	if len(b) < 5 || (b[0] != chunkVersion && b[0] != chunkVersion2) {
 		return chunkHeader{}, errChunk
 	}
 	p := b[5:]
@@ -370,8 +399,15 @@ func readChunkHeader(b []byte) (chunkHeader, error) {
 	return chunkHeader{Count: int(cnt), MinT: minT, MaxT: maxT}, nil
 }
 
-// decodeChunk appends the chunk's points to dst.
+// decodeChunk appends the chunk's points to dst, of either format.
 func decodeChunk(dst []point, b []byte) ([]point, error) {
+	if len(b) > 0 && b[0] == chunkVersion2 {
+		return decodeChunk2(dst, b)
+	}
+	return decodeChunk1(dst, b)
+}
+
+func decodeChunk1(dst []point, b []byte) ([]point, error) {
 	if len(b) < 5 || b[0] != chunkVersion {
 		return dst, errChunk
 	}

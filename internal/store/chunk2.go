@@ -1,0 +1,234 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Chunk format 2, for series whose values are all exact decimals n/10^k
+// (or n*10^-k) at one scale; other chunks stay in format 1 (XOR floats),
+// so every float64 round-trips bit for bit. The first bytes match format
+// 1, so readChunkHeader serves both:
+//
+//	byte    version (2)
+//	byte    flags: bits 0-1 time unit (as format 1), bits 2-3 value
+//	               predictor (predDelta, predDoD, predMean2, predMean4),
+//	               bit 4 scale op (as format 1)
+//	byte    decimal scale k
+//	2 bytes reserved (0)
+//	uvarint count, varint min time, varint max time (ns)
+//	varint  first timestamp in units, varint first integer n
+//	zstd frame of: count-1 varints, the timestamps' delta-of-deltas, then
+//	        count-1 varints, the values' residuals from the predictor.
+//
+// The entropy stage is zstd (github.com/klauspost/compress): residuals of
+// a few units are single varint bytes, which its Huffman-coded literals
+// bring to their order-0 entropy, and regular timestamps are one long
+// match. Measured against an adaptive binary range coder written for the
+// comparison (rangecoder_test.go, BenchmarkEntropyStage, 4,096-point
+// chunks): zstd is 0.7 % (meters) and 1.7 % (road) smaller and decodes 7x
+// faster; the order-0 entropy of the residuals is 0.74 and 0.55 bytes per
+// point, format 1's fixed-width bit fields needed 1.13 and 0.99.
+const chunkVersion2 = 2
+
+// Value predictors of format 2: the next integer is predicted as the
+// previous one plus the last delta averaged over 0 (none), 1, 2 or 4 steps.
+// Meter registers (a smooth load plus uniform noise) code best with the
+// last delta; noisy temperatures with the mean of the last 4.
+const (
+	predDelta = iota
+	predDoD
+	predMean2
+	predMean4
+)
+
+// maxChunk2Points bounds what a format 2 chunk may claim, so a corrupt
+// count cannot make a decoder run for long on a few bytes.
+const maxChunk2Points = 1 << 16
+
+var predSpan = [4]int{0, 1, 2, 4}
+
+// predict returns the predicted integer at i from ns[:i] with predictor p.
+func predict(ns []int64, i int, p int) int64 {
+	prev := ns[i-1]
+	k := predSpan[p]
+	if k == 0 {
+		return prev
+	}
+	if i-1-k < 0 {
+		k = i - 1
+		if k == 0 {
+			return prev
+		}
+	}
+	return prev + (prev-ns[i-1-k])/int64(k)
+}
+
+// bestPredictor picks the predictor with the fewest residual bits, a
+// cheap stand-in for the coded size.
+func bestPredictor(ns []int64) int {
+	best, bestCost := predDelta, -1
+	for p := range predSpan {
+		cost := 0
+		for i := 1; i < len(ns); i++ {
+			cost += bits.Len64(zigzag(ns[i] - predict(ns, i, p)))
+		}
+		if bestCost < 0 || cost < bestCost {
+			best, bestCost = p, cost
+		}
+	}
+	return best
+}
+
+var (
+	zstdOnce sync.Once
+	zstdEnc  *zstd.Encoder
+	zstdDec  *zstd.Decoder
+	zstdErr  error
+)
+
+// zstdCoders returns the shared encoder and decoder; both are safe for
+// concurrent EncodeAll and DecodeAll.
+func zstdCoders() (*zstd.Encoder, *zstd.Decoder, error) {
+	zstdOnce.Do(func() {
+		zstdEnc, zstdErr = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
+			zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+		if zstdErr != nil {
+			return
+		}
+		// A chunk's raw stream is at most 20 bytes per point.
+		zstdDec, zstdErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
+			zstd.WithDecoderMaxMemory(20*maxChunk2Points), zstd.WithDecoderLowmem(true))
+	})
+	return zstdEnc, zstdDec, zstdErr
+}
+
+var rawPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodeChunk2 encodes pts whose values are the decimal integers ns at
+// scale k (op mul), in time unit timeUnits[unitIdx]. It returns nil if
+// zstd is not available, and the caller falls back to format 1.
+func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64) []byte {
+	enc, _, err := zstdCoders()
+	if err != nil || len(pts) > maxChunk2Points {
+		return nil
+	}
+	unit := timeUnits[unitIdx]
+	pred := bestPredictor(ns)
+	flags := byte(unitIdx) | byte(pred)<<2
+	if mul {
+		flags |= 1 << 4
+	}
+	rp := rawPool.Get().(*[]byte)
+	defer rawPool.Put(rp)
+	raw := (*rp)[:0]
+	var prevT, prevD int64 = pts[0].T / unit, 0
+	for i := 1; i < len(pts); i++ {
+		t := pts[i].T / unit
+		d := t - prevT
+		raw = binary.AppendVarint(raw, d-prevD)
+		prevT, prevD = t, d
+	}
+	for i := 1; i < len(ns); i++ {
+		raw = binary.AppendVarint(raw, ns[i]-predict(ns, i, pred))
+	}
+	*rp = raw
+	buf := make([]byte, 0, 40+len(pts))
+	buf = append(buf, chunkVersion2, flags, byte(k), 0, 0)
+	buf = binary.AppendUvarint(buf, uint64(len(pts)))
+	buf = binary.AppendVarint(buf, pts[0].T)
+	buf = binary.AppendVarint(buf, pts[len(pts)-1].T)
+	buf = binary.AppendVarint(buf, pts[0].T/unit)
+	buf = binary.AppendVarint(buf, ns[0])
+	return enc.EncodeAll(raw, buf)
+}
+
+// decodeChunk2 appends the points of a format 2 chunk to dst.
+func decodeChunk2(dst []point, b []byte) ([]point, error) {
+	if len(b) < 5 || b[0] != chunkVersion2 {
+		return dst, errChunk
+	}
+	flags, k := b[1], int(b[2])
+	unitIdx, pred, mul := int(flags&3), int(flags>>2)&3, flags&(1<<4) != 0
+	if k >= len(pow10) || flags>>5 != 0 || b[3] != 0 || b[4] != 0 {
+		return dst, errChunk
+	}
+	unit := timeUnits[unitIdx]
+	p := b[5:]
+	cnt, n := binary.Uvarint(p)
+	if n <= 0 || cnt == 0 || cnt > maxChunk2Points {
+		return dst, errChunk
+	}
+	p = p[n:]
+	var hdr [4]int64 // min time, max time, first time, first value
+	for i := range hdr {
+		if hdr[i], n = binary.Varint(p); n <= 0 {
+			return dst, errChunk
+		}
+		p = p[n:]
+	}
+	_, dec, err := zstdCoders()
+	if err != nil {
+		return dst, fmt.Errorf("zstd: %w", err)
+	}
+	rp := rawPool.Get().(*[]byte)
+	defer rawPool.Put(rp)
+	raw, err := dec.DecodeAll(p, (*rp)[:0])
+	*rp = raw
+	if err != nil {
+		return dst, fmt.Errorf("%w: %w", errChunk, err)
+	}
+	t, nv := hdr[2], hdr[3]
+	scale := func(n int64) float64 {
+		if mul {
+			return float64(n) * negPow10[k]
+		}
+		return float64(n) / pow10[k]
+	}
+	base := len(dst)
+	dst = append(dst, point{T: t * unit, V: scale(nv)})
+	// Timestamps first, then the values over the same points.
+	var dt int64
+	for i := 1; i < int(cnt); i++ {
+		dd, n := binary.Varint(raw)
+		if n <= 0 {
+			return dst[:base], fmt.Errorf("%w: truncated at point %d", errChunk, i)
+		}
+		raw = raw[n:]
+		dt += dd
+		t += dt
+		dst = append(dst, point{T: t * unit})
+	}
+	// The predictors look back up to 4 integers; keep them in a ring.
+	var ring [8]int64
+	ring[0] = nv
+	span := int64(predSpan[pred])
+	pts := dst[base:]
+	for i := 1; i < len(pts); i++ {
+		r, n := binary.Varint(raw)
+		if n <= 0 {
+			return dst[:base], fmt.Errorf("%w: truncated at value %d", errChunk, i)
+		}
+		raw = raw[n:]
+		prev := ring[(i-1)&7]
+		guess := prev
+		if k := min(span, int64(i-1)); k > 0 {
+			guess += (prev - ring[(i-1-int(k))&7]) / k
+		}
+		nv = guess + r
+		ring[i&7] = nv
+		pts[i].V = scale(nv)
+	}
+	if len(raw) != 0 {
+		return dst[:base], fmt.Errorf("%w: %d bytes after the last point", errChunk, len(raw))
+	}
+	// Queries skip chunks by the header's times: they must be the points'.
+	if pts[0].T != hdr[0] || pts[len(pts)-1].T != hdr[1] {
+		return dst[:base], fmt.Errorf("%w: header times do not match the points", errChunk)
+	}
+	return dst, nil
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Decimal series take format 2, others stay format 1; both formats decode,
+// and every value comes back bit for bit.
+func TestChunkFormats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	base := t0.UnixNano()
+	dec := make([]point, 5000)
+	raw := make([]point, 500)
+	for i := range dec {
+		dec[i] = point{base + int64(i)*int64(10*time.Minute), math.Round((3+rng.NormFloat64())*100) / 100}
+	}
+	for i := range raw {
+		raw[i] = point{base + int64(i)*int64(time.Second), rng.Float64()}
+	}
+	for name, tc := range map[string]struct {
+		pts     []point
+		version byte
+		enc     func([]point) []byte
+	}{
+		"decimal":    {dec, chunkVersion2, encodeChunk},
+		"raw":        {raw, chunkVersion, encodeChunk},
+		"decimal-v1": {dec, chunkVersion, encodeChunkV1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := tc.enc(tc.pts)
+			require.Equal(t, tc.version, b[0])
+			got, err := decodeChunk(nil, b)
+			require.NoError(t, err)
+			require.Len(t, got, len(tc.pts))
+			for i := range got {
+				require.Equal(t, tc.pts[i].T, got[i].T)
+				require.Equal(t, math.Float64bits(tc.pts[i].V), math.Float64bits(got[i].V))
+			}
+			h, err := readChunkHeader(b)
+			require.NoError(t, err)
+			assert.Equal(t, chunkHeader{Count: len(tc.pts), MinT: tc.pts[0].T, MaxT: tc.pts[len(tc.pts)-1].T}, h)
+		})
+	}
+	// Format 2 is smaller than format 1 on the same noisy decimals.
+	assert.Less(t, len(encodeChunk(dec)), len(encodeChunkV1(dec)))
+}
+
+// Damaged format 2 chunks are errors, never panics or wrong lengths.
+func TestChunk2Damage(t *testing.T) {
+	pts := make([]point, 300)
+	for i := range pts {
+		pts[i] = point{int64(i) * 1e9, float64(i%17) / 10}
+	}
+	b := encodeChunk(pts)
+	require.Equal(t, byte(chunkVersion2), b[0])
+	for cut := 0; cut < len(b); cut++ {
+		if got, err := decodeChunk(nil, b[:cut]); err == nil {
+			require.Len(t, got, len(pts), "cut at %d", cut)
+		}
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	for i := 0; i < 2000; i++ {
+		c := append([]byte(nil), b...)
+		c[rng.IntN(len(c))] ^= byte(1 + rng.IntN(255))
+		_, _ = decodeChunk(nil, c)
+	}
+	bad := append([]byte(nil), b...)
+	bad[3] = 1 // reserved
+	_, err := decodeChunk(nil, bad)
+	require.ErrorIs(t, err, errChunk)
+}
+
+func FuzzDecodeChunk2(f *testing.F) {
+	f.Add(encodeChunk([]point{{1e9, 1.5}, {2e9, 2.25}, {4e9, 3}}))
+	f.Add(encodeChunk([]point{{1, 0.01}, {2, 0.02}, {3, -0.07}, {5, 100}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pts, err := decodeChunk2(nil, b)
+		if err != nil {
+			return
+		}
+		h, err := readChunkHeader(b)
+		require.NoError(t, err)
+		require.Len(t, pts, h.Count)
+	})
+}
