@@ -214,6 +214,8 @@ func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
 					fit = false
 					break
 				}
+				// Through int64, as the decoder sees it: -0 becomes 0.
+				n = float64(int64(n))
 				var back float64
 				if op {
 					back = n * negPow10[k]
@@ -233,6 +235,70 @@ func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
 		}
 	}
 	return 0, false, nil, false
+}
+
+// decimalScaleLoose is decimalScale allowing up to one point in 16 (the
+// exceptions, ascending indexes) that is no exact decimal at the scale;
+// their integers are the rounded value, or the previous integer when that
+// is out of range, so they cost the predictor little.
+func decimalScaleLoose(pts []point) (k int, mul bool, ns []int64, exc []int, ok bool) {
+	if k, mul, ns, ok = decimalScale(pts); ok {
+		return k, mul, ns, nil, true
+	}
+	limit := len(pts) / 16
+	if limit == 0 {
+		return 0, false, nil, nil, false
+	}
+	// The scale: the one most points fit, smallest first.
+	best, bestMul, bestFit := -1, false, 0
+	for kk := 0; kk < len(pow10); kk++ {
+		for _, op := range [2]bool{false, true} {
+			fit := 0
+			for _, p := range pts {
+				if _, exact := toDecimal(p.V, kk, op); exact {
+					fit++
+				}
+			}
+			if fit > bestFit {
+				best, bestMul, bestFit = kk, op, fit
+			}
+		}
+	}
+	if best < 0 || len(pts)-bestFit > limit {
+		return 0, false, nil, nil, false
+	}
+	ns = make([]int64, len(pts))
+	var prev int64
+	for i, p := range pts {
+		n, exact := toDecimal(p.V, best, bestMul)
+		if !exact {
+			exc = append(exc, i)
+			r := math.Round(p.V * pow10[best])
+			if math.IsNaN(r) || math.Abs(r) > 1<<52 {
+				n = prev
+			} else {
+				n = int64(r)
+			}
+		}
+		ns[i], prev = n, n
+	}
+	return best, bestMul, ns, exc, true
+}
+
+// toDecimal returns n with v == n/10^k (or n*10^-k with mul) bit for bit.
+func toDecimal(v float64, k int, mul bool) (int64, bool) {
+	n := math.Round(v * pow10[k])
+	if math.IsNaN(n) || math.Abs(n) > 1<<52 {
+		return 0, false
+	}
+	n = float64(int64(n)) // as the decoder sees it: -0 becomes 0
+	var back float64
+	if mul {
+		back = n * negPow10[k]
+	} else {
+		back = n / pow10[k]
+	}
+	return int64(n), math.Float64bits(back) == math.Float64bits(v)
 }
 
 // encodeChunkV1 encodes pts (sorted by time, at least one) into a format 1
@@ -257,8 +323,8 @@ func timeUnitOf(pts []point) int {
 // one scale, else format 1's XOR floats.
 func encodeChunk(pts []point) []byte {
 	unitIdx := timeUnitOf(pts)
-	if k, mul, ns, ok := decimalScale(pts); ok {
-		if b := encodeChunk2(pts, unitIdx, k, mul, ns); b != nil {
+	if k, mul, ns, exc, ok := decimalScaleLoose(pts); ok {
+		if b := encodeChunk2(pts, unitIdx, k, mul, ns, exc); b != nil {
 			return b
 		}
 		return encodeChunk1(pts, unitIdx, false)

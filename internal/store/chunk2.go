@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"sync"
 
@@ -23,7 +24,15 @@ import (
 //	uvarint count, varint min time, varint max time (ns)
 //	varint  first timestamp in units, varint first integer n
 //	zstd frame of: count-1 varints, the timestamps' delta-of-deltas, then
-//	        count-1 varints, the values' residuals from the predictor.
+//	        count-1 varints, the values' residuals from the predictor, then
+//	        uvarint e and e exceptions: uvarint index (delta from the
+//	        previous exception's) and the value's 8 float bytes.
+//
+// Exceptions keep a chunk in format 2 when a few of its values are no
+// exact decimal at the chunk's scale (a reading computed by a decoder,
+// NaN, -0): they are predicted as their rounded integer and stored as
+// float bits besides, at most one in 16 points; more, and the chunk is
+// format 1.
 //
 // The entropy stage is zstd (github.com/klauspost/compress): residuals of
 // a few units are single varint bytes, which its Huffman-coded literals
@@ -112,7 +121,7 @@ var rawPool = sync.Pool{New: func() any { return new([]byte) }}
 // encodeChunk2 encodes pts whose values are the decimal integers ns at
 // scale k (op mul), in time unit timeUnits[unitIdx]. It returns nil if
 // zstd is not available, and the caller falls back to format 1.
-func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64) []byte {
+func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64, exc []int) []byte {
 	enc, _, err := zstdCoders()
 	if err != nil || len(pts) > maxChunk2Points {
 		return nil
@@ -135,6 +144,13 @@ func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64) []byte {
 	}
 	for i := 1; i < len(ns); i++ {
 		raw = binary.AppendVarint(raw, ns[i]-predict(ns, i, pred))
+	}
+	raw = binary.AppendUvarint(raw, uint64(len(exc)))
+	last := 0
+	for _, i := range exc {
+		raw = binary.AppendUvarint(raw, uint64(i-last))
+		raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(pts[i].V))
+		last = i
 	}
 	*rp = raw
 	buf := make([]byte, 0, 40+len(pts))
@@ -222,6 +238,21 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		nv = guess + r
 		ring[i&7] = nv
 		pts[i].V = scale(nv)
+	}
+	ne, n := binary.Uvarint(raw)
+	if n <= 0 || ne > uint64(len(pts)) {
+		return dst[:base], fmt.Errorf("%w: bad exception count", errChunk)
+	}
+	raw = raw[n:]
+	at := uint64(0)
+	for e := uint64(0); e < ne; e++ {
+		di, n := binary.Uvarint(raw)
+		if n <= 0 || len(raw) < n+8 || di > uint64(len(pts))-at-1 {
+			return dst[:base], fmt.Errorf("%w: bad exception %d", errChunk, e)
+		}
+		at += di
+		pts[at].V = math.Float64frombits(binary.LittleEndian.Uint64(raw[n:]))
+		raw = raw[n+8:]
 	}
 	if len(raw) != 0 {
 		return dst[:base], fmt.Errorf("%w: %d bytes after the last point", errChunk, len(raw))

@@ -23,6 +23,12 @@ func TestChunkFormats(t *testing.T) {
 	for i := range raw {
 		raw[i] = point{base + int64(i)*int64(time.Second), rng.Float64()}
 	}
+	// A few values that are no decimal at the scale stay exceptions.
+	mixed := append([]point(nil), dec...)
+	for i, v := range []float64{math.NaN(), math.Copysign(0, -1), math.Inf(-1), 1.0 / 3, 0.1 + 0.2, math.MaxFloat64} {
+		mixed[i*97+3].V = v
+	}
+	mixed[0].V = math.NaN()
 	for name, tc := range map[string]struct {
 		pts     []point
 		version byte
@@ -31,6 +37,7 @@ func TestChunkFormats(t *testing.T) {
 		"decimal":    {dec, chunkVersion2, encodeChunk},
 		"raw":        {raw, chunkVersion, encodeChunk},
 		"decimal-v1": {dec, chunkVersion, encodeChunkV1},
+		"exceptions": {mixed, chunkVersion2, encodeChunk},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := tc.enc(tc.pts)

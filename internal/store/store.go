@@ -98,6 +98,10 @@ type Options struct {
 	// another silently (see resolver). Default 1 s; negative keeps
 	// nanoseconds.
 	TimeResolution time.Duration
+	// NoBackgroundConvert leaves chunks of format 1 as they are on Open
+	// (they stay readable); by default a store written before format 2
+	// is converted in the background.
+	NoBackgroundConvert bool
 	// QueueSize bounds the batches waiting for the group commit; Append
 	// blocks (honouring its ctx) when it is full. Default 1024.
 	QueueSize int
@@ -292,11 +296,20 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	convert, err := s.needsConversion()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s.lastSeal.Store(opts.Now().UnixNano())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.maintainLoop()
+	if convert && !opts.NoBackgroundConvert {
+		s.wg.Add(1)
+		go s.compactInBackground()
+	}
 	return s, nil
 }
 
