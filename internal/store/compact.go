@@ -28,7 +28,7 @@ func (s *Store) needsRewrite(v []byte, last bool) bool {
 	if v[0] == chunkVersion && (v[1]>>2)&3 != modeXOR {
 		return true
 	}
-	return !last && len(v) < s.opts.ChunkBytes/2
+	return !last && s.small(v)
 }
 
 // CompactReport says what Compact did.
@@ -113,14 +113,13 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 				return err
 			}
 		}
-		for len(pts) > 0 {
-			n, enc := s.cut(pts)
-			if err := putChunk(cb, &meta, pts[:n], enc); err != nil {
-				return err
-			}
+		if err := s.putCold(cb, &meta, pts); err != nil {
+			return err
+		}
+		c = cb.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			rep.ChunksNow++
-			rep.BytesNow += int64(16 + len(enc))
-			pts = pts[n:]
+			rep.BytesNow += int64(len(k) + len(v))
 		}
 		v, err := json.Marshal(meta)
 		if err != nil {

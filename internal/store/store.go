@@ -66,16 +66,19 @@ type Options struct {
 	// compressed chunks in bbolt, which bounds replay time and memory.
 	// Default 15 min.
 	SealInterval time.Duration
-	// ChunkPoints caps the points per sealed chunk. Default 16384 (at
-	// most 65536).
+	// ChunkPoints caps the points per sealed chunk. Default 4096.
 	ChunkPoints int
-	// ChunkBytes caps the encoded size of a chunk. Default 4048: one
-	// chunk with its key and bbolt's element and page headers fills a 4 KiB
-	// page, and bbolt keeps up to four such values in one contiguous node,
-	// so pages stay 95 % full (measured: 480-byte chunks left 15-19 % of
-	// every page empty and paid 16 bytes of key per 480-point chunk), and
-	// zstd learns each chunk's statistics over 4,000+ points.
+	// ChunkBytes caps the encoded size of a chunk written by a seal.
+	// Default 480: a seal rewrites the last chunk of every series that
+	// got points, so it stays small (flash writes per seal).
 	ChunkBytes int
+	// ColdChunkBytes is the size closed chunks are merged into (mergeCold)
+	// once a series has enough of them. Default 4048: one chunk with its
+	// key and bbolt's element and page headers fills a 4 KiB page, and
+	// bbolt keeps up to four such values in one contiguous node, so pages
+	// stay nearly full (480-byte chunks left 15-19 % of every page empty)
+	// and zstd learns each chunk's statistics over 4,000+ points.
+	ColdChunkBytes int
 	// MaintenanceInterval paces sealing checks, retention, budget and the
 	// read-only probe. Default 5 s.
 	MaintenanceInterval time.Duration
@@ -128,11 +131,14 @@ func (o *Options) defaults() {
 		o.SealInterval = 15 * time.Minute
 	}
 	if o.ChunkPoints <= 0 {
-		o.ChunkPoints = 16384
+		o.ChunkPoints = 4096
 	}
 	o.ChunkPoints = min(o.ChunkPoints, maxChunk2Points)
 	if o.ChunkBytes <= 0 {
-		o.ChunkBytes = 4048
+		o.ChunkBytes = 480
+	}
+	if o.ColdChunkBytes <= 0 {
+		o.ColdChunkBytes = 4048
 	}
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = 5 * time.Second
