@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sync"
 )
 
 // Chunk format (version 1). A chunk holds the points of one series, sorted
@@ -202,9 +203,12 @@ func bestWidth(hist *[65]int) (uint, int) {
 }
 
 // decimalScale finds k and the op so that every value is exactly an integer
-// scaled by 10^-k; ok is false when none fits.
-func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
-	ns = make([]int64, len(pts))
+// scaled by 10^-k; ok is false when none fits. ns reuses buf's storage.
+func decimalScale(pts []point, buf []int64) (k int, mul bool, ns []int64, ok bool) {
+	if cap(buf) < len(pts) {
+		buf = make([]int64, len(pts))
+	}
+	ns = buf[:len(pts)]
 	for k = 0; k < len(pow10); k++ {
 		for _, op := range [2]bool{false, true} {
 			fit := true
@@ -241,8 +245,8 @@ func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
 // exceptions, ascending indexes) that is no exact decimal at the scale;
 // their integers are the rounded value, or the previous integer when that
 // is out of range, so they cost the predictor little.
-func decimalScaleLoose(pts []point) (k int, mul bool, ns []int64, exc []int, ok bool) {
-	if k, mul, ns, ok = decimalScale(pts); ok {
+func decimalScaleLoose(pts []point, buf []int64) (k int, mul bool, ns []int64, exc []int, ok bool) {
+	if k, mul, ns, ok = decimalScale(pts, buf); ok {
 		return k, mul, ns, nil, true
 	}
 	limit := len(pts) / 16
@@ -267,7 +271,10 @@ func decimalScaleLoose(pts []point) (k int, mul bool, ns []int64, exc []int, ok 
 	if best < 0 || len(pts)-bestFit > limit {
 		return 0, false, nil, nil, false
 	}
-	ns = make([]int64, len(pts))
+	if cap(buf) < len(pts) {
+		buf = make([]int64, len(pts))
+	}
+	ns = buf[:len(pts)]
 	var prev int64
 	for i, p := range pts {
 		n, exact := toDecimal(p.V, best, bestMul)
@@ -319,11 +326,19 @@ func timeUnitOf(pts []point) int {
 	return unitIdx
 }
 
+// nsPool holds the integer buffers of encodeChunk: a seal cuts chunks by
+// encoding candidates several times.
+var nsPool = sync.Pool{New: func() any { return new([]int64) }}
+
 // encodeChunk picks the format: 2 when every value is an exact decimal at
 // one scale, else format 1's XOR floats.
 func encodeChunk(pts []point) []byte {
 	unitIdx := timeUnitOf(pts)
-	if k, mul, ns, exc, ok := decimalScaleLoose(pts); ok {
+	bp := nsPool.Get().(*[]int64)
+	defer nsPool.Put(bp)
+	k, mul, ns, exc, ok := decimalScaleLoose(pts, *bp)
+	*bp = ns[:0]
+	if ok {
 		if b := encodeChunk2(pts, unitIdx, k, mul, ns, exc); b != nil {
 			return b
 		}
@@ -356,7 +371,7 @@ func encodeChunk1(pts []point, unitIdx int, xorOnly bool) []byte {
 	var ns []int64
 	isDec := false
 	if !xorOnly {
-		k, mul, ns, isDec = decimalScale(pts)
+		k, mul, ns, isDec = decimalScale(pts, nil)
 	}
 	var vz []uint64
 	var vW uint

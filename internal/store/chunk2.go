@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -104,8 +105,8 @@ var (
 // concurrent EncodeAll and DecodeAll.
 func zstdCoders() (*zstd.Encoder, *zstd.Decoder, error) {
 	zstdOnce.Do(func() {
-		zstdEnc, zstdErr = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
-			zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+		zstdEnc, zstdErr = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
+			zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<16))
 		if zstdErr != nil {
 			return
 		}
@@ -206,6 +207,7 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		return float64(n) / pow10[k]
 	}
 	base := len(dst)
+	dst = slices.Grow(dst, int(cnt))
 	dst = append(dst, point{T: t * unit, V: scale(nv)})
 	// Timestamps first, then the values over the same points.
 	var dt int64

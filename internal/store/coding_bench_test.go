@@ -83,7 +83,7 @@ func BenchmarkEntropyStage(b *testing.B) {
 			pts := 0
 			for _, s := range set.series {
 				pts += len(s)
-				_, _, ns, ok := decimalScale(s)
+				_, _, ns, _, ok := decimalScaleLoose(s, nil)
 				if !ok {
 					b.Fatal("not decimal")
 				}
@@ -91,7 +91,7 @@ func BenchmarkEntropyStage(b *testing.B) {
 					d2 = append(d2, ns[i]-2*ns[i-1]+ns[i-2])
 				}
 				for _, c := range split(s, 4096) {
-					_, _, cn, _ := decimalScale(c)
+					_, _, cn, _, _ := decimalScaleLoose(c, nil)
 					p := bestPredictor(cn)
 					for i := 1; i < len(cn); i++ {
 						res = append(res, cn[i]-predict(cn, i, p))

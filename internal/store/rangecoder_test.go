@@ -242,7 +242,7 @@ func (m *intModel) decode(d *rcDecoder) int64 {
 // scale k (op mul), in time unit timeUnits[unitIdx].
 func encodeChunkRC(pts []point) []byte {
 	unitIdx := timeUnitOf(pts)
-	k, mul, ns, _ := decimalScale(pts)
+	k, mul, ns, _, _ := decimalScaleLoose(pts, nil) // exceptions (-0) are left out: a measurement helper
 	unit := timeUnits[unitIdx]
 	pred := bestPredictor(ns)
 	flags := byte(unitIdx) | byte(pred)<<2
