@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -17,13 +18,13 @@ import (
 // 1, so readChunkHeader serves both:
 //
 //	byte    version (2)
-//	byte    flags: bits 0-1 time unit (as format 1), bits 2-3 value
-//	               predictor (predDelta, predDoD, predMean2, predMean4),
-//	               bit 4 scale op (as format 1)
+//	byte    flags: bits 0-1 time unit, bit 4 scale op (as format 1)
 //	byte    decimal scale k
-//	2 bytes reserved (0)
+//	byte    value predictor (predDelta ... predDaily4)
+//	byte    reserved (0)
 //	uvarint count, varint min time, varint max time (ns)
 //	varint  first timestamp in units, varint first integer n
+//	uvarint points per day (daily predictors only)
 //	zstd frame of: count-1 varints, the timestamps' delta-of-deltas, then
 //	        count-1 varints, the values' residuals from the predictor, then
 //	        uvarint e and e exceptions: uvarint index (delta from the
@@ -46,26 +47,51 @@ import (
 const chunkVersion2 = 2
 
 // Value predictors of format 2: the next integer is predicted as the
-// previous one plus the last delta averaged over 0 (none), 1, 2 or 4 steps.
-// Meter registers (a smooth load plus uniform noise) code best with the
-// last delta; noisy temperatures with the mean of the last 4.
+// previous one plus the last delta averaged over 0 (none), 1, 2 or 4
+// steps, or plus the mean delta at the same time of day over the last 1 or
+// 4 days (for regular series: period is the points per day). Noisy
+// temperatures code best with the mean of the last 4 deltas; meter
+// registers, whose load follows the day with noise on top, with the
+// deltas of the days before.
 const (
 	predDelta = iota
 	predDoD
 	predMean2
 	predMean4
+	predDaily1
+	predDaily4
+	numPredictors
 )
 
 // maxChunk2Points bounds what a format 2 chunk may claim, so a corrupt
 // count cannot make a decoder run for long on a few bytes.
 const maxChunk2Points = 1 << 16
 
-var predSpan = [4]int{0, 1, 2, 4}
+// predSpan is the steps or days each predictor averages over.
+var predSpan = [numPredictors]int{0, 1, 2, 4, 1, 4}
 
-// predict returns the predicted integer at i from ns[:i] with predictor p.
-func predict(ns []int64, i int, p int) int64 {
+// predictor is a chunk's value predictor and, for the daily ones, the
+// points per day.
+type predictor struct {
+	kind, period int
+}
+
+// predict returns the predicted integer at i from ns[:i].
+func (p predictor) predict(ns []int64, i int) int64 {
 	prev := ns[i-1]
-	k := predSpan[p]
+	k := predSpan[p.kind]
+	if p.kind >= predDaily1 {
+		var sum int64
+		m := 0
+		for j := 1; j <= k && i-j*p.period-1 >= 0; j++ {
+			sum += ns[i-j*p.period] - ns[i-j*p.period-1]
+			m++
+		}
+		if m > 0 {
+			return prev + sum/int64(m)
+		}
+		k = 1 // the first day: the last delta
+	}
 	if k == 0 {
 		return prev
 	}
@@ -78,14 +104,36 @@ func predict(ns []int64, i int, p int) int64 {
 	return prev + (prev-ns[i-1-k])/int64(k)
 }
 
+// dailyPeriod returns the points per day of a chunk whose first two points
+// are a whole fraction of a day apart (0 otherwise, or if the chunk holds
+// less than two days).
+func dailyPeriod(pts []point) int {
+	if len(pts) < 3 {
+		return 0
+	}
+	d := pts[1].T - pts[0].T
+	const day = int64(24 * time.Hour)
+	if d <= 0 || day%d != 0 || day/d < 2 || int(day/d)*2 > len(pts) {
+		return 0
+	}
+	return int(day / d)
+}
+
 // bestPredictor picks the predictor with the fewest residual bits, a
 // cheap stand-in for the coded size.
-func bestPredictor(ns []int64) int {
-	best, bestCost := predDelta, -1
-	for p := range predSpan {
+func bestPredictor(ns []int64, period int) predictor {
+	best, bestCost := predictor{kind: predDelta}, -1
+	for k := 0; k < numPredictors; k++ {
+		p := predictor{kind: k}
+		if k >= predDaily1 {
+			if period == 0 {
+				break
+			}
+			p.period = period
+		}
 		cost := 0
 		for i := 1; i < len(ns); i++ {
-			cost += bits.Len64(zigzag(ns[i] - predict(ns, i, p)))
+			cost += bits.Len64(zigzag(ns[i] - p.predict(ns, i)))
 		}
 		if bestCost < 0 || cost < bestCost {
 			best, bestCost = p, cost
@@ -128,8 +176,8 @@ func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64, exc []int) 
 		return nil
 	}
 	unit := timeUnits[unitIdx]
-	pred := bestPredictor(ns)
-	flags := byte(unitIdx) | byte(pred)<<2
+	pred := bestPredictor(ns, dailyPeriod(pts))
+	flags := byte(unitIdx)
 	if mul {
 		flags |= 1 << 4
 	}
@@ -144,7 +192,7 @@ func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64, exc []int) 
 		prevT, prevD = t, d
 	}
 	for i := 1; i < len(ns); i++ {
-		raw = binary.AppendVarint(raw, ns[i]-predict(ns, i, pred))
+		raw = binary.AppendVarint(raw, ns[i]-pred.predict(ns, i))
 	}
 	raw = binary.AppendUvarint(raw, uint64(len(exc)))
 	last := 0
@@ -155,12 +203,15 @@ func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64, exc []int) 
 	}
 	*rp = raw
 	buf := make([]byte, 0, 40+len(pts))
-	buf = append(buf, chunkVersion2, flags, byte(k), 0, 0)
+	buf = append(buf, chunkVersion2, flags, byte(k), byte(pred.kind), 0)
 	buf = binary.AppendUvarint(buf, uint64(len(pts)))
 	buf = binary.AppendVarint(buf, pts[0].T)
 	buf = binary.AppendVarint(buf, pts[len(pts)-1].T)
 	buf = binary.AppendVarint(buf, pts[0].T/unit)
 	buf = binary.AppendVarint(buf, ns[0])
+	if pred.kind >= predDaily1 {
+		buf = binary.AppendUvarint(buf, uint64(pred.period))
+	}
 	return enc.EncodeAll(raw, buf)
 }
 
@@ -170,8 +221,9 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		return dst, errChunk
 	}
 	flags, k := b[1], int(b[2])
-	unitIdx, pred, mul := int(flags&3), int(flags>>2)&3, flags&(1<<4) != 0
-	if k >= len(pow10) || flags>>5 != 0 || b[3] != 0 || b[4] != 0 {
+	unitIdx, mul := int(flags&3), flags&(1<<4) != 0
+	pred := predictor{kind: int(b[3])}
+	if k >= len(pow10) || flags&^0b10011 != 0 || pred.kind >= numPredictors || b[4] != 0 {
 		return dst, errChunk
 	}
 	unit := timeUnits[unitIdx]
@@ -186,6 +238,14 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		if hdr[i], n = binary.Varint(p); n <= 0 {
 			return dst, errChunk
 		}
+		p = p[n:]
+	}
+	if pred.kind >= predDaily1 {
+		period, n := binary.Uvarint(p)
+		if n <= 0 || period == 0 || period > maxChunk2Points {
+			return dst, errChunk
+		}
+		pred.period = int(period)
 		p = p[n:]
 	}
 	_, dec, err := zstdCoders()
@@ -221,10 +281,11 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		t += dt
 		dst = append(dst, point{T: t * unit})
 	}
-	// The predictors look back up to 4 integers; keep them in a ring.
-	var ring [8]int64
-	ring[0] = nv
-	span := int64(predSpan[pred])
+	np := nsPool.Get().(*[]int64)
+	defer nsPool.Put(np)
+	ns := slices.Grow((*np)[:0], int(cnt))[:cnt]
+	*np = ns
+	ns[0] = nv
 	pts := dst[base:]
 	for i := 1; i < len(pts); i++ {
 		r, n := binary.Varint(raw)
@@ -232,14 +293,8 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 			return dst[:base], fmt.Errorf("%w: truncated at value %d", errChunk, i)
 		}
 		raw = raw[n:]
-		prev := ring[(i-1)&7]
-		guess := prev
-		if k := min(span, int64(i-1)); k > 0 {
-			guess += (prev - ring[(i-1-int(k))&7]) / k
-		}
-		nv = guess + r
-		ring[i&7] = nv
-		pts[i].V = scale(nv)
+		ns[i] = pred.predict(ns, i) + r
+		pts[i].V = scale(ns[i])
 	}
 	ne, n := binary.Uvarint(raw)
 	if n <= 0 || ne > uint64(len(pts)) {

@@ -77,10 +77,12 @@ func TestChunk2Damage(t *testing.T) {
 		c[rng.IntN(len(c))] ^= byte(1 + rng.IntN(255))
 		_, _ = decodeChunk(nil, c)
 	}
-	bad := append([]byte(nil), b...)
-	bad[3] = 1 // reserved
-	_, err := decodeChunk(nil, bad)
-	require.ErrorIs(t, err, errChunk)
+	for i, v := range map[int]byte{3: numPredictors, 4: 1} { // predictor, reserved
+		bad := append([]byte(nil), b...)
+		bad[i] = v
+		_, err := decodeChunk(nil, bad)
+		require.ErrorIs(t, err, errChunk)
+	}
 }
 
 func FuzzDecodeChunk2(f *testing.F) {
@@ -95,4 +97,30 @@ func FuzzDecodeChunk2(f *testing.F) {
 		require.NoError(t, err)
 		require.Len(t, pts, h.Count)
 	})
+}
+
+// A meter register with a daily load profile takes a daily predictor, and
+// its chunk decodes to the same values.
+func TestChunk2DailyPredictor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	v := meterSeries(rng, 96*30)
+	pts := make([]point, len(v))
+	for i := range v {
+		pts[i] = point{t0.Add(time.Duration(i) * 15 * time.Minute).UnixNano(), v[i]}
+	}
+	require.Equal(t, 96, dailyPeriod(pts))
+	b := encodeChunk(pts)
+	require.Equal(t, byte(chunkVersion2), b[0])
+	require.GreaterOrEqual(t, int(b[3]), predDaily1, "predictor")
+	got, err := decodeChunk(nil, b)
+	require.NoError(t, err)
+	for i := range pts {
+		require.Equal(t, pts[i], got[i])
+	}
+	// Irregular times: no period, and still exact.
+	pts[1].T += 7e9
+	require.Zero(t, dailyPeriod(pts))
+	got, err = decodeChunk(nil, encodeChunk(pts))
+	require.NoError(t, err)
+	require.Equal(t, pts, got)
 }

@@ -92,9 +92,9 @@ func BenchmarkEntropyStage(b *testing.B) {
 				}
 				for _, c := range split(s, 4096) {
 					_, _, cn, _, _ := decimalScaleLoose(c, nil)
-					p := bestPredictor(cn)
+					p := bestPredictor(cn, dailyPeriod(c))
 					for i := 1; i < len(cn); i++ {
-						res = append(res, cn[i]-predict(cn, i, p))
+						res = append(res, cn[i]-p.predict(cn, i))
 					}
 					v1 = append(v1, encodeChunkV1(c))
 					v2 = append(v2, encodeChunk(c))

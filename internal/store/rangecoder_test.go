@@ -244,8 +244,8 @@ func encodeChunkRC(pts []point) []byte {
 	unitIdx := timeUnitOf(pts)
 	k, mul, ns, _, _ := decimalScaleLoose(pts, nil) // exceptions (-0) are left out: a measurement helper
 	unit := timeUnits[unitIdx]
-	pred := bestPredictor(ns)
-	flags := byte(unitIdx) | byte(pred)<<2
+	pred := bestPredictor(ns, 0)
+	flags := byte(unitIdx) | byte(pred.kind)<<2
 	if mul {
 		flags |= 1 << 4
 	}
@@ -265,7 +265,7 @@ func encodeChunkRC(pts []point) []byte {
 		d := t - prevT
 		tm.encode(e, d-prevD)
 		prevT, prevD = t, d
-		vm.encode(e, ns[i]-predict(ns, i, pred))
+		vm.encode(e, ns[i]-pred.predict(ns, i))
 	}
 	return e.finish(start)
 }

@@ -38,6 +38,7 @@ func StartVictoriaMetrics(t testing.TB) *VictoriaMetrics {
 		"-storageDataPath="+vm.dir,
 		fmt.Sprintf("-httpListenAddr=127.0.0.1:%d", port),
 		"-retentionPeriod=100y",
+		"-futureRetention=10y", // test data may lie after today
 		"-search.disableCache",
 		"-loggerLevel=ERROR",
 		"-memory.allowedPercent=20")
