@@ -448,7 +448,7 @@ func BenchmarkSideBySideQuery(b *testing.B) {
 	}
 
 	vmMonth := func() (map[string][]float64, error) {
-		return vmMonthly(vm, measurement.EnergyActiveImport, q.Bounds)
+		return vmMonthly(vm, measurement.EnergyActiveImport, q.Bounds, 15*time.Minute)
 	}
 	qlMonth := func() (map[string][]float64, error) {
 		return influxQLMonthly(srv.URL, s.db, measurement.EnergyActiveImport, q.Bounds)

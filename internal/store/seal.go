@@ -82,12 +82,16 @@ func (s *Store) Seal() error {
 			if err := s.addPoints(cb, &meta, h.pts); err != nil {
 				return fmt.Errorf("series %s: %w", k, err)
 			}
+			// Unchanged metadata is not written again: every page a seal
+			// touches is copied and its old version freed.
 			v, err := json.Marshal(meta)
 			if err != nil {
 				return err
 			}
-			if err := sb.Put([]byte(k), v); err != nil {
-				return err
+			if !bytes.Equal(sb.Get([]byte(k)), v) {
+				if err := sb.Put([]byte(k), v); err != nil {
+					return err
+				}
 			}
 			metas[k] = meta
 		}

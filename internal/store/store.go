@@ -73,11 +73,13 @@ type Options struct {
 	// got points, so it stays small (flash writes per seal).
 	ChunkBytes int
 	// ColdChunkBytes is the size closed chunks are merged into (mergeCold)
-	// once a series has enough of them. Default 4048: one chunk with its
-	// key and bbolt's element and page headers fills a 4 KiB page, and
-	// bbolt keeps up to four such values in one contiguous node, so pages
-	// stay nearly full (480-byte chunks left 15-19 % of every page empty)
-	// and zstd learns each chunk's statistics over 4,000+ points.
+	// once a series has enough of them. Default 2008: two such chunks with
+	// their keys and bbolt's element headers fill one 4 KiB page, so a full
+	// node is one page and the pages a seal frees are reused (measured
+	// on a year of 20 meters: 4048-byte chunks code 4 % smaller, but
+	// bbolt keeps two to four of them in one multi-page node, and the file
+	// grew to 1.35 bytes per point against 1.19), and zstd still learns
+	// each chunk's statistics over 2,000+ points.
 	ColdChunkBytes int
 	// MaintenanceInterval paces sealing checks, retention, budget and the
 	// read-only probe. Default 5 s.
@@ -138,7 +140,7 @@ func (o *Options) defaults() {
 		o.ChunkBytes = 480
 	}
 	if o.ColdChunkBytes <= 0 {
-		o.ColdChunkBytes = 4048
+		o.ColdChunkBytes = 2008
 	}
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = 5 * time.Second

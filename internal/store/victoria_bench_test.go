@@ -160,13 +160,14 @@ func BenchmarkSideBySideVM(b *testing.B) {
 
 // vmMonthly asks VictoriaMetrics for the increase of every meter in each
 // calendar month: one instant query per month whose window ends just
-// before the next month (its increase counts the rise from the last
-// sample before the window, as the store's lookback does).
-func vmMonthly(vm *testserver.VictoriaMetrics, q measurement.Quantity, bounds []time.Time) (map[string][]float64, error) {
+// before the next month. increase() counts from the first sample in its
+// window, so the window reaches back one reading interval (step) to take
+// the previous month's last reading, as the store's lookback does.
+func vmMonthly(vm *testserver.VictoriaMetrics, q measurement.Quantity, bounds []time.Time, step time.Duration) (map[string][]float64, error) {
 	out := map[string][]float64{}
 	for m := 0; m+1 < len(bounds); m++ {
 		end := bounds[m+1].Add(-time.Millisecond)
-		win := int64(bounds[m+1].Sub(bounds[m]) / time.Millisecond)
+		win := int64((bounds[m+1].Sub(bounds[m]) + step) / time.Millisecond)
 		path := "/api/v1/query?" + url.Values{
 			"query": {fmt.Sprintf("increase(%s[%dms])", q, win)},
 			"time":  {strconv.FormatFloat(float64(end.UnixMilli())/1e3, 'f', 3, 64)},
