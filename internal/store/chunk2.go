@@ -177,10 +177,6 @@ func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64, exc []int) 
 	}
 	unit := timeUnits[unitIdx]
 	pred := bestPredictor(ns, dailyPeriod(pts))
-	flags := byte(unitIdx)
-	if mul {
-		flags |= 1 << 4
-	}
 	rp := rawPool.Get().(*[]byte)
 	defer rawPool.Put(rp)
 	raw := (*rp)[:0]
@@ -202,52 +198,83 @@ func encodeChunk2(pts []point, unitIdx, k int, mul bool, ns []int64, exc []int) 
 		last = i
 	}
 	*rp = raw
-	buf := make([]byte, 0, 40+len(pts))
-	buf = append(buf, chunkVersion2, flags, byte(k), byte(pred.kind), 0)
-	buf = binary.AppendUvarint(buf, uint64(len(pts)))
-	buf = binary.AppendVarint(buf, pts[0].T)
-	buf = binary.AppendVarint(buf, pts[len(pts)-1].T)
-	buf = binary.AppendVarint(buf, pts[0].T/unit)
-	buf = binary.AppendVarint(buf, ns[0])
-	if pred.kind >= predDaily1 {
-		buf = binary.AppendUvarint(buf, uint64(pred.period))
-	}
+	buf := appendChunk2Header(make([]byte, 0, 40+len(pts)), chunk2Header{
+		unitIdx: unitIdx, k: k, mul: mul, pred: pred, count: len(pts),
+		minT: pts[0].T, maxT: pts[len(pts)-1].T, firstT: pts[0].T / unit, firstN: ns[0],
+	})
 	return enc.EncodeAll(raw, buf)
+}
+
+// chunk2Header is what precedes a format 2 chunk's zstd frame.
+type chunk2Header struct {
+	unitIdx, k int
+	mul        bool
+	pred       predictor
+	count      int
+	// minT and maxT in ns, firstT in the time unit, firstN the first integer.
+	minT, maxT, firstT, firstN int64
+}
+
+func appendChunk2Header(buf []byte, h chunk2Header) []byte {
+	flags := byte(h.unitIdx)
+	if h.mul {
+		flags |= 1 << 4
+	}
+	buf = append(buf, chunkVersion2, flags, byte(h.k), byte(h.pred.kind), 0)
+	buf = binary.AppendUvarint(buf, uint64(h.count))
+	for _, v := range [...]int64{h.minT, h.maxT, h.firstT, h.firstN} {
+		buf = binary.AppendVarint(buf, v)
+	}
+	if h.pred.kind >= predDaily1 {
+		buf = binary.AppendUvarint(buf, uint64(h.pred.period))
+	}
+	return buf
+}
+
+// parseChunk2Header reads the header of a format 2 chunk and returns it
+// with the bytes after it.
+func parseChunk2Header(b []byte) (chunk2Header, []byte, error) {
+	var h chunk2Header
+	if len(b) < 5 || b[0] != chunkVersion2 {
+		return h, nil, errChunk
+	}
+	flags := b[1]
+	h.unitIdx, h.k, h.mul = int(flags&3), int(b[2]), flags&(1<<4) != 0
+	h.pred.kind = int(b[3])
+	if h.k >= len(pow10) || flags&^0b10011 != 0 || h.pred.kind >= numPredictors || b[4] != 0 {
+		return h, nil, errChunk
+	}
+	p := b[5:]
+	cnt, n := binary.Uvarint(p)
+	if n <= 0 || cnt == 0 || cnt > maxChunk2Points {
+		return h, nil, errChunk
+	}
+	h.count = int(cnt)
+	p = p[n:]
+	for _, v := range [...]*int64{&h.minT, &h.maxT, &h.firstT, &h.firstN} {
+		if *v, n = binary.Varint(p); n <= 0 {
+			return h, nil, errChunk
+		}
+		p = p[n:]
+	}
+	if h.pred.kind >= predDaily1 {
+		period, n := binary.Uvarint(p)
+		if n <= 0 || period == 0 || period > maxChunk2Points {
+			return h, nil, errChunk
+		}
+		h.pred.period = int(period)
+		p = p[n:]
+	}
+	return h, p, nil
 }
 
 // decodeChunk2 appends the points of a format 2 chunk to dst.
 func decodeChunk2(dst []point, b []byte) ([]point, error) {
-	if len(b) < 5 || b[0] != chunkVersion2 {
-		return dst, errChunk
+	h, p, err := parseChunk2Header(b)
+	if err != nil {
+		return dst, err
 	}
-	flags, k := b[1], int(b[2])
-	unitIdx, mul := int(flags&3), flags&(1<<4) != 0
-	pred := predictor{kind: int(b[3])}
-	if k >= len(pow10) || flags&^0b10011 != 0 || pred.kind >= numPredictors || b[4] != 0 {
-		return dst, errChunk
-	}
-	unit := timeUnits[unitIdx]
-	p := b[5:]
-	cnt, n := binary.Uvarint(p)
-	if n <= 0 || cnt == 0 || cnt > maxChunk2Points {
-		return dst, errChunk
-	}
-	p = p[n:]
-	var hdr [4]int64 // min time, max time, first time, first value
-	for i := range hdr {
-		if hdr[i], n = binary.Varint(p); n <= 0 {
-			return dst, errChunk
-		}
-		p = p[n:]
-	}
-	if pred.kind >= predDaily1 {
-		period, n := binary.Uvarint(p)
-		if n <= 0 || period == 0 || period > maxChunk2Points {
-			return dst, errChunk
-		}
-		pred.period = int(period)
-		p = p[n:]
-	}
+	unit, k, mul, pred, cnt := timeUnits[h.unitIdx], h.k, h.mul, h.pred, h.count
 	_, dec, err := zstdCoders()
 	if err != nil {
 		return dst, fmt.Errorf("zstd: %w", err)
@@ -259,7 +286,7 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 	if err != nil {
 		return dst, fmt.Errorf("%w: %w", errChunk, err)
 	}
-	t, nv := hdr[2], hdr[3]
+	t, nv := h.firstT, h.firstN
 	scale := func(n int64) float64 {
 		if mul {
 			return float64(n) * negPow10[k]
@@ -315,7 +342,7 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		return dst[:base], fmt.Errorf("%w: %d bytes after the last point", errChunk, len(raw))
 	}
 	// Queries skip chunks by the header's times: they must be the points'.
-	if pts[0].T != hdr[0] || pts[len(pts)-1].T != hdr[1] {
+	if pts[0].T != h.minT || pts[len(pts)-1].T != h.maxT {
 		return dst[:base], fmt.Errorf("%w: header times do not match the points", errChunk)
 	}
 	return dst, nil

@@ -41,8 +41,8 @@
 // (Gorilla) with a bit coder written here. Seals write small chunks
 // (ChunkBytes, 480), since the last chunk of every series is rewritten
 // with each seal; once a series has enough closed ones, they are merged
-// into 4 KiB cold chunks (ColdChunkBytes), which fill bbolt's pages and
-// give zstd thousands of points to learn from. Stores written before
+// into cold chunks of 2 KiB (ColdChunkBytes), two of which fill one of
+// bbolt's pages, and which give zstd thousands of points to learn from. Stores written before
 // format 2 open as they are and are converted in the background
 // (Store.Compact, also `loraedge store compact`, which then rewrites the
 // bbolt file without its free pages, CompactFile).
@@ -59,12 +59,13 @@
 //
 // Measured (go test -run '^$' -bench 'BytesPerPoint|EntropyStage' -benchtime
 // 1x ./internal/store/, 2 shared cores): a year of 15-minute meter readings
-// takes 0.69 bytes per point of chunks (0.85 in bbolt pages; format 1 took
-// 1.26 and 1.50); 10-minute road sensor data with 0.01 degC noise 0.58
-// (0.74). BenchmarkSideBySideVM compares with InfluxDB and VictoriaMetrics
+// takes 0.72 bytes per point of chunks (0.85 in bbolt pages in use, 1.19
+// on disk; format 1 took 1.26 and 1.50); 10-minute road sensor data with
+// 0.01 degC noise 0.59 (0.68, 0.84). BenchmarkSideBySideVM compares with InfluxDB and VictoriaMetrics
 // (README, section Store). Flash writes per point are dominated by page
 // rewrites, not by the encoding: about 400 bytes per point for the log at
-// 60 points/s with 200 ms group commit, and 270 per point for a 15-minute
-// seal of 300 stations; Config.CommitInterval and SealInterval are the
+// 60 points/s with 200 ms group commit, and 280 per point for a 15-minute
+// seal of 300 stations (271 with format 1: merges rewrite each point about
+// once more); Config.CommitInterval and SealInterval are the
 // knobs.
 package store

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 )
@@ -238,24 +237,17 @@ func (m *intModel) decode(d *rcDecoder) int64 {
 	return int64(mag)
 }
 
-// encodeChunkRC encodes pts whose values are the decimal integers ns at
-// scale k (op mul), in time unit timeUnits[unitIdx].
+// encodeChunkRC encodes pts as format 2 does, with the range coder in
+// place of zstd (and without its daily predictors and exceptions).
 func encodeChunkRC(pts []point) []byte {
 	unitIdx := timeUnitOf(pts)
-	k, mul, ns, _, _ := decimalScaleLoose(pts, nil) // exceptions (-0) are left out: a measurement helper
+	k, mul, ns, _, _ := decimalScaleLoose(pts, nil)
 	unit := timeUnits[unitIdx]
 	pred := bestPredictor(ns, 0)
-	flags := byte(unitIdx) | byte(pred.kind)<<2
-	if mul {
-		flags |= 1 << 4
-	}
-	buf := make([]byte, 0, 32+len(pts))
-	buf = append(buf, chunkVersion2, flags, byte(k), 0, 0)
-	buf = binary.AppendUvarint(buf, uint64(len(pts)))
-	buf = binary.AppendVarint(buf, pts[0].T)
-	buf = binary.AppendVarint(buf, pts[len(pts)-1].T)
-	buf = binary.AppendVarint(buf, pts[0].T/unit)
-	buf = binary.AppendVarint(buf, ns[0])
+	buf := appendChunk2Header(make([]byte, 0, 32+len(pts)), chunk2Header{
+		unitIdx: unitIdx, k: k, mul: mul, pred: pred, count: len(pts),
+		minT: pts[0].T, maxT: pts[len(pts)-1].T, firstT: pts[0].T / unit, firstN: ns[0],
+	})
 	start := len(buf)
 	e := newRCEncoder(buf)
 	tm, vm := newIntModel(), newIntModel()
@@ -272,61 +264,32 @@ func encodeChunkRC(pts []point) []byte {
 
 // decodeChunkRC appends the points of a chunk encodeChunkRC made to dst.
 func decodeChunkRC(dst []point, b []byte) ([]point, error) {
-	if len(b) < 5 || b[0] != chunkVersion2 {
-		return dst, errChunk
+	h, p, err := parseChunk2Header(b)
+	if err != nil {
+		return dst, err
 	}
-	flags, k := b[1], int(b[2])
-	unitIdx, pred, mul := int(flags&3), int(flags>>2)&3, flags&(1<<4) != 0
-	if k >= len(pow10) || flags>>5 != 0 || b[3] != 0 || b[4] != 0 {
-		return dst, errChunk
-	}
-	unit := timeUnits[unitIdx]
-	p := b[5:]
-	cnt, n := binary.Uvarint(p)
-	if n <= 0 || cnt == 0 || cnt > maxChunk2Points {
-		return dst, errChunk
-	}
-	p = p[n:]
-	var hdr [4]int64 // min time, max time, first time, first value
-	for i := range hdr {
-		if hdr[i], n = binary.Varint(p); n <= 0 {
-			return dst, errChunk
-		}
-		p = p[n:]
-	}
-	t, nv := hdr[2], hdr[3]
+	unit := timeUnits[h.unitIdx]
 	scale := func(n int64) float64 {
-		if mul {
-			return float64(n) * negPow10[k]
+		if h.mul {
+			return float64(n) * negPow10[h.k]
 		}
-		return float64(n) / pow10[k]
+		return float64(n) / pow10[h.k]
 	}
-	base := len(dst)
-	dst = append(dst, point{T: t * unit, V: scale(nv)})
-	// The predictors look back up to 4 integers; keep them in a ring.
-	var ring [8]int64
-	ring[0] = nv
+	ns := make([]int64, h.count)
+	ns[0] = h.firstN
+	t := h.firstT
+	dst = append(dst, point{T: t * unit, V: scale(ns[0])})
 	d := newRCDecoder(p)
 	tm, vm := newIntModel(), newIntModel()
 	var dt int64
-	span := int64(predSpan[pred])
-	for i := 1; i < int(cnt); i++ {
+	for i := 1; i < h.count; i++ {
 		dt += tm.decode(d)
 		t += dt
-		prev := ring[(i-1)&7]
-		guess := prev
-		if k := min(span, int64(i-1)); k > 0 {
-			guess += (prev - ring[(i-1-int(k))&7]) / k
-		}
-		nv = guess + vm.decode(d)
-		ring[i&7] = nv
-		dst = append(dst, point{T: t * unit, V: scale(nv)})
+		ns[i] = h.pred.predict(ns, i) + vm.decode(d)
+		dst = append(dst, point{T: t * unit, V: scale(ns[i])})
 		if d.over > 4 {
-			return dst[:base], fmt.Errorf("%w: truncated at point %d", errChunk, i)
+			return dst, fmt.Errorf("%w: truncated at point %d", errChunk, i)
 		}
-	}
-	if d.over > 4 {
-		return dst[:base], errChunk
 	}
 	return dst, nil
 }
