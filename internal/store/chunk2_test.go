@@ -124,3 +124,27 @@ func TestChunk2DailyPredictor(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, pts, got)
 }
+
+// unpredict's unrolled loops invert every predictor exactly.
+func TestUnpredict(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	ns := make([]int64, 2000)
+	for i := range ns {
+		ns[i] = rng.Int64N(1e6) - 5e5
+	}
+	for kind := 0; kind < numPredictors; kind++ {
+		for _, period := range []int{1, 7, 96} {
+			p := predictor{kind: kind}
+			if kind >= predDaily1 {
+				p.period = period
+			}
+			res := make([]int64, len(ns))
+			res[0] = ns[0]
+			for i := 1; i < len(ns); i++ {
+				res[i] = ns[i] - p.predict(ns, i)
+			}
+			unpredict(res, p)
+			require.Equal(t, ns, res, "predictor %+v", p)
+		}
+	}
+}

@@ -363,10 +363,10 @@ func (s *sideBySide) roads(b *testing.B) ([]string, int) {
 
 // BenchmarkSideBySideQuery aggregates one year of 15-minute readings of 10
 // meters per calendar month (increase) from the store (store-ms/op), from
-// VictoriaMetrics (vm-ms/op, twelve instant increase queries over HTTP,
+// VictoriaMetrics (vm-ms/op, thirteen instant queries over HTTP,
 // vmMonthly) and from InfluxDB, after checking that all give the same
 // increases. InfluxDB is also asked with InfluxQL (influxql-ms/op, one
-// request of twelve statements, influxQLMonthly). InfluxDB
+// request of thirteen statements, influxQLMonthly). InfluxDB
 // is asked twice: through influx.Reader.Aggregate (reader-ms/op), the
 // daemon's report path, which folds each month with Flux map and reduce,
 // and with the shortest native Flux query for the same figures,
@@ -448,7 +448,7 @@ func BenchmarkSideBySideQuery(b *testing.B) {
 	}
 
 	vmMonth := func() (map[string][]float64, error) {
-		return vmMonthly(vm, measurement.EnergyActiveImport, q.Bounds, 15*time.Minute)
+		return vmMonthly(vm, measurement.EnergyActiveImport, q.Bounds)
 	}
 	qlMonth := func() (map[string][]float64, error) {
 		return influxQLMonthly(srv.URL, s.db, measurement.EnergyActiveImport, q.Bounds)

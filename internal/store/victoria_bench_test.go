@@ -159,18 +159,17 @@ func BenchmarkSideBySideVM(b *testing.B) {
 }
 
 // vmMonthly asks VictoriaMetrics for the increase of every meter in each
-// calendar month: one instant query per month whose window ends just
-// before the next month. increase() counts from the first sample in its
-// window, so the window reaches back one reading interval (step) to take
-// the previous month's last reading, as the store's lookback does.
-func vmMonthly(vm *testserver.VictoriaMetrics, q measurement.Quantity, bounds []time.Time, step time.Duration) (map[string][]float64, error) {
-	out := map[string][]float64{}
-	for m := 0; m+1 < len(bounds); m++ {
-		end := bounds[m+1].Add(-time.Millisecond)
-		win := int64((bounds[m+1].Sub(bounds[m]) + step) / time.Millisecond)
+// calendar month as the differences of the last reading before each month
+// boundary (last_over_time, one instant query per boundary, and
+// first_over_time for the first month, which has no reading before it):
+// the benchmark's registers have no resets, so this is the store's
+// Increase. (increase() over the month came out one reading short at a
+// month boundary.)
+func vmMonthly(vm *testserver.VictoriaMetrics, q measurement.Quantity, bounds []time.Time) (map[string][]float64, error) {
+	instant := func(expr string, at time.Time) (map[string]float64, error) {
 		path := "/api/v1/query?" + url.Values{
-			"query": {fmt.Sprintf("increase(%s[%dms])", q, win)},
-			"time":  {strconv.FormatFloat(float64(end.UnixMilli())/1e3, 'f', 3, 64)},
+			"query": {expr},
+			"time":  {strconv.FormatFloat(float64(at.UnixMilli())/1e3, 'f', 3, 64)},
 		}.Encode()
 		body, err := vm.Get(path)
 		if err != nil {
@@ -187,32 +186,50 @@ func vmMonthly(vm *testserver.VictoriaMetrics, q measurement.Quantity, bounds []
 		if err := json.Unmarshal(body, &res); err != nil {
 			return nil, fmt.Errorf("victoria-metrics answer: %w", err)
 		}
+		out := map[string]float64{}
 		for _, r := range res.Data.Result {
-			k := r.Metric["device"] + "/" + string(q)
-			if out[k] == nil {
-				out[k] = make([]float64, len(bounds)-1)
-			}
 			s, _ := r.Value[1].(string)
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				return nil, fmt.Errorf("victoria-metrics value %q: %w", s, err)
 			}
-			out[k][m] = v
+			out[r.Metric["device"]+"/"+string(q)] = v
 		}
+		return out, nil
+	}
+	ms := func(d time.Duration) int64 { return int64(d / time.Millisecond) }
+	prev, err := instant(fmt.Sprintf("first_over_time(%s[%dms])", q, ms(bounds[1].Sub(bounds[0]))), bounds[1].Add(-time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]float64{}
+	for m := 0; m+1 < len(bounds); m++ {
+		last, err := instant(fmt.Sprintf("last_over_time(%s[%dms])", q, ms(bounds[m+1].Sub(bounds[m]))), bounds[m+1].Add(-time.Millisecond))
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range last {
+			if out[k] == nil {
+				out[k] = make([]float64, len(bounds)-1)
+			}
+			out[k][m] = v - prev[k]
+		}
+		prev = last
 	}
 	return out, nil
 }
 
-// influxQLMonthly asks InfluxDB for the same with InfluxQL: calendar months
-// are no GROUP BY interval, so it is one request of twelve statements, each
-// the sum of non_negative_difference over a month, from a subquery that
-// starts 7 days earlier (the store's lookback).
+// influxQLMonthly asks InfluxDB for the same with InfluxQL in one request
+// (calendar months are no GROUP BY interval): the first reading, and the
+// last reading before each month boundary, per device; the increases are
+// their differences, as in vmMonthly.
 func influxQLMonthly(srvURL, db string, q measurement.Quantity, bounds []time.Time) (map[string][]float64, error) {
-	var stmts []string
-	for m := 0; m+1 < len(bounds); m++ {
-		f := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-		stmts = append(stmts, fmt.Sprintf(`SELECT sum("d") FROM (SELECT non_negative_difference(%q) AS "d" FROM %q WHERE time >= '%s' AND time < '%s' GROUP BY "device") WHERE time >= '%s' AND time < '%s' GROUP BY "device"`,
-			string(q), influx.Family(q), f(bounds[m].Add(-7*24*time.Hour)), f(bounds[m+1]), f(bounds[m]), f(bounds[m+1])))
+	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	stmts := []string{fmt.Sprintf(`SELECT first(%q) FROM %q WHERE time >= '%s' AND time < '%s' GROUP BY "device"`,
+		string(q), influx.Family(q), f(bounds[0]), f(bounds[1]))}
+	for m := 1; m < len(bounds); m++ {
+		stmts = append(stmts, fmt.Sprintf(`SELECT last(%q) FROM %q WHERE time >= '%s' AND time < '%s' GROUP BY "device"`,
+			string(q), influx.Family(q), f(bounds[m-1]), f(bounds[m])))
 	}
 	resp, err := http.Get(srvURL + "/query?" + url.Values{"db": {db}, "q": {strings.Join(stmts, ";")}, "epoch": {"s"}}.Encode())
 	if err != nil {
@@ -232,19 +249,27 @@ func influxQLMonthly(srvURL, db string, q measurement.Quantity, bounds []time.Ti
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
 		return nil, fmt.Errorf("influxql answer: %w", err)
 	}
-	out := map[string][]float64{}
+	// vals[k][i]: the first reading (i = 0), then the last of month i-1.
+	vals := map[string][]float64{}
 	for _, r := range res.Results {
 		if r.Error != "" {
 			return nil, fmt.Errorf("influxql: %s", r.Error)
 		}
 		for _, se := range r.Series {
 			k := se.Tags["device"] + "/" + string(q)
-			if out[k] == nil {
-				out[k] = make([]float64, len(bounds)-1)
+			if vals[k] == nil {
+				vals[k] = make([]float64, len(bounds))
 			}
-			if len(se.Values) == 1 && len(se.Values[0]) == 2 && r.StatementID < len(bounds)-1 {
-				out[k][r.StatementID] = se.Values[0][1]
+			if len(se.Values) == 1 && len(se.Values[0]) == 2 && r.StatementID < len(bounds) {
+				vals[k][r.StatementID] = se.Values[0][1]
 			}
+		}
+	}
+	out := map[string][]float64{}
+	for k, v := range vals {
+		out[k] = make([]float64, len(bounds)-1)
+		for m := range out[k] {
+			out[k][m] = v[m+1] - v[m]
 		}
 	}
 	return out, nil
