@@ -1,13 +1,17 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/loraedge/loraedge/internal/measurement"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Decimal series take format 2, others stay format 1; both formats decode,
@@ -147,4 +151,38 @@ func TestUnpredict(t *testing.T) {
 			require.Equal(t, ns, res, "predictor %+v", p)
 		}
 	}
+}
+
+// A closed chunk that does not decode keeps its neighbours from being
+// merged, but sealing goes on.
+func TestMergeColdSkipsDamage(t *testing.T) {
+	s := openTest(t, Options{SealInterval: time.Hour, ChunkBytes: 64, ColdChunkBytes: 400})
+	ctx := context.Background()
+	add := func(day int) {
+		var ms []measurement.Measurement
+		for i := 0; i < 96; i++ {
+			ms = append(ms, meas("m", measurement.EnergyActiveImport, 0, float64(day*96+i)/100, t0.Add(time.Duration(day*96+i)*15*time.Minute)))
+		}
+		require.NoError(t, s.Append(ctx, ms))
+		require.NoError(t, s.Seal())
+	}
+	add(0)
+	var bad []byte
+	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket(bucketChunks).Cursor().First()
+		bad = append([]byte(nil), k...)
+		broken := append([]byte(nil), v...)
+		broken[len(broken)-1] ^= 0xff
+		if _, err := decodeChunk(nil, broken); err == nil {
+			return errors.New("the damage went unnoticed")
+		}
+		return tx.Bucket(bucketChunks).Put(bad, broken)
+	}))
+	for day := 1; day < 4; day++ {
+		add(day)
+	}
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		require.NotNil(t, tx.Bucket(bucketChunks).Get(bad), "the damaged chunk stays for store check")
+		return nil
+	}))
 }

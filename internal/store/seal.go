@@ -197,7 +197,10 @@ func (s *Store) mergeCold(cb *bolt.Bucket, meta *seriesMeta) error {
 	for i := len(vals) - 1; i >= 0; i-- {
 		var err error
 		if pts, err = decodeChunk(pts, vals[i]); err != nil {
-			return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, keys[i], err)
+			// Leave them as they are: a damaged chunk must not stop
+			// sealing; queries and `loraedge store check` report it.
+			s.log.Warn("not merging chunks: one does not decode", "chunk", fmt.Sprintf("%x", keys[i]), "err", err)
+			return nil
 		}
 	}
 	for _, k := range keys {
