@@ -7,12 +7,16 @@
 #   install-deps.sh [EXTRA...]         the servers, then each extra
 #   install-deps.sh --only EXTRA...    only the extras (make lint uses this)
 #
-# Extras: chromium, poppler, qemu, golangci-lint.
+# Extras: chromium, poppler, qemu, golangci-lint, victoria-metrics (the
+# store's side-by-side benchmark; make bench).
 set -euo pipefail
 
 # golangci-lint is pinned: a newer one brings new checks that would turn
 # main red without a change of ours.
 GOLANGCI_LINT_VERSION=2.15.0
+# VictoriaMetrics single-node, pinned so that make bench's figures compare
+# with the same version.
+VICTORIA_METRICS_VERSION=1.151.0
 
 servers=1
 if [ "${1:-}" = "--only" ]; then
@@ -57,6 +61,11 @@ for extra in "$@"; do
       if ! "$gobin/golangci-lint" version 2>/dev/null | grep -q "version $GOLANGCI_LINT_VERSION "; then
         echo "install-deps: building golangci-lint v$GOLANGCI_LINT_VERSION (a few minutes, once)"
         GOFLAGS=-mod=mod go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$GOLANGCI_LINT_VERSION"
+      fi ;;
+    victoria-metrics)
+      if ! go version -m "$gobin/victoria-metrics" 2>/dev/null | grep -q "github.com/VictoriaMetrics/VictoriaMetrics[[:space:]]*v$VICTORIA_METRICS_VERSION"; then
+        echo "install-deps: building victoria-metrics v$VICTORIA_METRICS_VERSION (a few minutes, once)"
+        GOFLAGS=-mod=mod go install "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v$VICTORIA_METRICS_VERSION"
       fi ;;
     poppler)
       command -v pdftoppm >/dev/null 2>&1 || { echo "install-deps: installing poppler-utils"; apt_install poppler-utils; } ;;

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -10,7 +11,7 @@ import (
 )
 
 func newStoreCmd(e env) *cobra.Command {
-	root := &cobra.Command{Use: "store", Short: "Check or repair the data directory's store (daemon stopped)"}
+	root := &cobra.Command{Use: "store", Short: "Check, repair or compact the data directory's store (daemon stopped)"}
 	dirOf := func(cmd *cobra.Command) (string, error) {
 		cfg, err := loadConfig(cmd, e, "data_dir")
 		if err != nil {
@@ -40,7 +41,15 @@ func newStoreCmd(e env) *cobra.Command {
 			return nil
 		}
 	}
+	compact := func(cmd *cobra.Command, _ []string) error {
+		dir, err := dirOf(cmd)
+		if err != nil {
+			return err
+		}
+		return compactStore(cmd.Context(), e, dir)
+	}
 	for _, c := range []*cobra.Command{
+		{Use: "compact", Short: "Rewrite sealed chunks in the current format and full size, then drop bbolt's free pages from the file", Args: cobra.NoArgs, RunE: compact},
 		{Use: "check", Short: "Verify every log record and sealed chunk; exit 1 on corruption", Args: cobra.NoArgs, RunE: run(false)},
 		{Use: "repair", Short: "Cut the log at corruption (later segments are moved to wal/quarantine-*) and drop undecodable chunks", Args: cobra.NoArgs, RunE: run(true)},
 	} {
@@ -63,4 +72,30 @@ func printStoreReport(e env, dir string, r store.Report) {
 	for _, a := range r.Actions {
 		fmt.Fprintf(e.stdout, "  repaired: %s\n", a)
 	}
+}
+
+// compactStore converts and merges the chunks of the (stopped) store in
+// dir and then rewrites its bbolt file without free pages.
+func compactStore(ctx context.Context, e env, dir string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st, err := store.Open(store.Options{Dir: dir, NoBackgroundConvert: true})
+	if err != nil {
+		return fmt.Errorf("store compact (is the daemon running?): %w", err)
+	}
+	rep, err := st.Compact(ctx)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("store compact: %w", err)
+	}
+	before, after, err := store.CompactFile(dir)
+	if err != nil {
+		return fmt.Errorf("store compact: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "store %s\n  chunks: %d series, %d rewritten; %d chunks of %d bytes -> %d chunks of %d bytes\n  file: %d -> %d bytes\n",
+		dir, rep.Series, rep.Rewritten, rep.ChunksBefore, rep.BytesBefore, rep.ChunksNow, rep.BytesNow, before, after)
+	return nil
 }

@@ -59,3 +59,30 @@ func TestStoreCheckAndRepair(t *testing.T) {
 	out, _, err = runCmd(t, context.Background(), "store", "check", "--data-dir", dir)
 	require.NoError(t, err, out)
 }
+
+// store compact converts the format 1 store of internal/store's testdata,
+// which then passes store check and answers as before.
+func TestStoreCompact(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "store"), os.DirFS(filepath.Join("..", "..", "internal", "store", "testdata", "store-v1"))))
+	last := func() []store.Series {
+		st, err := store.Open(store.Options{Dir: filepath.Join(dir, "store"), NoBackgroundConvert: true})
+		require.NoError(t, err)
+		defer st.Close()
+		var keys []string
+		for _, si := range st.Series() {
+			keys = append(keys, si.Key)
+		}
+		got, err := st.Last(context.Background(), keys)
+		require.NoError(t, err)
+		return got
+	}
+	before := last()
+	require.Len(t, before, 3)
+	out, _, err := runCmd(t, context.Background(), "store", "compact", "--data-dir", dir)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "3 series, 3 rewritten")
+	out, _, err = runCmd(t, context.Background(), "store", "check", "--data-dir", dir)
+	require.NoError(t, err, out)
+	assert.Equal(t, before, last())
+}

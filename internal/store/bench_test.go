@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,6 +243,19 @@ func reportBytes(b *testing.B, s *Store, pts int) {
 	b.ReportMetric(float64(cb)/float64(pts), "chunkB/point")
 	b.ReportMetric(float64(s.DiskUsage())/float64(pts), "diskB/point")
 	b.ReportMetric(float64(pts)/float64(chunks), "points/chunk")
+	// What du says: pages freed by seals stay in bbolt's file for reuse.
+	var alloc int64
+	_ = filepath.WalkDir(s.opts.Dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			if fi, err := e.Info(); err == nil {
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+					alloc += st.Blocks * 512
+				}
+			}
+		}
+		return nil
+	})
+	b.ReportMetric(float64(alloc)/float64(pts), "duB/point")
 	s.db.View(func(tx *bolt.Tx) error {
 		st := tx.Bucket(bucketChunks).Stats()
 		b.ReportMetric(float64(st.BranchAlloc+st.LeafAlloc)/float64(pts), "pageB/point")

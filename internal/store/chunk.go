@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sync"
 )
 
 // Chunk format (version 1). A chunk holds the points of one series, sorted
@@ -202,9 +203,12 @@ func bestWidth(hist *[65]int) (uint, int) {
 }
 
 // decimalScale finds k and the op so that every value is exactly an integer
-// scaled by 10^-k; ok is false when none fits.
-func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
-	ns = make([]int64, len(pts))
+// scaled by 10^-k; ok is false when none fits. ns reuses buf's storage.
+func decimalScale(pts []point, buf []int64) (k int, mul bool, ns []int64, ok bool) {
+	if cap(buf) < len(pts) {
+		buf = make([]int64, len(pts))
+	}
+	ns = buf[:len(pts)]
 	for k = 0; k < len(pow10); k++ {
 		for _, op := range [2]bool{false, true} {
 			fit := true
@@ -214,6 +218,8 @@ func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
 					fit = false
 					break
 				}
+				// Through int64, as the decoder sees it: -0 becomes 0.
+				n = float64(int64(n))
 				var back float64
 				if op {
 					back = n * negPow10[k]
@@ -235,17 +241,116 @@ func decimalScale(pts []point) (k int, mul bool, ns []int64, ok bool) {
 	return 0, false, nil, false
 }
 
-// encodeChunk encodes pts (sorted by time, at least one) into a chunk.
-func encodeChunk(pts []point) []byte {
+// decimalScaleLoose is decimalScale allowing up to one point in 16 (the
+// exceptions, ascending indexes) that is no exact decimal at the scale;
+// their integers are the rounded value, or the previous integer when that
+// is out of range, so they cost the predictor little.
+func decimalScaleLoose(pts []point, buf []int64) (k int, mul bool, ns []int64, exc []int, ok bool) {
+	if k, mul, ns, ok = decimalScale(pts, buf); ok {
+		return k, mul, ns, nil, true
+	}
+	limit := len(pts) / 16
+	if limit == 0 {
+		return 0, false, nil, nil, false
+	}
+	// The scale: the one most points fit, smallest first.
+	best, bestMul, bestFit := -1, false, 0
+	for kk := 0; kk < len(pow10); kk++ {
+		for _, op := range [2]bool{false, true} {
+			fit := 0
+			for _, p := range pts {
+				if _, exact := toDecimal(p.V, kk, op); exact {
+					fit++
+				}
+			}
+			if fit > bestFit {
+				best, bestMul, bestFit = kk, op, fit
+			}
+		}
+	}
+	if best < 0 || len(pts)-bestFit > limit {
+		return 0, false, nil, nil, false
+	}
+	if cap(buf) < len(pts) {
+		buf = make([]int64, len(pts))
+	}
+	ns = buf[:len(pts)]
+	var prev int64
+	for i, p := range pts {
+		n, exact := toDecimal(p.V, best, bestMul)
+		if !exact {
+			exc = append(exc, i)
+			r := math.Round(p.V * pow10[best])
+			if math.IsNaN(r) || math.Abs(r) > 1<<52 {
+				n = prev
+			} else {
+				n = int64(r)
+			}
+		}
+		ns[i], prev = n, n
+	}
+	return best, bestMul, ns, exc, true
+}
+
+// toDecimal returns n with v == n/10^k (or n*10^-k with mul) bit for bit.
+func toDecimal(v float64, k int, mul bool) (int64, bool) {
+	n := math.Round(v * pow10[k])
+	if math.IsNaN(n) || math.Abs(n) > 1<<52 {
+		return 0, false
+	}
+	n = float64(int64(n)) // as the decoder sees it: -0 becomes 0
+	var back float64
+	if mul {
+		back = n * negPow10[k]
+	} else {
+		back = n / pow10[k]
+	}
+	return int64(n), math.Float64bits(back) == math.Float64bits(v)
+}
+
+// encodeChunkV1 encodes pts (sorted by time, at least one) into a format 1
+// chunk, as the store did before format 2; kept for tests and measurements.
+func encodeChunkV1(pts []point) []byte {
+	return encodeChunk1(pts, timeUnitOf(pts), false)
+}
+
+// timeUnitOf returns the index of the coarsest time unit that divides every
+// timestamp.
+func timeUnitOf(pts []point) int {
 	unitIdx := 3
 	for _, p := range pts {
 		for unitIdx > 0 && p.T%timeUnits[unitIdx] != 0 {
 			unitIdx--
 		}
 	}
-	unit := timeUnits[unitIdx]
+	return unitIdx
+}
 
-	// Timestamp delta-of-deltas.
+// nsPool holds the integer buffers of encodeChunk: a seal cuts chunks by
+// encoding candidates several times.
+var nsPool = sync.Pool{New: func() any { return new([]int64) }}
+
+// encodeChunk picks the format: 2 when every value is an exact decimal at
+// one scale, else format 1's XOR floats.
+func encodeChunk(pts []point) []byte {
+	unitIdx := timeUnitOf(pts)
+	bp := nsPool.Get().(*[]int64)
+	defer nsPool.Put(bp)
+	k, mul, ns, exc, ok := decimalScaleLoose(pts, *bp)
+	*bp = ns[:0]
+	if ok {
+		if b := encodeChunk2(pts, unitIdx, k, mul, ns, exc); b != nil {
+			return b
+		}
+		return encodeChunk1(pts, unitIdx, false)
+	}
+	return encodeChunk1(pts, unitIdx, true)
+}
+
+// encodeChunk1 writes format 1. With xorOnly the values are XOR coded
+// even if decimal (format 2 takes those).
+func encodeChunk1(pts []point, unitIdx int, xorOnly bool) []byte {
+	unit := timeUnits[unitIdx]
 	var tHist [65]int
 	tz := make([]uint64, len(pts))
 	var prevT, prevD int64
@@ -260,9 +365,14 @@ func encodeChunk(pts []point) []byte {
 		prevT = t
 	}
 	tW, _ := bestWidth(&tHist)
-
 	mode := modeXOR
-	k, mul, ns, isDec := decimalScale(pts)
+	var k int
+	var mul bool
+	var ns []int64
+	isDec := false
+	if !xorOnly {
+		k, mul, ns, isDec = decimalScale(pts, nil)
+	}
 	var vz []uint64
 	var vW uint
 	if isDec {
@@ -349,7 +459,7 @@ type chunkHeader struct {
 }
 
 func readChunkHeader(b []byte) (chunkHeader, error) {
-	if len(b) < 5 || b[0] != chunkVersion {
+	if len(b) < 5 || (b[0] != chunkVersion && b[0] != chunkVersion2) {
 		return chunkHeader{}, errChunk
 	}
 	p := b[5:]
@@ -370,8 +480,15 @@ func readChunkHeader(b []byte) (chunkHeader, error) {
 	return chunkHeader{Count: int(cnt), MinT: minT, MaxT: maxT}, nil
 }
 
-// decodeChunk appends the chunk's points to dst.
+// decodeChunk appends the chunk's points to dst, of either format.
 func decodeChunk(dst []point, b []byte) ([]point, error) {
+	if len(b) > 0 && b[0] == chunkVersion2 {
+		return decodeChunk2(dst, b)
+	}
+	return decodeChunk1(dst, b)
+}
+
+func decodeChunk1(dst []point, b []byte) ([]point, error) {
 	if len(b) < 5 || b[0] != chunkVersion {
 		return dst, errChunk
 	}

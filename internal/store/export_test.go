@@ -12,3 +12,9 @@ var (
 	RoadSeries  = roadSeries
 	IngestYear  = ingestYear
 )
+
+// ChunkBytes sums keys and values of all chunks: the store's encoded data.
+func ChunkBytes(s *Store) int64 {
+	n, _ := chunkBytes(s)
+	return n
+}

@@ -310,44 +310,63 @@ func diskMeters(b *testing.B, srv *testserver.InfluxDB, shard string) {
 func diskRoads(b *testing.B, srv *testserver.InfluxDB, shard string) {
 	for i := 0; i < b.N; i++ {
 		s := newSideBySide(b, srv, fmt.Sprintf("road%s_%d", shard, i), shard, store.Options{})
-		rng := rand.New(rand.NewPCG(2, 2))
-		const nst = 4
-		n := 365 * 144
-		type st struct{ surf, air, hum []float64 }
-		sts := make([]st, nst)
-		jit := make([][]time.Duration, nst)
-		for k := range sts {
-			sts[k] = st{store.RoadSeries(rng, n, 3), store.RoadSeries(rng, n, 4), store.RoadSeries(rng, n, 80)}
-		}
-		// Receive times jitter by a few ms around the station's timer;
-		// the store keeps them at its default 1 s resolution and the
-		// sink writes them as stored.
-		for k := range jit {
-			jit[k] = make([]time.Duration, n)
-			for j := range jit[k] {
-				jit[k][j] = time.Duration(k)*7*time.Second + time.Duration(rng.IntN(20000))*time.Microsecond
-			}
-		}
-		pts := store.IngestYear(b, s.st, nst*3, 10*time.Minute, func(i int) []measurement.Measurement {
-			var ms []measurement.Measurement
-			for k := range sts {
-				at := store.T0.Add(time.Duration(i)*10*time.Minute + jit[k][i])
-				dev := fmt.Sprintf("road%02d", k)
-				ms = append(ms,
-					store.Meas(dev, measurement.RoadSurfaceTemperature, 0, sts[k].surf[i], at),
-					store.Meas(dev, measurement.AirTemperature, 0, sts[k].air[i], at),
-					store.Meas(dev, measurement.RelativeHumidity, 0, sts[k].hum[i], at))
-			}
-			return ms
-		})
+		_, pts := s.roads(b)
 		s.toInflux(b, pts)
 		s.reportDisk(b, pts)
 	}
 }
 
+// roads appends a year of 10-minute readings of 4 road stations (surface
+// and air temperature, humidity; as BenchmarkBytesPerPoint) and returns
+// the series keys and the number of points.
+func (s *sideBySide) roads(b *testing.B) ([]string, int) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(2, 2))
+	const nst = 4
+	n := 365 * 144
+	type st struct{ surf, air, hum []float64 }
+	sts := make([]st, nst)
+	jit := make([][]time.Duration, nst)
+	for k := range sts {
+		sts[k] = st{store.RoadSeries(rng, n, 3), store.RoadSeries(rng, n, 4), store.RoadSeries(rng, n, 80)}
+	}
+	// Receive times jitter by a few ms around the station's timer;
+	// the store keeps them at its default 1 s resolution and the
+	// sink writes them as stored.
+	for k := range jit {
+		jit[k] = make([]time.Duration, n)
+		for j := range jit[k] {
+			jit[k][j] = time.Duration(k)*7*time.Second + time.Duration(rng.IntN(20000))*time.Microsecond
+		}
+	}
+	var keys []string
+	for k := range sts {
+		dev := fmt.Sprintf("road%02d", k)
+		for _, q := range []measurement.Quantity{measurement.RoadSurfaceTemperature, measurement.AirTemperature, measurement.RelativeHumidity} {
+			keys = append(keys, dev+"/"+string(q))
+		}
+	}
+	pts := store.IngestYear(b, s.st, nst*3, 10*time.Minute, func(i int) []measurement.Measurement {
+		var ms []measurement.Measurement
+		for k := range sts {
+			at := store.T0.Add(time.Duration(i)*10*time.Minute + jit[k][i])
+			dev := fmt.Sprintf("road%02d", k)
+			ms = append(ms,
+				store.Meas(dev, measurement.RoadSurfaceTemperature, 0, sts[k].surf[i], at),
+				store.Meas(dev, measurement.AirTemperature, 0, sts[k].air[i], at),
+				store.Meas(dev, measurement.RelativeHumidity, 0, sts[k].hum[i], at))
+		}
+		return ms
+	})
+	return keys, pts
+}
+
 // BenchmarkSideBySideQuery aggregates one year of 15-minute readings of 10
-// meters per calendar month (increase) from the store (store-ms/op) and
-// from InfluxDB, after checking that all give the same increases. InfluxDB
+// meters per calendar month (increase) from the store (store-ms/op), from
+// VictoriaMetrics (vm-ms/op, thirteen instant queries over HTTP,
+// vmMonthly) and from InfluxDB, after checking that all give the same
+// increases. InfluxDB is also asked with InfluxQL (influxql-ms/op, one
+// request of thirteen statements, influxQLMonthly). InfluxDB
 // is asked twice: through influx.Reader.Aggregate (reader-ms/op), the
 // daemon's report path, which folds each month with Flux map and reduce,
 // and with the shortest native Flux query for the same figures,
@@ -364,6 +383,9 @@ func BenchmarkSideBySideQuery(b *testing.B) {
 	keys, pts := s.meters(b, nser, 4)
 	s.toInflux(b, pts)
 	s.waitCompacted(b)
+	vm := testserver.StartVictoriaMetrics(b)
+	require.Equal(b, pts, vmFeed(b, vm, s.st, keys))
+	vmSettle(b, vm, pts)
 	r, err := influx.NewReader(s.cfg)
 	require.NoError(b, err)
 	b.Cleanup(r.Close)
@@ -425,7 +447,20 @@ func BenchmarkSideBySideQuery(b *testing.B) {
 		}
 	}
 
-	var inStore, inReader, inFlux time.Duration
+	vmMonth := func() (map[string][]float64, error) {
+		return vmMonthly(vm, measurement.EnergyActiveImport, q.Bounds)
+	}
+	qlMonth := func() (map[string][]float64, error) {
+		return influxQLMonthly(srv.URL, s.db, measurement.EnergyActiveImport, q.Bounds)
+	}
+	got2, err := vmMonth()
+	require.NoError(b, err)
+	checkMonthly(b, "victoria-metrics", want, got2)
+	got2, err = qlMonth()
+	require.NoError(b, err)
+	checkMonthly(b, "influxql", want, got2)
+
+	var inStore, inReader, inFlux, inVM, inQL time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t := time.Now()
@@ -443,11 +478,25 @@ func BenchmarkSideBySideQuery(b *testing.B) {
 			b.Fatal(err)
 		}
 		inFlux += time.Since(t)
+		t = time.Now()
+		if _, err := vmMonth(); err != nil {
+			b.Fatal(err)
+		}
+		inVM += time.Since(t)
+		t = time.Now()
+		if _, err := qlMonth(); err != nil {
+			b.Fatal(err)
+		}
+		inQL += time.Since(t)
 	}
 	n := float64(b.N)
 	b.ReportMetric(inStore.Seconds()/n*1e3, "store-ms/op")
 	b.ReportMetric(inReader.Seconds()/n*1e3, "reader-ms/op")
 	b.ReportMetric(inFlux.Seconds()/n*1e3, "flux-ms/op")
+	b.ReportMetric(inVM.Seconds()/n*1e3, "vm-ms/op")
+	b.ReportMetric(inQL.Seconds()/n*1e3, "influxql-ms/op")
+	b.ReportMetric(inVM.Seconds()/inStore.Seconds(), "vm/store")
+	b.ReportMetric(inQL.Seconds()/inStore.Seconds(), "influxql/store")
 	b.ReportMetric(inReader.Seconds()/inStore.Seconds(), "reader/store")
 	b.ReportMetric(inFlux.Seconds()/inStore.Seconds(), "flux/store")
 	b.ReportMetric(float64(pts), "points/op")

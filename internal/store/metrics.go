@@ -18,6 +18,7 @@ type metrics struct {
 	tornTails        prometheus.Counter
 	evictions        prometheus.Counter
 	retentionDeleted prometheus.Counter
+	compactions      prometheus.Counter
 	cursorSkipped    prometheus.Counter
 	readOnly         prometheus.Gauge
 	collapsed        *prometheus.CounterVec
@@ -51,6 +52,8 @@ func newMetrics(reg prometheus.Registerer, _ *Store) *metrics {
 			Name: "loraedge_store_budget_evictions_total", Help: "Chunks and segments evicted to keep the disk budget."}),
 		retentionDeleted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_store_retention_deleted_chunks_total", Help: "Chunks deleted by retention."}),
+		compactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loraedge_store_series_compacted_total", Help: "Series whose chunks were rewritten into format 2 and full-size chunks (background conversion of old stores, loraedge store compact)."}),
 		cursorSkipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_store_cursor_skipped_records_total", Help: "Records a cursor skipped because they were evicted before it read them."}),
 		readOnly: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -67,7 +70,7 @@ func newMetrics(reg prometheus.Registerer, _ *Store) *metrics {
 		m.collapsed.WithLabelValues(r)
 	}
 	m.all = []prometheus.Collector{m.appendLatency, m.sealDuration, m.walBytes, m.walWritten, m.points, m.fsyncs,
-		m.tornTails, m.evictions, m.retentionDeleted, m.cursorSkipped, m.readOnly, m.collapsed, m.refined}
+		m.tornTails, m.evictions, m.retentionDeleted, m.compactions, m.cursorSkipped, m.readOnly, m.collapsed, m.refined}
 	if reg != nil {
 		for _, c := range m.all {
 			// A store reopened in the same process replaces its

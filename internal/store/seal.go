@@ -82,12 +82,16 @@ func (s *Store) Seal() error {
 			if err := s.addPoints(cb, &meta, h.pts); err != nil {
 				return fmt.Errorf("series %s: %w", k, err)
 			}
+			// Unchanged metadata is not written again: every page a seal
+			// touches is copied and its old version freed.
 			v, err := json.Marshal(meta)
 			if err != nil {
 				return err
 			}
-			if err := sb.Put([]byte(k), v); err != nil {
-				return err
+			if !bytes.Equal(sb.Get([]byte(k)), v) {
+				if err := sb.Put([]byte(k), v); err != nil {
+					return err
+				}
 			}
 			metas[k] = meta
 		}
@@ -152,7 +156,85 @@ func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error 
 		}
 	}
 	for len(pts) > 0 {
-		n, enc := s.cut(pts)
+		n, enc := cut(pts, s.opts.ChunkPoints, s.opts.ChunkBytes)
+		if err := putChunk(cb, meta, pts[:n], enc); err != nil {
+			return err
+		}
+		pts = pts[n:]
+	}
+	return s.mergeCold(cb, meta)
+}
+
+// mergeCold merges the small closed chunks at the end of a series (all but
+// the last, which takes the next seal's points) into full chunks of
+// ColdChunkBytes once they hold enough for one. A seal so rewrites one
+// small chunk per series, as before, and each point is merged about once
+// more, while a year of data lies in 4 KiB chunks: zstd has 4,000+ points
+// to learn from and bbolt's pages are nearly full.
+func (s *Store) mergeCold(cb *bolt.Bucket, meta *seriesMeta) error {
+	c := cb.Cursor()
+	prefix := sidPrefix(meta.ID)
+	k, _ := c.Seek(sidPrefix(meta.ID + 1))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil
+	}
+	var keys, vals [][]byte
+	total := 0
+	for k, v := c.Prev(); k != nil && bytes.HasPrefix(k, prefix) && s.small(v); k, v = c.Prev() {
+		keys = append(keys, append([]byte(nil), k...))
+		vals = append(vals, v)
+		total += len(v)
+	}
+	if total < s.opts.ColdChunkBytes*5/4 {
+		return nil
+	}
+	var pts []point
+	for i := len(vals) - 1; i >= 0; i-- {
+		var err error
+		if pts, err = decodeChunk(pts, vals[i]); err != nil {
+			// Leave them as they are: a damaged chunk must not stop
+			// sealing; queries and `loraedge store check` report it.
+			s.log.Warn("not merging chunks: one does not decode", "chunk", fmt.Sprintf("%x", keys[i]), "err", err)
+			return nil
+		}
+	}
+	for _, k := range keys {
+		if err := cb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return s.putCold(cb, meta, sortPoints(pts))
+}
+
+// small reports whether a chunk is worth merging into a cold chunk.
+func (s *Store) small(v []byte) bool {
+	if len(v) >= s.opts.ColdChunkBytes/2 {
+		return false
+	}
+	h, err := readChunkHeader(v)
+	return err == nil && h.Count < maxChunk2Points
+}
+
+// putCold writes sorted points as full cold chunks; a rest too small to
+// fill one goes into chunks of the seal's size, to be merged later.
+func (s *Store) putCold(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
+	for len(pts) > 0 {
+		n, enc := cut(pts, maxChunk2Points, s.opts.ColdChunkBytes)
+		if n == len(pts) && len(enc) < s.opts.ColdChunkBytes*7/8 && n < maxChunk2Points {
+			for len(pts) > 0 {
+				n, enc := cut(pts, s.opts.ChunkPoints, s.opts.ChunkBytes)
+				if err := putChunk(cb, meta, pts[:n], enc); err != nil {
+					return err
+				}
+				pts = pts[n:]
+			}
+			return nil
+		}
 		if err := putChunk(cb, meta, pts[:n], enc); err != nil {
 			return err
 		}
@@ -161,17 +243,25 @@ func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error 
 	return nil
 }
 
-// cut returns how many leading points make one chunk and its encoding,
-// keeping it under ChunkBytes.
-func (s *Store) cut(pts []point) (int, []byte) {
-	n := min(len(pts), s.opts.ChunkPoints)
+// cut returns how many leading points make one chunk of at most maxPoints
+// and maxBytes, and its encoding.
+func cut(pts []point, maxPoints, maxBytes int) (int, []byte) {
+	n := min(len(pts), maxPoints)
 	for {
 		enc := encodeChunk(pts[:n])
-		if len(enc) <= s.opts.ChunkBytes || n == 1 {
-			return n, enc
+		if len(enc) > maxBytes && n > 1 {
+			// Shrink in proportion to the excess, a little more to converge.
+			n = max(1, min(n-1, n*maxBytes/len(enc)*97/100))
+			continue
 		}
-		// Shrink in proportion to the excess, a little more to converge.
-		n = max(1, min(n-1, n*s.opts.ChunkBytes/len(enc)*97/100))
+		// Grow once toward the limit: full chunks fill bbolt's pages.
+		if grow := n * (maxBytes - len(enc)) / max(len(enc), 1) * 9 / 10; grow > 0 && n < min(len(pts), maxPoints) {
+			m := min(n+grow, len(pts), maxPoints)
+			if e2 := encodeChunk(pts[:m]); len(e2) <= maxBytes {
+				return m, e2
+			}
+		}
+		return n, enc
 	}
 }
 

@@ -68,11 +68,19 @@ type Options struct {
 	SealInterval time.Duration
 	// ChunkPoints caps the points per sealed chunk. Default 4096.
 	ChunkPoints int
-	// ChunkBytes caps the encoded size of a chunk. Default 480: bbolt
-	// splits pages with few large values badly (a page of 1 KiB values is
-	// about half empty); ~500 byte values keep pages 70-90 % full while the
-	// per-chunk key overhead stays under 7 %.
+	// ChunkBytes caps the encoded size of a chunk written by a seal.
+	// Default 480: a seal rewrites the last chunk of every series that
+	// got points, so it stays small (flash writes per seal).
 	ChunkBytes int
+	// ColdChunkBytes is the size closed chunks are merged into (mergeCold)
+	// once a series has enough of them. Default 2008: two such chunks with
+	// their keys and bbolt's element headers fill one 4 KiB page, so a full
+	// node is one page and the pages a seal frees are reused (measured
+	// on a year of 20 meters: 4048-byte chunks code 4 % smaller, but
+	// bbolt keeps two to four of them in one multi-page node, and the file
+	// grew to 1.35 bytes per point against 1.19), and zstd still learns
+	// each chunk's statistics over 2,000+ points.
+	ColdChunkBytes int
 	// MaintenanceInterval paces sealing checks, retention, budget and the
 	// read-only probe. Default 5 s.
 	MaintenanceInterval time.Duration
@@ -95,6 +103,10 @@ type Options struct {
 	// another silently (see resolver). Default 1 s; negative keeps
 	// nanoseconds.
 	TimeResolution time.Duration
+	// NoBackgroundConvert leaves chunks of format 1 as they are on Open
+	// (they stay readable); by default a store written before format 2
+	// is converted in the background.
+	NoBackgroundConvert bool
 	// QueueSize bounds the batches waiting for the group commit; Append
 	// blocks (honouring its ctx) when it is full. Default 1024.
 	QueueSize int
@@ -123,8 +135,12 @@ func (o *Options) defaults() {
 	if o.ChunkPoints <= 0 {
 		o.ChunkPoints = 4096
 	}
+	o.ChunkPoints = min(o.ChunkPoints, maxChunk2Points)
 	if o.ChunkBytes <= 0 {
 		o.ChunkBytes = 480
+	}
+	if o.ColdChunkBytes <= 0 {
+		o.ColdChunkBytes = 2008
 	}
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = 5 * time.Second
@@ -288,11 +304,20 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	convert, err := s.needsConversion()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s.lastSeal.Store(opts.Now().UnixNano())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.maintainLoop()
+	if convert && !opts.NoBackgroundConvert {
+		s.wg.Add(1)
+		go s.compactInBackground()
+	}
 	return s, nil
 }
 
