@@ -234,6 +234,7 @@ func TestCountyNetwork(t *testing.T) {
 	require.True(t, valid)
 	assert.True(t, down.MACPayload.(*lorawan.MACPayload).FHDR.FCtrl.ACK)
 	b.d.waitMetric(`loraedge_roaming_requests_sent_total{peer="a",result="Success",type="XmitDataReq"}`, 1)
+	checkCountyFrameLog(t, a, b, abpAddr, "70b3d57ed0000b01")
 
 	// A join request of c's device heard only by a's gateway: one
 	// join-accept, through a's gateway, JOIN_ACCEPT_DELAY1 after it.
