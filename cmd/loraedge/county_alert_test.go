@@ -1,13 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/loraedge/loraedge/internal/alert/notify"
 	"github.com/loraedge/loraedge/internal/testserver"
 )
 
@@ -27,32 +22,17 @@ func extraConfig(extra []map[string]string, n string) string {
 	return extra[0][n]
 }
 
-// countyHook records the alerts each daemon posts, by the path of its
-// webhook URL (the daemon's name).
-type countyHook struct {
-	mu     sync.Mutex
-	alerts map[string][]notify.WebhookAlert
-}
+// countyHooks are one webhook per daemon, at the path of its name.
+type countyHooks map[string]*iceHook
 
-func (h *countyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var m notify.WebhookMessage
-	b, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(b, &m); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	from := strings.TrimPrefix(r.URL.Path, "/")
-	h.alerts[from] = append(h.alerts[from], m.Alerts...)
-}
-
-func (h *countyHook) count() map[string]int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+func (h countyHooks) count() map[string]int {
 	out := map[string]int{}
-	for from, as := range h.alerts {
-		out[from] = len(as)
+	for from, hook := range h {
+		hook.mu.Lock()
+		if n := len(hook.alerts); n > 0 {
+			out[from] = n
+		}
+		hook.mu.Unlock()
 	}
 	return out
 }
@@ -65,11 +45,14 @@ func TestCountyAlertOnce(t *testing.T) {
 	nwk := lorawan.AES128Key{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
 	app := lorawan.AES128Key{0x3c, 0x4f, 0xcf, 0x09, 0x88, 0x15, 0xf7, 0xab, 0xa6, 0xd2, 0xae, 0x28, 0x16, 0x15, 0x7e, 0x2b}
 	addr := lorawan.DevAddr{0x00, 0x40, 0x0b, 0x02} // in b's block
-	hook := &countyHook{alerts: map[string][]notify.WebhookAlert{}}
-	srv := httptest.NewServer(hook)
-	defer srv.Close()
+	hook := countyHooks{}
+	mux := http.NewServeMux()
 	alerting := map[string]string{}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
 	for _, n := range []string{"a", "b", "c"} {
+		hook[n] = &iceHook{}
+		mux.Handle("/"+n, hook[n])
 		alerting[n] = fmt.Sprintf(`alert:
   enabled: true
   eval_interval: 50ms
@@ -103,9 +86,9 @@ func TestCountyAlertOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return hook.count()["b"] >= 1 }, 10*time.Second, 20*time.Millisecond, "b's CO2 alert")
 	time.Sleep(500 * time.Millisecond) // ten evaluation rounds: room for a second alert to show
 	assert.Equal(t, map[string]int{"b": 1}, hook.count(), "one alert, from the home only")
-	hook.mu.Lock()
-	got := hook.alerts["b"][0]
-	hook.mu.Unlock()
+	hook["b"].mu.Lock()
+	got := hook["b"].alerts[0]
+	hook["b"].mu.Unlock()
 	assert.Equal(t, "firing", got.Notification)
 	assert.Equal(t, "co2", got.Kind)
 	assert.InDelta(t, 2100, got.Value, 0.5)
