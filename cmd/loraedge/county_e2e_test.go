@@ -100,7 +100,8 @@ func tokenSum(tok string) string {
 
 // startCounty starts three federated daemons a, b, c on loopback, each
 // with its own packet forwarder, and the devices each is home of.
-func startCounty(t *testing.T, brokerURL string, devices map[string]string) map[string]*countyNode {
+// extra[name], when given, is appended to that daemon's configuration.
+func startCounty(t *testing.T, brokerURL string, devices map[string]string, extra ...map[string]string) map[string]*countyNode {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testserver.NewNodeCA(t, dir, "county-ca")
@@ -138,7 +139,7 @@ roaming:
   cert_file: %s
   key_file: %s
 devices:
-%s`, n, brokerURL, node.nsid, peers, ports[n], certFile, keyFile, devices[n])), 0o600))
+%s%s`, n, brokerURL, node.nsid, peers, ports[n], certFile, keyFile, devices[n], extraConfig(extra, n))), 0o600))
 		node.d = startDaemon(t, node.file, node.dir, "LORAEDGE_ROAMING_TOKEN="+node.token)
 		node.gw = dialGateway(t, node.d.udpAddr, lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, byte(i + 1)})
 	}
@@ -234,6 +235,7 @@ func TestCountyNetwork(t *testing.T) {
 	require.True(t, valid)
 	assert.True(t, down.MACPayload.(*lorawan.MACPayload).FHDR.FCtrl.ACK)
 	b.d.waitMetric(`loraedge_roaming_requests_sent_total{peer="a",result="Success",type="XmitDataReq"}`, 1)
+	checkCountyFrameLog(t, a, b, abpAddr, "70b3d57ed0000b01")
 
 	// A join request of c's device heard only by a's gateway: one
 	// join-accept, through a's gateway, JOIN_ACCEPT_DELAY1 after it.

@@ -12,6 +12,7 @@ import (
 	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/roaming"
 	"github.com/loraedge/loraedge/internal/semtechudp"
+	"github.com/loraedge/loraedge/internal/uplink"
 )
 
 // buildFederation creates this instance's part of the county network when
@@ -27,12 +28,16 @@ func (d *daemon) buildFederation(netOpts *network.Options) error {
 	if err != nil {
 		return fmt.Errorf("roaming.peers_file: %w", err)
 	}
-	fed, err := roaming.NewFederation(roaming.FederationOptions{
+	opts := roaming.FederationOptions{
 		Link:     roaming.LinkOptions{Config: rc, Table: table, Logger: d.log, Registerer: d.metrics},
 		DataDir:  d.cfg.DataDir,
 		Inject:   d.injectRemote,
 		Transmit: d.bridge.transmit,
-	})
+	}
+	if d.frames != nil {
+		opts.Forwarded = d.observeForwarded
+	}
+	fed, err := roaming.NewFederation(opts)
 	if err != nil {
 		return err
 	}
@@ -48,15 +53,36 @@ func (d *daemon) buildFederation(netOpts *network.Options) error {
 // device's home.
 func (d *daemon) injectRemote(in roaming.Injected) {
 	d.net.HandleFrame(context.Background(), network.Frame{PHYPayload: in.PHYPayload, RxInfo: in.RxInfo,
-		Remote: true, Late: in.Late, Done: in.Done})
+		Remote: true, Late: in.Late, Peer: in.Peer, Done: in.Done})
+}
+
+// observeForwarded shows in the frame log what a frame's home made of it.
+func (d *daemon) observeForwarded(fr roaming.Frame, _, outcome string) {
+	var h uplink.FrameEvent
+	h.ReadHeader(fr.PHYPayload)
+	for _, rx := range fr.RxInfo {
+		d.frames.ObserveForward(rx.GatewayID.String(), h, outcome)
+	}
 }
 
 // sendRemote sends a downlink through a peer's gateway when it names one;
 // the forwarder's TX_ACK result comes back like a local gateway's.
 func (d *daemon) sendRemote(dl network.Downlink) bool {
 	id := dl.ID
+	peer, ok := d.fed.RemotePeer(dl.GatewayID)
+	if ok && d.frames != nil {
+		ev := downlinkEvent(dl, time.Now())
+		ev.Gateways[0].Peer = peer
+		ev.Reason = "through " + peer + "'s gateway (XmitDataReq)"
+		d.frames.ObserveFrame(ev)
+	}
 	return d.fed.SendRemote(roaming.RemoteDownlink{Gateway: dl.GatewayID, PHYPayload: dl.PHYPayload, Frequency: dl.Frequency,
-		DataRate: dl.DataRate, Tmst: dl.Tmst, Immediately: dl.Immediately}, func(err error) { d.net.HandleTxAck(id, err) })
+		DataRate: dl.DataRate, Tmst: dl.Tmst, Immediately: dl.Immediately}, func(err error) {
+		d.net.HandleTxAck(id, err)
+		if d.frames != nil {
+			d.frames.ObserveTxAck(dl.GatewayID.String(), id, err)
+		}
+	})
 }
 
 // txAckWait bounds the wait for a gateway's TX_ACK of a peer's downlink;

@@ -119,6 +119,9 @@ func frameLine(f uplink.FrameEvent) string {
 		} else {
 			gws = append(gws, g.ID)
 		}
+		if g.Peer != "" {
+			gws[len(gws)-1] += "@" + g.Peer
+		}
 	}
 	dev := f.DevEUI
 	if dev == "" {

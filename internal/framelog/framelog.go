@@ -8,6 +8,7 @@ package framelog
 import (
 	"container/list"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,10 @@ type Log struct {
 	devs *rings
 	gws  *rings
 	subs map[*subscriber]struct{}
+	// early holds forwarding outcomes that came before their frame, oldest
+	// key first in earlyKeys.
+	early     map[string]string
+	earlyKeys []string
 
 	dropped prometheus.Counter
 	evicted *prometheus.CounterVec
@@ -89,6 +94,7 @@ func (l *Log) ObserveFrame(ev uplink.FrameEvent) {
 	l.seq++
 	ev.Seq = l.seq
 	p := &ev
+	l.applyEarly(p)
 	if ev.DevEUI != "" && l.devs.push(ev.DevEUI, p) {
 		l.evicted.WithLabelValues("device").Inc()
 	}
@@ -281,4 +287,64 @@ func (r *ring) find(ok func(*uplink.FrameEvent) bool) *uplink.FrameEvent {
 		}
 	}
 	return best
+}
+
+// ObserveForward records what the home made of a frame this instance
+// forwarded to it: the reason of the newest forwarded frame heard by
+// gateway with the same header (type, DevAddr, FCnt) becomes outcome. The
+// home may answer before the network layer reports the frame; the outcome
+// then waits for it (the last 64 are kept).
+func (l *Log) ObserveForward(gateway string, header uplink.FrameEvent, outcome string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := forwardKey(gateway, &header)
+	if r := l.gws.m[gateway]; r != nil {
+		if p := r.find(func(ev *uplink.FrameEvent) bool {
+			return ev.Result == uplink.ResultForwarded && forwardKey(gateway, ev) == k
+		}); p != nil {
+			p.Reason = outcome
+			l.publish(p)
+			return
+		}
+	}
+	if l.early == nil {
+		l.early = map[string]string{}
+	}
+	if _, ok := l.early[k]; !ok {
+		l.earlyKeys = append(l.earlyKeys, k)
+		if len(l.earlyKeys) > maxEarly {
+			delete(l.early, l.earlyKeys[0])
+			l.earlyKeys = l.earlyKeys[1:]
+		}
+	}
+	l.early[k] = outcome
+}
+
+// maxEarly bounds the forwarding outcomes that wait for their frame.
+const maxEarly = 64
+
+// forwardKey names a forwarded uplink heard by gateway.
+func forwardKey(gateway string, ev *uplink.FrameEvent) string {
+	k := gateway + "|" + ev.MType + "|" + ev.DevAddr
+	if ev.FCnt != nil {
+		k += "|" + strconv.FormatUint(uint64(*ev.FCnt), 10)
+	}
+	return k
+}
+
+// applyEarly gives a forwarded frame the outcome its home already sent;
+// l.mu is held.
+func (l *Log) applyEarly(p *uplink.FrameEvent) {
+	if p.Result != uplink.ResultForwarded || len(l.early) == 0 {
+		return
+	}
+	for _, g := range p.Gateways {
+		k := forwardKey(g.ID, p)
+		if o, ok := l.early[k]; ok {
+			p.Reason = o
+			delete(l.early, k)
+			l.earlyKeys = slices.DeleteFunc(l.earlyKeys, func(x string) bool { return x == k })
+			return
+		}
+	}
 }

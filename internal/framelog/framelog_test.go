@@ -123,3 +123,34 @@ func TestConfigValidate(t *testing.T) {
 	assert.Contains(t, err.Error(), "frame_log.per_device: 0 is outside 1..1000")
 	assert.Contains(t, err.Error(), "frame_log.max_gateways: 2000 is outside 1..1024")
 }
+
+func TestForwardOutcome(t *testing.T) {
+	l, err := New(DefaultConfig(), nil)
+	require.NoError(t, err)
+	fwd := func(addr string, fcnt uint32, gws ...string) uplink.FrameEvent {
+		ev := up("", fcnt, gws...)
+		ev.DevAddr, ev.Result, ev.Reason = addr, uplink.ResultForwarded, "forwarded to kreis-b, the device's home"
+		return ev
+	}
+	l.ObserveFrame(fwd("02000001", 5, "g1", "g2"))
+	l.ObserveFrame(fwd("02000001", 6, "g1"))
+	l.ObserveForward("g2", fwd("02000001", 5), "forwarded to kreis-b, the device's home: accepted")
+	got := l.Frames(Query{Gateway: "g1"})
+	require.Len(t, got, 2)
+	assert.Equal(t, "forwarded to kreis-b, the device's home", got[0].Reason, "fcnt 6 has no answer yet")
+	assert.Equal(t, "forwarded to kreis-b, the device's home: accepted", got[1].Reason)
+
+	// The home answered before the network layer reported the frame.
+	l.ObserveForward("g3", fwd("02000001", 7), "queued for kreis-b, which does not answer: sent when it is back")
+	l.ObserveFrame(fwd("02000001", 7, "g3"))
+	got = l.Frames(Query{Gateway: "g3"})
+	require.Len(t, got, 1)
+	assert.Equal(t, "queued for kreis-b, which does not answer: sent when it is back", got[0].Reason)
+	assert.Empty(t, l.early, "an applied early outcome is not kept")
+
+	for i := range maxEarly + 10 {
+		l.ObserveForward("g4", fwd("02000002", uint32(i)), "x")
+	}
+	assert.Len(t, l.early, maxEarly, "early outcomes are bounded")
+	assert.Len(t, l.earlyKeys, maxEarly)
+}

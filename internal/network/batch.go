@@ -38,6 +38,7 @@ type outcome struct {
 	up     *uplink.Uplink
 	tx     []txPlan
 	devEUI lorawan.EUI64
+	home   string // the peer a foreign frame went to
 	// confirmed and fcnt name a new confirmed uplink, whose ACK waits
 	// until it is durable (ackhold.go).
 	confirmed bool

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"time"
 
+	"github.com/brocaar/lorawan"
+
 	"github.com/loraedge/loraedge/internal/uplink"
 )
 
@@ -19,6 +21,9 @@ type dedupEntry struct {
 	// remote: a copy came from a peer; late: one waited in a peer's queue.
 	remote, late bool
 	dones        []func(string)
+	// peers names the peer of each peer's gateway among rx; nil while all
+	// are local.
+	peers map[lorawan.EUI64]string
 }
 
 // dedup merges identical PHYPayloads by content. The window is timed from
@@ -73,6 +78,12 @@ func (e *dedupEntry) mark(f Frame) {
 	e.late = e.late || f.Late
 	if f.Done != nil {
 		e.dones = append(e.dones, f.Done)
+	}
+	if f.Peer != "" {
+		if e.peers == nil {
+			e.peers = map[lorawan.EUI64]string{}
+		}
+		e.peers[f.RxInfo.GatewayID] = f.Peer
 	}
 }
 

@@ -22,7 +22,7 @@ func (s *Server) observeFrame(e *dedupEntry, o outcome) {
 	}
 	ev := uplink.FrameEvent{Time: uplinkTime(e), Direction: uplink.Up, Size: len(e.phy), Gateways: make([]uplink.FrameGateway, 0, len(e.rx))}
 	for _, r := range e.rx {
-		ev.Gateways = append(ev.Gateways, uplink.FrameGateway{ID: r.GatewayID.String(), RSSI: r.RSSI, SNR: r.SNR})
+		ev.Gateways = append(ev.Gateways, uplink.FrameGateway{ID: r.GatewayID.String(), RSSI: r.RSSI, SNR: r.SNR, Peer: e.peers[r.GatewayID]})
 	}
 	if len(e.rx) > 0 {
 		ev.DataRate, ev.Frequency = e.rx[0].DataRate, e.rx[0].Frequency
@@ -45,6 +45,9 @@ func frameResult(o outcome, ev uplink.FrameEvent) (string, string) {
 	fcnt := uint32(0)
 	if ev.FCnt != nil {
 		fcnt = *ev.FCnt
+	}
+	if o.result == ResultForwarded {
+		return uplink.ResultForwarded, "forwarded to " + o.home + ", the device's home"
 	}
 	if o.join {
 		switch o.result {

@@ -38,6 +38,8 @@ type Frame struct {
 	// device's home (roaming.go); Late one that waited in the peer's queue
 	// during an outage, whose receive windows have passed.
 	Remote, Late bool
+	// Peer names the peer whose gateway heard a Remote frame (frame log).
+	Peer string
 	// Done, when set, hears the frame's result once it is processed
 	// (ResultOK, ResultReplay, ...). It must not block.
 	Done func(result string)

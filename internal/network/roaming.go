@@ -21,8 +21,8 @@ type Roaming interface {
 	// a peer.
 	ForeignJoin(joinEUI, devEUI lorawan.EUI64) bool
 	// Forward takes such a frame with every local reception, best SNR
-	// first. It must not block.
-	Forward(f roaming.Frame)
+	// first, and names the home it goes to (frame log). It must not block.
+	Forward(f roaming.Frame) (home string)
 }
 
 // Results a Frame's Done hears, beside the metrics' other values.
@@ -83,8 +83,8 @@ func (s *Server) forwardForeign(e *dedupEntry) (outcome, bool) {
 		}
 		return outcome{result: resultUnknownDevAddr}, true
 	}
-	s.opts.Roaming.Forward(roaming.Frame{PHYPayload: e.phy, RxInfo: e.rx, First: e.first, Join: join})
-	return outcome{join: join, result: ResultForwarded}, true
+	home := s.opts.Roaming.Forward(roaming.Frame{PHYPayload: e.phy, RxInfo: e.rx, First: e.first, Join: join})
+	return outcome{join: join, result: ResultForwarded, home: home}, true
 }
 
 // allocBlockAddr draws a DevAddr from this instance's blocks, so that the

@@ -23,10 +23,11 @@ type fakeRoaming struct {
 
 func (f *fakeRoaming) ForeignDevAddr(a lorawan.DevAddr) bool { return f.peer.Contains(a) }
 func (f *fakeRoaming) ForeignJoin(_, dev lorawan.EUI64) bool { return dev == f.peerDev }
-func (f *fakeRoaming) Forward(fw roaming.Frame) {
+func (f *fakeRoaming) Forward(fw roaming.Frame) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, fw)
+	return "peer-b"
 }
 
 func roamingEnv(t *testing.T, devs []device.Device, peerDev lorawan.EUI64) (*env, *fakeRoaming) {

@@ -25,6 +25,8 @@ type Injected struct {
 	RxInfo     uplink.RxInfo
 	// Late: it waited in the peer's queue; its receive windows passed.
 	Late bool
+	// Peer names the peer whose gateway heard it.
+	Peer string
 	// Done hears the network layer's result.
 	Done func(result string)
 }
@@ -66,6 +68,9 @@ type FederationOptions struct {
 	// RetryInterval is the first wait before a queued frame is tried again
 	// (1s), doubling up to MaxRetryInterval (30s).
 	RetryInterval, MaxRetryInterval time.Duration
+	// Forwarded, when set, hears what became of a frame sent to its home
+	// (forwarded.go); it must not block.
+	Forwarded func(fr Frame, home, outcome string)
 }
 
 // Federation is this instance in the county network: it forwards frames of
@@ -223,16 +228,18 @@ func (f *Federation) ForeignJoin(joinEUI, devEUI lorawan.EUI64) bool {
 // Forward implements the network layer's Roaming: the frame is queued for
 // its home's forwarding loop. It never blocks; a full queue drops the frame
 // and counts it.
-func (f *Federation) Forward(fr Frame) {
+func (f *Federation) Forward(fr Frame) string {
 	h := f.homeOf(fr)
 	if h == nil {
-		return
+		return ""
 	}
 	select {
 	case h.in <- fr:
 	default:
 		f.link.m.dropped.WithLabelValues(h.peer.Name).Inc()
+		f.forwarded(fr, h.peer.Name, "dropped: the queue for "+h.peer.Name+" is full")
 	}
+	return h.peer.Name
 }
 
 func (f *Federation) homeOf(fr Frame) *home {
@@ -321,11 +328,13 @@ func (f *Federation) forwardLoop(ctx context.Context, h *home) {
 			if errors.Is(err, ErrNoAnswer) {
 				f.log.Warn("home unreachable, frames queued", "peer", h.peer.Name, "err", err)
 				f.enqueue(h, bucket, fr)
+				continue
 			} else if err != nil {
 				f.log.Debug("home refused a frame", "peer", h.peer.Name, "err", err)
 			} else {
 				f.log.Debug("frame forwarded to its home", "peer", h.peer.Name, "gateways", len(fr.RxInfo), "join", fr.Join)
 			}
+			f.forwarded(fr, h.peer.Name, forwardOutcome(h.peer.Name, err))
 		}
 	}
 }
@@ -335,6 +344,7 @@ func (f *Federation) forwardLoop(ctx context.Context, h *home) {
 func (f *Federation) enqueue(h *home, bucket string, fr Frame) {
 	if fr.Join {
 		f.link.m.dropped.WithLabelValues(h.peer.Name).Inc()
+		f.forwarded(fr, h.peer.Name, "not forwarded: "+h.peer.Name+" does not answer (a join request is not queued; the device asks again)")
 		return
 	}
 	b, err := json.Marshal(prStartReq(fr, false))
@@ -343,11 +353,13 @@ func (f *Federation) enqueue(h *home, bucket string, fr Frame) {
 	}
 	if err != nil {
 		f.link.m.dropped.WithLabelValues(h.peer.Name).Inc()
+		f.forwarded(fr, h.peer.Name, "dropped: the queue for "+h.peer.Name+" cannot take it: "+err.Error())
 		if !errors.Is(err, errQueueFull) {
 			f.log.Error("roaming queue write failed", "peer", h.peer.Name, "err", err)
 		}
 		return
 	}
+	f.forwarded(fr, h.peer.Name, "queued for "+h.peer.Name+", which does not answer: sent when it is back")
 	f.link.m.queue.WithLabelValues(h.peer.Name).Set(float64(f.q.depth(bucket)))
 }
 
@@ -434,7 +446,7 @@ func (f *Federation) HandlePRStart(_ context.Context, from *Peer, req *PRStartRe
 		if g.DLAllowed && len(g.ULToken) > 0 {
 			rx.Tmst = f.remember(rx.GatewayID, from, g.ULToken)
 		}
-		in := Injected{PHYPayload: req.PHYPayload, RxInfo: rx, Late: !g.DLAllowed}
+		in := Injected{PHYPayload: req.PHYPayload, RxInfo: rx, Late: !g.DLAllowed, Peer: from.Name}
 		if i == 0 {
 			in.Done = count
 		}

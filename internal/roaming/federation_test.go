@@ -38,6 +38,19 @@ type instance struct {
 	injected []Injected
 	sent     []Transmission
 	txErr    error
+	outcomes []string // FederationOptions.Forwarded
+}
+
+func (in *instance) forwarded(_ Frame, home, outcome string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.outcomes = append(in.outcomes, home+": "+outcome)
+}
+
+func (in *instance) forwardOutcomes() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]string(nil), in.outcomes...)
 }
 
 func (in *instance) inject(i Injected) {
@@ -75,7 +88,9 @@ func (in *instance) start() {
 
 func (in *instance) stop() {
 	in.cancel()
-	require.NoError(in.t, <-in.done)
+	err := <-in.done
+	in.done <- err // a stopped instance's cleanup must not wait again
+	require.NoError(in.t, err)
 }
 
 // federate starts instances A and B on loopback with one county table.
@@ -106,7 +121,7 @@ peers:
 		cert := issue(t, p, nsid)
 		in := &instance{t: t, addr: addr, dataDir: t.TempDir()}
 		in.opts = FederationOptions{Link: LinkOptions{Config: cfg, Table: tab, Certificate: &cert},
-			DataDir: in.dataDir, Inject: in.inject, Transmit: in.transmit,
+			DataDir: in.dataDir, Inject: in.inject, Transmit: in.transmit, Forwarded: in.forwarded,
 			RetryInterval: 20 * time.Millisecond, MaxRetryInterval: 50 * time.Millisecond}
 		in.start()
 		t.Cleanup(func() {

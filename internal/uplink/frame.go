@@ -30,6 +30,9 @@ const (
 	ResultJoinRejected   = "join_rejected"
 	ResultDropped        = "dropped"
 	ResultSent           = "sent" // a downlink handed to its gateway
+	// ResultForwarded is a frame of a device homed at a peer of the county
+	// network, sent there; Reason names the peer and its answer.
+	ResultForwarded = "forwarded"
 )
 
 // FrameGateway is one gateway's reception of a frame, or the gateway a
@@ -38,6 +41,9 @@ type FrameGateway struct {
 	ID   string  `json:"id"`
 	RSSI int     `json:"rssi,omitempty"`
 	SNR  float64 `json:"snr,omitempty"`
+	// Peer names the county network peer whose gateway this is (empty for
+	// this instance's own gateways).
+	Peer string `json:"peer,omitempty"`
 }
 
 // FrameEvent is one frame as an installer looks at it: when, through which

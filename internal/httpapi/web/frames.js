@@ -19,7 +19,7 @@ const texts = {
     r_stored: 'gespeichert', r_accepted: 'angenommen', r_no_payload: 'ohne Nutzdaten', r_decode_error: 'nicht dekodierbar',
     r_store_error: 'Speicherfehler', r_duplicate: 'Wiederholung', r_mic_invalid: 'MIC falsch', r_replay: 'Replay',
     r_fcnt_gap: 'Zählersprung', r_unknown_devaddr: 'DevAddr unbekannt', r_join_accepted: 'Join angenommen',
-    r_join_rejected: 'Join abgelehnt', r_sent: 'gesendet', r_dropped: 'verworfen',
+    r_join_rejected: 'Join abgelehnt', r_sent: 'gesendet', r_dropped: 'verworfen', r_forwarded: 'weitergeleitet', via: 'über',
   },
   en: {
     stats: 'Statistics', frames: 'Last radio frames', noFrames: 'No frames yet.', live: 'live', paused: 'Connection lost, trying again …',
@@ -33,16 +33,16 @@ const texts = {
     r_stored: 'stored', r_accepted: 'accepted', r_no_payload: 'no payload', r_decode_error: 'not decodable',
     r_store_error: 'store error', r_duplicate: 'retransmission', r_mic_invalid: 'bad MIC', r_replay: 'replay',
     r_fcnt_gap: 'counter jump', r_unknown_devaddr: 'unknown DevAddr', r_join_accepted: 'join accepted',
-    r_join_rejected: 'join rejected', r_sent: 'sent', r_dropped: 'dropped',
+    r_join_rejected: 'join rejected', r_sent: 'sent', r_dropped: 'dropped', r_forwarded: 'forwarded', via: 'via',
   },
 };
 const tf = (k, ...args) => (texts[lang][k] ?? texts.de[k] ?? k).replace(/\{(\d)\}/g, (_, i) => args[i]);
 
-const good = new Set(['stored', 'accepted', 'join_accepted', 'sent', 'no_payload']);
+const good = new Set(['stored', 'accepted', 'join_accepted', 'sent', 'no_payload', 'forwarded']);
 const maxRows = 100;
 
 function frameRow(f) {
-  const gws = (f.gateways || []).map((g) => (f.direction === 'up' ? `${g.id} (${g.rssi} dBm / ${num(g.snr)} dB)` : g.id));
+  const gws = (f.gateways || []).map((g) => (f.direction === 'up' ? `${g.id} (${g.rssi} dBm / ${num(g.snr)} dB)` : g.id) + (g.peer ? ` ${tf('via')} ${g.peer}` : ''));
   const hdr = [f.m_type, f.f_cnt !== undefined ? `FCnt ${f.f_cnt}` : null, f.f_port !== undefined ? `FPort ${f.f_port}` : null].filter(Boolean).join(' · ');
   const dev = f.dev_eui ? h('a', { href: `#/device/${f.dev_eui}` }, h('code', {}, f.dev_eui)) : h('code', { class: 'muted' }, f.dev_addr ? `? ${f.dev_addr}` : '?');
   const res = [h('span', { class: `badge ${good.has(f.result) ? 'ok' : 'bad'}` }, tf(`r_${f.result}`))];
