@@ -175,6 +175,7 @@ func document(rep *energy.Report, t tr) []block {
 
 	bs = append(bs, measureBlocks(rep, t)...)
 	bs = append(bs, benchmarkBlocks(rep, t)...)
+	bs = append(bs, developmentBlocks(rep, t)...)
 
 	// Notes and method.
 	add(pageBreak{}, heading{t.s("notes"), 2})
