@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"mime"
+	"net"
 	"net/mail"
 	"strings"
 	"testing"
@@ -69,14 +70,20 @@ func TestWeeklyDigest(t *testing.T) {
 		ids[i] = s.ID
 	}
 	d := t.TempDir()
-	newSched := func() *Scheduler {
+	schedWith := func(c Config, d string, rc notify.Receiver) *Scheduler {
 		s, err := New(Options{Config: c, Dir: d, Renderer: r, Location: berlin, Now: clock,
 			Teams: []Team{{Name: "hochbau", Sites: ids, Receivers: []notify.Receiver{rc}}}, Alerts: func() []notify.Alert { return alerts }})
 		require.NoError(t, err)
 		return s
 	}
+	newSched := func() *Scheduler { return schedWith(c, d, rc) }
 
-	// Wednesday: last week's digest (no alerts yet) goes out at once.
+	// Wednesday with the mail server down: the digest fails and is not
+	// marked sent.
+	down := rc
+	down.SMTPPort = deadPort(t)
+	assert.ErrorContains(t, schedWith(c, d, down).RunDue(ctx), "mail digest hochbau 2026-W48 to hochbau-mail")
+	// Back up: last week's digest (no alerts yet) goes out.
 	s := newSched()
 	require.NoError(t, s.RunDue(ctx))
 	require.Len(t, b.all(), 1)
@@ -110,6 +117,24 @@ func TestWeeklyDigest(t *testing.T) {
 	assert.Contains(t, body, "Maßnahmen: vermiedener Verbrauch bis heute (1)\n  - "+sites[1].ID+"-pumpe ("+sites[1].ID+"): ")
 	assert.Contains(t, body, "Größte Einsparpotenziale (Vergleichswerte, letzte 12 Monate)\n  1. ")
 	assert.Contains(t, body, "kWh/a")
+
+	en := c
+	en.Language = "en"
+	require.NoError(t, schedWith(en, t.TempDir(), rc).RunDue(ctx))
+	require.Len(t, b.all(), 3)
+	subject, body = bodyOf(t, b.all()[2])
+	assert.Equal(t, "Weekly energy digest hochbau 2026-W49 – loraedge", subject)
+	assert.Contains(t, body, "Alerts still open (1)")
+	assert.Contains(t, body, "Largest saving potentials")
+}
+
+// deadPort is a loopback port nothing listens on.
+func deadPort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	return p
 }
 
 // TestDigestConfig checks the digest keys' validation.
