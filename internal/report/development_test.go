@@ -62,6 +62,8 @@ func TestDevelopmentChapter(t *testing.T) {
 	assert.True(t, strings.Contains(h, `<h2 class="break">Entwicklung über die Jahre</h2>`), "chapter heading")
 	assert.True(t, strings.Contains(h, `<th class="r">2025</th><th class="r">2026</th>`), "a column per year")
 	assert.True(t, strings.Contains(h, "Wärme (Heizenergie) (kWh)</text>"), "the chart of heat")
+	dev, site := strings.Index(h, "Entwicklung über die Jahre</h2>"), strings.Index(h, ">"+sites[0].Name+"</h2>")
+	assert.True(t, dev < site && site > 0, "the development comes before the buildings, as municipal reports order it")
 
 	req.Format, req.Lang = PDF, EN
 	txt := pdfText(t, src, opts, req)

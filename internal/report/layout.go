@@ -167,6 +167,8 @@ func document(rep *energy.Report, t tr) []block {
 		}})
 	}
 	add(rk)
+	// The municipal report order: overview, development, buildings.
+	bs = append(bs, developmentBlocks(rep, t)...)
 
 	for _, s := range rep.Sites {
 		add(pageBreak{})
@@ -175,7 +177,6 @@ func document(rep *energy.Report, t tr) []block {
 
 	bs = append(bs, measureBlocks(rep, t)...)
 	bs = append(bs, benchmarkBlocks(rep, t)...)
-	bs = append(bs, developmentBlocks(rep, t)...)
 
 	// Notes and method.
 	add(pageBreak{}, heading{t.s("notes"), 2})
