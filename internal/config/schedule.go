@@ -13,14 +13,9 @@ func (c Config) scheduleProblems() []error {
 	if err := c.EnergySchedule.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	for i, name := range c.EnergySchedule.Receivers {
-		rc, ok := c.ScheduleReceiver(name)
-		switch {
-		case !ok:
-			errs = append(errs, fmt.Errorf("energy_schedule.receivers[%d]: %q is not in alert.receivers", i, name))
-		case rc.Type != "email":
-			errs = append(errs, fmt.Errorf("energy_schedule.receivers[%d]: %q is a %s receiver, not email", i, name, rc.Type))
-		}
+	errs = append(errs, c.emailReceiverProblems("energy_schedule.receivers", c.EnergySchedule.Receivers)...)
+	for i, t := range c.EnergySchedule.DigestTeams {
+		errs = append(errs, c.emailReceiverProblems(fmt.Sprintf("energy_schedule.digest_teams[%d].receivers", i), t.Receivers)...)
 	}
 	return errs
 }
@@ -33,4 +28,20 @@ func (c Config) ScheduleReceiver(name string) (alert.ReceiverConfig, bool) {
 		}
 	}
 	return alert.ReceiverConfig{}, false
+}
+
+// emailReceiverProblems checks that names (at key path p) are email
+// receivers of alert.receivers.
+func (c Config) emailReceiverProblems(p string, names []string) []error {
+	var errs []error
+	for i, name := range names {
+		rc, ok := c.ScheduleReceiver(name)
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s[%d]: %q is not in alert.receivers", p, i, name))
+		case rc.Type != "email":
+			errs = append(errs, fmt.Errorf("%s[%d]: %q is a %s receiver, not email", p, i, name, rc.Type))
+		}
+	}
+	return errs
 }

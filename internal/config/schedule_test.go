@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/reportsched"
 )
 
 // TestScheduleReceivers: energy_schedule names email receivers of
@@ -28,4 +29,12 @@ func TestScheduleReceivers(t *testing.T) {
 		`energy_schedule.receivers[2]: "fax" is not in alert.receivers`, "energy_schedule.hour: 25 is not 0..23"} {
 		assert.ErrorContains(t, err, want)
 	}
+	c.EnergySchedule.Receivers, c.EnergySchedule.Hour = []string{"mail"}, 6
+	c.EnergySchedule.WeeklyDigest = true
+	c.EnergySchedule.DigestTeams = []reportsched.DigestTeam{{Team: "hochbau", Receivers: []string{"mail"}}}
+	require.NoError(t, c.Validate())
+	c.EnergySchedule.DigestTeams[0].Receivers = []string{"hook", "fax"}
+	err = c.Validate()
+	assert.ErrorContains(t, err, `energy_schedule.digest_teams[0].receivers[0]: "hook" is a webhook receiver, not email`)
+	assert.ErrorContains(t, err, `energy_schedule.digest_teams[0].receivers[1]: "fax" is not in alert.receivers`)
 }

@@ -50,6 +50,9 @@ type Report struct {
 	// limits as multiples of the comparison value.
 	BenchmarkGreenMax  float64 `json:"benchmark_green_max,omitempty"`
 	BenchmarkYellowMax float64 `json:"benchmark_yellow_max,omitempty"`
+	// Development is the annual report's chapter over the last up to
+	// five years (filled by report.Energy for a calendar year).
+	Development *Development `json:"development,omitempty"`
 }
 
 // Period is a time range [From, To).

@@ -167,6 +167,8 @@ func document(rep *energy.Report, t tr) []block {
 		}})
 	}
 	add(rk)
+	// The municipal report order: overview, development, buildings.
+	bs = append(bs, developmentBlocks(rep, t)...)
 
 	for _, s := range rep.Sites {
 		add(pageBreak{})

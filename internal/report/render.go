@@ -141,6 +141,9 @@ func Energy(ctx context.Context, src energy.Source, opts energy.Options, req Ene
 	if rep.Measures, err = eng.ReportMeasures(ctx, src, opts.Calendar, rep); err != nil {
 		return nil, err
 	}
+	if rep.Development, err = development(ctx, eng, src, req.Sites, rep, from, to); err != nil {
+		return nil, err
+	}
 	if err := Render(w, rep, req.Format, req.Lang); err != nil {
 		return rep, err
 	}

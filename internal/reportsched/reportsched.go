@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/loraedge/loraedge/internal/alert/notify"
@@ -38,6 +39,10 @@ type Config struct {
 	Language string `mapstructure:"language" yaml:"language"`
 	// Receivers name email receivers of alert.receivers.
 	Receivers []string `mapstructure:"receivers" yaml:"receivers,omitempty"`
+	// WeeklyDigest mails each team of DigestTeams a digest of the last
+	// week on Mondays from Hour.
+	WeeklyDigest bool         `mapstructure:"weekly_digest" yaml:"weekly_digest"`
+	DigestTeams  []DigestTeam `mapstructure:"digest_teams" yaml:"digest_teams,omitempty"`
 }
 
 // DefaultConfig returns the defaults: nothing scheduled, 06:00, 24 kept,
@@ -63,6 +68,7 @@ func (c Config) Validate() error {
 		}
 		seen[r] = true
 	}
+	errs = append(errs, c.digestProblems()...)
 	return errors.Join(errs...)
 }
 
@@ -78,6 +84,10 @@ type Options struct {
 	Renderer Renderer
 	// Receivers are the email receivers Config.Receivers names.
 	Receivers []notify.Receiver
+	// Teams resolve Config.DigestTeams in order; Alerts lists the alert
+	// engine's current alerts. Both are needed for the weekly digest.
+	Teams     []Team
+	Alerts    func() []notify.Alert
 	SMTPRoots *x509.CertPool
 	Location  *time.Location
 	Now       func() time.Time
@@ -85,7 +95,11 @@ type Options struct {
 }
 
 // Scheduler writes and mails the scheduled reports.
-type Scheduler struct{ o Options }
+type Scheduler struct {
+	o Options
+	// mu guards the digest state file between RunDue calls.
+	mu sync.Mutex
+}
 
 // New checks the options and creates the directory.
 func New(o Options) (*Scheduler, error) {
@@ -102,6 +116,9 @@ func New(o Options) (*Scheduler, error) {
 		if r.Type != "email" {
 			return nil, fmt.Errorf("energy_schedule.receivers: %q is not an email receiver", r.Name)
 		}
+	}
+	if err := o.checkDigest(); err != nil {
+		return nil, err
 	}
 	if o.Location == nil {
 		o.Location = time.Local
@@ -237,6 +254,11 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 				continue
 			}
 			s.o.Logger.Info("scheduled energy report written", "report", p.name, "bytes", len(body))
+		}
+	}
+	if s.o.Config.WeeklyDigest {
+		if err := s.runDigest(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := s.mailPending(ctx); err != nil {
