@@ -48,6 +48,7 @@ func (d *daemon) buildAlerts() error {
 			return d.net.EnqueueDownlink(eui, fport, payload, confirmed)
 		}),
 		MQTT:     pub,
+		Remote:   d.remoteActioner(),
 		Roads:    d.roadForecasts(),
 		Gateways: udpGateways{udp: gatewayList{udp: d.udp, station: d.station}, now: d.now},
 		Disk:     d.store, DiskBudget: cfg.Store.DiskBudget, Calendar: cal, OutdoorSensors: outdoor,

@@ -29,7 +29,7 @@ func (d *daemon) buildFederation(netOpts *network.Options) error {
 		return fmt.Errorf("roaming.peers_file: %w", err)
 	}
 	opts := roaming.FederationOptions{
-		Link:     roaming.LinkOptions{Config: rc, Table: table, Logger: d.log, Registerer: d.metrics},
+		Link:     roaming.LinkOptions{Config: rc, Table: table, Action: d.handlePeerAction, Logger: d.log, Registerer: d.metrics},
 		DataDir:  d.cfg.DataDir,
 		Inject:   d.injectRemote,
 		Transmit: d.bridge.transmit,

@@ -107,6 +107,9 @@ type Options struct {
 	MQTT      Publisher  // required when an mqtt receiver is configured
 	Gateways  Gateways   // for gateway rules
 	Disk      DiskUsage  // for disk rules
+	// Remote sends actions on devices homed at a peer of the county
+	// network; nil: an action's device not in the registry is no target.
+	Remote RemoteActions
 	// Roads gives ice rules the physics forecast of road sites; nil keeps
 	// them on the trend forecast.
 	Roads RoadForecasts

@@ -135,6 +135,7 @@ func (e *Engine) runAction(r *rule, a *Alert) {
 		e.log.Info("alert action queued", "alert_id", a.ID, "dev_eui", d.EUI, "command", act.Command, "downlink_id", res)
 		done = append(done, d.EUI+":"+act.Command+":queued")
 	}
+	done = append(done, e.runRemoteActions(a, act, targets)...)
 	if len(done) == 0 {
 		done = append(done, act.Command+":no target")
 	}

@@ -37,6 +37,9 @@ type LinkOptions struct {
 	Table  *Table
 	// Handler answers requests; nil refuses them as unsupported.
 	Handler Handler
+	// Action queues a peer's alert action on a device homed here; nil
+	// refuses action requests as unsupported.
+	Action ActionHandler
 	// Certificate is this instance's server and client certificate; nil
 	// loads Config.CertFile and Config.KeyFile.
 	Certificate *tls.Certificate
@@ -180,6 +183,10 @@ func (l *Link) Serve(ctx context.Context, ln net.Listener) error {
 // authenticate the sender, check the receiver and the sender's rate, hand
 // it to the Handler and write its answer.
 func (l *Link) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == ActionPath {
+		l.serveAction(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "POST a Backend Interfaces message", http.StatusMethodNotAllowed)
@@ -251,9 +258,15 @@ func (l *Link) dispatch(ctx context.Context, peer *Peer, msg Message) Message {
 // client certificate or token) and checks every credential its table entry
 // asks for. It returns nil and a reason when the sender is refused.
 func (l *Link) authenticate(r *http.Request, msg Message) (*Peer, string) {
+	return l.authenticateSender(r, msg.nsids().SenderNSID)
+}
+
+// authenticateSender is authenticate for a sender that names itself by
+// NSID s (empty: a 1.0 sender).
+func (l *Link) authenticateSender(r *http.Request, s string) (*Peer, string) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	var peer *Peer
-	if s := msg.nsids().SenderNSID; s != "" {
+	if s != "" {
 		var nsid lorawan.EUI64
 		if nsid.UnmarshalText([]byte(s)) == nil {
 			peer, _ = l.opts.Table.Peer(nsid)

@@ -8,7 +8,7 @@ import (
 )
 
 // refusalReasons are pre-initialised so that dashboards see zeros.
-var refusalReasons = []string{"malformed", "unknown_sender", "unauthenticated", "unknown_receiver", "rate_limited", "unsupported"}
+var refusalReasons = []string{"malformed", "unknown_sender", "unauthenticated", "unknown_receiver", "rate_limited", "unsupported", "not_home"}
 
 type metrics struct {
 	sent     *prometheus.CounterVec // peer, type, result
