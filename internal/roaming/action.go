@@ -75,7 +75,15 @@ func (l *Link) SendAction(ctx context.Context, req ActionReq) (ActionAns, error)
 	if !ok {
 		return ActionAns{}, fmt.Errorf("%w: %s", ErrNotForeign, req.DevEUI)
 	}
-	c := l.clients[to.NSID]
+	return l.sendActionTo(ctx, to, req)
+}
+
+// sendActionTo sends req to the peer to, whoever is home of the device.
+func (l *Link) sendActionTo(ctx context.Context, to *Peer, req ActionReq) (ActionAns, error) {
+	c, ok := l.clients[to.NSID]
+	if !ok {
+		return ActionAns{}, fmt.Errorf("roaming: %s is not a peer", to.NSID)
+	}
 	req.SenderNSID, req.ReceiverNSID = l.self.NSID.String(), to.NSID.String()
 	body, err := json.Marshal(req)
 	if err != nil {
