@@ -42,19 +42,13 @@ peers:
 		cfg := DefaultConfig()
 		cfg.Enabled, cfg.NSID, cfg.Token = true, nsid, token
 		cert := issue(t, ca, nsid)
-		l, err := NewLink(LinkOptions{Config: cfg, Table: tab, Certificate: &cert, Registerer: prometheus.NewRegistry(),
+		return serveLink(t, LinkOptions{Config: cfg, Table: tab, Certificate: &cert, Registerer: prometheus.NewRegistry(),
 			Action: func(_ context.Context, from *Peer, req ActionReq) ActionAns {
 				mu.Lock()
 				defer mu.Unlock()
 				got = append(got, req)
 				return ActionAns{Result: ActionQueued, DownlinkID: from.Name + "-1"}
-			}})
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- l.Serve(ctx, ln) }()
-		t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-		return l
+			}}, ln)
 	}
 	a, b := start(nsidA, "token-a", lnA), start(nsidB, "token-b", lnB)
 

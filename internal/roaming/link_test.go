@@ -95,17 +95,23 @@ peers:
 		cfg := DefaultConfig()
 		cfg.Enabled, cfg.NSID, cfg.Token, cfg.RateLimit = true, nsid, token, rate
 		cert := issue(t, c.pki, nsid)
-		l, err := NewLink(LinkOptions{Config: cfg, Table: tab, Handler: h, Certificate: &cert, Registerer: reg})
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- l.Serve(ctx, ln) }()
-		t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-		return l
+		return serveLink(t, LinkOptions{Config: cfg, Table: tab, Handler: h, Certificate: &cert, Registerer: reg}, ln)
 	}
 	c.a = start(nsidA, "token-a", lnA, c.recA, c.regA)
 	c.b = start(nsidB, "token-b", lnB, c.recB, c.regB)
 	return c
+}
+
+// serveLink starts a link on ln until the test ends.
+func serveLink(t *testing.T, opts LinkOptions, ln net.Listener) *Link {
+	t.Helper()
+	l, err := NewLink(opts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	return l
 }
 
 // raw posts body to B as a client with the given certificate (nil: none)
