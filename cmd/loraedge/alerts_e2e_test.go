@@ -23,13 +23,8 @@ func TestAlertsCLIAgainstDaemon(t *testing.T) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))
 	const token = "test-admin-token-0123456789"
 	env := []string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "winter-night", "--speed", "3000",
-			"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"}, env, io.Discard, io.Discard)
-	}()
-	defer func() { cancel(); require.NoError(t, <-done) }()
+	defer runDaemon(t, []string{"--simulate", "--scenario", "winter-night", "--speed", "3000",
+		"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"}, env, nil)()
 
 	cli := func(args ...string) (string, error) {
 		var out bytes.Buffer

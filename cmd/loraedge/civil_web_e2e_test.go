@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,14 +30,9 @@ func TestCivilViewAgainstDaemon(t *testing.T) {
 	exe := testserver.Need(t, "chromium", "chromium-browser")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))
 	const token = "test-admin-token-0123456789"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "flood", "--speed", "1200",
-			"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"},
-			[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, io.Discard, io.Discard)
-	}()
-	defer func() { cancel(); require.NoError(t, <-done) }()
+	defer runDaemon(t, []string{"--simulate", "--scenario", "flood", "--speed", "1200",
+		"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"},
+		[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, nil)()
 
 	// Wait for IW2 upstream (+8 h 20 min) and people in the shelter.
 	get := func(path string, v any) error {

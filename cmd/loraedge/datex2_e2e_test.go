@@ -60,21 +60,9 @@ func TestDatex2FromTheWinterNight(t *testing.T) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))
 	const token = "test-admin-token-0123456789"
 	dataDir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "winter-night", "--speed", "600",
-			"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", dataDir, "--log-level", "warn"},
-			[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, io.Discard, io.Discard)
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			require.NoError(t, <-done)
-		}
-	}
+	stop := runDaemon(t, []string{"--simulate", "--scenario", "winter-night", "--speed", "600",
+		"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", dataDir, "--log-level", "warn"},
+		[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, nil)
 	defer stop()
 	get := func(path string) (int, string) {
 		req, err := http.NewRequest("GET", "http://"+addr+path, nil)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -20,16 +18,11 @@ import (
 // gateway.
 func TestDaemonForwardsToInfluxDB(t *testing.T) {
 	db := testserver.StartInfluxDB(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "winter-night", "--speed", "3000",
-			"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
-			[]string{"LORAEDGE_GATEWAY_ID=rathaus", "LORAEDGE_INFLUX_ENABLED=true", "LORAEDGE_INFLUX_GATEWAY_TAG=true", "LORAEDGE_INFLUX_URL=" + db.URL,
-				"LORAEDGE_INFLUX_BUCKET=" + db.Bucket}, io.Discard, &logs)
-	}()
-	defer func() { cancel(); require.NoError(t, <-done, logs.String()) }()
+	defer runDaemon(t, []string{"--simulate", "--scenario", "winter-night", "--speed", "3000",
+		"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
+		[]string{"LORAEDGE_GATEWAY_ID=rathaus", "LORAEDGE_INFLUX_ENABLED=true", "LORAEDGE_INFLUX_GATEWAY_TAG=true", "LORAEDGE_INFLUX_URL=" + db.URL,
+			"LORAEDGE_INFLUX_BUCKET=" + db.Bucket}, &logs)()
 
 	count := func() float64 {
 		q := url.Values{"db": {db.Database}, "q": {`SELECT count(road_surface_temperature) FROM road_weather WHERE gateway = 'rathaus'`}}

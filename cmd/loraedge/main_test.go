@@ -273,6 +273,33 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	assert.Contains(t, devices(), "70b3d57ed0000002", "a broken file changes nothing")
 }
 
+// runDaemon runs `loraedge run` with args and env until the returned
+// stop is called (once or more), which checks that the daemon ended
+// without an error; the daemon logs to logs (nil: discarded).
+func runDaemon(t *testing.T, args, env []string, logs *syncBuffer) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	errw := io.Discard
+	if logs != nil {
+		errw = logs
+	}
+	go func() { done <- run(ctx, append([]string{"run"}, args...), env, io.Discard, errw) }()
+	stopped := false
+	return func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		msg := ""
+		if logs != nil {
+			msg = logs.String()
+		}
+		require.NoError(t, <-done, msg)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
 type syncBuffer struct {
 	mu sync.Mutex

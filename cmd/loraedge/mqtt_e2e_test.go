@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -57,15 +55,10 @@ func TestDaemonMQTTMeasurementsAndValveCommand(t *testing.T) {
 		}
 	}).WaitTimeout(5*time.Second))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "building-meters", "--speed", "300",
-			"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
-			[]string{"LORAEDGE_GATEWAY_ID=rathaus", "LORAEDGE_MQTT_ENABLED=true", "LORAEDGE_MQTT_URL=" + broker.URL()}, &bytes.Buffer{}, &logs)
-	}()
-	defer func() { cancel(); require.NoError(t, <-done, logs.String()) }()
+	defer runDaemon(t, []string{"--simulate", "--scenario", "building-meters", "--speed", "300",
+		"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
+		[]string{"LORAEDGE_GATEWAY_ID=rathaus", "LORAEDGE_MQTT_ENABLED=true", "LORAEDGE_MQTT_URL=" + broker.URL()}, &logs)()
 
 	seen := func(quantity string, pred func(msg) bool) bool {
 		mu.Lock()

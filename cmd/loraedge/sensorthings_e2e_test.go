@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +17,12 @@ import (
 func TestDaemonForwardsToSensorThings(t *testing.T) {
 	srv := testserver.StartSensorThings(t, "1.1")
 	srv.User, srv.Password = "loraedge", "platform-secret"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var logs syncBuffer
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "winter-night", "--speed", "3000",
-			"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
-			[]string{"LORAEDGE_SENSORTHINGS_ENABLED=true", "LORAEDGE_SENSORTHINGS_URL=" + srv.URL,
-				"LORAEDGE_SENSORTHINGS_USERNAME=loraedge", "LORAEDGE_SENSORTHINGS_PASSWORD=platform-secret",
-				"LORAEDGE_SENSORTHINGS_FLUSH_INTERVAL=100ms"}, io.Discard, &logs)
-	}()
-	defer func() { cancel(); require.NoError(t, <-done, logs.String()) }()
+	defer runDaemon(t, []string{"--simulate", "--scenario", "winter-night", "--speed", "3000",
+		"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "warn"},
+		[]string{"LORAEDGE_SENSORTHINGS_ENABLED=true", "LORAEDGE_SENSORTHINGS_URL=" + srv.URL,
+			"LORAEDGE_SENSORTHINGS_USERNAME=loraedge", "LORAEDGE_SENSORTHINGS_PASSWORD=platform-secret",
+			"LORAEDGE_SENSORTHINGS_FLUSH_INTERVAL=100ms"}, &logs)()
 
 	surface := func() int {
 		n := 0

@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,8 +28,7 @@ type e2eDaemon struct {
 	udpAddr string
 	http    string
 	token   string
-	cancel  context.CancelFunc
-	done    chan error
+	stop    func() // ends the daemon and checks it ended without an error
 }
 
 func startDaemon(t *testing.T, file, dataDir string, extraEnv ...string) *e2eDaemon {
@@ -43,21 +40,12 @@ func startDaemon(t *testing.T, file, dataDir string, extraEnv ...string) *e2eDae
 // daemon is found by packet forwarders that keep sending to it.
 func startDaemonOn(t *testing.T, file, dataDir, udpAddr string, extraEnv ...string) *e2eDaemon {
 	t.Helper()
-	d := &e2eDaemon{t: t, token: "test-admin-token-0123456789", done: make(chan error, 1), udpAddr: udpAddr,
+	d := &e2eDaemon{t: t, token: "test-admin-token-0123456789", udpAddr: udpAddr,
 		http: net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))}
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	go func() {
-		d.done <- run(ctx, []string{"run", "-c", file, "--listen", d.udpAddr, "--http", d.http, "--data-dir", dataDir, "--log-level", "error"},
-			append([]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + d.token}, extraEnv...), io.Discard, io.Discard)
-	}()
+	d.stop = runDaemon(t, []string{"-c", file, "--listen", d.udpAddr, "--http", d.http, "--data-dir", dataDir, "--log-level", "error"},
+		append([]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + d.token}, extraEnv...), nil)
 	require.Eventually(t, func() bool { _, err := d.metric(""); return err == nil }, 10*time.Second, 20*time.Millisecond)
 	return d
-}
-
-func (d *e2eDaemon) stop() {
-	d.cancel()
-	require.NoError(d.t, <-d.done)
 }
 
 // metric returns the value of one metric line, e.g.

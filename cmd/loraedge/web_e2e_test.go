@@ -26,14 +26,9 @@ func TestWebPageAgainstDaemon(t *testing.T) {
 	exe := testserver.Need(t, "chromium", "chromium-browser")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testserver.FreePort(t)))
 	const token = "test-admin-token-0123456789"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--simulate", "--scenario", "winter-night", "--speed", "3000",
-			"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"},
-			[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, io.Discard, io.Discard)
-	}()
-	defer func() { cancel(); require.NoError(t, <-done) }()
+	defer runDaemon(t, []string{"--simulate", "--scenario", "winter-night", "--speed", "3000",
+		"--listen", "127.0.0.1:0", "--http", addr, "--data-dir", t.TempDir(), "--log-level", "warn"},
+		[]string{"LORAEDGE_HTTP_ADMIN_TOKEN=" + token}, nil)()
 	require.Eventually(t, func() bool {
 		var out strings.Builder
 		err := run(context.Background(), []string{"alerts", "list", "--url", "http://" + addr, "--token", token}, nil, &out, io.Discard)
