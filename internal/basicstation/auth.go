@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/brocaar/lorawan"
+
+	"github.com/loraedge/loraedge/internal/tlsprofile"
 )
 
 // access is who may connect: the routers, by EUI their names and tokens.
@@ -81,18 +83,8 @@ func serverTLS(c TLSConfig) (*tls.Config, *x509.CertPool, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("basicstation: load certificate %s and key %s: %w", c.CertFile, c.KeyFile, err)
 	}
-	conf := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		},
-	}
+	conf := tlsprofile.Server()
+	conf.Certificates = []tls.Certificate{cert}
 	if c.ClientCAFile != "" {
 		pem, err := os.ReadFile(c.ClientCAFile)
 		if err != nil {

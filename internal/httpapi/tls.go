@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/loraedge/loraedge/internal/tlsprofile"
 )
 
 // certStore holds the served certificate and swaps it atomically, so a
@@ -34,24 +36,12 @@ func (cs *certStore) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, err
 	return cs.cert.Load(), nil
 }
 
-// serverTLSConfig is TLS 1.2 and 1.3 with forward secrecy and AEAD ciphers
-// only (Mozilla's "intermediate" profile): TLS 1.3 alone would lock out
-// the older browsers and monitoring tools still found in county offices,
-// while the TLS 1.2 suites left (ECDHE with AES-GCM or ChaCha20-Poly1305)
-// have no known weakness. Go's TLS 1.3 suites are all AEAD and fixed.
+// serverTLSConfig is the daemon's one server TLS profile (tlsprofile)
+// with the certificate that ReloadTLS can swap.
 func (cs *certStore) serverTLSConfig() *tls.Config {
-	return &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: cs.getCertificate,
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		},
-	}
+	c := tlsprofile.Server()
+	c.GetCertificate = cs.getCertificate
+	return c
 }
 
 // TLSEnabled reports whether the server speaks HTTPS (http.tls is set).

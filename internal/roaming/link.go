@@ -20,6 +20,8 @@ import (
 	"github.com/brocaar/lorawan"
 	"github.com/brocaar/lorawan/backend"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loraedge/loraedge/internal/tlsprofile"
 )
 
 // Handler processes the requests peers send: PRStartReq at the device's
@@ -152,7 +154,8 @@ func (l *Link) Serve(ctx context.Context, ln net.Listener) error {
 			anyCA = true
 		}
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{l.cert}}
+	tc := tlsprofile.Server()
+	tc.Certificates = []tls.Certificate{l.cert}
 	if anyCA {
 		// The chain is checked against the sending peer's own CA in
 		// authenticate; here any county CA lets the handshake through.
