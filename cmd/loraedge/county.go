@@ -43,6 +43,8 @@ type countyPlan struct {
 	MQTT string
 	// Force overwrites an existing county directory.
 	Force bool
+	// AdminToken is every instance's web page token; empty: generated.
+	AdminToken string
 	// Ports, if set, are each instance's ports instead of the bases'.
 	Ports []countyPorts
 }
@@ -120,6 +122,7 @@ func newCountyCmd(e env) *cobra.Command {
 	f.IntVar(&plan.RoamingPort, "roaming-port", plan.RoamingPort, "peer link (HTTPS) port of the first instance")
 	f.DurationVar(&plan.DedupWindow, "dedup-window", plan.DedupWindow, "network.dedup_window of every instance")
 	f.StringVar(&plan.MQTT, "mqtt", "", "MQTT broker URL for every instance (empty: MQTT off)")
+	f.StringVar(&plan.AdminToken, "admin-token", "", "web page token of every instance (default: generated)")
 	f.BoolVar(&plan.Force, "force", false, "overwrite an existing county in DIR")
 	cmd.AddCommand(initCmd)
 	return cmd
@@ -149,8 +152,13 @@ func writeCounty(plan countyPlan) (countyLayout, error) {
 	if err != nil {
 		return l, err
 	}
-	if l.AdminToken, err = randomToken(); err != nil {
-		return l, err
+	l.AdminToken = plan.AdminToken
+	if l.AdminToken == "" {
+		if l.AdminToken, err = randomToken(); err != nil {
+			return l, err
+		}
+	} else if len(l.AdminToken) < 16 {
+		return l, errors.New("county: --admin-token: at least 16 characters")
 	}
 	homes := sim.Homes(countyScenario)
 	table := countyTable{NetID: "000000"}
