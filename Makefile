@@ -20,6 +20,19 @@ run: build
 	LORAEDGE_HTTP_ADMIN_TOKEN=$(DEMO_TOKEN) $(BIN) run --simulate --data-dir ./data \
 	  --listen 127.0.0.1:1700 --http 127.0.0.1:8080 --log-format text
 
+# A county network on loopback: three instances (`loraedge county init`
+# writes their configs, certificates and peer table to $(COUNTY_DIR)) fed by
+# the simulator's county scenario at $(COUNTY_SPEED) virtual seconds per
+# real second; web pages at http://127.0.0.1:8081/ .. :8083/ (token:
+# $(DEMO_TOKEN)). Ctrl-C stops all of it. COUNTY_INIT_FLAGS moves the ports,
+# e.g. '--gwmp-port 21701 --http-port 28081 --roaming-port 28441'.
+COUNTY_DIR ?= ./county
+COUNTY_SPEED ?= 120
+COUNTY_INIT_FLAGS ?=
+.PHONY: county
+county: build
+	bash scripts/county.sh $(BIN) $(COUNTY_DIR) $(DEMO_TOKEN) $(COUNTY_SPEED) $(COUNTY_INIT_FLAGS)
+
 # Every test, then a short run of every fuzz target.
 test: lint
 	bash scripts/test.sh
@@ -57,7 +70,7 @@ lint:
 	$(GOBIN_DIR)/golangci-lint run ./...
 
 clean:
-	rm -rf bin dist data bench.out loadtest.json
+	rm -rf bin dist data county bench.out loadtest.json
 
 # Static builds for amd64, arm64, armv7, armv5, mipsle (softfloat) and
 # .deb packages for amd64/arm64/armhf, in dist/.

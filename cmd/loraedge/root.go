@@ -50,6 +50,7 @@ func newRootCmd(e env) *cobra.Command {
 	root.AddCommand(
 		runCmd,
 		newSimulateCmd(e),
+		newCountyCmd(e),
 		newValidateCmd(e),
 		newConfigfileCmd(e),
 		newVersionCmd(e),

@@ -74,7 +74,14 @@ func linkMeans(nodes []*node, nGateways int, m LinkModel, seed uint64) [][]float
 	for i, n := range nodes {
 		out[i] = make([]float64, nGateways)
 		for g := range nGateways {
-			out[i][g] = m.meanSNR(n.sd.dev.DevEUI, g, seed)
+			switch {
+			case n.sd.links == nil:
+				out[i][g] = m.meanSNR(n.sd.dev.DevEUI, g, seed)
+			case g < len(n.sd.links):
+				out[i][g] = n.sd.links[g]
+			default:
+				out[i][g] = outOfReach
+			}
 		}
 	}
 	return out
@@ -157,6 +164,7 @@ func (a *air) deliver(g *gateway, txpk semtechudp.TXPK) {
 	}
 	switch phy.MHDR.MType {
 	case lorawan.JoinAccept:
+		a.stats.joinAccepts.Add(1)
 		for i, n := range a.nodes {
 			if !a.inReach(i, g.idx) || n.sd.dev.Activation != device.OTAA {
 				continue

@@ -51,6 +51,9 @@ type Scenario struct {
 	Start       time.Time     // default virtual start
 	Duration    time.Duration // virtual
 	Sites       []Site
+	// Instances, when set, make the scenario a county network: one loraedge
+	// per instance, each fed by the gateway of the same index.
+	Instances []Instance
 	// build returns fresh devices with fresh models for a run starting at
 	// start (models are stateful).
 	build func(start time.Time) []*simDevice
@@ -72,6 +75,11 @@ type simDevice struct {
 	// battery is DevStatusAns's level when the model keeps none:
 	// 0 external power, 1..254 charge, 255 not measured.
 	battery uint8
+	// home is the instance a county scenario's device is homed at; links
+	// its mean SNR at full power towards each gateway (outOfReach: never
+	// heard), instead of the link model's draw.
+	home  string
+	links []float64
 }
 
 var (
@@ -124,6 +132,7 @@ var scenarios = map[string]Scenario{
 		Sites:       floodSites,
 		build:       buildFlood,
 	},
+	"county": countyScenario,
 	"all": {
 		Name:        "all",
 		Description: "all scenarios at once from Monday 18:00 to Wednesday 08:00",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,10 @@ import (
 // time; the scenario itself runs on the virtual clock.
 type Options struct {
 	Target string // daemon GWMP address, e.g. "127.0.0.1:1700"
+	// Targets, if set, gives each gateway its own daemon, in gateway order
+	// (a county scenario: each instance's gateway talks to its loraedge);
+	// Target is then unused.
+	Targets []string
 	// Config gives the scenario, speed and gateways; its zero fields take
 	// DefaultConfig's. Enabled is the caller's business.
 	Config Config
@@ -49,7 +54,7 @@ type Options struct {
 }
 
 func (o *Options) defaults() error {
-	if o.Target == "" {
+	if o.Target == "" && len(o.Targets) == 0 {
 		return errors.New("sim: target address required")
 	}
 	c, dc := &o.Config, DefaultConfig()
@@ -71,6 +76,12 @@ func (o *Options) defaults() error {
 	}
 	if c.Gateways <= 0 {
 		c.Gateways = dc.Gateways
+	}
+	if n := len(o.scenario().Instances); n > 0 && o.field == nil {
+		c.Gateways = n // one gateway per instance
+	}
+	if len(o.Targets) > 0 && len(o.Targets) != c.Gateways {
+		return fmt.Errorf("sim: %d targets for %d gateways", len(o.Targets), c.Gateways)
 	}
 	if c.Gateways > maxGateways {
 		return fmt.Errorf("sim: %d gateways: at most %d (one socket each)", c.Gateways, maxGateways)
@@ -118,6 +129,7 @@ type counters struct {
 	transmissions, transmissionsLost                                     atomic.Uint64
 	pushData, pushAcks, pullData, pullAcks, pullResps, txAcks, malformed atomic.Uint64
 	writeErrors                                                          atomic.Uint64
+	joinAccepts                                                          atomic.Uint64
 }
 
 // Stats is a snapshot of a run's counters.
@@ -128,6 +140,7 @@ type Stats struct {
 	JoinRequests       uint64
 	DataUplinks        uint64
 	JoinsDone          uint64
+	JoinAccepts        uint64 // join-accepts the gateways transmitted, taken by a device or not
 	DownlinksReceived  uint64 // data downlinks accepted by a device (MIC and counter OK)
 	AcksReceived       uint64 // confirmed uplinks acknowledged
 	AcksMissed         uint64 // confirmed uplinks never acknowledged before the next one
@@ -148,7 +161,7 @@ type Stats struct {
 type Simulator struct {
 	opts     Options
 	scenario Scenario
-	target   *net.UDPAddr
+	targets  []*net.UDPAddr // per gateway
 	stats    counters
 	nodes    []*node
 	byEUI    map[lorawan.EUI64]*node
@@ -166,12 +179,12 @@ func New(opts Options) (*Simulator, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	addr, err := net.ResolveUDPAddr("udp", opts.Target)
+	targets, err := resolveTargets(opts)
 	if err != nil {
-		return nil, fmt.Errorf("sim: resolve target %q: %w", opts.Target, err)
+		return nil, err
 	}
 	sc := opts.scenario()
-	s := &Simulator{opts: opts, scenario: sc, target: addr, byEUI: map[lorawan.EUI64]*node{}, clock: opts.Clock}
+	s := &Simulator{opts: opts, scenario: sc, targets: targets, byEUI: map[lorawan.EUI64]*node{}, clock: opts.Clock}
 	var saved persisted
 	if opts.StateFile != "" {
 		if saved, err = loadState(opts.StateFile); err != nil {
@@ -197,6 +210,36 @@ func New(opts Options) (*Simulator, error) {
 		n.meanSNR = s.means[i][0]
 	}
 	return s, nil
+}
+
+// resolveTargets returns each gateway's daemon address.
+func resolveTargets(o Options) ([]*net.UDPAddr, error) {
+	out := make([]*net.UDPAddr, o.Config.Gateways)
+	for i := range out {
+		t := o.Target
+		if len(o.Targets) > 0 {
+			t = o.Targets[i]
+		}
+		addr, err := net.ResolveUDPAddr("udp", t)
+		if err != nil {
+			return nil, fmt.Errorf("sim: resolve target %q: %w", t, err)
+		}
+		out[i] = addr
+	}
+	return out, nil
+}
+
+// targetList is the daemons' addresses for the log, once each.
+func (s *Simulator) targetList() string {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range s.targets {
+		if a := t.String(); !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // saveState writes the counters a real device would keep in flash.
@@ -268,18 +311,19 @@ func (s *Simulator) Run(ctx context.Context) error {
 	log := s.opts.Logger
 	a := newAir(s.nodes, *s.opts.Link, s.means, s.opts.RXWindow, s.opts.JoinTimeout+s.opts.RXWindow, &s.stats, log, s.opts.Seed)
 	for i := range s.opts.Config.Gateways {
-		g, err := newGateway(i, s.target, &s.opts, clock, a, &s.stats, s.opts.Seed)
+		g, err := newGateway(i, s.targets[i], &s.opts, clock, a, &s.stats, s.opts.Seed)
 		if err != nil {
 			for _, g := range a.gateways {
 				g.conn.Close()
 			}
 			return fmt.Errorf("sim: %w", err)
 		}
+		s.scenario.placeGateway(g)
 		a.gateways = append(a.gateways, g)
 	}
 	end := s.opts.Start.Add(s.opts.Duration)
 	log.Info("simulation started", "scenario", s.scenario.Name, "devices", len(s.nodes), "gateways", len(a.gateways),
-		"target", s.target.String(), "speed", s.opts.Config.Speed, "virtual_start", s.opts.Start, "virtual_end", end)
+		"targets", s.targetList(), "speed", s.opts.Config.Speed, "virtual_start", s.opts.Start, "virtual_end", end)
 
 	gwCtx, stopGateways := context.WithCancel(ctx)
 	defer stopGateways()
@@ -399,6 +443,7 @@ func (s *Simulator) Stats() Stats {
 		Transmissions:      s.stats.transmissions.Load(),
 		TransmissionsLost:  s.stats.transmissionsLost.Load(),
 		JoinsDone:          s.stats.joins.Load(),
+		JoinAccepts:        s.stats.joinAccepts.Load(),
 		DownlinksReceived:  s.stats.downlinks.Load(),
 		AcksReceived:       s.stats.acks.Load(),
 		AppDownlinks:       s.stats.appDownlinks.Load(),
