@@ -261,7 +261,9 @@ func prStartReq(fr Frame, dlAllowed bool) *PRStartReq {
 	req.MessageType = backend.PRStartReq
 	req.PHYPayload = fr.PHYPayload
 	md := &req.ULMetaData
-	md.RecvTime = backend.ISO8601Time(fr.First.UTC())
+	// RecvTime has whole seconds on the wire; each gateway's FineRecvTime
+	// carries the rest, so the home stores the reading at its own time.
+	base := fr.First.UTC().Truncate(time.Second)
 	md.RFRegion = "EU868"
 	if len(fr.RxInfo) > 0 {
 		best := fr.RxInfo[0]
@@ -270,10 +272,9 @@ func prStartReq(fr Frame, dlAllowed bool) *PRStartReq {
 		if dr, ok := dataRateIndex(best.DataRate); ok {
 			md.DataRate = &dr
 		}
-		if !best.ReceivedAt.IsZero() {
-			md.RecvTime = backend.ISO8601Time(best.ReceivedAt.UTC())
-		}
+		base = receivedAt(fr, best).UTC().Truncate(time.Second)
 	}
+	md.RecvTime = backend.ISO8601Time(base)
 	n := len(fr.RxInfo)
 	md.GWCnt = &n
 	for _, rx := range fr.RxInfo {
@@ -282,13 +283,30 @@ func prStartReq(fr Frame, dlAllowed bool) *PRStartReq {
 		if at.IsZero() {
 			at = fr.First
 		}
+		fine := int(receivedAt(fr, rx).Sub(base))
 		md.GWInfo = append(md.GWInfo, backend.GWInfoElement{
-			ID: backend.HEXBytes(rx.GatewayID[:]), RFRegion: "EU868", RSSI: &rssi, SNR: &snr,
+			ID: backend.HEXBytes(rx.GatewayID[:]), RFRegion: "EU868", RSSI: &rssi, SNR: &snr, FineRecvTime: &fine,
 			ULToken: ulToken{gateway: rx.GatewayID, tmst: rx.Tmst, at: at}.marshal(), DLAllowed: dlAllowed,
 		})
 	}
 	return req
 }
+
+// receivedAt is when a gateway heard the frame: its GPS time if it has
+// one, else when the forwarder got it.
+func receivedAt(fr Frame, rx uplink.RxInfo) time.Time {
+	switch {
+	case rx.Time != nil:
+		return *rx.Time
+	case !rx.ReceivedAt.IsZero():
+		return rx.ReceivedAt
+	}
+	return fr.First
+}
+
+// maxFineRecvTime bounds a gateway's FineRecvTime offset from RecvTime
+// that the home takes; beyond it RecvTime alone is used.
+const maxFineRecvTime = int64(time.Minute)
 
 // enqueue keeps a data frame for the home; a join request is not kept (a
 // late join-accept would reach no one; the device asks again).
@@ -366,6 +384,9 @@ func (f *Federation) HandlePRStart(ctx context.Context, from *Peer, req *PRStart
 	f.log.Debug("frame via a peer's gateways", "peer", from.Name, "gateways", len(md.GWInfo), "late", !md.GWInfo[0].DLAllowed)
 	for i, g := range md.GWInfo {
 		rx := uplink.RxInfo{Frequency: freq, DataRate: dr, ReceivedAt: time.Time(md.RecvTime)}
+		if g.FineRecvTime != nil && int64(*g.FineRecvTime) > -maxFineRecvTime && int64(*g.FineRecvTime) < maxFineRecvTime {
+			rx.ReceivedAt = rx.ReceivedAt.Add(time.Duration(*g.FineRecvTime))
+		}
 		if g.RSSI != nil {
 			rx.RSSI = *g.RSSI
 		}

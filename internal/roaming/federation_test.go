@@ -39,9 +39,11 @@ type instance struct {
 	sent     []Transmission
 	txErr    error
 	result   string // the network layer's result for injected frames
-	// manualDone leaves the result to the test.
-	manualDone bool
-	outcomes   []string // FederationOptions.Forwarded
+	// manualDone leaves the result to the test; answerAfter gives it after
+	// a home's dedup window and commit.
+	manualDone  bool
+	answerAfter time.Duration
+	outcomes    []string // FederationOptions.Forwarded
 }
 
 func (in *instance) forwarded(_ Frame, home, outcome string) {
@@ -67,7 +69,11 @@ func (in *instance) inject(i Injected) {
 	if r == "" {
 		r = "ok"
 	}
-	if i.Done != nil && !manual {
+	switch {
+	case i.Done == nil || manual:
+	case in.answerAfter > 0:
+		time.AfterFunc(in.answerAfter, func() { i.Done(r) })
+	default:
 		i.Done(r)
 	}
 }
