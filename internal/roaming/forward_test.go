@@ -121,3 +121,21 @@ func TestForwardFinalAndRetry(t *testing.T) {
 	got := b.got()
 	assert.True(t, got[len(got)-1].Late, "sent again from the queue: late")
 }
+
+// The home gets each gateway's reception time to the nanosecond (RecvTime
+// has whole seconds; FineRecvTime the rest), GPS time when the gateway had
+// it, so a late frame is stored at its own time.
+func TestForwardReceptionTime(t *testing.T) {
+	a, b := federate(t, 100)
+	addrB := lorawan.DevAddr{0x00, 0x40, 0x00, 0x23}
+	gps := time.Date(2026, 3, 1, 12, 0, 7, 123456789, time.UTC)
+	local := reception(1, 5, 1)
+	local.ReceivedAt = time.Date(2026, 3, 1, 12, 0, 7, 987654321, time.UTC)
+	withGPS := reception(2, 3, 2)
+	withGPS.Time = &gps
+	a.fed.Forward(Frame{PHYPayload: dataFrame(addrB, 1), RxInfo: []uplink.RxInfo{local, withGPS}, First: time.Now()})
+	require.Eventually(t, func() bool { return len(b.got()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	got := b.got()
+	assert.True(t, local.ReceivedAt.Equal(got[0].RxInfo.ReceivedAt), "%s", got[0].RxInfo.ReceivedAt)
+	assert.True(t, gps.Equal(got[1].RxInfo.ReceivedAt), "%s", got[1].RxInfo.ReceivedAt)
+}
