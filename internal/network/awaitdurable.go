@@ -77,12 +77,16 @@ func (s *Server) flushSettled() {
 	}
 	seen := make(map[*session]bool, len(s.settled))
 	var dirty []*session
+	s.mu.RLock()
 	for _, ss := range s.settled {
-		if !seen[ss] {
+		// A session replaced or dropped since (a join) is not written back.
+		live := s.sessions[ss.DevEUI] == ss || s.prev[ss.DevEUI] == ss
+		if live && !seen[ss] {
 			seen[ss] = true
 			dirty = append(dirty, ss)
 		}
 	}
+	s.mu.RUnlock()
 	s.settled = nil
 	if err := s.state.commit(dirty, nil, nil); err != nil {
 		s.log.Warn("commit of durable uplinks failed; a re-send of them may be stored again", "err", err)

@@ -40,30 +40,28 @@ func finalResult(ans Message, err error) (backend.ResultCode, bool) {
 	return code, true
 }
 
-// homeResult is the TS002 answer to a forwarded frame for the network
-// layer's final result.
+// homeResults are the TS002 answers to a forwarded frame for the network
+// layer's final results; any other result is not final at the home.
+var homeResults = map[string]backend.Result{
+	"ok":              {ResultCode: ResultSuccess},
+	"replay":          {ResultCode: ResultFrameReplayed, Description: "the frame counter was used before (replay)"},
+	"retransmission":  {ResultCode: ResultFrameReplayed, Description: "the frame counter was used before (retransmission)"},
+	"too_old":         {ResultCode: ResultFrameReplayed, Description: "too_old: the frame counter lies below the home's window"},
+	"fcnt_gap":        {ResultCode: ResultFrameReplayed, Description: "the frame counter jumped beyond MAX_FCNT_GAP"},
+	"mic_invalid":     {ResultCode: ResultMICFailed, Description: "the MIC matches no session"},
+	"unknown_devaddr": {ResultCode: ResultUnknownDevAddr, Description: "no session has this DevAddr"},
+	"unknown_device":  {ResultCode: ResultUnknownDevEUI, Description: "the device is not provisioned"},
+	"devnonce_replay": {ResultCode: ResultFrameReplayed, Description: "the DevNonce was used before"},
+	"decode_error":    {ResultCode: ResultMalformedMessage, Description: "not a LoRaWAN 1.0 uplink"},
+}
+
+// homeResult is the answer for the network layer's result r: dropped,
+// store_error or a join that failed here are not done, so the forwarder
+// sends the frame again.
 func homeResult(r string) backend.Result {
-	switch r {
-	case "ok":
-		return backend.Result{ResultCode: ResultSuccess}
-	case "replay", "retransmission":
-		return backend.Result{ResultCode: ResultFrameReplayed, Description: "the frame counter was used before (" + r + ")"}
-	case "too_old":
-		return backend.Result{ResultCode: ResultFrameReplayed, Description: "too_old: the frame counter lies below the home's window"}
-	case "fcnt_gap":
-		return backend.Result{ResultCode: ResultFrameReplayed, Description: "the frame counter jumped beyond MAX_FCNT_GAP"}
-	case "mic_invalid":
-		return backend.Result{ResultCode: ResultMICFailed, Description: "the MIC matches no session"}
-	case "unknown_devaddr":
-		return backend.Result{ResultCode: ResultUnknownDevAddr, Description: "no session has this DevAddr"}
-	case "unknown_device":
-		return backend.Result{ResultCode: ResultUnknownDevEUI, Description: "the device is not provisioned"}
-	case "devnonce_replay":
-		return backend.Result{ResultCode: ResultFrameReplayed, Description: "the DevNonce was used before"}
-	case "decode_error":
-		return backend.Result{ResultCode: ResultMalformedMessage, Description: "not a LoRaWAN 1.0 uplink"}
+	if res, ok := homeResults[r]; ok {
+		return res
 	}
-	// dropped, store_error, a join that failed here: not done, send again.
 	return backend.Result{ResultCode: ResultOther, Description: "not finished at the home (" + r + "): send again later"}
 }
 
