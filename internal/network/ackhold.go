@@ -87,15 +87,25 @@ func (s *Server) handOn(ctx context.Context, o outcome) {
 	mark := ackMark{fcnt: o.fcnt, state: ackDurable}
 	var err error
 	dh, durable := s.opts.Handler.(uplink.DurableHandler)
+	track := o.up != nil && s.tracksDurability()
 	switch {
 	case o.up == nil || s.opts.Handler == nil:
-	case durable && o.confirmed:
+	case durable && (o.confirmed || track):
 		s.ackSeq++
-		mark.token, mark.state = s.ackSeq, ackPending
-		s.held[mark.token] = &heldAcks{eui: o.devEUI, expires: s.now().Add(heldAckExpiry)}
+		mark.token = s.ackSeq
+		if o.confirmed {
+			mark.state = ackPending
+			s.held[mark.token] = &heldAcks{eui: o.devEUI, expires: s.now().Add(heldAckExpiry)}
+		}
+		if track {
+			s.await(mark.token, o)
+		}
 		err = dh.HandleUplinkDurable(ctx, *o.up, s.durableFunc(mark.token))
 	default:
 		err = s.opts.Handler.HandleUplink(ctx, *o.up)
+	}
+	if track && err != nil {
+		s.settle(mark.token, err)
 	}
 	if err != nil {
 		s.m.handlerErrors.Inc()
@@ -152,6 +162,7 @@ func (s *Server) sendAck(ctx context.Context, eui lorawan.EUI64, p txPlan) {
 
 // handleDurable releases or drops the downlinks held for a reported uplink.
 func (s *Server) handleDurable(ctx context.Context, ev durableEvent) {
+	s.settle(ev.token, ev.err)
 	h, ok := s.held[ev.token]
 	if !ok {
 		return // expired, or the handler refused it when handed on

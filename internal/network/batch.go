@@ -43,6 +43,12 @@ type outcome struct {
 	// until it is durable (ackhold.go).
 	confirmed bool
 	fcnt      uint32
+	// past: a late frame below the session's counter, or a re-send of an
+	// uplink not known durable (fcntwindow.go): stored, never answered.
+	// waits: its waiters hear the result of an earlier copy's storing.
+	past, waits bool
+	// dones are the waiters of an uplink followed until durable.
+	dones []func(string)
 }
 
 type txPlan struct {
@@ -105,7 +111,9 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 				}
 				s.count(o)
 				s.observeFrame(due[i], o)
-				due[i].done(o.result)
+				if !o.waits {
+					due[i].done(o.result)
+				}
 			}
 			return
 		}
@@ -113,8 +121,14 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 	for i, o := range b.outs {
 		s.count(o)
 		s.observeFrame(due[i], o)
-		due[i].done(o.result)
-		if due[i].late {
+		switch {
+		case o.waits:
+		case o.up != nil && s.tracksDurability():
+			o.dones = due[i].dones // they hear it once it is durable
+		default:
+			due[i].done(o.result)
+		}
+		if due[i].late || o.past {
 			// Its receive windows passed while it waited in a peer's queue.
 			o.tx = nil
 		}

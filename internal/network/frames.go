@@ -76,6 +76,8 @@ func frameResult(o outcome, ev uplink.FrameEvent) (string, string) {
 		return uplink.ResultMICInvalid, "the MIC matches no session of DevAddr " + ev.DevAddr + ": wrong NwkSKey, or the device joined another network"
 	case resultReplay:
 		return uplink.ResultReplay, fmt.Sprintf("FCnt %d is not above the last one received: a replay, or a device that restarted without a new join", fcnt)
+	case resultTooOld:
+		return uplink.ResultReplay, fmt.Sprintf("FCnt %d came late through a peer and lies more than %d below the last one received: too old to tell from a replay", fcnt, fcntWindow)
 	case resultFCntGap:
 		return uplink.ResultFCntGap, fmt.Sprintf("FCnt %d jumped more than MAX_FCNT_GAP past the last one", fcnt)
 	case resultUnknownDevAddr:

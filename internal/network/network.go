@@ -40,8 +40,9 @@ type Frame struct {
 	Remote, Late bool
 	// Peer names the peer whose gateway heard a Remote frame (frame log).
 	Peer string
-	// Done, when set, hears the frame's result once it is processed
-	// (ResultOK, ResultReplay, ...). It must not block.
+	// Done, when set, hears the frame's result once it is final
+	// (ResultOK, ResultReplay, ...): in a county network an accepted
+	// uplink's only when it is durable. It must not block.
 	Done func(result string)
 }
 
@@ -172,6 +173,10 @@ type Server struct {
 	marks   map[lorawan.EUI64]ackMark
 	held    map[uint64]*heldAcks
 	ackSeq  uint64
+	// Accepted uplinks followed until durable (awaitdurable.go).
+	awaiting map[uint64]*awaitDurable
+	awaitBy  map[fcntKey]uint64
+	settled  []*session
 
 	lastClassC time.Time
 	abpIndex   map[lorawan.DevAddr][]lorawan.EUI64
@@ -210,6 +215,8 @@ func NewServer(opts Options) (*Server, error) {
 		durable:  make(chan durableEvent, 4096),
 		marks:    make(map[lorawan.EUI64]ackMark),
 		held:     make(map[uint64]*heldAcks),
+		awaiting: make(map[uint64]*awaitDurable),
+		awaitBy:  make(map[fcntKey]uint64),
 		sessions: make(map[lorawan.EUI64]*session),
 		prev:     make(map[lorawan.EUI64]*session),
 		byAddr:   make(map[lorawan.DevAddr][]*session),
@@ -385,6 +392,9 @@ func (s *Server) HandleFrame(ctx context.Context, f Frame) {
 	case s.in <- inFrame{f: f, at: s.now()}:
 	default:
 		s.m.uplinks.WithLabelValues(resultDropped).Inc()
+		if f.Done != nil {
+			f.Done(resultDropped)
+		}
 	}
 }
 
@@ -457,6 +467,8 @@ func (s *Server) tick(ctx context.Context) {
 	}
 	s.expirePending(now)
 	s.expireHeld(now)
+	s.expireAwaiting(now)
+	s.flushSettled()
 	if now.Sub(s.lastClassC) >= classCHoldoff/2 {
 		s.lastClassC = now
 		s.sendClassC(ctx)

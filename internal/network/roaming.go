@@ -35,6 +35,11 @@ const (
 	ResultUnknownDevAddr = resultUnknownDevAddr
 	ResultUnknownDevice  = joinUnknownDevice
 	ResultDevNonceReuse  = joinDevNonceReuse
+	ResultTooOld         = resultTooOld
+	ResultFCntGap        = resultFCntGap
+	ResultDecodeError    = resultDecodeError
+	ResultDropped        = resultDropped
+	ResultStoreError     = resultStoreError
 )
 
 // defaultForwardWindow is how long the copies of a peer's frame are

@@ -55,7 +55,7 @@ func OpenState(path string) (*BoltState, error) {
 // NewState uses an already opened bbolt database; Close leaves it open.
 func NewState(db *bolt.DB) (*BoltState, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketPrevSessions, bucketDevNonces} {
+		for _, b := range [][]byte{bucketSessions, bucketPrevSessions, bucketDevNonces, bucketWindows} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -223,6 +223,11 @@ type session struct {
 	LastGateways int
 	// MAC is the MAC command engine's state of the session.
 	MAC macState
+	// Window marks the counters below FCntUp already accepted (bit i is
+	// FCntUp-1-i); Undurable the accepted counters whose uplink is not yet
+	// known to be stored (fcntwindow.go). Both are kept in their own bucket.
+	Window    uint64
+	Undurable []uint32
 	// prev marks the session a device had before its latest join. It stays
 	// valid until the new session's first uplink, so a join-accept the device
 	// never got (or a replayed join-request) does not cut it off.
@@ -371,6 +376,9 @@ func (st *BoltState) loadSessions() ([]*session, error) {
 				if err := ss.unmarshal(k, plain); err != nil {
 					return fmt.Errorf("session %x: %w", k, err)
 				}
+				if err := ss.loadWindow(tx); err != nil {
+					return fmt.Errorf("session %x: %w", k, err)
+				}
 				out = append(out, ss)
 				return nil
 			})
@@ -421,9 +429,15 @@ func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinSt
 			if err := b.Put(ss.DevEUI[:], st.seal(ss.DevEUI, rec)); err != nil {
 				return err
 			}
+			if err := ss.putWindow(tx); err != nil {
+				return err
+			}
 		}
 		for _, eui := range dropPrev {
 			if err := pb.Delete(eui[:]); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketWindows).Delete(windowKey(eui, true)); err != nil {
 				return err
 			}
 		}

@@ -30,6 +30,13 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	if m.fresh {
 		s.addSession(ss, b)
 	}
+	switch kind, result := s.pastFrame(m, e, b); kind {
+	case pastAccepted:
+		return s.pastUplink(m, phy, mac, e, b)
+	case pastRefused, pastAttached:
+		out.result, out.waits = result, kind == pastAttached
+		return out
+	}
 	if out.result, out.tx = s.checkCounter(m, confirmed, e, b); out.result != "" {
 		return out
 	}
@@ -51,6 +58,7 @@ func (s *Server) processData(e *dedupEntry, phy *lorawan.PHYPayload, b *batch) o
 	}
 	if fport != 0 || len(payload) > 0 || up.MAC != nil {
 		out.up = up
+		s.markUndurable(ss, m.fcnt, b)
 	}
 	return out
 }
@@ -174,6 +182,11 @@ func (s *Server) acceptUplink(m sessionMatch, rx []uplink.RxInfo, b *batch) {
 	if !ss.prev && !ss.HasUp {
 		// The device uses its new session: the old one is done.
 		s.dropPrev(ss.DevEUI, b)
+	}
+	if ss.HasUp && m.fcnt > ss.FCntUp {
+		ss.Window = advanceWindow(ss.Window, m.fcnt-ss.FCntUp)
+	} else {
+		ss.Window = 0
 	}
 	ss.FCntUp, ss.HasUp, ss.ReAcked = m.fcnt, true, false
 	ss.LastGateway = rx[0].GatewayID

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/brocaar/lorawan"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/uplink"
@@ -53,5 +54,32 @@ func BenchmarkForwardedUplinks(b *testing.B) {
 		time.Sleep(100 * time.Microsecond)
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "uplinks/s")
+}
+
+// BenchmarkForwardedUplinksHomeWindow is the forwarder's throughput to a
+// home that answers each frame only when its outcome is final: after the
+// default dedup window (200 ms) and a 20 ms commit, as a loraedge home does.
+// The in-flight bound (maxInFlight) sets the rate.
+func BenchmarkForwardedUplinksHomeWindow(b *testing.B) {
+	a, h := federate(b, 100000, func(c *Config) { c.RequestTimeout = 5 * time.Second })
+	h.answerAfter = 220 * time.Millisecond
+	addr := lorawan.DevAddr{0x00, 0x40, 0, 1}
+	rx := []uplink.RxInfo{reception(1, 5, 1)}
+	m := a.fed.link.m
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		a.fed.Forward(Frame{PHYPayload: dataFrame(addr, byte(n)), RxInfo: rx, First: time.Now()})
+		n++
+		for float64(n)-testutil.ToFloat64(m.forwarded.WithLabelValues("b", "Success")) > homeQueue/2 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for testutil.ToFloat64(m.forwarded.WithLabelValues("b", "Success")) < float64(n) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	require.Zero(b, testutil.ToFloat64(m.forwarded.WithLabelValues("b", forwardRetry)))
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "uplinks/s")
 }

@@ -261,7 +261,9 @@ func prStartReq(fr Frame, dlAllowed bool) *PRStartReq {
 	req.MessageType = backend.PRStartReq
 	req.PHYPayload = fr.PHYPayload
 	md := &req.ULMetaData
-	md.RecvTime = backend.ISO8601Time(fr.First.UTC())
+	// RecvTime has whole seconds on the wire; each gateway's FineRecvTime
+	// carries the rest, so the home stores the reading at its own time.
+	base := fr.First.UTC().Truncate(time.Second)
 	md.RFRegion = "EU868"
 	if len(fr.RxInfo) > 0 {
 		best := fr.RxInfo[0]
@@ -270,10 +272,9 @@ func prStartReq(fr Frame, dlAllowed bool) *PRStartReq {
 		if dr, ok := dataRateIndex(best.DataRate); ok {
 			md.DataRate = &dr
 		}
-		if !best.ReceivedAt.IsZero() {
-			md.RecvTime = backend.ISO8601Time(best.ReceivedAt.UTC())
-		}
+		base = receivedAt(fr, best).UTC().Truncate(time.Second)
 	}
+	md.RecvTime = backend.ISO8601Time(base)
 	n := len(fr.RxInfo)
 	md.GWCnt = &n
 	for _, rx := range fr.RxInfo {
@@ -282,62 +283,30 @@ func prStartReq(fr Frame, dlAllowed bool) *PRStartReq {
 		if at.IsZero() {
 			at = fr.First
 		}
+		fine := int(receivedAt(fr, rx).Sub(base))
 		md.GWInfo = append(md.GWInfo, backend.GWInfoElement{
-			ID: backend.HEXBytes(rx.GatewayID[:]), RFRegion: "EU868", RSSI: &rssi, SNR: &snr,
+			ID: backend.HEXBytes(rx.GatewayID[:]), RFRegion: "EU868", RSSI: &rssi, SNR: &snr, FineRecvTime: &fine,
 			ULToken: ulToken{gateway: rx.GatewayID, tmst: rx.Tmst, at: at}.marshal(), DLAllowed: dlAllowed,
 		})
 	}
 	return req
 }
 
-// forwardLoop sends one home's frames in order of reception: straight
-// away while the home answers, through the durable queue while it does
-// not (and until that queue is drained, so the order holds).
-func (f *Federation) forwardLoop(ctx context.Context, h *home) {
-	bucket := h.peer.NSID.String()
-	wait := f.opts.RetryInterval
-	for {
-		if f.q.depth(bucket) > 0 {
-			if f.drainOne(ctx, h, bucket) {
-				wait = f.opts.RetryInterval
-				continue
-			}
-			// Take new frames into the queue while waiting to retry.
-			t := time.NewTimer(wait)
-			for waiting := true; waiting; {
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					f.flushToQueue(h, bucket)
-					return
-				case fr := <-h.in:
-					f.enqueue(h, bucket, fr)
-				case <-t.C:
-					waiting = false
-				}
-			}
-			wait = min(2*wait, f.opts.MaxRetryInterval)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			f.flushToQueue(h, bucket)
-			return
-		case fr := <-h.in:
-			_, err := f.link.Send(ctx, h.peer, prStartReq(fr, true))
-			if errors.Is(err, ErrNoAnswer) {
-				f.log.Warn("home unreachable, frames queued", "peer", h.peer.Name, "err", err)
-				f.enqueue(h, bucket, fr)
-				continue
-			} else if err != nil {
-				f.log.Debug("home refused a frame", "peer", h.peer.Name, "err", err)
-			} else {
-				f.log.Debug("frame forwarded to its home", "peer", h.peer.Name, "gateways", len(fr.RxInfo), "join", fr.Join)
-			}
-			f.forwarded(fr, h.peer.Name, forwardOutcome(h.peer.Name, err))
-		}
+// receivedAt is when a gateway heard the frame: its GPS time if it has
+// one, else when the forwarder got it.
+func receivedAt(fr Frame, rx uplink.RxInfo) time.Time {
+	switch {
+	case rx.Time != nil:
+		return *rx.Time
+	case !rx.ReceivedAt.IsZero():
+		return rx.ReceivedAt
 	}
+	return fr.First
 }
+
+// maxFineRecvTime bounds a gateway's FineRecvTime offset from RecvTime
+// that the home takes; beyond it RecvTime alone is used.
+const maxFineRecvTime = int64(time.Minute)
 
 // enqueue keeps a data frame for the home; a join request is not kept (a
 // late join-accept would reach no one; the device asks again).
@@ -375,37 +344,13 @@ func (f *Federation) flushToQueue(h *home, bucket string) {
 	}
 }
 
-// drainOne sends the oldest queued frame; false means the home is still
-// unreachable.
-func (f *Federation) drainOne(ctx context.Context, h *home, bucket string) bool {
-	key, msg, err := f.q.head(bucket)
-	if err != nil || key == nil {
-		return err == nil
-	}
-	req := &PRStartReq{}
-	if err := json.Unmarshal(msg, req); err != nil {
-		f.log.Error("unreadable queued frame dropped", "peer", h.peer.Name, "err", err)
-	} else if _, err := f.link.Send(ctx, h.peer, req); errors.Is(err, ErrNoAnswer) {
-		return false
-	}
-	if err := f.q.remove(bucket, key); err != nil {
-		f.log.Error("roaming queue delete failed", "peer", h.peer.Name, "err", err)
-		return false
-	}
-	depth := f.q.depth(bucket)
-	f.link.m.queue.WithLabelValues(h.peer.Name).Set(float64(depth))
-	if depth == 0 {
-		f.log.Info("roaming queue drained", "peer", h.peer.Name)
-	}
-	return true
-}
-
 // HandlePRStart takes a peer's frame of a device homed here: every
 // reception goes to the network layer, which merges them with local ones
 // in its dedup window and checks MIC and frame counter as for any frame.
-// The answer does not wait for that (a home answers many peers, and the
-// forwarder keeps no state); the result is counted per peer.
-func (f *Federation) HandlePRStart(_ context.Context, from *Peer, req *PRStartReq) *PRStartAns {
+// The answer waits for the frame's final outcome (an accepted uplink's:
+// durable in the store), so the forwarder drops it only then; the result
+// is counted per peer.
+func (f *Federation) HandlePRStart(ctx context.Context, from *Peer, req *PRStartReq) *PRStartAns {
 	ans := &PRStartAns{}
 	if code := f.checkHome(req.PHYPayload); code != "" {
 		ans.Result = backend.Result{ResultCode: code, Description: "not homed at " + f.self.Name}
@@ -428,10 +373,20 @@ func (f *Federation) HandlePRStart(_ context.Context, from *Peer, req *PRStartRe
 		ans.Result = backend.Result{ResultCode: ResultMalformedMessage, Description: "ULMetaData needs DataRate and ULFreq"}
 		return ans
 	}
-	count := func(r string) { f.link.m.frames.WithLabelValues(from.Name, r).Inc() }
+	result := make(chan string, 1)
+	count := func(r string) {
+		f.link.m.frames.WithLabelValues(from.Name, r).Inc()
+		select {
+		case result <- r:
+		default:
+		}
+	}
 	f.log.Debug("frame via a peer's gateways", "peer", from.Name, "gateways", len(md.GWInfo), "late", !md.GWInfo[0].DLAllowed)
 	for i, g := range md.GWInfo {
 		rx := uplink.RxInfo{Frequency: freq, DataRate: dr, ReceivedAt: time.Time(md.RecvTime)}
+		if g.FineRecvTime != nil && int64(*g.FineRecvTime) > -maxFineRecvTime && int64(*g.FineRecvTime) < maxFineRecvTime {
+			rx.ReceivedAt = rx.ReceivedAt.Add(time.Duration(*g.FineRecvTime))
+		}
 		if g.RSSI != nil {
 			rx.RSSI = *g.RSSI
 		}
@@ -454,7 +409,7 @@ func (f *Federation) HandlePRStart(_ context.Context, from *Peer, req *PRStartRe
 	}
 	lifetime := 0 // stateless: no session is kept for the forwarder
 	ans.Lifetime = &lifetime
-	ans.Result.ResultCode = ResultSuccess
+	ans.Result = f.awaitOutcome(ctx, result)
 	return ans
 }
 

@@ -19,6 +19,8 @@ type metrics struct {
 	queue    *prometheus.GaugeVec   // peer
 	dropped  *prometheus.CounterVec // peer
 	frames   *prometheus.CounterVec // peer, result
+	// forwarded counts this forwarder's frames by home and final answer.
+	forwarded *prometheus.CounterVec // peer, result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -41,6 +43,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Frames for an unreachable home dropped because its queue was full."}, []string{"peer"}),
 		frames: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "frames_received_total",
 			Help: "Frames a peer forwarded here as their home, by peer and the network layer's result (ok, replay, mic_invalid, ...)."}, []string{"peer", "result"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "frames_forwarded_total",
+			Help: "Attempts to deliver a frame to its home, by home and answer: a final TS002 result code (Success, FrameReplayed, MICFailed, ...) or retry (no final answer: kept and sent again)."}, []string{"peer", "result"}),
 	}
 	for _, r := range refusalReasons {
 		m.refused.WithLabelValues(r)
@@ -48,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.received, m.refused, m.rtt, m.errors, m.queue, m.dropped, m.frames} {
+	for _, c := range []prometheus.Collector{m.sent, m.received, m.refused, m.rtt, m.errors, m.queue, m.dropped, m.frames, m.forwarded} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -19,6 +19,9 @@ type queue struct {
 
 	mu     sync.Mutex
 	counts map[string]int // per bucket, read from bbolt once
+	// pushMu makes the bound check and the write of a push one step: the
+	// requests in flight to a home queue their frames concurrently.
+	pushMu sync.Mutex
 }
 
 func openQueue(path string, limit int) (*queue, error) {
@@ -36,6 +39,8 @@ var errQueueFull = errors.New("roaming queue full")
 
 // push appends a message for the home named by bucket.
 func (q *queue) push(bucket string, msg []byte) error {
+	q.pushMu.Lock()
+	defer q.pushMu.Unlock()
 	if q.depth(bucket) >= q.limit {
 		return errQueueFull
 	}
@@ -56,22 +61,6 @@ func (q *queue) push(bucket string, msg []byte) error {
 		q.mu.Unlock()
 	}
 	return err
-}
-
-// head returns the oldest message for the home, or nil.
-func (q *queue) head(bucket string) (key, msg []byte, err error) {
-	err = q.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucket))
-		if b == nil {
-			return nil
-		}
-		k, v := b.Cursor().First()
-		if k != nil {
-			key, msg = append([]byte(nil), k...), append([]byte(nil), v...)
-		}
-		return nil
-	})
-	return key, msg, err
 }
 
 // remove deletes a delivered message.
@@ -107,4 +96,26 @@ func (q *queue) depth(bucket string) int {
 	})
 	q.counts[bucket] = n
 	return n
+}
+
+// queued is one message of the durable queue and its key.
+type queued struct {
+	key, msg []byte
+}
+
+// headN returns up to n of the oldest messages for the home.
+func (q *queue) headN(bucket string, n int) ([]queued, error) {
+	var out []queued
+	err := q.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucket))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
+			out = append(out, queued{key: append([]byte(nil), k...), msg: append([]byte(nil), v...)})
+		}
+		return nil
+	})
+	return out, err
 }

@@ -1,19 +1,10 @@
 package soak
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/loraedge/loraedge/internal/loadtest"
-	"github.com/loraedge/loraedge/internal/testserver"
 )
 
 // A county network of two daemons, each a child process: the forwarder
@@ -23,32 +14,8 @@ import (
 // exactly once (replays of delivered frames are rejected) and the queue is
 // empty.
 func TestCountyHomeKilled(t *testing.T) {
-	const devices = 4
-	devs := loadtest.MakeDevices(devices) // DevAddrs 26000000+i: NetID 000013
-	dir := t.TempDir()
-	ca := testserver.NewNodeCA(t, dir, "county-ca")
-	euis := make([]string, devices)
-	for i, d := range devs {
-		euis[i] = fmt.Sprintf("%q", d.EUI.String())
-	}
-	ports := map[string]int{"fwd": testserver.FreePort(t), "home": testserver.FreePort(t)}
-	nsid := map[string]string{"fwd": "0016c001ff100001", "home": "0016c001ff100002"}
-	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
-	table := filepath.Join(dir, "peers.yaml")
-	require.NoError(t, os.WriteFile(table, []byte(fmt.Sprintf(`net_id: "000013"
-peers:
-  - {nsid: %q, name: fwd, url: "https://127.0.0.1:%d", dev_addr_blocks: ["27000000/8"], auth: {token_sha256: %q, ca_file: county-ca.pem}}
-  - {nsid: %q, name: home, url: "https://127.0.0.1:%d", dev_addr_blocks: ["26000000/8"], devices: [%s], auth: {token_sha256: %q, ca_file: county-ca.pem}}
-`, nsid["fwd"], ports["fwd"], sum("token-fwd"), nsid["home"], ports["home"], strings.Join(euis, ", "), sum("token-home"))), 0o600))
-	roamingYAML := func(name string) string {
-		_, cert, key := ca.Issue(t, nsid[name])
-		return fmt.Sprintf("network:\n  net_id: \"000013\"\nroaming:\n  enabled: true\n  nsid: %q\n  peers_file: %s\n  listen: \"127.0.0.1:%d\"\n  cert_file: %s\n  key_file: %s\n  token: %q\n",
-			nsid[name], table, ports[name], cert, key, "token-"+name)
-	}
-	home := newHarness(t, harnessOptions{devices: devices, extra: roamingYAML("home")})
-	fwd := newHarness(t, harnessOptions{devices: 0, extra: roamingYAML("fwd")})
-	fwd.start()
-	home.start()
+	c := newCounty(t, 4, "")
+	home, fwd := c.home, c.fwd
 	radio := newForwarder(t, fwd.udpPort, 1)
 	const queued = `loraedge_roaming_queue_depth{peer="home"}`
 
