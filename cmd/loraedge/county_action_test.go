@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ var countyKeys = struct{ nwk, app lorawan.AES128Key }{
 // The leak rule at a closes the valve homed at b. The action goes through
 // a's outbox to b, which queues "close" once as a confirmed downlink; the
 // valve's next uplink takes it, the one after ACKs it, and a's alert ends
-// with the action acknowledged by the device. With b down (its port a
+// with the action acknowledged by the device, which a notifies. With b down (its port a
 // black hole), the next leak's action waits in a's outbox while a's other
 // alerts fire on time; b back, it is delivered once and acknowledged. A
 // request to b's action endpoint without valid credentials is refused and
@@ -127,6 +129,13 @@ func TestCountyRemoteAction(t *testing.T) {
 	hook.mu.Unlock()
 	assert.Equal(t, valve+":close:pending", first.ActionDone, "the firing notification does not wait for b")
 	assert.Contains(t, first.Text, "close → "+valve+": wartet auf die Verbindung zum Heimat-Gateway (über b)")
+	require.Eventually(t, func() bool {
+		hook.mu.Lock()
+		defer hook.mu.Unlock()
+		return slices.ContainsFunc(hook.alerts, func(n notify.WebhookAlert) bool {
+			return n.ID == leak1 && strings.Contains(n.Text, "close → "+valve+": ausgeführt (vom Gerät bestätigt) (über b)")
+		})
+	}, 10*time.Second, 20*time.Millisecond, "the valve's ACK is notified")
 
 	// b down, its port a black hole that never answers.
 	roamingAddr := listenAddr(t, b.file)

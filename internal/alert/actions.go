@@ -79,6 +79,12 @@ func (e *Engine) applyActionUpdate(u ActionUpdate) {
 			e.log.Info("alert action outcome", "alert_id", id, "dev_eui", t.Device, "command", t.Command,
 				"peer", t.Peer, "state", t.State, "reason", t.Reason)
 			e.markDirty(id, true)
+			if t.Final() && (a.State == StateFiring || a.State == StateAcknowledged) {
+				// Whether the valve closed matters to whoever got the
+				// alert: tell them at once.
+				a.LevelChanged = true
+				e.dispatch(e.now())
+			}
 			e.persistDirty(false)
 			return
 		}

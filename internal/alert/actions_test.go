@@ -57,7 +57,8 @@ func actionsOf(h *harness) []notify.ActionTarget {
 // An action's targets go queued (local) and pending (at a peer, through
 // the outbox, never waited for); outcomes by id move them to sent and
 // acknowledged, are saved with the alert, ignored after a final one, and
-// the texts say it in German and English.
+// the texts say it in German and English; a final outcome is notified at
+// once.
 func TestActionOutcomesOnTheAlert(t *testing.T) {
 	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
 	valve := eui(sim.Devices("building-meters")[3])
@@ -100,10 +101,15 @@ func TestActionOutcomesOnTheAlert(t *testing.T) {
 	h.feed(m(station, measurement.AirTemperature, 2, start.Add(30*time.Minute)))
 	h.drain()
 	notes := byReceiver(h.hook, "hook")
-	require.Len(t, notes, 2)
+	require.Len(t, notes, 3)
 	assert.Contains(t, notes[0].Text, "close → "+foreignValve.String()+": wartet auf die Verbindung zum Heimat-Gateway (über gw-b)")
+	assert.Equal(t, "firing", notes[1].Notification, "the valve's ACK is news")
 	assert.Contains(t, notes[1].Text, "close → "+valve+": ausgeführt (vom Gerät bestätigt)")
-	assert.Contains(t, notes[1].Text, "close → "+foreignValve.String()+": in der Warteschlange des Geräts (über gw-b)")
+	assert.Contains(t, notes[1].Text, "close → "+foreignValve.String()+": wartet auf die Verbindung zum Heimat-Gateway (über gw-b)",
+		"the ACK was dispatched before the peer's answer came")
+	assert.Equal(t, "resolved", notes[2].Notification)
+	assert.Contains(t, notes[2].Text, "close → "+valve+": ausgeführt (vom Gerät bestätigt)")
+	assert.Contains(t, notes[2].Text, "close → "+foreignValve.String()+": in der Warteschlange des Geräts (über gw-b)")
 	en := (&notify.ActionTarget{Device: valve, Command: "close", State: notify.ActionAcknowledged}).Text("en")
 	assert.Equal(t, "close → "+valve+": done (confirmed by the device)", en)
 }

@@ -300,6 +300,9 @@ func (a *Actions) try(ctx context.Context, peer *Peer, e outboxEntry) time.Durat
 		return 0
 	}
 	ans, err := a.opts.Link.sendActionTo(ctx, peer, e.Req)
+	if err != nil && ctx.Err() != nil {
+		return 0 // shutting down: not the peer's fault, nothing to record
+	}
 	if err != nil {
 		e.Attempts++
 		wait := min(a.opts.RetryMin<<min(e.Attempts-1, 16), a.opts.RetryMax)

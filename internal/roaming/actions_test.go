@@ -2,6 +2,7 @@ package roaming
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"sync"
@@ -78,7 +79,7 @@ func (c *actionCounty) start(t *testing.T, nsid lorawan.EUI64, token string) *ac
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			n.queued = append(n.queued, req)
-			return ActionAns{Result: ActionQueued, DownlinkID: req.DevEUI.String() + "-" + string(rune('0'+len(n.queued))), Confirmed: true}
+			return ActionAns{Result: ActionQueued, DownlinkID: fmt.Sprintf("%s-%d", req.DevEUI, len(n.queued)), Confirmed: req.Confirmed}
 		},
 		OnUpdate: func(u ActionUpdate) {
 			n.mu.Lock()
@@ -166,4 +167,42 @@ func TestActionOutboxDeliversOnceAndReportsOutcome(t *testing.T) {
 	assert.Positive(t, testutil.ToFloat64(b.actions.m.ledger.WithLabelValues("a", "repeat")), "resends answered from the ledger")
 	a.stop(t)
 	b.stop(t)
+}
+
+// The home's ledger answers with the downlink's outcome and whether it is
+// final: sent is final for an unconfirmed downlink only, a refused
+// transmission of a confirmed one is not (it is tried again), and nothing
+// moves an acknowledged action. An action without ActionID (an older
+// sender) is queued every time.
+func TestActionLedgerOutcomes(t *testing.T) {
+	valve, meter := lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0x0b, 1}, lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0x0a, 1}
+	c := &actionCounty{dir: t.TempDir(), addr: map[lorawan.EUI64]string{nsidA: freeAddr(t), nsidB: freeAddr(t)}}
+	c.table, c.ca = actionTable(t, c.addr[nsidA], c.addr[nsidB], meter, valve)
+	b := c.start(t, nsidB, "token-b")
+	defer b.stop(t)
+	from, ok := b.link.Table().Peer(nsidA)
+	require.True(t, ok)
+	serve := func(id string, confirmed bool) ActionAns {
+		return b.actions.Serve(t.Context(), from, ActionReq{ActionID: id, DevEUI: valve, Command: "close", Confirmed: confirmed})
+	}
+	now := time.Now()
+	assert.Equal(t, ActionAns{Result: ActionQueued, DownlinkID: valve.String() + "-1"}, serve("u", false))
+	b.actions.applyOutcome(downlinkOutcome{id: valve.String() + "-1", state: ActionSent, at: now})
+	assert.Equal(t, ActionAns{Result: ActionSent, DownlinkID: valve.String() + "-1", Final: true}, serve("u", false))
+
+	assert.Equal(t, ActionAns{Result: ActionQueued, DownlinkID: valve.String() + "-2", Confirmed: true}, serve("c", true))
+	b.actions.applyOutcome(downlinkOutcome{id: valve.String() + "-2", state: ActionFailed, reason: "TOO_LATE", at: now})
+	assert.Equal(t, ActionAns{Result: ActionFailed, DownlinkID: valve.String() + "-2", Description: "TOO_LATE", Confirmed: true}, serve("c", true))
+	b.actions.applyOutcome(downlinkOutcome{id: valve.String() + "-2", state: ActionAcknowledged, at: now})
+	b.actions.applyOutcome(downlinkOutcome{id: valve.String() + "-2", state: ActionNotAcknowledged, at: now})
+	assert.Equal(t, ActionAns{Result: ActionAcknowledged, DownlinkID: valve.String() + "-2", Confirmed: true, Final: true}, serve("c", true))
+
+	q, _ := b.seen()
+	require.Len(t, q, 2, "each ActionID queued once")
+	b.actions.Serve(t.Context(), from, ActionReq{DevEUI: valve, Command: "open"})
+	b.actions.Serve(t.Context(), from, ActionReq{DevEUI: valve, Command: "open"})
+	q, _ = b.seen()
+	assert.Len(t, q, 4)
+	assert.Equal(t, 2.0, testutil.ToFloat64(b.actions.m.ledger.WithLabelValues("a", "new")))
+	assert.Equal(t, 3.0, testutil.ToFloat64(b.actions.m.ledger.WithLabelValues("a", "repeat")))
 }
