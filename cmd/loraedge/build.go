@@ -49,6 +49,9 @@ func newDaemon(cfg config.Config, logw io.Writer) (*daemon, error) {
 		if d.fed != nil {
 			_ = d.fed.Close()
 		}
+		if d.peerActions != nil {
+			_ = d.peerActions.Close()
+		}
 		if d.store != nil {
 			d.store.Close()
 		}
@@ -131,6 +134,7 @@ func (d *daemon) build() (err error) {
 		Sender:     d.bridge,
 		Handler:    d.uplinks,
 		Frames:     d.frames,
+		Outcomes:   downlinkOutcomes{d},
 		Logger:     d.log,
 		Registerer: d.metrics,
 	}

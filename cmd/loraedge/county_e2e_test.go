@@ -107,7 +107,7 @@ func startCounty(t *testing.T, brokerURL string, devices map[string]string, extr
 	ca := testserver.NewNodeCA(t, dir, "county-ca")
 	names := []string{"a", "b", "c"}
 	blocks := map[string]string{"a": "00000000/10", "b": "00400000/10", "c": "00800000/10"}
-	homed := map[string]string{"b": `["70b3d57ed0000b01"]`, "c": `["70b3d57ed0000c01"]`, "a": `["70b3d57ed0000a01"]`}
+	homed := map[string]string{"b": `["70b3d57ed0000b01"]`, "c": `["70b3d57ed0000c01"]`, "a": `["70b3d57ed0000a01", "70b3d57ed0000a02", "70b3d57ed0000a03"]`}
 	nodes := map[string]*countyNode{}
 	var table strings.Builder
 	table.WriteString("net_id: \"000000\"\npeers:\n")

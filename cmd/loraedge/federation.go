@@ -29,7 +29,7 @@ func (d *daemon) buildFederation(netOpts *network.Options) error {
 		return fmt.Errorf("roaming.peers_file: %w", err)
 	}
 	opts := roaming.FederationOptions{
-		Link:     roaming.LinkOptions{Config: rc, Table: table, Action: d.handlePeerAction, Logger: d.log, Registerer: d.metrics},
+		Link:     roaming.LinkOptions{Config: rc, Table: table, Action: d.servePeerAction, Logger: d.log, Registerer: d.metrics},
 		DataDir:  d.cfg.DataDir,
 		Inject:   d.injectRemote,
 		Transmit: d.bridge.transmit,
@@ -42,6 +42,9 @@ func (d *daemon) buildFederation(netOpts *network.Options) error {
 		return err
 	}
 	d.fed = fed
+	if err := d.openPeerActions(); err != nil {
+		return err
+	}
 	d.bridge.remote = d.sendRemote
 	netOpts.Roaming = fed
 	netOpts.DevAddrBlocks = fed.Link().Self().DevAddrBlocks

@@ -2,34 +2,34 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/brocaar/lorawan"
 
 	"github.com/loraedge/loraedge/internal/alert"
+	"github.com/loraedge/loraedge/internal/alert/notify"
+	"github.com/loraedge/loraedge/internal/network"
 	"github.com/loraedge/loraedge/internal/roaming"
 )
 
-// remoteActions sends alert actions on devices homed at a peer over the
-// peer link.
-type remoteActions struct{ link *roaming.Link }
-
-func (r remoteActions) Foreign(devEUI lorawan.EUI64) bool {
-	_, ok := r.link.ForeignDevice(devEUI)
-	return ok
+// remoteActions hands alert actions on devices homed at a peer to the
+// durable per-peer outbox.
+type remoteActions struct {
+	link    *roaming.Link
+	actions *roaming.Actions
 }
 
-func (r remoteActions) RemoteAction(ctx context.Context, alertID string, devEUI lorawan.EUI64, command string,
-	args map[string]float64, confirmed bool,
-) (string, string, error) {
-	ans, err := r.link.SendAction(ctx, roaming.ActionReq{AlertID: alertID, DevEUI: devEUI, Command: command, Args: args, Confirmed: confirmed})
-	if err != nil {
-		return "", "", err
+func (r remoteActions) Home(devEUI lorawan.EUI64) (string, bool) {
+	p, ok := r.link.ForeignDevice(devEUI)
+	if !ok {
+		return "", false
 	}
-	detail := ans.Description
-	if ans.DownlinkID != "" {
-		detail = "downlink " + ans.DownlinkID
-	}
-	return ans.Result, detail, nil
+	return p.Name, true
+}
+
+func (r remoteActions) SubmitAction(a alert.RemoteAction) error {
+	return r.actions.Submit(roaming.ActionReq{ActionID: a.ID, AlertID: a.AlertID, DevEUI: a.DevEUI, Command: a.Command,
+		Args: a.Args, Confirmed: a.Confirmed}, a.Expires)
 }
 
 // remoteActioner is nil when roaming is off, so the engine treats devices
@@ -38,7 +38,49 @@ func (d *daemon) remoteActioner() alert.RemoteActions {
 	if d.fed == nil {
 		return nil
 	}
-	return remoteActions{d.fed.Link()}
+	return remoteActions{d.fed.Link(), d.peerActions}
+}
+
+// openPeerActions opens the record of alert actions across the county
+// network (DataDir/actions.db): the outbox of actions for peers and the
+// ledger of actions peers sent here.
+func (d *daemon) openPeerActions() error {
+	var err error
+	d.peerActions, err = roaming.OpenActions(roaming.ActionsOptions{Link: d.fed.Link(), Path: filepath.Join(d.cfg.DataDir, "actions.db"),
+		Queue: d.handlePeerAction, OnUpdate: d.peerActionUpdate, Logger: d.log, Registerer: d.metrics, Now: d.now})
+	return err
+}
+
+// servePeerAction is the link's action handler: the ledger answers
+// resends and queues new actions through handlePeerAction.
+func (d *daemon) servePeerAction(ctx context.Context, from *roaming.Peer, req roaming.ActionReq) roaming.ActionAns {
+	return d.peerActions.Serve(ctx, from, req)
+}
+
+// peerActionUpdate records an outbox action's outcome on its alert.
+func (d *daemon) peerActionUpdate(u roaming.ActionUpdate) {
+	if d.alerts == nil {
+		return
+	}
+	state, reason := u.State, u.Reason
+	if state == roaming.ActionRefused {
+		state, reason = notify.ActionFailed, "refused by "+u.Peer+": "+reason
+	}
+	d.alerts.ActionOutcome(alert.ActionUpdate{ID: u.ID, State: state, Reason: reason, At: u.At})
+}
+
+// downlinkOutcomes passes the network layer's downlink outcomes to the
+// alert engine (local actions) and the peer action ledger (actions peers
+// sent here). Both only queue them: this runs on the network loop.
+type downlinkOutcomes struct{ d *daemon }
+
+func (o downlinkOutcomes) DownlinkOutcome(x network.DownlinkOutcome) {
+	if o.d.alerts != nil {
+		o.d.alerts.ActionOutcome(alert.ActionUpdate{ID: x.ID, State: x.State, Reason: x.Reason, At: x.At})
+	}
+	if o.d.peerActions != nil {
+		o.d.peerActions.DownlinkOutcome(x.ID, x.DevEUI, x.State, x.Reason, x.At)
+	}
 }
 
 // handlePeerAction queues a peer's alert action on a device homed here,
@@ -46,7 +88,7 @@ func (d *daemon) remoteActioner() alert.RemoteActions {
 // The link has checked the sender and that the table makes this instance
 // the device's home.
 func (d *daemon) handlePeerAction(_ context.Context, from *roaming.Peer, req roaming.ActionReq) roaming.ActionAns {
-	log := d.log.With("peer", from.Name, "alert_id", req.AlertID, "dev_eui", req.DevEUI.String(), "command", req.Command)
+	log := d.log.With("peer", from.Name, "alert_id", req.AlertID, "action_id", req.ActionID, "dev_eui", req.DevEUI.String(), "command", req.Command)
 	dev, ok := d.devices.Get(req.DevEUI)
 	if !ok {
 		log.Warn("peer action refused", "reason", "device not registered here")
@@ -57,11 +99,12 @@ func (d *daemon) handlePeerAction(_ context.Context, from *roaming.Peer, req roa
 		log.Warn("peer action failed", "err", err)
 		return roaming.ActionAns{Result: roaming.ActionFailed, Description: err.Error()}
 	}
-	id, err := d.net.EnqueueDownlink(req.DevEUI, dl.FPort, dl.Payload, req.Confirmed || dl.Confirmed)
+	confirmed := req.Confirmed || dl.Confirmed
+	id, err := d.net.EnqueueDownlink(req.DevEUI, dl.FPort, dl.Payload, confirmed)
 	if err != nil {
 		log.Warn("peer action failed", "err", err)
 		return roaming.ActionAns{Result: roaming.ActionFailed, Description: err.Error()}
 	}
 	log.Info("peer action queued", "downlink_id", id)
-	return roaming.ActionAns{Result: roaming.ActionQueued, DownlinkID: id}
+	return roaming.ActionAns{Result: roaming.ActionQueued, DownlinkID: id, Confirmed: confirmed}
 }

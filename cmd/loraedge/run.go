@@ -155,6 +155,10 @@ type daemon struct {
 	reload     func() (config.Config, error)
 	configFile string
 	notify     *sdnotify.Notifier
+
+	// peerActions is the outbox and ledger of alert actions across the
+	// county network; nil unless roaming is enabled.
+	peerActions *roaming.Actions
 }
 
 // run binds the UDP port, runs every component and shuts down in order:
@@ -165,6 +169,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer d.net.Close()
 	if d.fed != nil {
 		defer d.fed.Close() // Run closes it too; this covers a start that fails before
+		defer d.peerActions.Close()
 	}
 	if err := d.udp.Listen(); err != nil {
 		return fmt.Errorf("listen for packet forwarders: %w", err)
@@ -236,6 +241,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.fed != nil {
 		g.Go(func() error { return d.fed.Run(gctx) })
+		g.Go(func() error { return d.peerActions.Run(gctx) })
 	}
 	if d.sched != nil {
 		g.Go(func() error { d.sched.Run(gctx, time.Minute); return nil })

@@ -115,6 +115,9 @@ type ActionConfig struct {
 	Devices   []string           `mapstructure:"devices" yaml:"devices"`
 	Args      map[string]float64 `mapstructure:"args" yaml:"args"`
 	Confirmed bool               `mapstructure:"confirmed" yaml:"confirmed"`
+	// Expiry ends the tries of an action on a device homed at a peer
+	// (default 1h): a valve close must not come a day late.
+	Expiry time.Duration `mapstructure:"expiry" yaml:"expiry,omitempty"`
 }
 
 // RuleConfig is one alerting rule. Kind decides which fields apply.
@@ -372,6 +375,9 @@ func (r RuleConfig) check(p string, ps *problems) {
 		}
 		if a.Profile == "" && len(a.Devices) == 0 {
 			ps.add("%s.action: profile or devices required", p)
+		}
+		if a.Expiry != 0 && (a.Expiry < time.Minute || a.Expiry > 24*time.Hour) {
+			ps.add("%s.action.expiry: %s is outside 1m..24h", p, a.Expiry)
 		}
 	}
 }

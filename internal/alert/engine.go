@@ -148,6 +148,8 @@ type Engine struct {
 	recv map[string]ReceiverConfig
 
 	queue chan []measurement.Measurement
+	// updates carries action outcomes to Run.
+	updates chan ActionUpdate
 	// retick carries a reloaded eval_interval to Run's ticker.
 	retick chan time.Duration
 
@@ -159,6 +161,7 @@ type Engine struct {
 
 	out *notify.Outbox
 	m   metrics
+	am  actionMetrics
 }
 
 type metrics struct {
@@ -202,6 +205,8 @@ func New(opts Options) (*Engine, error) {
 		dirty:    map[string]bool{},
 		kv:       opts.Store.KV("alert"),
 		m:        newMetrics(opts.Registerer),
+		am:       newActionMetrics(opts.Registerer),
+		updates:  make(chan ActionUpdate, actionUpdateQueue),
 	}
 	b, err := e.build(cfg, opts.Sites)
 	if err != nil {
@@ -219,6 +224,7 @@ func New(opts Options) (*Engine, error) {
 	// A restart is a reload: alerts of rules removed while the daemon was
 	// down end the same way (see Reload).
 	e.retireOrphans(e.now())
+	e.forgetLostDownlinks(e.now())
 	e.persistDirty(false)
 	return e, nil
 }
@@ -261,6 +267,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			return err
 		case ms := <-e.queue:
 			e.process(ms)
+		case u := <-e.updates:
+			e.applyActionUpdate(u)
 		case <-t.C:
 			e.Tick()
 		case d := <-e.retick:

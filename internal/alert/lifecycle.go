@@ -3,6 +3,7 @@ package alert
 import (
 	"errors"
 	"fmt"
+	"github.com/loraedge/loraedge/internal/alert/notify"
 	"slices"
 	"strings"
 	"time"
@@ -124,22 +125,28 @@ func (e *Engine) runAction(r *rule, a *Alert) {
 			targets = append(targets, d)
 		}
 	}
-	var done []string
+	now := e.now()
+	var done []notify.ActionTarget
 	for _, d := range targets {
+		t := notify.ActionTarget{Device: d.EUI, Command: act.Command, State: notify.ActionQueued, At: now}
 		res, err := e.queueDownlink(d, act)
 		if err != nil {
 			e.log.Error("alert action", "alert_id", a.ID, "dev_eui", d.EUI, "command", act.Command, "err", err)
-			done = append(done, d.EUI+":"+act.Command+":failed")
-			continue
+			t.State, t.Reason = notify.ActionFailed, err.Error()
+		} else {
+			e.log.Info("alert action queued", "alert_id", a.ID, "dev_eui", d.EUI, "command", act.Command, "downlink_id", res)
+			t.ID = res
 		}
-		e.log.Info("alert action queued", "alert_id", a.ID, "dev_eui", d.EUI, "command", act.Command, "downlink_id", res)
-		done = append(done, d.EUI+":"+act.Command+":queued")
+		e.am.outcomes.WithLabelValues(t.State).Inc()
+		done = append(done, t)
 	}
-	done = append(done, e.runRemoteActions(a, act, targets)...)
+	done = append(done, e.runRemoteActions(a, act, targets, now)...)
+	a.Actions = done
 	if len(done) == 0 {
-		done = append(done, act.Command+":no target")
+		a.ActionDone = act.Command + ":no target"
+		return
 	}
-	a.ActionDone = strings.Join(done, ",")
+	a.ActionDone = actionSummary(done)
 }
 
 func (e *Engine) queueDownlink(d devInfo, act *ActionConfig) (string, error) {

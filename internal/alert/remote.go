@@ -1,55 +1,85 @@
 package alert
 
 import (
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/brocaar/lorawan"
+
+	"github.com/loraedge/loraedge/internal/alert/notify"
 )
 
-// RemoteActions sends an alert action on a device homed at a peer to that
-// home, which queues the command as it would locally; internal/roaming's
-// link provides it. Result is "queued", "refused" or "failed" as the home
-// answered; an error means no answer came.
+// RemoteActions takes alert actions on devices homed at a peer of the
+// county network; the daemon wires internal/roaming's action outbox. It
+// never waits for the peer: SubmitAction only records the action
+// durably, and its outcome comes back through Engine.ActionOutcome.
 type RemoteActions interface {
-	Foreign(devEUI lorawan.EUI64) bool
-	RemoteAction(ctx context.Context, alertID string, devEUI lorawan.EUI64, command string,
-		args map[string]float64, confirmed bool) (result, detail string, err error)
+	// Home names the peer that is home of devEUI; false for a device of
+	// this instance or of no one.
+	Home(devEUI lorawan.EUI64) (peer string, ok bool)
+	// SubmitAction puts the action into the peer's outbox; an error means
+	// it was not taken (outbox full, not foreign).
+	SubmitAction(a RemoteAction) error
 }
 
-// remoteActionTimeout bounds one peer's answer, as the evaluation waits
-// for it.
-const remoteActionTimeout = 5 * time.Second
+// RemoteAction is one action on a device homed at a peer.
+type RemoteAction struct {
+	// ID is the same for every resend of this action, so the home queues
+	// it once: alert, firing, device and command.
+	ID        string
+	AlertID   string
+	DevEUI    lorawan.EUI64
+	Command   string
+	Args      map[string]float64
+	Confirmed bool
+	// Expires ends the outbox's tries: a valve close must not come a day
+	// late.
+	Expires time.Time
+}
 
-// runRemoteActions sends the action to the homes of the devices it names
-// that are not in the registry but homed at a peer, and returns their
-// outcomes as "EUI:command:result".
-func (e *Engine) runRemoteActions(a *Alert, act *ActionConfig, local []devInfo) []string {
+// remoteActionID names one action across the county network.
+func remoteActionID(alertID string, firing time.Time, dev, command string) string {
+	h := sha256.Sum256([]byte(alertID + "\x00" + strconv.FormatInt(firing.UnixNano(), 10) + "\x00" +
+		strings.ToLower(dev) + "\x00" + command))
+	return hex.EncodeToString(h[:12])
+}
+
+// runRemoteActions submits the action for the devices it names that are
+// not in the registry but homed at a peer, and returns their targets.
+func (e *Engine) runRemoteActions(a *Alert, act *ActionConfig, local []devInfo, at time.Time) []notify.ActionTarget {
 	if e.opts.Remote == nil {
 		return nil
 	}
-	var done []string
+	var out []notify.ActionTarget
 	for _, s := range act.Devices {
 		if slices.ContainsFunc(local, func(d devInfo) bool { return strings.EqualFold(d.EUI, s) }) {
 			continue
 		}
 		var eui lorawan.EUI64
-		if eui.UnmarshalText([]byte(s)) != nil || !e.opts.Remote.Foreign(eui) {
+		if eui.UnmarshalText([]byte(s)) != nil {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), remoteActionTimeout)
-		res, detail, err := e.opts.Remote.RemoteAction(ctx, a.ID, eui, act.Command, act.Args, act.Confirmed)
-		cancel()
-		if err != nil {
-			e.log.Error("alert action at the device's home", "alert_id", a.ID, "dev_eui", eui.String(), "command", act.Command, "err", err)
-			res = "failed"
-		} else {
-			e.log.Info("alert action at the device's home", "alert_id", a.ID, "dev_eui", eui.String(), "command", act.Command,
-				"result", res, "detail", detail)
+		peer, ok := e.opts.Remote.Home(eui)
+		if !ok {
+			continue
 		}
-		done = append(done, eui.String()+":"+act.Command+":"+res)
+		t := notify.ActionTarget{Device: eui.String(), Command: act.Command, Peer: peer,
+			ID: remoteActionID(a.ID, a.FiringSince, eui.String(), act.Command), State: notify.ActionPending, At: at}
+		err := e.opts.Remote.SubmitAction(RemoteAction{ID: t.ID, AlertID: a.ID, DevEUI: eui, Command: act.Command,
+			Args: act.Args, Confirmed: act.Confirmed, Expires: at.Add(act.expiry())})
+		if err != nil {
+			e.log.Error("alert action for a peer not taken", "alert_id", a.ID, "dev_eui", t.Device, "peer", peer, "command", act.Command, "err", err)
+			t.State, t.Reason = notify.ActionDropped, err.Error()
+			e.am.outcomes.WithLabelValues(t.State).Inc()
+		} else {
+			e.log.Info("alert action in the outbox of the device's home", "alert_id", a.ID, "dev_eui", t.Device, "peer", peer,
+				"command", act.Command, "action_id", t.ID)
+		}
+		out = append(out, t)
 	}
-	return done
+	return out
 }

@@ -33,6 +33,7 @@ type pendingTx struct {
 	// offered holds both windows when the gateway got RX2 along with RX1
 	// and both are charged to the duty cycle until it says which it used.
 	offered *offer
+	item    itemRef // the queued item carried, if any
 }
 
 // maxAppPayload is the largest FRMPayload any EU868 data rate carries
@@ -97,12 +98,14 @@ func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []by
 func (s *Server) queueHead(eui lorawan.EUI64, acked bool) (item *queueItem, more bool) {
 	q := s.queues[eui]
 	if len(q) > 0 && q[0].sent && acked {
+		s.reportOutcome(refOf(&q[0]), OutcomeAcknowledged, "")
 		q = q[1:]
 		s.queues[eui] = q
 	}
 	if len(q) > 0 && q[0].sent && q[0].attempts >= s.opts.ConfirmedRetries {
 		s.m.downlinks.WithLabelValues("data", resultNotAcknowledged).Inc()
 		s.log.Warn("confirmed downlink not acknowledged, dropped", "dev_eui", eui.String(), "id", q[0].ID, "transmissions", q[0].attempts+1)
+		s.reportOutcome(refOf(&q[0]), OutcomeNotAcknowledged, "")
 		q = q[1:]
 		s.queues[eui] = q
 	}
@@ -127,6 +130,7 @@ func (s *Server) afterItemSent(eui lorawan.EUI64, it queueItem, b *batch) {
 	if len(q) == 0 || q[0].ID != it.ID {
 		return
 	}
+	s.reportOutcome(refOf(&it), OutcomeSent, "")
 	if it.Confirmed {
 		q[0].sent = true
 		q[0].attempts = it.attempts
@@ -159,19 +163,21 @@ func (s *Server) transmit(ctx context.Context, p txPlan) {
 			s.release(offered.rx2, offered.at) // reserved again by the fallback
 		}
 		if p.rx2 != nil {
-			s.sendFallback(ctx, p.kind, *p.rx2)
+			s.sendFallback(ctx, p.kind, *p.rx2, refOf(p.item))
+		} else {
+			s.reportOutcome(refOf(p.item), OutcomeFailed, err.Error())
 		}
 		return
 	}
 	s.m.downlinks.WithLabelValues(p.kind, "sent").Inc()
-	pt := pendingTx{kind: p.kind, rx2: p.rx2, expires: s.now().Add(30 * time.Second), offered: offered}
+	pt := pendingTx{kind: p.kind, rx2: p.rx2, expires: s.now().Add(30 * time.Second), offered: offered, item: refOf(p.item)}
 	if offered != nil {
 		pt.rx2 = nil // the gateway falls back by itself
 	}
 	s.pending[p.rx1.ID] = pt
 }
 
-func (s *Server) sendFallback(ctx context.Context, kind string, d Downlink) {
+func (s *Server) sendFallback(ctx context.Context, kind string, d Downlink, ref itemRef) {
 	if !s.reserve(d) {
 		s.m.downlinks.WithLabelValues(kind, resultDeferred).Inc()
 		return
@@ -181,10 +187,11 @@ func (s *Server) sendFallback(ctx context.Context, kind string, d Downlink) {
 	if err := s.send(ctx, d); err != nil {
 		s.m.downlinks.WithLabelValues(kind, "failed").Inc()
 		s.log.Warn("rx2 downlink rejected", "gateway_id", d.GatewayID.String(), "err", err)
+		s.reportOutcome(ref, OutcomeFailed, err.Error())
 		return
 	}
 	s.m.downlinks.WithLabelValues(kind, resultRX2Fallback).Inc()
-	s.pending[d.ID] = pendingTx{kind: kind, expires: s.now().Add(30 * time.Second)}
+	s.pending[d.ID] = pendingTx{kind: kind, expires: s.now().Add(30 * time.Second), item: ref}
 }
 
 var errNoSender = errors.New("no downlink sender configured")
@@ -212,7 +219,9 @@ func (s *Server) handleTxAck(ctx context.Context, a txAck) {
 	s.m.downlinks.WithLabelValues(p.kind, "failed").Inc()
 	s.log.Warn("gateway rejected downlink", "id", a.id, "err", a.err)
 	if p.rx2 != nil {
-		s.sendFallback(ctx, p.kind, *p.rx2)
+		s.sendFallback(ctx, p.kind, *p.rx2, p.item)
+	} else {
+		s.reportOutcome(p.item, OutcomeFailed, a.err.Error())
 	}
 }
 

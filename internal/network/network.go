@@ -119,6 +119,9 @@ type Options struct {
 	Sender  DownlinkSender // nil: downlinks are built and counted as failed
 	Handler uplink.Handler // nil: uplinks are dropped after verification
 	Frames  FrameObserver  // nil: no frame log
+	// Outcomes learns what became of each queued application downlink;
+	// nil: they are only counted.
+	Outcomes DownlinkOutcomes
 
 	DownlinkQueueSize int // per device, 16
 	// TickInterval is how often the loop looks for dedup windows that have

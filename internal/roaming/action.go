@@ -26,20 +26,28 @@ const maxActionBytes = 4096
 // ActionReq asks a device's home to queue a profile command on it, for an
 // alert raised at the sender.
 type ActionReq struct {
-	SenderNSID   string             `json:"SenderNSID"`
-	ReceiverNSID string             `json:"ReceiverNSID"`
-	AlertID      string             `json:"AlertID"`
-	DevEUI       lorawan.EUI64      `json:"DevEUI"`
-	Command      string             `json:"Command"`
-	Args         map[string]float64 `json:"Args,omitempty"`
-	Confirmed    bool               `json:"Confirmed,omitempty"`
+	SenderNSID   string `json:"SenderNSID"`
+	ReceiverNSID string `json:"ReceiverNSID"`
+	AlertID      string `json:"AlertID"`
+	// ActionID names the action across resends (alert, firing, device,
+	// command): the home queues it once and answers a resend with its
+	// current outcome. Empty (an older sender): queued every time.
+	ActionID  string             `json:"ActionID,omitempty"`
+	DevEUI    lorawan.EUI64      `json:"DevEUI"`
+	Command   string             `json:"Command"`
+	Args      map[string]float64 `json:"Args,omitempty"`
+	Confirmed bool               `json:"Confirmed,omitempty"`
 }
 
 // Action results, as the home answers them.
 const (
 	ActionQueued  = "queued"  // the downlink is in the device's queue
 	ActionRefused = "refused" // not processed: not the home, unauthenticated, rate limit, bad request
-	ActionFailed  = "failed"  // the home could not queue it (unknown command, queue full)
+	ActionFailed  = "failed"  // the home could not queue it (unknown command, queue full), or the gateway refused it
+	// Outcomes after queueing, answered to a resend of the same ActionID.
+	ActionSent            = "sent"             // transmitted; a confirmed one waits for the device's ACK
+	ActionAcknowledged    = "acknowledged"     // the device ACKed it
+	ActionNotAcknowledged = "not_acknowledged" // no ACK after the last retry
 )
 
 // ActionAns is the home's answer: the queue result, the downlink's id when
@@ -48,6 +56,11 @@ type ActionAns struct {
 	Result      string `json:"Result"`
 	DownlinkID  string `json:"DownlinkID,omitempty"`
 	Description string `json:"Description,omitempty"`
+	// Confirmed: the downlink asks the device for an ACK, so sent is not
+	// its last word.
+	Confirmed bool `json:"Confirmed,omitempty"`
+	// Final: no later outcome will come; the sender stops asking.
+	Final bool `json:"Final,omitempty"`
 }
 
 // ActionHandler queues a peer's action on a device this instance is home
@@ -121,7 +134,7 @@ func (l *Link) exchangeAction(c *http.Client, hr *http.Request) (ActionAns, erro
 		return ActionAns{}, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
 	}
 	switch ans.Result {
-	case ActionQueued, ActionRefused, ActionFailed:
+	case ActionQueued, ActionRefused, ActionFailed, ActionSent, ActionAcknowledged, ActionNotAcknowledged:
 		return ans, nil
 	}
 	return ActionAns{}, fmt.Errorf("HTTP %d: unknown result %q", resp.StatusCode, ans.Result)

@@ -21,19 +21,12 @@ import (
 // not_home before the handler, and A does not send one for its own or an
 // unknown device.
 func TestActionToHome(t *testing.T) {
-	dir := t.TempDir()
-	ca := newPKI(t, dir, "county-ca")
 	valve, meter := lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0x0b, 1}, lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0x0a, 1}
 	lnA, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	lnB, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	table := filepath.Join(dir, "peers.yaml")
-	require.NoError(t, os.WriteFile(table, []byte(fmt.Sprintf(`net_id: "000000"
-peers:
-  - {nsid: %q, name: a, url: "https://%s", dev_addr_blocks: ["00000000/10"], devices: [%q], auth: {token_sha256: %q, ca_file: county-ca.pem}}
-  - {nsid: %q, name: b, url: "https://%s", dev_addr_blocks: ["00400000/10"], devices: [%q], auth: {token_sha256: %q, ca_file: county-ca.pem}}
-`, nsidA, lnA.Addr(), meter, tokenHash("token-a"), nsidB, lnB.Addr(), valve, tokenHash("token-b"))), 0o600))
+	table, ca := actionTable(t, lnA.Addr().String(), lnB.Addr().String(), meter, valve)
 	var mu sync.Mutex
 	var got []ActionReq
 	start := func(nsid lorawan.EUI64, token string, ln net.Listener) *Link {
@@ -78,4 +71,20 @@ peers:
 	mu.Lock()
 	assert.Len(t, got, 1, "refused before the handler")
 	mu.Unlock()
+}
+
+// actionTable writes a peer table of A (home of meter) and B (home of
+// valve) at the given addresses, with the CA that issues their
+// certificates.
+func actionTable(t *testing.T, addrA, addrB string, meter, valve lorawan.EUI64) (string, *pki) {
+	t.Helper()
+	dir := t.TempDir()
+	ca := newPKI(t, dir, "county-ca")
+	table := filepath.Join(dir, "peers.yaml")
+	require.NoError(t, os.WriteFile(table, []byte(fmt.Sprintf(`net_id: "000000"
+peers:
+  - {nsid: %q, name: a, url: "https://%s", dev_addr_blocks: ["00000000/10"], devices: [%q], auth: {token_sha256: %q, ca_file: county-ca.pem}}
+  - {nsid: %q, name: b, url: "https://%s", dev_addr_blocks: ["00400000/10"], devices: [%q], auth: {token_sha256: %q, ca_file: county-ca.pem}}
+`, nsidA, addrA, meter, tokenHash("token-a"), nsidB, addrB, valve, tokenHash("token-b"))), 0o600))
+	return table, ca
 }

@@ -199,7 +199,8 @@ func newFixture(t *testing.T, withServices bool, mod ...func(*httpapi.Options)) 
 			"active_since": now.Add(-40 * time.Minute), "firing_since": now.Add(-35 * time.Minute)},
 		{"id": "co2/a840410000002001", "rule": "co2-klassenraum", "kind": "co2", "level": "warnung", "state": "firing",
 			"labels": map[string]string{"kind": "co2", "site": "gs-nord", "site_name": "Grundschule Nord", "device": co2EUI.String(), "device_name": "Klasse 3b"},
-			"value":  1480.0, "active_since": now.Add(-12 * time.Minute), "firing_since": now.Add(-7 * time.Minute)},
+			"value":  1480.0, "active_since": now.Add(-12 * time.Minute), "firing_since": now.Add(-7 * time.Minute),
+			"actions": []map[string]any{{"device": "70b3d57ed0000b01", "command": "close", "peer": "b", "state": "acknowledged", "at": now}}},
 		{"id": "ice/k23-wald", "rule": "glaette", "kind": "ice", "level": "vorwarnung", "state": "acknowledged",
 			"labels":       map[string]string{"kind": "ice", "site": "k23-wald", "site_name": "K 23 Waldstück", "route": "Nord"},
 			"info":         map[string]string{"condition_de": "Glättegefahr bei Wetteränderung", "condition_en": "slipperiness possible if the weather changes"},
@@ -433,6 +434,8 @@ func TestWebPage(t *testing.T) {
 		chromedp.WaitVisible(`button[data-ack="ice/k23-bruecke"]`),
 	))
 	screenshot(t, ctx, "alerts-desktop")
+	acts := eval[string](t, ctx, `document.querySelector('article[data-id="co2/a840410000002001"] .alert-actions').innerText`)
+	assert.Contains(t, acts, "close → 70b3d57ed0000b01 (über b): ausgeführt (vom Gerät bestätigt)")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(`button[data-ack="ice/k23-bruecke"]`),
 		chromedp.WaitVisible("#ack-name"),

@@ -106,8 +106,12 @@ type Alert struct {
 	// Silenced and Inhibited are recomputed on every evaluation.
 	Silenced  bool `json:"silenced,omitempty"`
 	Inhibited bool `json:"inhibited,omitempty"`
-	// ActionDone records the downlink queued for this firing.
+	// ActionDone records the downlink queued for this firing, as
+	// "DevEUI:command:state" per target (kept in step with Actions).
 	ActionDone string `json:"action_done,omitempty"`
+	// Actions are the targets of the rule's action with what became of
+	// each (queued -> sent -> acknowledged, or why not).
+	Actions []ActionTarget `json:"actions,omitempty"`
 	// LevelChanged asks dispatch to notify a level change at once.
 	LevelChanged bool `json:"level_changed,omitempty"`
 }
@@ -119,6 +123,7 @@ func (a *Alert) Clone() Alert {
 	c.Labels = maps.Clone(a.Labels)
 	c.Values = maps.Clone(a.Values)
 	c.Info = maps.Clone(a.Info)
+	c.Actions = slices.Clone(a.Actions)
 	return c
 }
 

@@ -49,7 +49,8 @@ func templates(lang string, loc *time.Location) (*template.Template, error) {
 			}
 			return fmtNum(v, 1, lang)
 		},
-		"num": func(v float64, prec int) string { return fmtNum(v, prec, lang) },
+		"num":    func(v float64, prec int) string { return fmtNum(v, prec, lang) },
+		"action": func(t ActionTarget) string { return t.Text(lang) },
 		"dec": func(s string) string {
 			if lang == "de" {
 				return strings.Replace(s, ".", ",", 1)

@@ -8,6 +8,7 @@ import { frameLog, viewGateway, importForm } from './frames.js';
 import { viewPeers } from './peers.js';
 import { benchmarksSection } from './benchmarks.js';
 import { scheduledSection } from './scheduled.js';
+import { actionList } from './alertactions.js';
 
 const main = document.getElementById('main');
 const msg = document.getElementById('msg');
@@ -340,6 +341,7 @@ function alertCard(a, reload, silenceFor) {
     details.length ? h('p', {}, details.join(' · ')) : null,
     h('p', { class: 'muted small' }, t('since', dateTime(a.firing_since || a.active_since)),
       a.ack_by ? ` · ${t('ackedBy', a.ack_by, dateTime(a.ack_at))}` : ''),
+    actionList(a, h),
     actions);
 }
 
