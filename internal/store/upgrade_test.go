@@ -22,12 +22,20 @@ import (
 // kept as a test, since today's code would write format 2.
 const v1StoreDir = "testdata/store-v1"
 
+// v2StoreDir is a store written by the chunk format 2 code (commit
+// e645954) with upgradeStoreData(45), the same way as testdata/store-v1:
+// its meter and road series have cold chunks and small ones, all in the
+// chunks bucket, and the raw series format 1 XOR chunks.
+const v2StoreDir = "testdata/store-v2"
+
 // v1StoreData is the data of testdata/store-v1, one batch per day: a
 // meter (0.01 kWh), a road temperature (0.01 degC, with a few doubled
 // uplinks kept at 1 ms) and raw floats that fit no decimal scale.
-func v1StoreData() [][]measurement.Measurement {
+func v1StoreData() [][]measurement.Measurement { return upgradeStoreData(6) }
+
+// upgradeStoreData is the data of the upgrade test stores, days long.
+func upgradeStoreData(days int) [][]measurement.Measurement {
 	rng := rand.New(rand.NewPCG(20, 20))
-	const days = 6
 	meter := meterSeries(rng, days*96)
 	road := roadSeries(rng, days*144, 3)
 	var out [][]measurement.Measurement
@@ -116,6 +124,12 @@ func sameAnswers(t *testing.T, want, got storeAnswers, msg string) {
 
 func answers(t *testing.T, s *Store) storeAnswers {
 	t.Helper()
+	return answersOver(t, s, 10, 7)
+}
+
+// answersOver queries rangeDays of Range and aggDays of 6-hour Aggregate.
+func answersOver(t *testing.T, s *Store, rangeDays, aggDays int) storeAnswers {
+	t.Helper()
 	ctx := context.Background()
 	var a storeAnswers
 	a.Series = s.Series()
@@ -124,11 +138,11 @@ func answers(t *testing.T, s *Store) storeAnswers {
 		keys = append(keys, si.Key)
 	}
 	var err error
-	a.Range, err = s.Range(ctx, keys, t0.Add(-time.Hour), t0.AddDate(0, 0, 10))
+	a.Range, err = s.Range(ctx, keys, t0.Add(-time.Hour), t0.AddDate(0, 0, rangeDays))
 	require.NoError(t, err)
 	a.Last, err = s.Last(ctx, keys)
 	require.NoError(t, err)
-	a.Agg, err = s.Aggregate(ctx, AggregateQuery{Keys: keys, From: t0, To: t0.AddDate(0, 0, 7), Every: 6 * time.Hour})
+	a.Agg, err = s.Aggregate(ctx, AggregateQuery{Keys: keys, From: t0, To: t0.AddDate(0, 0, aggDays), Every: 6 * time.Hour})
 	require.NoError(t, err)
 	return a
 }
@@ -198,5 +212,36 @@ func TestUpgradeV1Store(t *testing.T) {
 		return d == 0
 	}, 10*time.Second, 10*time.Millisecond)
 	sameAnswers(t, want, answers(t, s), "after background conversion")
+	require.NoError(t, s.Close())
+}
+
+// A store written with format 2 opens and answers as a store written today
+// with the same data does, keeps its cursor, log and KV, and is converted.
+func TestUpgradeV2Store(t *testing.T) {
+	ctx := context.Background()
+	data := upgradeStoreData(45)
+	fresh := openTest(t, Options{SealInterval: 1000 * time.Hour})
+	for _, ms := range data {
+		require.NoError(t, fresh.Append(ctx, ms))
+		require.NoError(t, fresh.Seal())
+	}
+	want := answersOver(t, fresh, 50, 45)
+
+	dir := copyDir(t, v2StoreDir)
+	s := openTest(t, Options{Dir: dir, NoBackgroundConvert: true, SealInterval: 1000 * time.Hour})
+	sameAnswers(t, want, answersOver(t, s, 50, 45), "format 2 store answers")
+	_, err := s.Compact(ctx)
+	require.NoError(t, err)
+	sameAnswers(t, want, answersOver(t, s, 50, 45), "after Compact")
+
+	c, err := s.OpenCursor("sink-a")
+	require.NoError(t, err)
+	recs, err := c.Next(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Len(t, recs[0].Measurements, len(data[len(data)-1]))
+	v, err := s.KV("alerts").Get([]byte("k"))
+	require.NoError(t, err)
+	require.Equal(t, []byte("v"), v)
 	require.NoError(t, s.Close())
 }
