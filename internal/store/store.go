@@ -42,9 +42,13 @@ var (
 	bucketMeta    = []byte("meta")
 	bucketSeries  = []byte("series")
 	bucketChunks  = []byte("chunks")
+	bucketHot     = []byte("hot")
 	bucketCursors = []byte("cursors")
 	bucketKV      = []byte("kv")
 	keySealedSeq  = []byte("sealed_seq")
+	// chunkBuckets hold the chunks: the cold ones, then the hot bucket of
+	// small chunks that seals still rewrite and merge (see mergeCold).
+	chunkBuckets = [][]byte{bucketChunks, bucketHot}
 )
 
 // Options configure a Store. Zero values take the documented defaults;
@@ -323,7 +327,7 @@ func Open(opts Options) (*Store, error) {
 
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketCursors, bucketKV} {
+		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketHot, bucketCursors, bucketKV} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -84,7 +84,7 @@ func copyDir(t *testing.T, src string) string {
 func chunkFormats(t *testing.T, s *Store) (v1Decimal, v1XOR, v2 int) {
 	t.Helper()
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketChunks).ForEach(func(_, v []byte) error {
+		return forEachChunk(tx, func(_, v []byte) error {
 			switch {
 			case v[0] == chunkVersion2:
 				v2++
@@ -244,4 +244,16 @@ func TestUpgradeV2Store(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []byte("v"), v)
 	require.NoError(t, s.Close())
+}
+
+// forEachChunk calls fn for every chunk of the cold and hot buckets.
+func forEachChunk(tx *bolt.Tx, fn func(k, v []byte) error) error {
+	for _, name := range chunkBuckets {
+		if b := tx.Bucket(name); b != nil {
+			if err := b.ForEach(fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
