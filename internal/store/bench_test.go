@@ -149,14 +149,11 @@ func chunkBytes(s *Store) (int64, int) {
 	var n int64
 	var c int
 	s.db.View(func(tx *bolt.Tx) error {
-		for _, name := range chunkBuckets {
-			_ = tx.Bucket(name).ForEach(func(k, v []byte) error {
-				n += int64(len(k) + len(v))
-				c++
-				return nil
-			})
-		}
-		return nil
+		return forEachChunk(tx, func(k, v []byte) error {
+			n += int64(len(k) + len(v))
+			c++
+			return nil
+		})
 	})
 	return n, c
 }
@@ -265,7 +262,7 @@ func reportBytes(b *testing.B, s *Store, pts int) {
 	b.ReportMetric(float64(alloc)/float64(pts), "duB/point")
 	s.db.View(func(tx *bolt.Tx) error {
 		var alloc int
-		for _, name := range chunkBuckets {
+		for _, name := range [][]byte{bucketChunks, bucketCold, bucketColdIndex, bucketHot} {
 			st := tx.Bucket(name).Stats()
 			alloc += st.BranchAlloc + st.LeafAlloc
 		}

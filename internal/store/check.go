@@ -52,12 +52,8 @@ func check(fsys FS, dir string, repair bool) (Report, error) {
 		if sb := tx.Bucket(bucketSeries); sb != nil {
 			rep.Series = sb.Stats().KeyN
 		}
-		for _, name := range chunkBuckets {
-			cb := tx.Bucket(name)
-			if cb == nil {
-				continue
-			}
-			if err := checkChunks(cb, repair, &rep); err != nil {
+		for _, cs := range chunkSets(tx) {
+			if err := checkChunks(cs, repair, &rep); err != nil {
 				return err
 			}
 		}
@@ -94,8 +90,8 @@ func check(fsys FS, dir string, repair bool) (Report, error) {
 
 // checkChunks decodes every chunk of b, counting and reporting (with
 // repair: deleting) those that do not decode.
-func checkChunks(b *bolt.Bucket, repair bool, rep *Report) error {
-	c := b.Cursor()
+func checkChunks(b chunkSet, repair bool, rep *Report) error {
+	c := b.cursor()
 	for k, v := c.First(); k != nil; {
 		rep.Chunks++
 		_, derr := decodeChunk(nil, v)
@@ -113,7 +109,7 @@ func checkChunks(b *bolt.Bucket, repair bool, rep *Report) error {
 			continue
 		}
 		kc := append([]byte(nil), k...)
-		if err := c.Delete(); err != nil {
+		if err := b.delete(kc); err != nil {
 			return err
 		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("deleted chunk %x", kc))

@@ -86,16 +86,19 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 	meta := *s.series[key]
 	s.mu.RUnlock()
 	return s.db.Update(func(tx *bolt.Tx) error {
-		cold, hot := tx.Bucket(bucketChunks), tx.Bucket(bucketHot)
+		cold, hot := coldSet(tx), hotSet(tx)
+		sets := chunkSets(tx)
 		prefix := sidPrefix(meta.ID)
 		var pts []point
 		rewrite := false
 		var before int64
-		var del [2][][]byte
-		for i, b := range []*bolt.Bucket{cold, hot} {
-			c := b.Cursor()
+		del := make([][][]byte, len(sets))
+		for i, b := range sets {
+			c := b.cursor()
 			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-				rewrite = rewrite || s.needsRewrite(v, i == 0)
+				// Chunks of the legacy bucket all move; small cold ones
+				// belong to the hot set.
+				rewrite = rewrite || b.legacy || s.needsRewrite(v, b.data != nil)
 				var err error
 				if pts, err = decodeChunk(pts, v); err != nil {
 					return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, k, err)
@@ -104,7 +107,10 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 				before += int64(len(k) + len(v))
 			}
 		}
-		n := len(del[0]) + len(del[1])
+		n := 0
+		for _, d := range del {
+			n += len(d)
+		}
 		rep.ChunksBefore += n
 		rep.BytesBefore += before
 		if !rewrite {
@@ -113,9 +119,9 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 			return nil
 		}
 		pts = sortPoints(pts)
-		for i, b := range []*bolt.Bucket{cold, hot} {
+		for i, b := range sets {
 			for _, k := range del[i] {
-				if err := b.Delete(k); err != nil {
+				if err := b.delete(k); err != nil {
 					return err
 				}
 			}
@@ -123,8 +129,8 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 		if err := s.putCold(cold, hot, &meta, pts); err != nil {
 			return err
 		}
-		for _, b := range []*bolt.Bucket{cold, hot} {
-			c := b.Cursor()
+		for _, b := range sets {
+			c := b.cursor()
 			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 				rep.ChunksNow++
 				rep.BytesNow += int64(len(k) + len(v))

@@ -85,9 +85,9 @@ func (sn *snapshot) points(dst []point, key string, from, to int64) ([]point, er
 	pts := dst[:0]
 	if m.ID != 0 {
 		var buf []point
-		for _, name := range chunkBuckets {
+		for _, cs := range chunkSets(sn.tx) {
 			var err error
-			if pts, buf, err = chunkPoints(pts, buf, sn.tx.Bucket(name), m, from, to); err != nil {
+			if pts, buf, err = chunkPoints(pts, buf, cs, m, from, to); err != nil {
 				return nil, fmt.Errorf("%w: series %s %w", ErrCorrupt, key, err)
 			}
 		}
@@ -329,8 +329,8 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 
 // chunkPoints appends the points in [from, to) of the chunks of series m
 // in bucket b to pts; buf is scratch space, returned for reuse.
-func chunkPoints(pts, buf []point, b *bolt.Bucket, m seriesMeta, from, to int64) ([]point, []point, error) {
-	c := b.Cursor()
+func chunkPoints(pts, buf []point, b chunkSet, m seriesMeta, from, to int64) ([]point, []point, error) {
+	c := b.cursor()
 	prefix := sidPrefix(m.ID)
 	seekFrom := from - m.MaxSpan
 	if seekFrom > from { // overflow
@@ -377,9 +377,10 @@ func (sn *snapshot) last(key string) (point, bool, error) {
 	}
 	if m.ID != 0 {
 		// Hot first: it holds the newest chunks.
-		for _, name := range [][]byte{bucketHot, bucketChunks} {
+		sets := chunkSets(sn.tx)
+		for i := len(sets) - 1; i >= 0; i-- {
 			var err error
-			if best, found, err = lastIn(sn.tx.Bucket(name), m, best, found); err != nil {
+			if best, found, err = lastIn(sets[i], m, best, found); err != nil {
 				return point{}, false, fmt.Errorf("%w: series %s: %w", ErrCorrupt, key, err)
 			}
 		}
@@ -389,8 +390,8 @@ func (sn *snapshot) last(key string) (point, bool, error) {
 
 // lastIn returns the later of best (if found) and the latest point of
 // series m in bucket b.
-func lastIn(b *bolt.Bucket, m seriesMeta, best point, found bool) (point, bool, error) {
-	c := b.Cursor()
+func lastIn(b chunkSet, m seriesMeta, best point, found bool) (point, bool, error) {
+	c := b.cursor()
 	prefix := sidPrefix(m.ID)
 	kk, v := lastChunk(c, m.ID)
 	// Late data can make an earlier chunk end later; look back over

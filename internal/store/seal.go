@@ -69,7 +69,7 @@ func (s *Store) Seal() error {
 		return s.deleteSegments()
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		sb, cb, hb := tx.Bucket(bucketSeries), tx.Bucket(bucketChunks), tx.Bucket(bucketHot)
+		sb, cold, hot := tx.Bucket(bucketSeries), coldSet(tx), hotSet(tx)
 		for k, h := range snap {
 			meta := metas[k]
 			if meta.ID == 0 {
@@ -79,7 +79,7 @@ func (s *Store) Seal() error {
 				}
 				meta.ID = id
 			}
-			if err := s.addPoints(cb, hb, &meta, h.pts); err != nil {
+			if err := s.addPoints(cold, hot, &meta, h.pts); err != nil {
 				return fmt.Errorf("series %s: %w", k, err)
 			}
 			// Unchanged metadata is not written again: every page a seal
@@ -132,16 +132,16 @@ func (s *Store) Seal() error {
 // hot bucket. A small last chunk is merged with the new points so series
 // that get few points per seal still end up in large, well-compressed
 // chunks.
-func (s *Store) addPoints(cold, hot *bolt.Bucket, meta *seriesMeta, pts []point) error {
+func (s *Store) addPoints(cold, hot chunkSet, meta *seriesMeta, pts []point) error {
 	if len(pts) == 0 {
 		return nil
 	}
-	if k, v := lastChunk(hot.Cursor(), meta.ID); k != nil {
+	if k, v := lastChunk(hot.cursor(), meta.ID); k != nil {
 		if h, err := readChunkHeader(v); err == nil && h.Count < s.opts.ChunkPoints && len(v) < s.opts.ChunkBytes*7/8 {
 			old, err := decodeChunk(nil, v)
 			if err == nil {
 				pts = sortPoints(append(old, pts...))
-				if err := hot.Delete(append([]byte(nil), k...)); err != nil {
+				if err := hot.delete(append([]byte(nil), k...)); err != nil {
 					return err
 				}
 			}
@@ -155,7 +155,7 @@ func (s *Store) addPoints(cold, hot *bolt.Bucket, meta *seriesMeta, pts []point)
 
 // lastChunk positions c on the last chunk of series sid and returns it, or
 // nil if the bucket holds none.
-func lastChunk(c *bolt.Cursor, sid uint64) (k, v []byte) {
+func lastChunk(c chunkCursor, sid uint64) (k, v []byte) {
 	k, v = c.Seek(sidPrefix(sid + 1))
 	if k == nil {
 		k, v = c.Last()
@@ -170,13 +170,13 @@ func lastChunk(c *bolt.Cursor, sid uint64) (k, v []byte) {
 
 // mergeCold moves the small closed chunks of a series in the hot bucket
 // (all but the last, which takes the next seal's points) into full chunks
-// of ColdChunkBytes in the chunks bucket once they hold enough for one.
+// of ColdChunkBytes in the cold set once they hold enough for one.
 // The hot bucket, a few pages that every seal rewrites, so stays small:
 // bbolt keeps about as many free pages as a seal copies. Each point is
 // merged about once more, while a year of data lies in 2 KiB chunks that
 // give zstd 2,000+ points to learn from and fill bbolt's pages.
-func (s *Store) mergeCold(cold, hot *bolt.Bucket, meta *seriesMeta) error {
-	c := hot.Cursor()
+func (s *Store) mergeCold(cold, hot chunkSet, meta *seriesMeta) error {
+	c := hot.cursor()
 	if k, _ := lastChunk(c, meta.ID); k == nil {
 		return nil
 	}
@@ -202,7 +202,7 @@ func (s *Store) mergeCold(cold, hot *bolt.Bucket, meta *seriesMeta) error {
 		}
 	}
 	for _, k := range keys {
-		if err := hot.Delete(k); err != nil {
+		if err := hot.delete(k); err != nil {
 			return err
 		}
 	}
@@ -218,10 +218,10 @@ func (s *Store) small(v []byte) bool {
 	return err == nil && h.Count < maxChunk2Points
 }
 
-// putCold writes sorted points as full cold chunks into the chunks
-// bucket; a rest too small to fill one goes into small chunks in the hot
+// putCold writes sorted points as full cold chunks into the cold set; a
+// rest too small to fill one goes into small chunks in the hot
 // bucket, to be merged later.
-func (s *Store) putCold(cold, hot *bolt.Bucket, meta *seriesMeta, pts []point) error {
+func (s *Store) putCold(cold, hot chunkSet, meta *seriesMeta, pts []point) error {
 	for len(pts) > 0 {
 		n, enc := cut(pts, maxChunk2Points, s.opts.ColdChunkBytes)
 		if n == len(pts) && len(enc) < s.opts.ColdChunkBytes*7/8 && n < maxChunk2Points {
@@ -237,7 +237,7 @@ func (s *Store) putCold(cold, hot *bolt.Bucket, meta *seriesMeta, pts []point) e
 
 // putSmall writes sorted points as chunks of at most maxPoints and
 // maxBytes.
-func putSmall(b *bolt.Bucket, meta *seriesMeta, pts []point, maxPoints, maxBytes int) error {
+func putSmall(b chunkSet, meta *seriesMeta, pts []point, maxPoints, maxBytes int) error {
 	for len(pts) > 0 {
 		n, enc := cut(pts, maxPoints, maxBytes)
 		if err := putChunk(b, meta, pts[:n], enc); err != nil {
@@ -272,9 +272,9 @@ func cut(pts []point, maxPoints, maxBytes int) (int, []byte) {
 
 // putChunk stores a chunk; if a chunk with the same start exists (late data)
 // both are merged so nothing is overwritten.
-func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point, enc []byte) error {
+func putChunk(cs chunkSet, meta *seriesMeta, pts []point, enc []byte) error {
 	key := chunkKey(meta.ID, pts[0].T)
-	if old := cb.Get(key); old != nil {
+	if old := cs.get(key); old != nil {
 		prev, err := decodeChunk(nil, old)
 		if err != nil {
 			return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, key, err)
@@ -285,10 +285,7 @@ func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point, enc []byte) error 
 	if span := pts[len(pts)-1].T - pts[0].T; span > meta.MaxSpan {
 		meta.MaxSpan = span
 	}
-	// Full pages: chunks are sized to fill a page, and a series' chunks
-	// arrive in key order.
-	cb.FillPercent = 1.0
-	return cb.Put(key, enc)
+	return cs.put(key, enc)
 }
 
 // deleteSegments removes closed segments that are sealed and that every
@@ -354,8 +351,7 @@ func (s *Store) EnforceRetention() error {
 	if len(jobs) > 0 {
 		var n int
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, name := range chunkBuckets {
-				cb := tx.Bucket(name)
+			for _, cb := range chunkSets(tx) {
 				for _, j := range jobs {
 					d, err := deleteBefore(cb, j.id, j.cutoff)
 					if err != nil {
@@ -376,8 +372,8 @@ func (s *Store) EnforceRetention() error {
 
 // deleteBefore deletes the chunks of series sid in b that end before
 // cutoff and returns how many.
-func deleteBefore(b *bolt.Bucket, sid uint64, cutoff int64) (int, error) {
-	c := b.Cursor()
+func deleteBefore(b chunkSet, sid uint64, cutoff int64) (int, error) {
+	c := b.cursor()
 	prefix := sidPrefix(sid)
 	// Collect first: deleting under a bbolt cursor can make Next skip the
 	// following key.
@@ -392,7 +388,7 @@ func deleteBefore(b *bolt.Bucket, sid uint64, cutoff int64) (int, error) {
 		}
 	}
 	for _, k := range del {
-		if err := b.Delete(k); err != nil {
+		if err := b.delete(k); err != nil {
 			return 0, err
 		}
 	}
@@ -445,15 +441,15 @@ func (s *Store) enforceBudget() error {
 // series until about target bytes are freed.
 func (s *Store) evictOldest(target int64) (int, error) {
 	type cand struct {
-		bucket []byte
-		key    []byte
-		start  int64
-		size   int
+		set   int
+		key   []byte
+		start int64
+		size  int
 	}
 	var cands []cand
 	err := s.db.View(func(tx *bolt.Tx) error {
-		for _, name := range chunkBuckets {
-			c := tx.Bucket(name).Cursor()
+		for set, cs := range chunkSets(tx) {
+			c := cs.cursor()
 			// The first chunks of every series, a handful each, are the
 			// candidates: enough to free target without scanning all data.
 			for k, v := c.First(); k != nil; {
@@ -463,7 +459,7 @@ func (s *Store) evictOldest(target int64) (int, error) {
 					if i < 16 {
 						h, err := readChunkHeader(v)
 						if err == nil {
-							cands = append(cands, cand{name, append([]byte(nil), k...), h.MinT, len(k) + len(v) + 16})
+							cands = append(cands, cand{set, append([]byte(nil), k...), h.MinT, len(k) + len(v) + 16})
 						}
 						k, v = c.Next()
 						continue
@@ -486,7 +482,7 @@ func (s *Store) evictOldest(target int64) (int, error) {
 			if freed >= target {
 				break
 			}
-			if err := tx.Bucket(c.bucket).Delete(c.key); err != nil {
+			if err := chunkSets(tx)[c.set].delete(c.key); err != nil {
 				return err
 			}
 			freed += int64(c.size)

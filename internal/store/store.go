@@ -46,9 +46,6 @@ var (
 	bucketCursors = []byte("cursors")
 	bucketKV      = []byte("kv")
 	keySealedSeq  = []byte("sealed_seq")
-	// chunkBuckets hold the chunks: the cold ones, then the hot bucket of
-	// small chunks that seals still rewrite and merge (see mergeCold).
-	chunkBuckets = [][]byte{bucketChunks, bucketHot}
 )
 
 // Options configure a Store. Zero values take the documented defaults;
@@ -327,7 +324,7 @@ func Open(opts Options) (*Store, error) {
 
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketHot, bucketCursors, bucketKV} {
+		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketCold, bucketColdIndex, bucketHot, bucketCursors, bucketKV} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -246,11 +246,12 @@ func TestUpgradeV2Store(t *testing.T) {
 	require.NoError(t, s.Close())
 }
 
-// forEachChunk calls fn for every chunk of the cold and hot buckets.
+// forEachChunk calls fn for every chunk (key and chunk) of tx.
 func forEachChunk(tx *bolt.Tx, fn func(k, v []byte) error) error {
-	for _, name := range chunkBuckets {
-		if b := tx.Bucket(name); b != nil {
-			if err := b.ForEach(fn); err != nil {
+	for _, cs := range chunkSets(tx) {
+		c := cs.cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := fn(k, v); err != nil {
 				return err
 			}
 		}
