@@ -156,8 +156,7 @@ func (s *Store) addPoints(cold, hot chunkSet, meta *seriesMeta, pts []point) err
 // lastChunk positions c on the last chunk of series sid and returns it, or
 // nil if the bucket holds none.
 func lastChunk(c chunkCursor, sid uint64) (k, v []byte) {
-	k, v = c.Seek(sidPrefix(sid + 1))
-	if k == nil {
+	if k, _ = c.Seek(sidPrefix(sid + 1)); k == nil {
 		k, v = c.Last()
 	} else {
 		k, v = c.Prev()

@@ -229,10 +229,32 @@ func TestUpgradeV2Store(t *testing.T) {
 
 	dir := copyDir(t, v2StoreDir)
 	s := openTest(t, Options{Dir: dir, NoBackgroundConvert: true, SealInterval: 1000 * time.Hour})
+	legacy, cold, hot := layout(t, s)
+	require.Equal(t, 21, legacy, "testdata/store-v2 keeps all chunks in the chunks bucket")
+	require.Zero(t, cold+hot)
 	sameAnswers(t, want, answersOver(t, s, 50, 45), "format 2 store answers")
-	_, err := s.Compact(ctx)
+	rep, err := s.Compact(ctx)
 	require.NoError(t, err)
+	require.Equal(t, 3, rep.Rewritten)
+	t.Logf("compact: %+v", rep)
+	legacy, cold, hot = layout(t, s)
+	require.Zero(t, legacy)
+	require.Positive(t, cold)
+	require.Positive(t, hot)
 	sameAnswers(t, want, answersOver(t, s, 50, 45), "after Compact")
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		require.Equal(t, []byte{storeFormat}, tx.Bucket(bucketMeta).Get(keyFormat))
+		// Every cold chunk is full, every small one hot.
+		c := coldSet(tx).cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			require.False(t, s.small(v), "small chunk %x in the cold set", k)
+		}
+		return nil
+	}))
+	// A second Compact has nothing left to do.
+	rep, err = s.Compact(ctx)
+	require.NoError(t, err)
+	require.Zero(t, rep.Rewritten)
 
 	c, err := s.OpenCursor("sink-a")
 	require.NoError(t, err)
@@ -243,7 +265,48 @@ func TestUpgradeV2Store(t *testing.T) {
 	v, err := s.KV("alerts").Get([]byte("k"))
 	require.NoError(t, err)
 	require.Equal(t, []byte("v"), v)
+
+	// Seals go on in the new layout and the answers stay those of a
+	// store written today.
+	more := upgradeStoreData(47)[45:]
+	for _, ms := range more {
+		require.NoError(t, fresh.Append(ctx, ms))
+		require.NoError(t, fresh.Seal())
+		require.NoError(t, s.Append(ctx, ms))
+		require.NoError(t, s.Seal())
+	}
+	sameAnswers(t, answersOver(t, fresh, 50, 47), answersOver(t, s, 50, 47), "after more seals")
 	require.NoError(t, s.Close())
+
+	// By default Open converts in the background.
+	s = openTest(t, Options{Dir: copyDir(t, v2StoreDir), SealInterval: 1000 * time.Hour})
+	require.Eventually(t, func() bool {
+		legacy, _, _ := layout(t, s)
+		return legacy == 0
+	}, 10*time.Second, 10*time.Millisecond)
+	sameAnswers(t, want, answersOver(t, s, 50, 45), "after background conversion")
+	require.NoError(t, s.Close())
+}
+
+// layout counts the chunks in the legacy, cold and hot sets.
+func layout(t *testing.T, s *Store) (legacy, cold, hot int) {
+	t.Helper()
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		for _, cs := range chunkSets(tx) {
+			n := cs.idx.Stats().KeyN
+			switch {
+			case cs.legacy:
+				legacy = n
+			case cs.data != nil:
+				cold = n
+				require.Equal(t, n, cs.data.Stats().KeyN, "cold index and data")
+			default:
+				hot = n
+			}
+		}
+		return nil
+	}))
+	return
 }
 
 // forEachChunk calls fn for every chunk (key and chunk) of tx.
