@@ -370,32 +370,11 @@ func BenchmarkQueryYearMonthlyIncrease(b *testing.B) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	const nser = 200
 	vals := make([][]float64, nser)
-	keys := make([]string, nser)
 	for k := range vals {
 		vals[k] = meterSeries(rng, 35040)
-		keys[k] = fmt.Sprintf("meter%03d/energy_active_import", k)
 	}
 	ctx := context.Background()
-	for day := 0; day < 365; day++ {
-		ms := make([]measurement.Measurement, 0, nser*96)
-		for i := day * 96; i < (day+1)*96; i++ {
-			at := t0.Add(time.Duration(i) * 15 * time.Minute)
-			for k := 0; k < nser; k++ {
-				ms = append(ms, meas(fmt.Sprintf("meter%03d", k), measurement.EnergyActiveImport, 0, vals[k][i], at))
-			}
-		}
-		if err := s.Append(ctx, ms); err != nil {
-			b.Fatal(err)
-		}
-		if day%7 == 6 {
-			if err := s.Seal(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := s.Seal(); err != nil {
-		b.Fatal(err)
-	}
+	keys := ingestMetersWeekly(b, s, nser, func(k, i int) float64 { return vals[k][i] })
 	bounds := MonthBounds(t0, t0.AddDate(1, 0, 0), time.UTC)
 	b.ResetTimer()
 	for b.Loop() {

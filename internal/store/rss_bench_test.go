@@ -43,35 +43,11 @@ func BenchmarkIngestYear200(b *testing.B) {
 		s := openTest(b, Options{SealInterval: time.Hour * 1000, SegmentSize: 64 << 20})
 		const nser = 200
 		gens := make([]*meterGen, nser)
-		keys := make([]string, nser)
-		devs := make([]string, nser)
 		for k := range gens {
 			gens[k] = newMeterGen(uint64(k) + 1)
-			devs[k] = fmt.Sprintf("meter%03d", k)
-			keys[k] = devs[k] + "/energy_active_import"
 		}
 		ctx := context.Background()
-		ms := make([]measurement.Measurement, 0, nser*96)
-		for day := 0; day < 365; day++ {
-			ms = ms[:0]
-			for i := day * 96; i < (day+1)*96; i++ {
-				at := t0.Add(time.Duration(i) * 15 * time.Minute)
-				for k := 0; k < nser; k++ {
-					ms = append(ms, meas(devs[k], measurement.EnergyActiveImport, 0, gens[k].next(), at))
-				}
-			}
-			if err := s.Append(ctx, ms); err != nil {
-				b.Fatal(err)
-			}
-			if day%7 == 6 {
-				if err := s.Seal(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		if err := s.Seal(); err != nil {
-			b.Fatal(err)
-		}
+		keys := ingestMetersWeekly(b, s, nser, func(k, _ int) float64 { return gens[k].next() })
 		res, err := s.Aggregate(ctx, AggregateQuery{Keys: keys, Bounds: MonthBounds(t0, t0.AddDate(1, 0, 0), time.UTC)})
 		if err != nil || len(res) != nser {
 			b.Fatalf("aggregate: %d series, %v", len(res), err)
@@ -80,4 +56,39 @@ func BenchmarkIngestYear200(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// ingestMetersWeekly appends a year of 15-minute readings of nser meters,
+// a day per batch, seals weekly and at the end, and returns the series
+// keys; value(k, i) is reading i of meter k, asked for in order of i.
+func ingestMetersWeekly(b *testing.B, s *Store, nser int, value func(k, i int) float64) []string {
+	keys := make([]string, nser)
+	devs := make([]string, nser)
+	for k := range devs {
+		devs[k] = fmt.Sprintf("meter%03d", k)
+		keys[k] = devs[k] + "/energy_active_import"
+	}
+	ctx := context.Background()
+	ms := make([]measurement.Measurement, 0, nser*96)
+	for day := 0; day < 365; day++ {
+		ms = ms[:0]
+		for i := day * 96; i < (day+1)*96; i++ {
+			at := t0.Add(time.Duration(i) * 15 * time.Minute)
+			for k := 0; k < nser; k++ {
+				ms = append(ms, meas(devs[k], measurement.EnergyActiveImport, 0, value(k, i), at))
+			}
+		}
+		if err := s.Append(ctx, ms); err != nil {
+			b.Fatal(err)
+		}
+		if day%7 == 6 {
+			if err := s.Seal(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.Seal(); err != nil {
+		b.Fatal(err)
+	}
+	return keys
 }
