@@ -39,17 +39,11 @@
 // are kept as float bits beside them, so every float64 round-trips bit for
 // bit. Other chunks stay in format 1 (chunk.go): XOR-coded floats
 // (Gorilla) with a bit coder written here. Seals write small chunks
-// (ChunkBytes, 480) into the hot bucket, keyed by series and start time,
-// since the last chunk of every series is rewritten with each seal; once
-// a series has enough closed ones, they are merged into cold chunks of
-// 2 KiB (ColdChunkBytes), which give zstd thousands of points to learn
-// from. Cold chunks are appended in the order they are made, under a
-// sequence number (bucket cold), and found through an index by series and
-// start time (cold_index, chunkset.go): bbolt fills their pages, two
-// chunks to a page, and a seal copies only the hot bucket's few pages and
-// the last cold page, so the file carries few free pages. Stores written
-// before this layout (format 3; format 1 and 2 chunks keyed by series in
-// the chunks bucket) open as they are and are converted in the background
+// (ChunkBytes, 480), since the last chunk of every series is rewritten
+// with each seal; once a series has enough closed ones, they are merged
+// into cold chunks of 2 KiB (ColdChunkBytes), two of which fill one of
+// bbolt's pages, and which give zstd thousands of points to learn from. Stores written before
+// format 2 open as they are and are converted in the background
 // (Store.Compact, also `loraedge store compact`, which then rewrites the
 // bbolt file without its free pages, CompactFile).
 //

@@ -78,12 +78,35 @@ func (s *Store) snapshot(keys []string, from, to int64) (*snapshot, error) {
 // points returns the sorted, deduplicated points of key in [from, to),
 // reusing dst's storage.
 func (sn *snapshot) points(dst []point, key string, from, to int64) ([]point, error) {
-	refs, err := sn.refs(nil, key, from, to)
-	if err != nil {
-		return nil, err
+	m, ok := sn.metas[key]
+	if !ok {
+		return nil, nil
 	}
-	pts, _, err := decodeRefs(dst[:0], nil, key, refs, sn.mem[key], from, to)
-	return pts, err
+	pts := dst[:0]
+	if m.ID != 0 {
+		var buf []point
+		for _, cs := range chunkSets(sn.tx) {
+			var err error
+			if pts, buf, err = chunkPoints(pts, buf, cs, m, from, to); err != nil {
+				return nil, fmt.Errorf("%w: series %s %w", ErrCorrupt, key, err)
+			}
+		}
+	}
+	mem := sn.mem[key]
+	if len(mem) > 0 {
+		pts = append(pts, mem...)
+	}
+	sorted := true
+	for i := 1; i < len(pts); i++ {
+		if pts[i].T <= pts[i-1].T {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		pts = sortPoints(pts)
+	}
+	return pts, nil
 }
 
 func toPoints(pts []point) []Point {
@@ -238,7 +261,24 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 		return nil, err
 	}
 	defer func() { _ = sn.tx.Rollback() }() // read-only: nothing to undo
-	return sn.aggregateAll(ctx, q.Keys, edges, ns, from, to)
+	var out []AggregateSeries
+	var buf []point
+	for _, k := range q.Keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, ok := sn.metas[k]
+		if !ok {
+			continue
+		}
+		pts, err := sn.points(buf, k, from, to)
+		if err != nil {
+			return nil, err
+		}
+		buf = pts
+		out = append(out, AggregateSeries{SeriesInfo: m.SeriesInfo, Buckets: aggregate(pts, edges, ns)})
+	}
+	return out, nil
 }
 
 func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
@@ -285,6 +325,45 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 		}
 	}
 	return bs
+}
+
+// chunkPoints appends the points in [from, to) of the chunks of series m
+// in bucket b to pts; buf is scratch space, returned for reuse.
+func chunkPoints(pts, buf []point, b chunkSet, m seriesMeta, from, to int64) ([]point, []point, error) {
+	c := b.cursor()
+	prefix := sidPrefix(m.ID)
+	seekFrom := from - m.MaxSpan
+	if seekFrom > from { // overflow
+		seekFrom = math.MinInt64
+	}
+	for k, v := c.Seek(chunkKey(m.ID, seekFrom)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		h, err := readChunkHeader(v)
+		if err != nil {
+			return nil, buf, fmt.Errorf("chunk %x: %w", k, err)
+		}
+		if h.MinT >= to {
+			break
+		}
+		if h.MaxT < from {
+			continue
+		}
+		if h.MinT >= from && h.MaxT < to {
+			// Wholly inside: decode straight into the result.
+			if pts, err = decodeChunk(pts, v); err != nil {
+				return nil, buf, fmt.Errorf("chunk %x: %w", k, err)
+			}
+			continue
+		}
+		if buf, err = decodeChunk(buf[:0], v); err != nil {
+			return nil, buf, fmt.Errorf("chunk %x: %w", k, err)
+		}
+		for _, p := range buf {
+			if p.T >= from && p.T < to {
+				pts = append(pts, p)
+			}
+		}
+	}
+	return pts, buf, nil
 }
 
 // last returns the latest point of key (by time) in the snapshot.
