@@ -169,9 +169,9 @@ func lastChunk(c chunkCursor, sid uint64) (k, v []byte) {
 
 // mergeCold moves the small closed chunks of a series in the hot bucket
 // (all but the last, which takes the next seal's points) into full chunks
-// of ColdChunkBytes in the cold set once they hold enough for one.
-// The hot bucket, a few pages that every seal rewrites, so stays small:
-// bbolt keeps about as many free pages as a seal copies. Each point is
+// of ColdChunkBytes in the cold set once they hold enough for one. So
+// the hot bucket, which every seal rewrites, stays a few pages, and bbolt
+// keeps about as many free pages as a seal copies. Each point is
 // merged about once more, while a year of data lies in 2 KiB chunks that
 // give zstd 2,000+ points to learn from and fill bbolt's pages.
 func (s *Store) mergeCold(cold, hot chunkSet, meta *seriesMeta) error {
