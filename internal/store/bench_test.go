@@ -149,7 +149,7 @@ func chunkBytes(s *Store) (int64, int) {
 	var n int64
 	var c int
 	s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketChunks).ForEach(func(k, v []byte) error {
+		return forEachChunk(tx, func(k, v []byte) error {
 			n += int64(len(k) + len(v))
 			c++
 			return nil
@@ -162,26 +162,9 @@ func chunkBytes(s *Store) (int64, int) {
 // year of realistic sensor data: chunk bytes (keys+values) and bbolt pages
 // in use (what DiskUsage and the budget count).
 func BenchmarkBytesPerPoint(b *testing.B) {
-	b.Run("meter-15min-1y-20series", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			s := openTest(b, Options{SealInterval: time.Hour * 1000})
-			rng := rand.New(rand.NewPCG(1, 1))
-			const nser = 20
-			vals := make([][]float64, nser)
-			for k := range vals {
-				vals[k] = meterSeries(rng, 35040)
-			}
-			pts := ingestYear(b, s, nser, 15*time.Minute, func(i int) []measurement.Measurement {
-				ms := make([]measurement.Measurement, nser)
-				at := t0.Add(time.Duration(i) * 15 * time.Minute)
-				for k := range ms {
-					ms[k] = meas(fmt.Sprintf("meter%03d", k), measurement.EnergyActiveImport, 0, vals[k][i], at)
-				}
-				return ms
-			})
-			reportBytes(b, s, pts)
-		}
-	})
+	for _, nser := range []int{20, 200} {
+		b.Run(fmt.Sprintf("meter-15min-1y-%dseries", nser), func(b *testing.B) { benchMeterYear(b, nser) })
+	}
 	for _, bc := range []struct {
 		res    time.Duration
 		double bool // every 100th uplink arrives twice within a second, the second with other values
@@ -238,6 +221,27 @@ func BenchmarkBytesPerPoint(b *testing.B) {
 	}
 }
 
+// benchMeterYear reports the bytes per point of a year of nser meters.
+func benchMeterYear(b *testing.B, nser int) {
+	for i := 0; i < b.N; i++ {
+		s := openTest(b, Options{SealInterval: time.Hour * 1000})
+		rng := rand.New(rand.NewPCG(1, 1))
+		vals := make([][]float64, nser)
+		for k := range vals {
+			vals[k] = meterSeries(rng, 35040)
+		}
+		pts := ingestYear(b, s, nser, 15*time.Minute, func(i int) []measurement.Measurement {
+			ms := make([]measurement.Measurement, nser)
+			at := t0.Add(time.Duration(i) * 15 * time.Minute)
+			for k := range ms {
+				ms[k] = meas(fmt.Sprintf("meter%03d", k), measurement.EnergyActiveImport, 0, vals[k][i], at)
+			}
+			return ms
+		})
+		reportBytes(b, s, pts)
+	}
+}
+
 func reportBytes(b *testing.B, s *Store, pts int) {
 	cb, chunks := chunkBytes(s)
 	b.ReportMetric(float64(cb)/float64(pts), "chunkB/point")
@@ -257,8 +261,12 @@ func reportBytes(b *testing.B, s *Store, pts int) {
 	})
 	b.ReportMetric(float64(alloc)/float64(pts), "duB/point")
 	s.db.View(func(tx *bolt.Tx) error {
-		st := tx.Bucket(bucketChunks).Stats()
-		b.ReportMetric(float64(st.BranchAlloc+st.LeafAlloc)/float64(pts), "pageB/point")
+		var alloc int
+		for _, name := range [][]byte{bucketChunks, bucketCold, bucketColdIndex, bucketHot} {
+			st := tx.Bucket(name).Stats()
+			alloc += st.BranchAlloc + st.LeafAlloc
+		}
+		b.ReportMetric(float64(alloc)/float64(pts), "pageB/point")
 		return nil
 	})
 }
@@ -362,32 +370,11 @@ func BenchmarkQueryYearMonthlyIncrease(b *testing.B) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	const nser = 200
 	vals := make([][]float64, nser)
-	keys := make([]string, nser)
 	for k := range vals {
 		vals[k] = meterSeries(rng, 35040)
-		keys[k] = fmt.Sprintf("meter%03d/energy_active_import", k)
 	}
 	ctx := context.Background()
-	for day := 0; day < 365; day++ {
-		ms := make([]measurement.Measurement, 0, nser*96)
-		for i := day * 96; i < (day+1)*96; i++ {
-			at := t0.Add(time.Duration(i) * 15 * time.Minute)
-			for k := 0; k < nser; k++ {
-				ms = append(ms, meas(fmt.Sprintf("meter%03d", k), measurement.EnergyActiveImport, 0, vals[k][i], at))
-			}
-		}
-		if err := s.Append(ctx, ms); err != nil {
-			b.Fatal(err)
-		}
-		if day%7 == 6 {
-			if err := s.Seal(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := s.Seal(); err != nil {
-		b.Fatal(err)
-	}
+	keys := ingestMetersWeekly(b, s, nser, func(k, i int) float64 { return vals[k][i] })
 	bounds := MonthBounds(t0, t0.AddDate(1, 0, 0), time.UTC)
 	b.ResetTimer()
 	for b.Loop() {

@@ -52,33 +52,10 @@ func check(fsys FS, dir string, repair bool) (Report, error) {
 		if sb := tx.Bucket(bucketSeries); sb != nil {
 			rep.Series = sb.Stats().KeyN
 		}
-		cb := tx.Bucket(bucketChunks)
-		if cb == nil {
-			return nil
-		}
-		c := cb.Cursor()
-		for k, v := c.First(); k != nil; {
-			rep.Chunks++
-			_, derr := decodeChunk(nil, v)
-			if derr == nil && len(k) != 16 {
-				derr = errors.New("bad key")
-			}
-			if derr == nil {
-				k, v = c.Next()
-				continue
-			}
-			rep.BadChunks++
-			rep.Corrupt = append(rep.Corrupt, Corruption{Segment: "chunk " + fmt.Sprintf("%x", k), Reason: derr.Error()})
-			if !repair {
-				k, v = c.Next()
-				continue
-			}
-			kc := append([]byte(nil), k...)
-			if err := c.Delete(); err != nil {
+		for _, cs := range chunkSets(tx) {
+			if err := checkChunks(cs, repair, &rep); err != nil {
 				return err
 			}
-			rep.Actions = append(rep.Actions, fmt.Sprintf("deleted chunk %x", kc))
-			k, v = c.Seek(kc)
 		}
 		return nil
 	})
@@ -109,4 +86,34 @@ func check(fsys FS, dir string, repair bool) (Report, error) {
 		errs = append(errs, fmt.Errorf("%w: %d chunks do not decode", ErrCorrupt, rep.BadChunks))
 	}
 	return rep, errors.Join(errs...)
+}
+
+// checkChunks decodes every chunk of b, counting and reporting (with
+// repair: deleting) those that do not decode.
+func checkChunks(b chunkSet, repair bool, rep *Report) error {
+	c := b.cursor()
+	for k, v := c.First(); k != nil; {
+		rep.Chunks++
+		_, derr := decodeChunk(nil, v)
+		if derr == nil && len(k) != 16 {
+			derr = errors.New("bad key")
+		}
+		if derr == nil {
+			k, v = c.Next()
+			continue
+		}
+		rep.BadChunks++
+		rep.Corrupt = append(rep.Corrupt, Corruption{Segment: "chunk " + fmt.Sprintf("%x", k), Reason: derr.Error()})
+		if !repair {
+			k, v = c.Next()
+			continue
+		}
+		kc := append([]byte(nil), k...)
+		if err := b.delete(kc); err != nil {
+			return err
+		}
+		rep.Actions = append(rep.Actions, fmt.Sprintf("deleted chunk %x", kc))
+		k, v = c.Seek(kc)
+	}
+	return nil
 }

@@ -169,20 +169,20 @@ func TestMergeColdSkipsDamage(t *testing.T) {
 	add(0)
 	var bad []byte
 	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error {
-		k, v := tx.Bucket(bucketChunks).Cursor().First()
+		k, v := tx.Bucket(bucketHot).Cursor().First()
 		bad = append([]byte(nil), k...)
 		broken := append([]byte(nil), v...)
 		broken[len(broken)-1] ^= 0xff
 		if _, err := decodeChunk(nil, broken); err == nil {
 			return errors.New("the damage went unnoticed")
 		}
-		return tx.Bucket(bucketChunks).Put(bad, broken)
+		return tx.Bucket(bucketHot).Put(bad, broken)
 	}))
 	for day := 1; day < 4; day++ {
 		add(day)
 	}
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
-		require.NotNil(t, tx.Bucket(bucketChunks).Get(bad), "the damaged chunk stays for store check")
+		require.NotNil(t, tx.Bucket(bucketHot).Get(bad), "the damaged chunk stays for store check")
 		return nil
 	}))
 }

@@ -13,22 +13,27 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// keyFormat in the meta bucket is the chunk format every decimal chunk of
-// the store is in; a store without it was written by format 1 code and is
-// converted in the background (or by `loraedge store compact`).
+// keyFormat in the meta bucket is the store's format: 2 for format 2
+// chunks (format 1 for raw floats) all in the chunks bucket, storeFormat
+// since small chunks live in the hot bucket. A store without it was
+// written by format 1 code. Older stores are converted in the background
+// (or by `loraedge store compact`).
 var keyFormat = []byte("chunk_format")
 
+// storeFormat is the value of keyFormat this code writes.
+const storeFormat = 3
+
 // needsRewrite reports whether a chunk is in format 1 with decimal values
-// (format 2 codes those in about 60 % of the bytes) or is small enough to
-// merge with its neighbours.
-func (s *Store) needsRewrite(v []byte, last bool) bool {
+// (format 2 codes those in about 60 % of the bytes) or is a small chunk
+// among the cold ones, as format 2 stores kept them.
+func (s *Store) needsRewrite(v []byte, cold bool) bool {
 	if len(v) < 2 {
 		return false
 	}
 	if v[0] == chunkVersion && (v[1]>>2)&3 != modeXOR {
 		return true
 	}
-	return !last && s.small(v)
+	return cold && s.small(v)
 }
 
 // CompactReport says what Compact did.
@@ -39,7 +44,7 @@ type CompactReport struct {
 }
 
 // Compact rewrites the chunks of every series that has format 1 decimal
-// chunks or small chunks between larger ones, one series per bbolt
+// chunks or small chunks among the cold ones, one series per bbolt
 // transaction, so a crash leaves each series either old or new and the
 // next Compact continues. Seals wait for the series being rewritten.
 func (s *Store) Compact(ctx context.Context) (CompactReport, error) {
@@ -62,7 +67,7 @@ func (s *Store) Compact(ctx context.Context) (CompactReport, error) {
 		rep.Series++
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyFormat, []byte{chunkVersion2})
+		return tx.Bucket(bucketMeta).Put(keyFormat, []byte{storeFormat})
 	})
 	if err != nil {
 		return rep, fmt.Errorf("compact: %w", err)
@@ -81,45 +86,55 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 	meta := *s.series[key]
 	s.mu.RUnlock()
 	return s.db.Update(func(tx *bolt.Tx) error {
-		cb := tx.Bucket(bucketChunks)
+		cold, hot := coldSet(tx), hotSet(tx)
+		sets := chunkSets(tx)
 		prefix := sidPrefix(meta.ID)
-		var del, vals [][]byte
-		c := cb.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			del = append(del, append([]byte(nil), k...))
-			vals = append(vals, v)
-		}
 		var pts []point
 		rewrite := false
-		before := int64(0)
-		for i, v := range vals {
-			rewrite = rewrite || s.needsRewrite(v, i == len(vals)-1)
-			var err error
-			if pts, err = decodeChunk(pts, v); err != nil {
-				return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, del[i], err)
+		var before int64
+		del := make([][][]byte, len(sets))
+		for i, b := range sets {
+			c := b.cursor()
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				// Chunks of the legacy bucket all move; small cold ones
+				// belong to the hot set.
+				rewrite = rewrite || b.legacy || s.needsRewrite(v, b.data != nil)
+				var err error
+				if pts, err = decodeChunk(pts, v); err != nil {
+					return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, k, err)
+				}
+				del[i] = append(del[i], append([]byte(nil), k...))
+				before += int64(len(k) + len(v))
 			}
-			before += int64(len(del[i]) + len(v))
 		}
-		rep.ChunksBefore += len(del)
+		n := 0
+		for _, d := range del {
+			n += len(d)
+		}
+		rep.ChunksBefore += n
 		rep.BytesBefore += before
 		if !rewrite {
-			rep.ChunksNow += len(del)
+			rep.ChunksNow += n
 			rep.BytesNow += before
 			return nil
 		}
 		pts = sortPoints(pts)
-		for _, k := range del {
-			if err := cb.Delete(k); err != nil {
-				return err
+		for i, b := range sets {
+			for _, k := range del[i] {
+				if err := b.delete(k); err != nil {
+					return err
+				}
 			}
 		}
-		if err := s.putCold(cb, &meta, pts); err != nil {
+		if err := s.putCold(cold, hot, &meta, pts); err != nil {
 			return err
 		}
-		c = cb.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			rep.ChunksNow++
-			rep.BytesNow += int64(len(k) + len(v))
+		for _, b := range sets {
+			c := b.cursor()
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				rep.ChunksNow++
+				rep.BytesNow += int64(len(k) + len(v))
+			}
 		}
 		v, err := json.Marshal(meta)
 		if err != nil {
@@ -140,36 +155,36 @@ func (s *Store) compactSeries(key string, rep *CompactReport) error {
 	})
 }
 
-// compactInBackground converts a store written by format 1 code; Open
-// starts it when the store has chunks but no keyFormat.
+// compactInBackground converts a store written by older code; Open
+// starts it when the store has chunks and an older keyFormat.
 func (s *Store) compactInBackground() {
 	defer s.wg.Done()
 	start := time.Now()
 	rep, err := s.Compact(s.ctx)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
-			s.log.Error("convert chunks to format 2", "err", err)
+			s.log.Error("convert store to the current format", "err", err)
 		}
 		return
 	}
-	s.log.Info("converted chunks to format 2", "series", rep.Series, "rewritten", rep.Rewritten,
+	s.log.Info("converted store to the current format", "format", storeFormat, "series", rep.Series, "rewritten", rep.Rewritten,
 		"bytes_before", rep.BytesBefore, "bytes_now", rep.BytesNow, "took", time.Since(start))
 }
 
-// needsConversion reports whether the store's chunks predate format 2; a
-// new store is marked at once.
+// needsConversion reports whether the store predates storeFormat; a new
+// store is marked at once.
 func (s *Store) needsConversion() (bool, error) {
 	var need bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
-		if v := mb.Get(keyFormat); len(v) == 1 && v[0] >= chunkVersion2 {
+		if v := mb.Get(keyFormat); len(v) == 1 && v[0] >= storeFormat {
 			return nil
 		}
 		if k, _ := tx.Bucket(bucketChunks).Cursor().First(); k != nil {
 			need = true
 			return nil
 		}
-		return mb.Put(keyFormat, []byte{chunkVersion2})
+		return mb.Put(keyFormat, []byte{storeFormat})
 	})
 	return need, err
 }

@@ -59,9 +59,9 @@
 //
 // Measured (go test -run '^$' -bench 'BytesPerPoint|EntropyStage' -benchtime
 // 1x ./internal/store/, 2 shared cores): a year of 15-minute meter readings
-// takes 0.72 bytes per point of chunks (0.85 in bbolt pages in use, 1.19
+// takes 0.72 bytes per point of chunks (0.82 in bbolt pages in use, 0.99
 // on disk; format 1 took 1.26 and 1.50); 10-minute road sensor data with
-// 0.01 degC noise 0.59 (0.68, 0.84). BenchmarkSideBySideVM compares with InfluxDB and VictoriaMetrics
+// 0.01 degC noise 0.59 (0.68, 0.81). BenchmarkSideBySideVM compares with InfluxDB and VictoriaMetrics
 // (README, section Store). Flash writes per point are dominated by page
 // rewrites, not by the encoding: about 400 bytes per point for the log at
 // 60 points/s with 200 ms group commit, and 280 per point for a 15-minute

@@ -139,7 +139,9 @@ func du(dirs ...string) (usage, error) {
 			}
 			if e.Type().IsRegular() {
 				fi, err := e.Info()
-				if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // compacted away since the directory was read
+				} else if err != nil {
 					return err
 				}
 				u.size += fi.Size()

@@ -84,40 +84,11 @@ func (sn *snapshot) points(dst []point, key string, from, to int64) ([]point, er
 	}
 	pts := dst[:0]
 	if m.ID != 0 {
-		c := sn.tx.Bucket(bucketChunks).Cursor()
-		prefix := sidPrefix(m.ID)
-		seekFrom := from - m.MaxSpan
-		if seekFrom > from { // overflow
-			seekFrom = math.MinInt64
-		}
 		var buf []point
-		for k, v := c.Seek(chunkKey(m.ID, seekFrom)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			h, err := readChunkHeader(v)
-			if err != nil {
-				return nil, fmt.Errorf("%w: series %s chunk %x: %w", ErrCorrupt, key, k, err)
-			}
-			if h.MinT >= to {
-				break
-			}
-			if h.MaxT < from {
-				continue
-			}
-			if h.MinT >= from && h.MaxT < to {
-				// Wholly inside: decode straight into the result.
-				pts, err = decodeChunk(pts, v)
-				if err != nil {
-					return nil, fmt.Errorf("%w: series %s chunk %x: %w", ErrCorrupt, key, k, err)
-				}
-				continue
-			}
-			buf, err = decodeChunk(buf[:0], v)
-			if err != nil {
-				return nil, fmt.Errorf("%w: series %s chunk %x: %w", ErrCorrupt, key, k, err)
-			}
-			for _, p := range buf {
-				if p.T >= from && p.T < to {
-					pts = append(pts, p)
-				}
+		for _, cs := range chunkSets(sn.tx) {
+			var err error
+			if pts, buf, err = chunkPoints(pts, buf, cs, m, from, to); err != nil {
+				return nil, fmt.Errorf("%w: series %s %w", ErrCorrupt, key, err)
 			}
 		}
 	}
@@ -356,6 +327,45 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 	return bs
 }
 
+// chunkPoints appends the points in [from, to) of the chunks of series m
+// in bucket b to pts; buf is scratch space, returned for reuse.
+func chunkPoints(pts, buf []point, b chunkSet, m seriesMeta, from, to int64) ([]point, []point, error) {
+	c := b.cursor()
+	prefix := sidPrefix(m.ID)
+	seekFrom := from - m.MaxSpan
+	if seekFrom > from { // overflow
+		seekFrom = math.MinInt64
+	}
+	for k, v := c.Seek(chunkKey(m.ID, seekFrom)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		h, err := readChunkHeader(v)
+		if err != nil {
+			return nil, buf, fmt.Errorf("chunk %x: %w", k, err)
+		}
+		if h.MinT >= to {
+			break
+		}
+		if h.MaxT < from {
+			continue
+		}
+		if h.MinT >= from && h.MaxT < to {
+			// Wholly inside: decode straight into the result.
+			if pts, err = decodeChunk(pts, v); err != nil {
+				return nil, buf, fmt.Errorf("chunk %x: %w", k, err)
+			}
+			continue
+		}
+		if buf, err = decodeChunk(buf[:0], v); err != nil {
+			return nil, buf, fmt.Errorf("chunk %x: %w", k, err)
+		}
+		for _, p := range buf {
+			if p.T >= from && p.T < to {
+				pts = append(pts, p)
+			}
+		}
+	}
+	return pts, buf, nil
+}
+
 // last returns the latest point of key (by time) in the snapshot.
 func (sn *snapshot) last(key string) (point, bool, error) {
 	m := sn.metas[key]
@@ -366,36 +376,44 @@ func (sn *snapshot) last(key string) (point, bool, error) {
 		}
 	}
 	if m.ID != 0 {
-		c := sn.tx.Bucket(bucketChunks).Cursor()
-		prefix := sidPrefix(m.ID)
-		var v []byte
-		kk, _ := c.Seek(sidPrefix(m.ID + 1))
-		if kk == nil {
-			kk, v = c.Last()
-		} else {
-			kk, v = c.Prev()
+		// Hot first: it holds the newest chunks.
+		sets := chunkSets(sn.tx)
+		for i := len(sets) - 1; i >= 0; i-- {
+			var err error
+			if best, found, err = lastIn(sets[i], m, best, found); err != nil {
+				return point{}, false, fmt.Errorf("%w: series %s: %w", ErrCorrupt, key, err)
+			}
 		}
-		// Late data can make an earlier chunk end later; look back
-		// over chunks that may still overlap.
-		for ; kk != nil && bytes.HasPrefix(kk, prefix); kk, v = c.Prev() {
-			h, err := readChunkHeader(v)
-			if err != nil {
-				return point{}, false, fmt.Errorf("%w: series %s: %w", ErrCorrupt, key, err)
+	}
+	return best, found, nil
+}
+
+// lastIn returns the later of best (if found) and the latest point of
+// series m in bucket b.
+func lastIn(b chunkSet, m seriesMeta, best point, found bool) (point, bool, error) {
+	c := b.cursor()
+	prefix := sidPrefix(m.ID)
+	kk, v := lastChunk(c, m.ID)
+	// Late data can make an earlier chunk end later; look back over
+	// chunks that may still overlap.
+	for ; kk != nil && bytes.HasPrefix(kk, prefix); kk, v = c.Prev() {
+		h, err := readChunkHeader(v)
+		if err != nil {
+			return point{}, false, err
+		}
+		if found && h.MaxT < best.T {
+			if _, st := parseChunkKey(kk); st+m.MaxSpan < best.T {
+				break
 			}
-			if found && h.MaxT < best.T {
-				if _, st := parseChunkKey(kk); st+m.MaxSpan < best.T {
-					break
-				}
-				continue
-			}
-			pts, err := decodeChunk(nil, v)
-			if err != nil {
-				return point{}, false, fmt.Errorf("%w: series %s: %w", ErrCorrupt, key, err)
-			}
-			for _, p := range pts {
-				if !found || p.T > best.T {
-					best, found = p, true
-				}
+			continue
+		}
+		pts, err := decodeChunk(nil, v)
+		if err != nil {
+			return point{}, false, err
+		}
+		for _, p := range pts {
+			if !found || p.T > best.T {
+				best, found = p, true
 			}
 		}
 	}

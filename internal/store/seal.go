@@ -69,7 +69,7 @@ func (s *Store) Seal() error {
 		return s.deleteSegments()
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		sb, cb := tx.Bucket(bucketSeries), tx.Bucket(bucketChunks)
+		sb, cold, hot := tx.Bucket(bucketSeries), coldSet(tx), hotSet(tx)
 		for k, h := range snap {
 			meta := metas[k]
 			if meta.ID == 0 {
@@ -79,7 +79,7 @@ func (s *Store) Seal() error {
 				}
 				meta.ID = id
 			}
-			if err := s.addPoints(cb, &meta, h.pts); err != nil {
+			if err := s.addPoints(cold, hot, &meta, h.pts); err != nil {
 				return fmt.Errorf("series %s: %w", k, err)
 			}
 			// Unchanged metadata is not written again: every page a seal
@@ -128,61 +128,58 @@ func (s *Store) Seal() error {
 	return s.deleteSegments()
 }
 
-// addPoints writes sorted points of one series into chunks. A small last
-// chunk is merged with the new points so series that get few points per
-// seal still end up in large, well-compressed chunks.
-func (s *Store) addPoints(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
+// addPoints writes sorted points of one series into small chunks in the
+// hot bucket. A small last chunk is merged with the new points so series
+// that get few points per seal still end up in large, well-compressed
+// chunks.
+func (s *Store) addPoints(cold, hot chunkSet, meta *seriesMeta, pts []point) error {
 	if len(pts) == 0 {
 		return nil
 	}
-	c := cb.Cursor()
-	prefix := sidPrefix(meta.ID)
-	var v []byte
-	k, _ := c.Seek(sidPrefix(meta.ID + 1))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	if k != nil && bytes.HasPrefix(k, prefix) {
+	if k, v := lastChunk(hot.cursor(), meta.ID); k != nil {
 		if h, err := readChunkHeader(v); err == nil && h.Count < s.opts.ChunkPoints && len(v) < s.opts.ChunkBytes*7/8 {
 			old, err := decodeChunk(nil, v)
 			if err == nil {
 				pts = sortPoints(append(old, pts...))
-				if err := cb.Delete(append([]byte(nil), k...)); err != nil {
+				if err := hot.delete(append([]byte(nil), k...)); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	for len(pts) > 0 {
-		n, enc := cut(pts, s.opts.ChunkPoints, s.opts.ChunkBytes)
-		if err := putChunk(cb, meta, pts[:n], enc); err != nil {
-			return err
-		}
-		pts = pts[n:]
+	if err := putSmall(hot, meta, pts, s.opts.ChunkPoints, s.opts.ChunkBytes); err != nil {
+		return err
 	}
-	return s.mergeCold(cb, meta)
+	return s.mergeCold(cold, hot, meta)
 }
 
-// mergeCold merges the small closed chunks at the end of a series (all but
-// the last, which takes the next seal's points) into full chunks of
-// ColdChunkBytes once they hold enough for one. A seal so rewrites one
-// small chunk per series, as before, and each point is merged about once
-// more, while a year of data lies in 4 KiB chunks: zstd has 4,000+ points
-// to learn from and bbolt's pages are nearly full.
-func (s *Store) mergeCold(cb *bolt.Bucket, meta *seriesMeta) error {
-	c := cb.Cursor()
-	prefix := sidPrefix(meta.ID)
-	k, _ := c.Seek(sidPrefix(meta.ID + 1))
-	if k == nil {
-		k, _ = c.Last()
+// lastChunk positions c on the last chunk of series sid and returns it, or
+// nil if the bucket holds none.
+func lastChunk(c chunkCursor, sid uint64) (k, v []byte) {
+	if k, _ = c.Seek(sidPrefix(sid + 1)); k == nil {
+		k, v = c.Last()
 	} else {
-		k, _ = c.Prev()
+		k, v = c.Prev()
 	}
-	if k == nil || !bytes.HasPrefix(k, prefix) {
+	if k == nil || !bytes.HasPrefix(k, sidPrefix(sid)) {
+		return nil, nil
+	}
+	return k, v
+}
+
+// mergeCold moves the small closed chunks of a series in the hot bucket
+// (all but the last, which takes the next seal's points) into full chunks
+// of ColdChunkBytes in the cold set once they hold enough for one. So
+// the hot bucket, which every seal rewrites, stays a few pages, and bbolt
+// keeps about as many free pages as a seal copies. Each point is
+// merged about once more, while a year of data lies in 2 KiB chunks that
+// give zstd 2,000+ points to learn from and fill bbolt's pages.
+func (s *Store) mergeCold(cold, hot chunkSet, meta *seriesMeta) error {
+	c := hot.cursor()
+	if k, _ := lastChunk(c, meta.ID); k == nil {
 		return nil
 	}
+	prefix := sidPrefix(meta.ID)
 	var keys, vals [][]byte
 	total := 0
 	for k, v := c.Prev(); k != nil && bytes.HasPrefix(k, prefix) && s.small(v); k, v = c.Prev() {
@@ -204,11 +201,11 @@ func (s *Store) mergeCold(cb *bolt.Bucket, meta *seriesMeta) error {
 		}
 	}
 	for _, k := range keys {
-		if err := cb.Delete(k); err != nil {
+		if err := hot.delete(k); err != nil {
 			return err
 		}
 	}
-	return s.putCold(cb, meta, sortPoints(pts))
+	return s.putCold(cold, hot, meta, sortPoints(pts))
 }
 
 // small reports whether a chunk is worth merging into a cold chunk.
@@ -220,22 +217,29 @@ func (s *Store) small(v []byte) bool {
 	return err == nil && h.Count < maxChunk2Points
 }
 
-// putCold writes sorted points as full cold chunks; a rest too small to
-// fill one goes into chunks of the seal's size, to be merged later.
-func (s *Store) putCold(cb *bolt.Bucket, meta *seriesMeta, pts []point) error {
+// putCold writes sorted points as full cold chunks into the cold set; a
+// rest too small to fill one goes into small chunks in the hot
+// bucket, to be merged later.
+func (s *Store) putCold(cold, hot chunkSet, meta *seriesMeta, pts []point) error {
 	for len(pts) > 0 {
 		n, enc := cut(pts, maxChunk2Points, s.opts.ColdChunkBytes)
 		if n == len(pts) && len(enc) < s.opts.ColdChunkBytes*7/8 && n < maxChunk2Points {
-			for len(pts) > 0 {
-				n, enc := cut(pts, s.opts.ChunkPoints, s.opts.ChunkBytes)
-				if err := putChunk(cb, meta, pts[:n], enc); err != nil {
-					return err
-				}
-				pts = pts[n:]
-			}
-			return nil
+			return putSmall(hot, meta, pts, s.opts.ChunkPoints, s.opts.ChunkBytes)
 		}
-		if err := putChunk(cb, meta, pts[:n], enc); err != nil {
+		if err := putChunk(cold, meta, pts[:n], enc); err != nil {
+			return err
+		}
+		pts = pts[n:]
+	}
+	return nil
+}
+
+// putSmall writes sorted points as chunks of at most maxPoints and
+// maxBytes.
+func putSmall(b chunkSet, meta *seriesMeta, pts []point, maxPoints, maxBytes int) error {
+	for len(pts) > 0 {
+		n, enc := cut(pts, maxPoints, maxBytes)
+		if err := putChunk(b, meta, pts[:n], enc); err != nil {
 			return err
 		}
 		pts = pts[n:]
@@ -267,9 +271,9 @@ func cut(pts []point, maxPoints, maxBytes int) (int, []byte) {
 
 // putChunk stores a chunk; if a chunk with the same start exists (late data)
 // both are merged so nothing is overwritten.
-func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point, enc []byte) error {
+func putChunk(cs chunkSet, meta *seriesMeta, pts []point, enc []byte) error {
 	key := chunkKey(meta.ID, pts[0].T)
-	if old := cb.Get(key); old != nil {
+	if old := cs.get(key); old != nil {
 		prev, err := decodeChunk(nil, old)
 		if err != nil {
 			return fmt.Errorf("%w: chunk %x: %w", ErrCorrupt, key, err)
@@ -280,10 +284,7 @@ func putChunk(cb *bolt.Bucket, meta *seriesMeta, pts []point, enc []byte) error 
 	if span := pts[len(pts)-1].T - pts[0].T; span > meta.MaxSpan {
 		meta.MaxSpan = span
 	}
-	// Full pages: chunks are sized to fill a page, and a series' chunks
-	// arrive in key order.
-	cb.FillPercent = 1.0
-	return cb.Put(key, enc)
+	return cs.put(key, enc)
 }
 
 // deleteSegments removes closed segments that are sealed and that every
@@ -349,27 +350,13 @@ func (s *Store) EnforceRetention() error {
 	if len(jobs) > 0 {
 		var n int
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			cb := tx.Bucket(bucketChunks)
-			for _, j := range jobs {
-				c := cb.Cursor()
-				prefix := sidPrefix(j.id)
-				// Collect first: deleting under a bbolt cursor can make
-				// Next skip the following key.
-				var del [][]byte
-				for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-					h, err := readChunkHeader(v)
-					if err != nil || h.MinT >= j.cutoff {
-						break
-					}
-					if h.MaxT < j.cutoff {
-						del = append(del, append([]byte(nil), k...))
-					}
-				}
-				for _, k := range del {
-					if err := cb.Delete(k); err != nil {
+			for _, cb := range chunkSets(tx) {
+				for _, j := range jobs {
+					d, err := deleteBefore(cb, j.id, j.cutoff)
+					if err != nil {
 						return err
 					}
-					n++
+					n += d
 				}
 			}
 			return nil
@@ -380,6 +367,31 @@ func (s *Store) EnforceRetention() error {
 		s.m.retentionDeleted.Add(float64(n))
 	}
 	return s.enforceBudget()
+}
+
+// deleteBefore deletes the chunks of series sid in b that end before
+// cutoff and returns how many.
+func deleteBefore(b chunkSet, sid uint64, cutoff int64) (int, error) {
+	c := b.cursor()
+	prefix := sidPrefix(sid)
+	// Collect first: deleting under a bbolt cursor can make Next skip the
+	// following key.
+	var del [][]byte
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		h, err := readChunkHeader(v)
+		if err != nil || h.MinT >= cutoff {
+			break
+		}
+		if h.MaxT < cutoff {
+			del = append(del, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range del {
+		if err := b.delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(del), nil
 }
 
 // DiskUsage is the bytes the store occupies by its own accounting: log
@@ -428,29 +440,32 @@ func (s *Store) enforceBudget() error {
 // series until about target bytes are freed.
 func (s *Store) evictOldest(target int64) (int, error) {
 	type cand struct {
+		set   int
 		key   []byte
 		start int64
 		size  int
 	}
 	var cands []cand
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketChunks).Cursor()
-		// The first chunks of every series, a handful each, are the
-		// candidates: enough to free target without scanning all data.
-		for k, v := c.First(); k != nil; {
-			sid, _ := parseChunkKey(k)
-			prefix := sidPrefix(sid)
-			for i := 0; k != nil && bytes.HasPrefix(k, prefix); i++ {
-				if i < 16 {
-					h, err := readChunkHeader(v)
-					if err == nil {
-						cands = append(cands, cand{append([]byte(nil), k...), h.MinT, len(k) + len(v) + 16})
+		for set, cs := range chunkSets(tx) {
+			c := cs.cursor()
+			// The first chunks of every series, a handful each, are the
+			// candidates: enough to free target without scanning all data.
+			for k, v := c.First(); k != nil; {
+				sid, _ := parseChunkKey(k)
+				prefix := sidPrefix(sid)
+				for i := 0; k != nil && bytes.HasPrefix(k, prefix); i++ {
+					if i < 16 {
+						h, err := readChunkHeader(v)
+						if err == nil {
+							cands = append(cands, cand{set, append([]byte(nil), k...), h.MinT, len(k) + len(v) + 16})
+						}
+						k, v = c.Next()
+						continue
 					}
-					k, v = c.Next()
-					continue
+					k, v = c.Seek(sidPrefix(sid + 1))
+					break
 				}
-				k, v = c.Seek(sidPrefix(sid + 1))
-				break
 			}
 		}
 		return nil
@@ -462,12 +477,11 @@ func (s *Store) evictOldest(target int64) (int, error) {
 	var freed int64
 	n := 0
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		cb := tx.Bucket(bucketChunks)
 		for _, c := range cands {
 			if freed >= target {
 				break
 			}
-			if err := cb.Delete(c.key); err != nil {
+			if err := chunkSets(tx)[c.set].delete(c.key); err != nil {
 				return err
 			}
 			freed += int64(c.size)

@@ -42,6 +42,7 @@ var (
 	bucketMeta    = []byte("meta")
 	bucketSeries  = []byte("series")
 	bucketChunks  = []byte("chunks")
+	bucketHot     = []byte("hot")
 	bucketCursors = []byte("cursors")
 	bucketKV      = []byte("kv")
 	keySealedSeq  = []byte("sealed_seq")
@@ -323,7 +324,7 @@ func Open(opts Options) (*Store, error) {
 
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketCursors, bucketKV} {
+		for _, b := range [][]byte{bucketMeta, bucketSeries, bucketChunks, bucketCold, bucketColdIndex, bucketHot, bucketCursors, bucketKV} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -22,12 +22,20 @@ import (
 // kept as a test, since today's code would write format 2.
 const v1StoreDir = "testdata/store-v1"
 
+// v2StoreDir is a store written by the chunk format 2 code (commit
+// e645954) with upgradeStoreData(45), the same way as testdata/store-v1:
+// its meter and road series have cold chunks and small ones, all in the
+// chunks bucket, and the raw series format 1 XOR chunks.
+const v2StoreDir = "testdata/store-v2"
+
 // v1StoreData is the data of testdata/store-v1, one batch per day: a
 // meter (0.01 kWh), a road temperature (0.01 degC, with a few doubled
 // uplinks kept at 1 ms) and raw floats that fit no decimal scale.
-func v1StoreData() [][]measurement.Measurement {
+func v1StoreData() [][]measurement.Measurement { return upgradeStoreData(6) }
+
+// upgradeStoreData is the data of the upgrade test stores, days long.
+func upgradeStoreData(days int) [][]measurement.Measurement {
 	rng := rand.New(rand.NewPCG(20, 20))
-	const days = 6
 	meter := meterSeries(rng, days*96)
 	road := roadSeries(rng, days*144, 3)
 	var out [][]measurement.Measurement
@@ -76,7 +84,7 @@ func copyDir(t *testing.T, src string) string {
 func chunkFormats(t *testing.T, s *Store) (v1Decimal, v1XOR, v2 int) {
 	t.Helper()
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketChunks).ForEach(func(_, v []byte) error {
+		return forEachChunk(tx, func(_, v []byte) error {
 			switch {
 			case v[0] == chunkVersion2:
 				v2++
@@ -116,6 +124,12 @@ func sameAnswers(t *testing.T, want, got storeAnswers, msg string) {
 
 func answers(t *testing.T, s *Store) storeAnswers {
 	t.Helper()
+	return answersOver(t, s, 10, 7)
+}
+
+// answersOver queries rangeDays of Range and aggDays of 6-hour Aggregate.
+func answersOver(t *testing.T, s *Store, rangeDays, aggDays int) storeAnswers {
+	t.Helper()
 	ctx := context.Background()
 	var a storeAnswers
 	a.Series = s.Series()
@@ -124,11 +138,11 @@ func answers(t *testing.T, s *Store) storeAnswers {
 		keys = append(keys, si.Key)
 	}
 	var err error
-	a.Range, err = s.Range(ctx, keys, t0.Add(-time.Hour), t0.AddDate(0, 0, 10))
+	a.Range, err = s.Range(ctx, keys, t0.Add(-time.Hour), t0.AddDate(0, 0, rangeDays))
 	require.NoError(t, err)
 	a.Last, err = s.Last(ctx, keys)
 	require.NoError(t, err)
-	a.Agg, err = s.Aggregate(ctx, AggregateQuery{Keys: keys, From: t0, To: t0.AddDate(0, 0, 7), Every: 6 * time.Hour})
+	a.Agg, err = s.Aggregate(ctx, AggregateQuery{Keys: keys, From: t0, To: t0.AddDate(0, 0, aggDays), Every: 6 * time.Hour})
 	require.NoError(t, err)
 	return a
 }
@@ -199,4 +213,111 @@ func TestUpgradeV1Store(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	sameAnswers(t, want, answers(t, s), "after background conversion")
 	require.NoError(t, s.Close())
+}
+
+// A store written with format 2 opens and answers as a store written today
+// with the same data does, keeps its cursor, log and KV, and is converted.
+func TestUpgradeV2Store(t *testing.T) {
+	ctx := context.Background()
+	data := upgradeStoreData(45)
+	fresh := openTest(t, Options{SealInterval: 1000 * time.Hour})
+	for _, ms := range data {
+		require.NoError(t, fresh.Append(ctx, ms))
+		require.NoError(t, fresh.Seal())
+	}
+	want := answersOver(t, fresh, 50, 45)
+
+	dir := copyDir(t, v2StoreDir)
+	s := openTest(t, Options{Dir: dir, NoBackgroundConvert: true, SealInterval: 1000 * time.Hour})
+	legacy, cold, hot := layout(t, s)
+	require.Equal(t, 21, legacy, "testdata/store-v2 keeps all chunks in the chunks bucket")
+	require.Zero(t, cold+hot)
+	sameAnswers(t, want, answersOver(t, s, 50, 45), "format 2 store answers")
+	rep, err := s.Compact(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Rewritten)
+	t.Logf("compact: %+v", rep)
+	legacy, cold, hot = layout(t, s)
+	require.Zero(t, legacy)
+	require.Positive(t, cold)
+	require.Positive(t, hot)
+	sameAnswers(t, want, answersOver(t, s, 50, 45), "after Compact")
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		require.Equal(t, []byte{storeFormat}, tx.Bucket(bucketMeta).Get(keyFormat))
+		// Every cold chunk is full, every small one hot.
+		c := coldSet(tx).cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			require.False(t, s.small(v), "small chunk %x in the cold set", k)
+		}
+		return nil
+	}))
+	// A second Compact has nothing left to do.
+	rep, err = s.Compact(ctx)
+	require.NoError(t, err)
+	require.Zero(t, rep.Rewritten)
+
+	c, err := s.OpenCursor("sink-a")
+	require.NoError(t, err)
+	recs, err := c.Next(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Len(t, recs[0].Measurements, len(data[len(data)-1]))
+	v, err := s.KV("alerts").Get([]byte("k"))
+	require.NoError(t, err)
+	require.Equal(t, []byte("v"), v)
+
+	// Seals go on in the new layout and the answers stay those of a
+	// store written today.
+	more := upgradeStoreData(47)[45:]
+	for _, ms := range more {
+		require.NoError(t, fresh.Append(ctx, ms))
+		require.NoError(t, fresh.Seal())
+		require.NoError(t, s.Append(ctx, ms))
+		require.NoError(t, s.Seal())
+	}
+	sameAnswers(t, answersOver(t, fresh, 50, 47), answersOver(t, s, 50, 47), "after more seals")
+	require.NoError(t, s.Close())
+
+	// By default Open converts in the background.
+	s = openTest(t, Options{Dir: copyDir(t, v2StoreDir), SealInterval: 1000 * time.Hour})
+	require.Eventually(t, func() bool {
+		legacy, _, _ := layout(t, s)
+		return legacy == 0
+	}, 10*time.Second, 10*time.Millisecond)
+	sameAnswers(t, want, answersOver(t, s, 50, 45), "after background conversion")
+	require.NoError(t, s.Close())
+}
+
+// layout counts the chunks in the legacy, cold and hot sets.
+func layout(t *testing.T, s *Store) (legacy, cold, hot int) {
+	t.Helper()
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		for _, cs := range chunkSets(tx) {
+			n := cs.idx.Stats().KeyN
+			switch {
+			case cs.legacy:
+				legacy = n
+			case cs.data != nil:
+				cold = n
+				require.Equal(t, n, cs.data.Stats().KeyN, "cold index and data")
+			default:
+				hot = n
+			}
+		}
+		return nil
+	}))
+	return
+}
+
+// forEachChunk calls fn for every chunk (key and chunk) of tx.
+func forEachChunk(tx *bolt.Tx, fn func(k, v []byte) error) error {
+	for _, cs := range chunkSets(tx) {
+		c := cs.cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := fn(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
