@@ -121,7 +121,9 @@ func newFixture(t *testing.T) *fixture {
 	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
-	ns, err := network.NewServer(network.Options{Devices: devs, StatePath: t.TempDir() + "/n.db"})
+	// The network layer's clock is the API's: a downlink's expiry is
+	// reckoned from it.
+	ns, err := network.NewServer(network.Options{Devices: devs, StatePath: t.TempDir() + "/n.db", Now: func() time.Time { return t0.Add(time.Hour) }})
 	require.NoError(t, err)
 	t.Cleanup(func() { ns.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -226,6 +228,9 @@ func TestRoutes(t *testing.T) {
 		{"downlink bad port", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", adminTok, `{"f_port":0,"hex":"01"}`, 400, []string{"f_port"}, nil},
 		{"downlink bad hex", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", adminTok, `{"f_port":20,"hex":"zz"}`, 400, []string{"hex"}, nil},
 		{"downlink nothing", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", adminTok, `{}`, 400, nil, nil},
+		{"downlink expiry", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", adminTok, `{"command":"close","expiry":"30m"}`, 202, []string{`"expires_at": "20`}, nil},
+		{"downlink bad expiry", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", adminTok, `{"command":"close","expiry":"soon"}`, 400, []string{"expiry: expected a duration"}, nil},
+		{"downlink expired", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", adminTok, `{"f_port":20,"hex":"01","expires_at":"2000-01-01T00:00:00Z"}`, 400, []string{"already passed"}, nil},
 		{"downlink needs admin", "POST", "/api/v1/devices/70b3d57ed0000002/downlinks", readTok, `{"command":"close"}`, 403, nil, nil},
 		{"latest", "GET", "/api/v1/devices/" + cfgEUI.String() + "/latest", readTok, "", 200, []string{"-0.5", "air_temperature"}, nil},
 		{"series", "GET", "/api/v1/series?device=" + cfgEUI.String(), readTok, "", 200, []string{key}, nil},
