@@ -19,8 +19,8 @@ type ActionUpdate struct {
 	At     time.Time
 }
 
-// defaultActionExpiry is how long a remote action is tried when the rule
-// does not say.
+// defaultActionExpiry is how long an action is tried when the rule does
+// not say.
 const defaultActionExpiry = time.Hour
 
 // actionUpdateQueue bounds the outcomes waiting for Run.
@@ -98,30 +98,6 @@ func actionSummary(ts []notify.ActionTarget) string {
 		parts[i] = t.Device + ":" + t.Command + ":" + t.State
 	}
 	return strings.Join(parts, ",")
-}
-
-// forgetLostDownlinks ends the local targets still waiting at a restart:
-// the network layer's downlink queue is not kept, so their outcome will
-// never come (and their ids are given out again).
-func (e *Engine) forgetLostDownlinks(now time.Time) {
-	for id, a := range e.alerts {
-		changed := false
-		for i := range a.Actions {
-			t := &a.Actions[i]
-			if t.Peer != "" || t.ID == "" || t.Final() {
-				continue
-			}
-			if t.State == notify.ActionQueued || t.State == notify.ActionSent {
-				t.State, t.Reason, t.At = notify.ActionFailed, "restart: downlink queue lost", now
-			}
-			t.ID = "" // downlink ids start again after a restart
-			changed = true
-		}
-		if changed {
-			a.ActionDone = actionSummary(a.Actions)
-			e.markDirty(id, true)
-		}
-	}
 }
 
 // expiry is the action's configured expiry or the default.

@@ -55,7 +55,7 @@ type SeriesReader interface {
 
 // Downlinker queues downlinks and builds profile commands.
 type Downlinker interface {
-	EnqueueDownlinkUntil(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expires time.Time) (string, error)
+	EnqueueDownlinkExpiring(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error)
 	Downlink(profileID, command string, args map[string]float64) (profile.Downlink, error)
 }
 
@@ -543,11 +543,12 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest("give a command (see the device's profile) or f_port and hex", nil)
 	}
-	expires, err := network.ParseExpiry(in.Expiry, in.ExpiresAt, s.opts.Now())
+	now := s.opts.Now()
+	expiry, err := network.ParseExpiry(in.Expiry, in.ExpiresAt, now)
 	if err != nil {
 		return badRequest(err.Error(), err)
 	}
-	id, err := s.opts.Downlinks.EnqueueDownlinkUntil(eui, dl.FPort, dl.Payload, dl.Confirmed, expires)
+	id, err := s.opts.Downlinks.EnqueueDownlinkExpiring(eui, dl.FPort, dl.Payload, dl.Confirmed, expiry)
 	switch {
 	case errors.Is(err, network.ErrExpired):
 		return badRequest("expires_at: already passed", err)
@@ -562,8 +563,8 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := map[string]any{"id": id, "dev_eui": eui.String(), "f_port": dl.FPort,
 		"hex": hex.EncodeToString(dl.Payload), "confirmed": dl.Confirmed}
-	if !expires.IsZero() {
-		out["expires_at"] = expires.UTC().Format(time.RFC3339)
+	if expiry > 0 {
+		out["expires_at"] = now.Add(expiry).UTC().Format(time.RFC3339)
 	}
 	writeJSON(w, http.StatusAccepted, out)
 	return nil

@@ -121,9 +121,7 @@ func newFixture(t *testing.T) *fixture {
 	udp, err := semtechudp.NewServer(semtechudp.Options{Config: semtechudp.Config{Listen: "127.0.0.1:0"}})
 	require.NoError(t, err)
 	require.NoError(t, udp.Listen())
-	// The network layer's clock is the API's: a downlink's expiry is
-	// reckoned from it.
-	ns, err := network.NewServer(network.Options{Devices: devs, StatePath: t.TempDir() + "/n.db", Now: func() time.Time { return t0.Add(time.Hour) }})
+	ns, err := network.NewServer(network.Options{Devices: devs, StatePath: t.TempDir() + "/n.db"})
 	require.NoError(t, err)
 	t.Cleanup(func() { ns.Close() })
 	ctx, cancel := context.WithCancel(context.Background())

@@ -240,14 +240,15 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		dl.Confirmed = *req.Confirmed
 	}
 	rep.FPort, rep.Hex, rep.Confirmed = dl.FPort, hex.EncodeToString(dl.Payload), dl.Confirmed
-	expires, err := network.ParseExpiry(req.Expiry, req.ExpiresAt, s.now())
+	now := s.now()
+	expiry, err := network.ParseExpiry(req.Expiry, req.ExpiresAt, now)
 	if err != nil {
 		return nack(ReasonBadExpiry, err)
 	}
-	if !expires.IsZero() {
-		rep.ExpiresAt = expires.UTC().Format(time.RFC3339)
+	if expiry > 0 {
+		rep.ExpiresAt = now.Add(expiry).UTC().Format(time.RFC3339)
 	}
-	id, err := s.opts.Downlinks.EnqueueDownlinkUntil(eui, dl.FPort, dl.Payload, dl.Confirmed, expires)
+	id, err := s.opts.Downlinks.EnqueueDownlinkExpiring(eui, dl.FPort, dl.Payload, dl.Confirmed, expiry)
 	switch {
 	case errors.Is(err, network.ErrExpired):
 		return nack(ReasonBadExpiry, errors.New("expires_at: already passed"))

@@ -25,7 +25,7 @@ type recordingQueue struct {
 	next DownlinkQueue
 	mu   sync.Mutex
 	got  []queued
-	exp  []time.Time
+	exp  []time.Duration
 }
 
 type queued struct {
@@ -35,12 +35,12 @@ type queued struct {
 	confirmed bool
 }
 
-func (q *recordingQueue) EnqueueDownlinkUntil(dev lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expires time.Time) (string, error) {
-	id, err := q.next.EnqueueDownlinkUntil(dev, fport, payload, confirmed, expires)
+func (q *recordingQueue) EnqueueDownlinkExpiring(dev lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
+	id, err := q.next.EnqueueDownlinkExpiring(dev, fport, payload, confirmed, expiry)
 	if err == nil {
 		q.mu.Lock()
 		q.got = append(q.got, queued{dev, fport, payload, confirmed})
-		q.exp = append(q.exp, expires)
+		q.exp = append(q.exp, expiry)
 		q.mu.Unlock()
 	}
 	return id, err
@@ -215,7 +215,7 @@ func TestCommands(t *testing.T) {
 		q.mu.Lock()
 		last := q.exp[len(q.exp)-1]
 		q.mu.Unlock()
-		assert.Equal(t, at, last.Truncate(time.Second).UTC(), "the queue got the expiry")
+		assert.Equal(t, 30*time.Minute, last, "the queue got the expiry")
 	})
 }
 

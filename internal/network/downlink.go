@@ -61,7 +61,7 @@ func (e *PayloadSizeError) Is(target error) bool { return target == ErrPayloadSi
 // names the item in logs and outcomes; it stays unique across restarts.
 // The item is stored when this returns and never expires.
 func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-	return s.EnqueueDownlinkUntil(devEUI, fport, payload, confirmed, time.Time{})
+	return s.EnqueueDownlinkExpiring(devEUI, fport, payload, confirmed, 0)
 }
 
 // checkDownlink checks what EnqueueDownlink is given.

@@ -29,7 +29,8 @@ var (
 // queued downlink dropped unsent, or not retried, after its expiry.
 const resultExpired = "expired"
 
-// ErrExpired is returned by EnqueueDownlinkUntil for an expiry already past.
+// ErrExpired is returned by EnqueueDownlinkExpiring for an expiry already
+// past (negative).
 var ErrExpired = errors.New("network: downlink expiry already passed")
 
 // downlinkQueue is the queue's bookkeeping besides Server.queues.
@@ -182,16 +183,22 @@ func (s *Server) loadSessionsAndQueues() ([]*session, error) {
 	return sessions, nil
 }
 
-// EnqueueDownlinkUntil queues an application payload as EnqueueDownlink
-// does; a non-zero expires is the instant after which it is neither sent
-// nor retried but dropped, counted and reported as OutcomeExpired. The
-// item is stored (fsync'd) when this returns.
-func (s *Server) EnqueueDownlinkUntil(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expires time.Time) (string, error) {
+// EnqueueDownlinkExpiring queues an application payload as EnqueueDownlink
+// does; a positive expiry is how long from now it may be sent: after that
+// it is neither sent nor retried but dropped, counted and reported as
+// OutcomeExpired (0: never expires). It is a duration, not an instant, so
+// a caller on a simulation's clock means the same span. The item is stored
+// (fsync'd) when this returns.
+func (s *Server) EnqueueDownlinkExpiring(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
 	if err := s.checkDownlink(devEUI, fport, payload); err != nil {
 		return "", err
 	}
-	if !expires.IsZero() && !expires.After(s.now()) {
-		return "", fmt.Errorf("enqueue downlink %s: %w (%s)", devEUI, ErrExpired, expires.UTC().Format(time.RFC3339))
+	if expiry < 0 {
+		return "", fmt.Errorf("enqueue downlink %s: %w (%s ago)", devEUI, ErrExpired, -expiry)
+	}
+	var expires time.Time
+	if expiry > 0 {
+		expires = s.now().Add(expiry)
 	}
 	s.dlq.enq.Lock()
 	defer s.dlq.enq.Unlock()

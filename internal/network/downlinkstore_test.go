@@ -109,12 +109,12 @@ func TestDownlinkExpiry(t *testing.T) {
 	e := newEnv(t, []device.Device{d}, func(o *Options) { o.ConfirmedRetries = 3; o.Outcomes = rec })
 	expired := func() float64 { return testutil.ToFloat64(e.s.m.downlinks.WithLabelValues("data", resultExpired)) }
 
-	_, err := e.s.EnqueueDownlinkUntil(d.DevEUI, 5, []byte{1}, false, e.clock.Now())
+	_, err := e.s.EnqueueDownlinkExpiring(d.DevEUI, 5, []byte{1}, false, -time.Second)
 	require.ErrorIs(t, err, ErrExpired)
 
-	stale, err := e.s.EnqueueDownlinkUntil(d.DevEUI, 5, []byte{1}, false, e.clock.Now().Add(time.Minute))
+	stale, err := e.s.EnqueueDownlinkExpiring(d.DevEUI, 5, []byte{1}, false, time.Minute)
 	require.NoError(t, err)
-	fresh, err := e.s.EnqueueDownlinkUntil(d.DevEUI, 6, []byte{2}, false, e.clock.Now().Add(time.Hour))
+	fresh, err := e.s.EnqueueDownlinkExpiring(d.DevEUI, 6, []byte{2}, false, time.Hour)
 	require.NoError(t, err)
 	e.restart() // the expiry is stored with the item
 	e.clock.Advance(2 * time.Minute)
@@ -127,7 +127,7 @@ func TestDownlinkExpiry(t *testing.T) {
 	assert.Equal(t, float64(1), expired())
 
 	// A silent device: the sweep on the loop's tick reports it.
-	silent, err := e.s.EnqueueDownlinkUntil(d.DevEUI, 7, []byte{3}, false, e.clock.Now().Add(time.Minute))
+	silent, err := e.s.EnqueueDownlinkExpiring(d.DevEUI, 7, []byte{3}, false, time.Minute)
 	require.NoError(t, err)
 	e.clock.Advance(time.Minute + time.Second)
 	e.s.sendClassC(e.ctx)
@@ -137,7 +137,7 @@ func TestDownlinkExpiry(t *testing.T) {
 	assert.Zero(t, e.queueLen(d.DevEUI), "the expired item is deleted from disk")
 
 	// Confirmed, sent once, then its expiry passes: not sent again.
-	conf, err := e.s.EnqueueDownlinkUntil(d.DevEUI, 8, []byte{4}, true, e.clock.Now().Add(time.Minute))
+	conf, err := e.s.EnqueueDownlinkExpiring(d.DevEUI, 8, []byte{4}, true, time.Minute)
 	require.NoError(t, err)
 	e.deliver(abpFrame(d, 2, []byte{1}).bytes(t))
 	require.Len(t, e.tx.all(), 2)
