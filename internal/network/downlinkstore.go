@@ -125,15 +125,22 @@ func (st *BoltState) putQueue(items ...queueItem) error {
 // loadQueues reads every stored item, in queue order per device, and the
 // last sequence number given out. A database written before the queue was
 // kept (sessions, but no sequence) starts the sequence at the clock's
-// milliseconds, so no id given out before the upgrade is given out again.
+// milliseconds, so no id given out before the upgrade is given out again;
+// the sequence is stored at once, so this happens only at the upgrade.
 func (st *BoltState) loadQueues(now time.Time) (map[lorawan.EUI64][]queueItem, uint64, error) {
 	queues := make(map[lorawan.EUI64][]queueItem)
 	var seq uint64
-	err := st.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketDownlinkMeta).Get(keyDownlinkSeq); len(v) == 8 {
+	err := st.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketDownlinkMeta)
+		if v := meta.Get(keyDownlinkSeq); len(v) == 8 {
 			seq = binary.BigEndian.Uint64(v)
-		} else if k, _ := tx.Bucket(bucketSessions).Cursor().First(); k != nil {
-			seq = uint64(now.UnixMilli())
+		} else {
+			if k, _ := tx.Bucket(bucketSessions).Cursor().First(); k != nil {
+				seq = uint64(now.UnixMilli())
+			}
+			if err := meta.Put(keyDownlinkSeq, binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+				return err
+			}
 		}
 		return tx.Bucket(bucketDownlinks).ForEach(func(k, v []byte) error {
 			var r queueRecord

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/loraedge/loraedge/internal/device"
 )
@@ -194,4 +196,28 @@ func (e *env) queueLen(eui lorawan.EUI64) int {
 	e.s.mu.RLock()
 	defer e.s.mu.RUnlock()
 	return len(e.s.queues[eui])
+}
+
+// TestDownlinkIDsAfterUpgrade: a database with sessions from a version
+// whose queue lived in memory gives out ids that version never gave out,
+// and the sequence is kept from then on; a fresh one starts at 1.
+func TestDownlinkIDsAfterUpgrade(t *testing.T) {
+	d := abpDevice(1)
+	e := newEnv(t, []device.Device{d}, nil)
+	id, err := e.s.EnqueueDownlink(d.DevEUI, 1, nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, d.DevEUI.String()+"-1", id)
+	e.deliver(abpFrame(d, 1, []byte{1}).bytes(t)) // a session, and the item sent
+	require.NoError(t, e.s.state.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDownlinkMeta).Delete(keyDownlinkSeq) // as written before the upgrade
+	}))
+	e.restart()
+	id, err = e.s.EnqueueDownlink(d.DevEUI, 1, nil, false)
+	require.NoError(t, err)
+	want := fmt.Sprintf("%s-%d", d.DevEUI, e.clock.Now().UnixMilli()+1)
+	assert.Equal(t, want, id)
+	e.restart()
+	id, err = e.s.EnqueueDownlink(d.DevEUI, 1, nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("%s-%d", d.DevEUI, e.clock.Now().UnixMilli()+2), id, "the sequence goes on")
 }
