@@ -221,3 +221,15 @@ func TestDownlinkIDsAfterUpgrade(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("%s-%d", d.DevEUI, e.clock.Now().UnixMilli()+2), id, "the sequence goes on")
 }
+
+// BenchmarkEnqueueDownlink measures queueing one durable item (one fsync'd
+// bbolt transaction).
+func BenchmarkEnqueueDownlink(b *testing.B) {
+	d := abpDevice(1)
+	e := newEnv(b, []device.Device{d}, func(o *Options) { o.DownlinkQueueSize = 1 << 30 })
+	for b.Loop() {
+		if _, err := e.s.EnqueueDownlinkExpiring(d.DevEUI, 20, []byte{0}, true, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
