@@ -18,6 +18,33 @@ import (
 	"github.com/loraedge/loraedge/internal/semtechudp"
 )
 
+// testABPKeys are the session keys (the AES test vectors) and the DevAddr
+// of the ABP road station in the UDP end-to-end tests.
+func testABPKeys() (nwk, app lorawan.AES128Key, addr lorawan.DevAddr) {
+	nwk = lorawan.AES128Key{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
+	app = lorawan.AES128Key{0x3c, 0x4f, 0xcf, 0x09, 0x88, 0x15, 0xf7, 0xab, 0xa6, 0xd2, 0xae, 0x28, 0x16, 0x15, 0x7e, 0x2b}
+	return nwk, app, lorawan.DevAddr{0x26, 0x01, 0x1b, 0xda}
+}
+
+// dialForwarder is a packet forwarder that pulls downlinks: it has sent
+// PULL_DATA, send writes further packets. The connection closes with t.
+func dialForwarder(t *testing.T, udpAddr string, mac lorawan.EUI64) (*gatewayConn, func(semtechudp.Packet)) {
+	t.Helper()
+	server, err := net.ResolveUDPAddr("udp", udpAddr)
+	require.NoError(t, err)
+	conn, err := net.DialUDP("udp", nil, server)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	send := func(p semtechudp.Packet) {
+		b, err := p.MarshalBinary()
+		require.NoError(t, err)
+		_, err = conn.Write(b)
+		require.NoError(t, err)
+	}
+	send(&semtechudp.PullDataPacket{ProtocolVersion: 2, RandomToken: 1, GatewayMAC: mac})
+	return &gatewayConn{t: t, conn: conn, mac: mac}, send
+}
+
 // postDownlink queues a downlink through the API and returns its answer.
 func (d *e2eDaemon) postDownlink(t *testing.T, devEUI, body string) map[string]any {
 	t.Helper()
@@ -39,9 +66,7 @@ func (d *e2eDaemon) postDownlink(t *testing.T, devEUI, body string) map[string]a
 func TestDownlinkQueueSurvivesDaemonRestart(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "loraedge.yaml")
-	nwk := lorawan.AES128Key{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
-	app := lorawan.AES128Key{0x3c, 0x4f, 0xcf, 0x09, 0x88, 0x15, 0xf7, 0xab, 0xa6, 0xd2, 0xae, 0x28, 0x16, 0x15, 0x7e, 0x2b}
-	addr := lorawan.DevAddr{0x26, 0x01, 0x1b, 0xda}
+	nwk, app, addr := testABPKeys()
 	const devEUI = "70b3d57ed0000011"
 	require.NoError(t, os.WriteFile(file, []byte(fmt.Sprintf(`devices:
   - {dev_eui: "%s", activation: abp, profile: generic/road-station, dev_addr: "%s", nwk_s_key: "%s", app_s_key: "%s"}
@@ -60,19 +85,8 @@ func TestDownlinkQueueSurvivesDaemonRestart(t *testing.T) {
 	assert.NotEqual(t, first["id"], second["id"], "ids stay unique across the restart")
 
 	mac := lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, 1}
-	server, err := net.ResolveUDPAddr("udp", d.udpAddr)
-	require.NoError(t, err)
-	conn, err := net.DialUDP("udp", nil, server)
-	require.NoError(t, err)
-	defer conn.Close()
-	send := func(p semtechudp.Packet) {
-		b, err := p.MarshalBinary()
-		require.NoError(t, err)
-		_, err = conn.Write(b)
-		require.NoError(t, err)
-	}
-	send(&semtechudp.PullDataPacket{ProtocolVersion: 2, RandomToken: 1, GatewayMAC: mac})
-	gw := &gatewayConn{t: t, conn: conn, mac: mac}
+	gw, send := dialForwarder(t, d.udpAddr, mac)
+	conn := gw.conn
 	gw.push(abpFrame(t, addr, nwk, app, 1, payload))
 
 	// The forwarder reads the daemon's PULL_RESP and confirms it.
