@@ -100,6 +100,38 @@ func actionSummary(ts []notify.ActionTarget) string {
 	return strings.Join(parts, ",")
 }
 
+// actionOutcomeGrace is how long past its action's expiry a local target
+// may still wait for its outcome: the network layer drops an expired item
+// within seconds and reports it.
+const actionOutcomeGrace = time.Minute
+
+// endUnreported ends, at a start, the local targets still waiting well past
+// their action's expiry: the network layer reported them by then, but the
+// report was lost with the process (outcomes wait in memory until applied).
+// Targets within their expiry keep waiting: their downlink survived the
+// restart in the network layer's queue.
+func (e *Engine) endUnreported(now time.Time) {
+	for id, a := range e.alerts {
+		expiry := defaultActionExpiry
+		if r := e.ruleByName(a.Rule); r != nil && r.cfg.Action != nil {
+			expiry = r.cfg.Action.expiry()
+		}
+		changed := false
+		for i := range a.Actions {
+			t := &a.Actions[i]
+			if t.Peer != "" || t.ID == "" || t.Final() || !now.After(t.At.Add(expiry+actionOutcomeGrace)) {
+				continue
+			}
+			t.State, t.Reason, t.At = notify.ActionExpired, "no outcome reported by the action's expiry", now
+			changed = true
+		}
+		if changed {
+			a.ActionDone = actionSummary(a.Actions)
+			e.markDirty(id, true)
+		}
+	}
+}
+
 // expiry is the action's configured expiry or the default.
 func (a *ActionConfig) expiry() time.Duration {
 	if a.Expiry > 0 {

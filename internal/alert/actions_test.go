@@ -147,6 +147,27 @@ func TestActionsAfterRestartAndRefusedOutbox(t *testing.T) {
 	assert.Equal(t, "not sent before 2026-01-12T17:10:00Z", ts[0].Reason)
 }
 
+// A local target still waiting at a start well past its action's expiry
+// lost its outcome with the process: it ends expired; one within its
+// expiry keeps waiting.
+func TestUnreportedLocalTargetsEndAtStart(t *testing.T) {
+	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
+	valve := eui(sim.Devices("building-meters")[3])
+	h := newHarness(t, frostWithAction(valve), "winter-night,building-meters", start, func(*Options) {})
+	h.feed(m(eui(sim.Devices("winter-night")[0]), measurement.AirTemperature, -0.5, start))
+	require.Equal(t, notify.ActionQueued, actionsOf(h)[0].State)
+
+	h.clock.Set(start.Add(10*time.Minute + actionOutcomeGrace)) // the rule's expiry and the grace, not past
+	h.restart()
+	assert.Equal(t, notify.ActionQueued, actionsOf(h)[0].State)
+	h.clock.Set(start.Add(10*time.Minute + actionOutcomeGrace + time.Second))
+	h.restart()
+	ts := actionsOf(h)
+	assert.Equal(t, notify.ActionExpired, ts[0].State)
+	assert.Equal(t, "no outcome reported by the action's expiry", ts[0].Reason)
+	assert.Equal(t, "dl-1", ts[0].ID)
+}
+
 func TestRemoteActionID(t *testing.T) {
 	f := time.Date(2026, 1, 12, 18, 0, 0, 0, time.UTC)
 	a := remoteActionID("leak/x", f, "70B3D57ED0000B01", "close")

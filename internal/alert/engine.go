@@ -226,6 +226,7 @@ func New(opts Options) (*Engine, error) {
 	// A restart is a reload: alerts of rules removed while the daemon was
 	// down end the same way (see Reload).
 	e.retireOrphans(e.now())
+	e.endUnreported(e.now())
 	e.persistDirty(false)
 	return e, nil
 }
