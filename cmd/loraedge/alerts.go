@@ -44,8 +44,8 @@ func (d *daemon) buildAlerts() error {
 	}
 	eng, err := alert.New(alert.Options{
 		Config: cfg.Alert, Store: d.store, Devices: d.devices, Sites: cfg.Sites, Profiles: d.profiles,
-		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-			return d.net.EnqueueDownlink(eui, fport, payload, confirmed)
+		Downlinks: alert.DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
+			return d.net.EnqueueDownlinkExpiring(eui, fport, payload, confirmed, expiry)
 		}),
 		MQTT:     pub,
 		Remote:   d.remoteActioner(),

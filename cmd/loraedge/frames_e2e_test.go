@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,10 +43,8 @@ func (d *e2eDaemon) frames(t *testing.T, query string) []uplink.FrameEvent {
 func TestFrameLogOverUDP(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "loraedge.yaml")
-	nwk := lorawan.AES128Key{0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c}
-	app := lorawan.AES128Key{0x3c, 0x4f, 0xcf, 0x09, 0x88, 0x15, 0xf7, 0xab, 0xa6, 0xd2, 0xae, 0x28, 0x16, 0x15, 0x7e, 0x2b}
+	nwk, app, addr := testABPKeys()
 	appKey := lorawan.AES128Key{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}
-	addr := lorawan.DevAddr{0x26, 0x01, 0x1b, 0xda}
 	const abpEUI = "70b3d57ed0000011"
 	otaaEUI, joinEUI := lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 0x22}, lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 0}
 	strangerEUI := lorawan.EUI64{0x70, 0xb3, 0xd5, 0x7e, 0xd0, 0, 0, 0x99}
@@ -60,19 +57,8 @@ func TestFrameLogOverUDP(t *testing.T) {
 	defer d.stop()
 
 	mac := lorawan.EUI64{0xaa, 0x55, 0, 0, 0, 0, 0, 1}
-	server, err := net.ResolveUDPAddr("udp", d.udpAddr)
-	require.NoError(t, err)
-	conn, err := net.DialUDP("udp", nil, server)
-	require.NoError(t, err)
-	defer conn.Close()
-	send := func(p semtechudp.Packet) {
-		b, err := p.MarshalBinary()
-		require.NoError(t, err)
-		_, err = conn.Write(b)
-		require.NoError(t, err)
-	}
-	send(&semtechudp.PullDataPacket{ProtocolVersion: 2, RandomToken: 1, GatewayMAC: mac})
-	gw := &gatewayConn{t: t, conn: conn, mac: mac}
+	gw, _ := dialForwarder(t, d.udpAddr, mac)
+	conn := gw.conn
 	wait := func(metric string, n float64) { d.waitMetric(metric, n) }
 	// The forwarder confirms every downlink it is handed, as a real one does.
 	go func() {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"time"
 
 	"github.com/brocaar/lorawan"
 
@@ -100,7 +101,8 @@ func (d *daemon) handlePeerAction(_ context.Context, from *roaming.Peer, req roa
 		return roaming.ActionAns{Result: roaming.ActionFailed, Description: err.Error()}
 	}
 	confirmed := req.Confirmed || dl.Confirmed
-	id, err := d.net.EnqueueDownlink(req.DevEUI, dl.FPort, dl.Payload, confirmed)
+	// The sender's expiry: the downlink is not sent after it.
+	id, err := d.net.EnqueueDownlinkExpiring(req.DevEUI, dl.FPort, dl.Payload, confirmed, time.Duration(max(req.ExpirySeconds, 0))*time.Second)
 	if err != nil {
 		log.Warn("peer action failed", "err", err)
 		return roaming.ActionAns{Result: roaming.ActionFailed, Description: err.Error()}

@@ -19,8 +19,8 @@ type ActionUpdate struct {
 	At     time.Time
 }
 
-// defaultActionExpiry is how long a remote action is tried when the rule
-// does not say.
+// defaultActionExpiry is how long an action is tried when the rule does
+// not say.
 const defaultActionExpiry = time.Hour
 
 // actionUpdateQueue bounds the outcomes waiting for Run.
@@ -100,21 +100,29 @@ func actionSummary(ts []notify.ActionTarget) string {
 	return strings.Join(parts, ",")
 }
 
-// forgetLostDownlinks ends the local targets still waiting at a restart:
-// the network layer's downlink queue is not kept, so their outcome will
-// never come (and their ids are given out again).
-func (e *Engine) forgetLostDownlinks(now time.Time) {
+// actionOutcomeGrace is how long past its action's expiry a local target
+// may still wait for its outcome: the network layer drops an expired item
+// within seconds and reports it.
+const actionOutcomeGrace = time.Minute
+
+// endUnreported ends, at a start, the local targets still waiting well past
+// their action's expiry: the network layer reported them by then, but the
+// report was lost with the process (outcomes wait in memory until applied).
+// Targets within their expiry keep waiting: their downlink survived the
+// restart in the network layer's queue.
+func (e *Engine) endUnreported(now time.Time) {
 	for id, a := range e.alerts {
+		expiry := defaultActionExpiry
+		if r := e.ruleByName(a.Rule); r != nil && r.cfg.Action != nil {
+			expiry = r.cfg.Action.expiry()
+		}
 		changed := false
 		for i := range a.Actions {
 			t := &a.Actions[i]
-			if t.Peer != "" || t.ID == "" || t.Final() {
+			if t.Peer != "" || t.ID == "" || t.Final() || !now.After(t.At.Add(expiry+actionOutcomeGrace)) {
 				continue
 			}
-			if t.State == notify.ActionQueued || t.State == notify.ActionSent {
-				t.State, t.Reason, t.At = notify.ActionFailed, "restart: downlink queue lost", now
-			}
-			t.ID = "" // downlink ids start again after a restart
+			t.State, t.Reason, t.At = notify.ActionExpired, "no outcome reported by the action's expiry", now
 			changed = true
 		}
 		if changed {

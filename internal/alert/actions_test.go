@@ -114,9 +114,10 @@ func TestActionOutcomesOnTheAlert(t *testing.T) {
 	assert.Equal(t, "close → "+valve+": done (confirmed by the device)", en)
 }
 
-// A restart ends local targets still waiting (the network layer's queue
-// is gone) and forgets their ids, which the network layer gives out
-// again; a target the outbox does not take is dropped, with the reason.
+// A local target still waiting at a restart keeps its state and id: the
+// network layer's queue survives the restart and reports its outcome
+// after it. The local downlink carries the action's expiry. A target the
+// outbox does not take is dropped, with the reason.
 func TestActionsAfterRestartAndRefusedOutbox(t *testing.T) {
 	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
 	valve := eui(sim.Devices("building-meters")[3])
@@ -127,18 +128,44 @@ func TestActionsAfterRestartAndRefusedOutbox(t *testing.T) {
 	require.Len(t, ts, 2)
 	assert.Equal(t, notify.ActionDropped, ts[1].State)
 	assert.Equal(t, "outbox for gw-b full", ts[1].Reason)
+	h.dl.mu.Lock()
+	assert.Equal(t, []time.Duration{10 * time.Minute}, h.dl.expiry, "the rule's action.expiry goes with the downlink")
+	h.dl.mu.Unlock()
 
-	h.clock.Set(start.Add(time.Hour))
+	h.clock.Set(start.Add(5 * time.Minute))
 	h.restart()
 	ts = actionsOf(h)
 	require.Len(t, ts, 2)
-	assert.Equal(t, notify.ActionFailed, ts[0].State)
-	assert.Equal(t, "restart: downlink queue lost", ts[0].Reason)
-	assert.Empty(t, ts[0].ID)
-	assert.Equal(t, start.Add(time.Hour), ts[0].At)
-	h.e.applyActionUpdate(ActionUpdate{ID: "dl-1", State: notify.ActionAcknowledged, At: start})
+	assert.Equal(t, notify.ActionQueued, ts[0].State, "still queued at the network layer")
+	assert.Equal(t, "dl-1", ts[0].ID)
+	assert.True(t, start.Equal(ts[0].At), "the queued time is kept")
 	h.e.applyActionUpdate(ActionUpdate{ID: "", State: notify.ActionAcknowledged, At: start})
-	assert.Equal(t, notify.ActionFailed, actionsOf(h)[0].State, "a new downlink with the old id is not this one")
+	assert.Equal(t, notify.ActionQueued, actionsOf(h)[0].State, "an update without id is not this one")
+	h.e.applyActionUpdate(ActionUpdate{ID: "dl-1", State: notify.ActionExpired, Reason: "not sent before 2026-01-12T17:10:00Z", At: start.Add(10 * time.Minute)})
+	ts = actionsOf(h)
+	assert.Equal(t, notify.ActionExpired, ts[0].State, "the outcome after the restart reaches the alert")
+	assert.Equal(t, "not sent before 2026-01-12T17:10:00Z", ts[0].Reason)
+}
+
+// A local target still waiting at a start well past its action's expiry
+// lost its outcome with the process: it ends expired; one within its
+// expiry keeps waiting.
+func TestUnreportedLocalTargetsEndAtStart(t *testing.T) {
+	start := time.Date(2026, 1, 12, 18, 0, 0, 0, cet)
+	valve := eui(sim.Devices("building-meters")[3])
+	h := newHarness(t, frostWithAction(valve), "winter-night,building-meters", start, func(*Options) {})
+	h.feed(m(eui(sim.Devices("winter-night")[0]), measurement.AirTemperature, -0.5, start))
+	require.Equal(t, notify.ActionQueued, actionsOf(h)[0].State)
+
+	h.clock.Set(start.Add(10*time.Minute + actionOutcomeGrace)) // the rule's expiry and the grace, not past
+	h.restart()
+	assert.Equal(t, notify.ActionQueued, actionsOf(h)[0].State)
+	h.clock.Set(start.Add(10*time.Minute + actionOutcomeGrace + time.Second))
+	h.restart()
+	ts := actionsOf(h)
+	assert.Equal(t, notify.ActionExpired, ts[0].State)
+	assert.Equal(t, "no outcome reported by the action's expiry", ts[0].Reason)
+	assert.Equal(t, "dl-1", ts[0].ID)
 }
 
 func TestRemoteActionID(t *testing.T) {

@@ -115,8 +115,9 @@ type ActionConfig struct {
 	Devices   []string           `mapstructure:"devices" yaml:"devices"`
 	Args      map[string]float64 `mapstructure:"args" yaml:"args"`
 	Confirmed bool               `mapstructure:"confirmed" yaml:"confirmed"`
-	// Expiry ends the tries of an action on a device homed at a peer
-	// (default 1h): a valve close must not come a day late.
+	// Expiry ends the tries of an action (default 1h), on a local device
+	// (its queued downlink is dropped unsent) as on one homed at a peer: a
+	// valve close must not come a day late.
 	Expiry time.Duration `mapstructure:"expiry" yaml:"expiry,omitempty"`
 }
 

@@ -110,8 +110,8 @@ func runSimulated(t *testing.T, cfg Config, so sim.Options) *simRun {
 	var netSrv *network.Server
 	var eng *Engine
 	eng, err = New(Options{Config: cfg, Store: st, Devices: reg, Sites: simSites(so.Config.Scenario), Profiles: profiles,
-		Downlinks: DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-			return netSrv.EnqueueDownlink(eui, fport, payload, confirmed)
+		Downlinks: DownlinkFunc(func(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
+			return netSrv.EnqueueDownlinkExpiring(eui, fport, payload, confirmed, expiry)
 		}), Now: now, Logger: log})
 	require.NoError(t, err)
 	ing, err := ingest.New(ingest.Options{Devices: reg, Profiles: profiles, Store: st, Observers: []ingest.Observer{eng}, Logger: log})

@@ -42,19 +42,21 @@ type Profiles interface {
 	Downlink(id, name string, args map[string]float64) (profile.Downlink, error)
 }
 
-// Downlinker queues an application downlink; *network.Server has it.
+// Downlinker queues an application downlink that is dropped unsent once
+// expiry (from now, on the network layer's clock) has passed; *network.Server has it. Its queue survives restarts,
+// so an id it returns is reported on after one.
 type Downlinker interface {
-	EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
+	EnqueueDownlinkExpiring(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error)
 }
 
 // DownlinkFunc adapts a function to Downlinker, so the composition root can
 // hand the engine a closure over a network server built after it (the
 // network layer needs ingest, ingest needs the engine as observer).
-type DownlinkFunc func(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
+type DownlinkFunc func(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error)
 
-// EnqueueDownlink implements Downlinker.
-func (f DownlinkFunc) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-	return f(devEUI, fport, payload, confirmed)
+// EnqueueDownlinkExpiring implements Downlinker.
+func (f DownlinkFunc) EnqueueDownlinkExpiring(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
+	return f(devEUI, fport, payload, confirmed, expiry)
 }
 
 // Publisher publishes one MQTT message (internal/mqtt provides it).
@@ -224,7 +226,7 @@ func New(opts Options) (*Engine, error) {
 	// A restart is a reload: alerts of rules removed while the daemon was
 	// down end the same way (see Reload).
 	e.retireOrphans(e.now())
-	e.forgetLostDownlinks(e.now())
+	e.endUnreported(e.now())
 	e.persistDirty(false)
 	return e, nil
 }

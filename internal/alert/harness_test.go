@@ -100,14 +100,16 @@ func (w *webhook) notes() []string {
 
 // downlinks records queued downlinks (the network server's queue).
 type downlinks struct {
-	mu  sync.Mutex
-	got []string
+	mu     sync.Mutex
+	got    []string
+	expiry []time.Duration
 }
 
-func (d *downlinks) EnqueueDownlink(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
+func (d *downlinks) EnqueueDownlinkExpiring(eui lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.got = append(d.got, fmt.Sprintf("%s fport=%d payload=%x confirmed=%v", eui, fport, payload, confirmed))
+	d.expiry = append(d.expiry, expiry)
 	return fmt.Sprintf("dl-%d", len(d.got)), nil
 }
 

@@ -149,6 +149,8 @@ func (e *Engine) runAction(r *rule, a *Alert) {
 	a.ActionDone = actionSummary(done)
 }
 
+// queueDownlink queues the action's command for a local device; it is not
+// sent after the action's expiry (a valve's close must not come a day late).
 func (e *Engine) queueDownlink(d devInfo, act *ActionConfig) (string, error) {
 	if e.opts.Profiles == nil || e.opts.Downlinks == nil {
 		return "", errors.New("no profiles or downlink queue wired")
@@ -157,5 +159,5 @@ func (e *Engine) queueDownlink(d devInfo, act *ActionConfig) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build downlink: %w", err)
 	}
-	return e.opts.Downlinks.EnqueueDownlink(d.Dev.DevEUI, dl.FPort, dl.Payload, act.Confirmed || dl.Confirmed)
+	return e.opts.Downlinks.EnqueueDownlinkExpiring(d.Dev.DevEUI, dl.FPort, dl.Payload, act.Confirmed || dl.Confirmed, act.expiry())
 }

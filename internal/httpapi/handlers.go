@@ -55,7 +55,7 @@ type SeriesReader interface {
 
 // Downlinker queues downlinks and builds profile commands.
 type Downlinker interface {
-	EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
+	EnqueueDownlinkExpiring(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error)
 	Downlink(profileID, command string, args map[string]float64) (profile.Downlink, error)
 }
 
@@ -501,6 +501,8 @@ type downlinkInput struct {
 	FPort     uint8              `json:"f_port"`
 	Hex       string             `json:"hex"`
 	Confirmed bool               `json:"confirmed"`
+	Expiry    string             `json:"expiry"`     // a duration: not sent after now + expiry
+	ExpiresAt string             `json:"expires_at"` // or an RFC 3339 instant
 }
 
 func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
@@ -541,8 +543,15 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest("give a command (see the device's profile) or f_port and hex", nil)
 	}
-	id, err := s.opts.Downlinks.EnqueueDownlink(eui, dl.FPort, dl.Payload, dl.Confirmed)
+	now := s.opts.Now()
+	expiry, err := network.ParseExpiry(in.Expiry, in.ExpiresAt, now)
+	if err != nil {
+		return badRequest(err.Error(), err)
+	}
+	id, err := s.opts.Downlinks.EnqueueDownlinkExpiring(eui, dl.FPort, dl.Payload, dl.Confirmed, expiry)
 	switch {
+	case errors.Is(err, network.ErrExpired):
+		return badRequest("expires_at: already passed", err)
 	case errors.Is(err, network.ErrQueueFull):
 		return &Error{Status: http.StatusTooManyRequests, Code: "queue_full", Message: "the device's downlink queue is full", Err: err}
 	case errors.Is(err, network.ErrPayloadSize):
@@ -552,8 +561,12 @@ func (s *Server) enqueueDownlink(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "dev_eui": eui.String(), "f_port": dl.FPort,
-		"hex": hex.EncodeToString(dl.Payload), "confirmed": dl.Confirmed})
+	out := map[string]any{"id": id, "dev_eui": eui.String(), "f_port": dl.FPort,
+		"hex": hex.EncodeToString(dl.Payload), "confirmed": dl.Confirmed}
+	if expiry > 0 {
+		out["expires_at"] = now.Add(expiry).UTC().Format(time.RFC3339)
+	}
+	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/brocaar/lorawan"
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -36,6 +37,10 @@ type CommandRequest struct {
 	FPort     *int               `json:"f_port,omitempty"`
 	Hex       *string            `json:"hex,omitempty"`
 	Confirmed *bool              `json:"confirmed,omitempty"`
+	// Expiry (a duration, "30m") or ExpiresAt (RFC 3339): the downlink is
+	// dropped unsent once it has passed.
+	Expiry    string `json:"expiry,omitempty"`
+	ExpiresAt string `json:"expires_at,omitempty"`
 }
 
 // CommandReply is published on .../command/ack (Result "ack") or
@@ -51,6 +56,7 @@ type CommandReply struct {
 	FPort     uint8  `json:"f_port,omitempty"`
 	Hex       string `json:"hex,omitempty"`
 	Confirmed bool   `json:"confirmed"`
+	ExpiresAt string `json:"expires_at,omitempty"`
 	// Duplicate marks the answer to a redelivered id: nothing was queued again.
 	Duplicate bool   `json:"duplicate,omitempty"`
 	Time      string `json:"time"`
@@ -71,6 +77,7 @@ const (
 	ReasonQueueFull       = "queue_full"         // the device's downlink queue is full
 	ReasonDownlinksOff    = "downlinks_disabled" // no downlink queue wired
 	ReasonEnqueueFailed   = "enqueue_failed"     // any other network error
+	ReasonBadExpiry       = "bad_expiry"         // expiry or expires_at not understood, out of range or passed
 	maxCommandBytes       = 4096
 	maxDownlinkPayloadLen = 242
 )
@@ -233,8 +240,18 @@ func (s *Sink) command(devStr string, payload []byte) CommandReply {
 		dl.Confirmed = *req.Confirmed
 	}
 	rep.FPort, rep.Hex, rep.Confirmed = dl.FPort, hex.EncodeToString(dl.Payload), dl.Confirmed
-	id, err := s.opts.Downlinks.EnqueueDownlink(eui, dl.FPort, dl.Payload, dl.Confirmed)
+	now := s.now()
+	expiry, err := network.ParseExpiry(req.Expiry, req.ExpiresAt, now)
+	if err != nil {
+		return nack(ReasonBadExpiry, err)
+	}
+	if expiry > 0 {
+		rep.ExpiresAt = now.Add(expiry).UTC().Format(time.RFC3339)
+	}
+	id, err := s.opts.Downlinks.EnqueueDownlinkExpiring(eui, dl.FPort, dl.Payload, dl.Confirmed, expiry)
 	switch {
+	case errors.Is(err, network.ErrExpired):
+		return nack(ReasonBadExpiry, errors.New("expires_at: already passed"))
 	case errors.Is(err, network.ErrQueueFull):
 		return nack(ReasonQueueFull, errors.New("the device's downlink queue is full"))
 	case errors.Is(err, network.ErrPayloadSize):

@@ -25,6 +25,7 @@ type recordingQueue struct {
 	next DownlinkQueue
 	mu   sync.Mutex
 	got  []queued
+	exp  []time.Duration
 }
 
 type queued struct {
@@ -34,11 +35,12 @@ type queued struct {
 	confirmed bool
 }
 
-func (q *recordingQueue) EnqueueDownlink(dev lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-	id, err := q.next.EnqueueDownlink(dev, fport, payload, confirmed)
+func (q *recordingQueue) EnqueueDownlinkExpiring(dev lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error) {
+	id, err := q.next.EnqueueDownlinkExpiring(dev, fport, payload, confirmed, expiry)
 	if err == nil {
 		q.mu.Lock()
 		q.got = append(q.got, queued{dev, fport, payload, confirmed})
+		q.exp = append(q.exp, expiry)
 		q.mu.Unlock()
 	}
 	return id, err
@@ -196,6 +198,25 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, 1.0, testutil.ToFloat64(s.m.commands.WithLabelValues("duplicate")))
 	assert.Equal(t, 2.0, testutil.ToFloat64(s.m.commands.WithLabelValues(ReasonBadRequest)))
 	assert.Equal(t, 3.0, testutil.ToFloat64(s.m.commands.WithLabelValues(ReasonBadFPort)))
+
+	t.Run("expiry", func(t *testing.T) {
+		publish(t, broker.URL(), "loraedge/gw1/device/"+bare+"/command/down", []byte(`{"id":"e1","f_port":7,"hex":"01","expiry":"soon"}`))
+		r := reply(t, bare, "nack", "e1")
+		assert.Equal(t, ReasonBadExpiry, r.Reason)
+		assert.Contains(t, r.Error, `expiry: expected a duration such as 30m or 2h, got "soon"`)
+		publish(t, broker.URL(), "loraedge/gw1/device/"+bare+"/command/down", []byte(`{"id":"e2","f_port":7,"hex":"01","expires_at":"2000-01-01T00:00:00Z"}`))
+		assert.Equal(t, ReasonBadExpiry, reply(t, bare, "nack", "e2").Reason)
+		before := time.Now()
+		publish(t, broker.URL(), "loraedge/gw1/device/"+bare+"/command/down", []byte(`{"id":"e3","f_port":7,"hex":"01","expiry":"30m"}`))
+		r = reply(t, bare, "ack", "e3")
+		at, err := time.Parse(time.RFC3339, r.ExpiresAt)
+		require.NoError(t, err, r.ExpiresAt)
+		assert.WithinDuration(t, before.Add(30*time.Minute), at, time.Minute)
+		q.mu.Lock()
+		last := q.exp[len(q.exp)-1]
+		q.mu.Unlock()
+		assert.Equal(t, 30*time.Minute, last, "the queue got the expiry")
+	})
 }
 
 // TestCommandQueuedWhileOffline: with a persistent session the broker

@@ -71,7 +71,7 @@ type LatestReader interface {
 
 // DownlinkQueue queues application downlinks; *network.Server implements it.
 type DownlinkQueue interface {
-	EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error)
+	EnqueueDownlinkExpiring(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool, expiry time.Duration) (string, error)
 }
 
 // CommandBuilder builds a named device command from the device's firmware

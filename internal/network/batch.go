@@ -19,6 +19,7 @@ type batch struct {
 	joins     map[lorawan.EUI64]*joinState
 	outs      []outcome
 	requeue   []requeue
+	queue     []queueOp // stored downlink queue changes
 	dropPrev  []lorawan.EUI64
 	mutations bool
 }
@@ -100,7 +101,7 @@ func (s *Server) processBatch(ctx context.Context, due []*dedupEntry) {
 
 	if b.mutations {
 		start := time.Now()
-		err := s.state.commit(b.dirty, b.joins, b.dropPrev)
+		err := s.state.commit(b.dirty, b.joins, b.dropPrev, b.queue...)
 		s.m.commitSeconds.Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.log.Error("commit failed, frames of this batch are not handed on", "err", err, "frames", len(due))
@@ -159,7 +160,7 @@ func (s *Server) rollback(b *batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range b.requeue {
-		s.queues[r.eui] = append([]queueItem{r.item}, s.queues[r.eui]...)
+		s.requeueItem(r.item)
 	}
 	clear(s.joins)
 	sessions, err := s.state.loadSessions()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/brocaar/lorawan"
@@ -17,12 +15,14 @@ import (
 type queueItem struct {
 	ID        string
 	dev       lorawan.EUI64
+	seq       uint64 // its place in the device's stored queue
 	FPort     uint8
 	Payload   []byte
 	Confirmed bool
 	sent      bool // confirmed and sent, waiting for the device's ACK
 	attempts  int
 	notBefore time.Time // Class C: refused by the duty cycle, next try
+	expires   time.Time // zero: never
 }
 
 // pendingTx is an RX1 transmission waiting for its TX_ACK.
@@ -58,54 +58,58 @@ func (e *PayloadSizeError) Is(target error) bool { return target == ErrPayloadSi
 // EnqueueDownlink queues an application payload for the device. Class A
 // devices get it in RX1 after their next uplink; Class C devices at once in
 // RX2 parameters through the gateway that heard them last. The returned id
-// names the item in logs.
+// names the item in logs and outcomes; it stays unique across restarts.
+// The item is stored when this returns and never expires.
 func (s *Server) EnqueueDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte, confirmed bool) (string, error) {
-	dev, ok := s.opts.Devices.Get(devEUI)
-	if !ok {
-		return "", fmt.Errorf("enqueue downlink %s: %w", devEUI, ErrUnknownDevice)
+	return s.EnqueueDownlinkExpiring(devEUI, fport, payload, confirmed, 0)
+}
+
+// checkDownlink checks what EnqueueDownlink is given.
+func (s *Server) checkDownlink(devEUI lorawan.EUI64, fport uint8, payload []byte) error {
+	if _, ok := s.opts.Devices.Get(devEUI); !ok {
+		return fmt.Errorf("enqueue downlink %s: %w", devEUI, ErrUnknownDevice)
 	}
 	if fport == 0 || fport > 223 {
-		return "", fmt.Errorf("enqueue downlink %s: fport %d not in 1..223", devEUI, fport)
+		return fmt.Errorf("enqueue downlink %s: fport %d not in 1..223", devEUI, fport)
 	}
 	if len(payload) > maxAppPayload {
-		return "", fmt.Errorf("enqueue downlink %s: %w", devEUI, &PayloadSizeError{Size: len(payload), Max: maxAppPayload, Where: "the fastest data rate"})
+		return fmt.Errorf("enqueue downlink %s: %w", devEUI, &PayloadSizeError{Size: len(payload), Max: maxAppPayload, Where: "the fastest data rate"})
 	}
-	s.mu.Lock()
-	q := s.queues[devEUI]
-	if len(q) >= s.opts.DownlinkQueueSize {
-		s.mu.Unlock()
-		s.m.queueDropped.Inc()
-		return "", fmt.Errorf("enqueue downlink %s: %w", devEUI, ErrQueueFull)
-	}
-	s.queueSeq++
-	id := devEUI.String() + "-" + strconv.FormatUint(s.queueSeq, 10)
-	s.queues[devEUI] = append(q, queueItem{ID: id, dev: devEUI, FPort: fport, Payload: slices.Clone(payload), Confirmed: confirmed})
-	s.mu.Unlock()
-	if dev.Class == device.ClassC {
+	return nil
+}
+
+// kickClassC wakes the loop to send a Class C device's new item at once.
+func (s *Server) kickClassC(devEUI lorawan.EUI64) {
+	if dev, ok := s.opts.Devices.Get(devEUI); ok && dev.Class == device.ClassC {
 		select {
 		case s.kick <- struct{}{}:
 		default:
 		}
 	}
-	return id, nil
 }
 
 // queueHead returns the queued item to send after an uplink and whether
 // more wait behind it. A confirmed downlink stays at the head until the
 // device acknowledges it (acked: the ACK bit of the uplink), for at most
 // 1 + ConfirmedRetries transmissions; then it is dropped and counted as
-// failed (result not_acknowledged).
-func (s *Server) queueHead(eui lorawan.EUI64, acked bool) (item *queueItem, more bool) {
+// failed (result not_acknowledged). Expired items are dropped first (an
+// ACK still counts). The changes go into b, to be committed with the
+// session.
+func (s *Server) queueHead(eui lorawan.EUI64, acked bool, b *batch) (item *queueItem, more bool) {
 	q := s.queues[eui]
 	if len(q) > 0 && q[0].sent && acked {
 		s.reportOutcome(refOf(&q[0]), OutcomeAcknowledged, "")
+		b.queueOp(q[0], false)
 		q = q[1:]
 		s.queues[eui] = q
 	}
+	s.dropExpired(eui, s.now(), b)
+	q = s.queues[eui]
 	if len(q) > 0 && q[0].sent && q[0].attempts >= s.opts.ConfirmedRetries {
 		s.m.downlinks.WithLabelValues("data", resultNotAcknowledged).Inc()
 		s.log.Warn("confirmed downlink not acknowledged, dropped", "dev_eui", eui.String(), "id", q[0].ID, "transmissions", q[0].attempts+1)
 		s.reportOutcome(refOf(&q[0]), OutcomeNotAcknowledged, "")
+		b.queueOp(q[0], false)
 		q = q[1:]
 		s.queues[eui] = q
 	}
@@ -134,10 +138,12 @@ func (s *Server) afterItemSent(eui lorawan.EUI64, it queueItem, b *batch) {
 	if it.Confirmed {
 		q[0].sent = true
 		q[0].attempts = it.attempts
+		b.queueOp(q[0], true)
 		return
 	}
 	// Popped: put back if the batch's commit fails and nothing is sent.
 	b.requeue = append(b.requeue, requeue{eui: eui, item: q[0]})
+	b.queueOp(q[0], false)
 	s.queues[eui] = q[1:]
 }
 

@@ -19,6 +19,9 @@ const (
 	// and no fallback window was left; a confirmed downlink stays queued
 	// and is tried again after the device's next uplink.
 	OutcomeFailed = "failed"
+	// OutcomeExpired: its expiry passed before it was sent, or before a
+	// confirmed one was acknowledged; dropped, never sent (again).
+	OutcomeExpired = "expired"
 )
 
 // DownlinkOutcome is what became of one queued application downlink, named

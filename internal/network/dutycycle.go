@@ -175,7 +175,9 @@ func (s *Server) deferItem(it queueItem) {
 			q[0].attempts--
 		}
 		q[0].notBefore = it.notBefore
+		s.storeDeferred(q[0])
 		return
 	}
-	s.queues[eui] = append([]queueItem{it}, q...)
+	s.requeueItem(it)
+	s.storeDeferred(it)
 }

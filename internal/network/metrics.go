@@ -62,7 +62,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		downlinks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loraedge_network_downlinks_total",
-			Help: "Downlink transmissions by type (join_accept, data) and result (sent, failed, rx2_fallback, deferred: no budget in any window, not_acknowledged: a confirmed downlink without ACK after its last retry; for the ACK of a confirmed uplink: ack_late, durable only after its last window, not_stored, refused or not known to be stored).",
+			Help: "Downlink transmissions by type (join_accept, data) and result (sent, failed, rx2_fallback, deferred: no budget in any window, not_acknowledged: a confirmed downlink without ACK after its last retry, expired: a queued downlink dropped after its expiry; for the ACK of a confirmed uplink: ack_late, durable only after its last window, not_stored, refused or not known to be stored).",
 		}, []string{"type", "result"}),
 		queueDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loraedge_network_downlink_queue_dropped_total",

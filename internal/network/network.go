@@ -193,7 +193,7 @@ type Server struct {
 	byAddr   map[lorawan.DevAddr][]*session
 	queues   map[lorawan.EUI64][]queueItem
 	joins    map[lorawan.EUI64]*joinState
-	queueSeq uint64
+	dlq      downlinkQueue
 }
 
 // NewServer checks opts, fills defaults, opens or adopts the state and loads
@@ -377,7 +377,7 @@ func (s *Server) loadState() ([]*session, error) {
 			return nil, err
 		}
 	}
-	return s.state.loadSessions()
+	return s.loadSessionsAndQueues()
 }
 
 // Close closes the state if NewServer opened it. Call it after Run returned.

@@ -25,7 +25,7 @@ const classCHoldoff = 3 * time.Second
 // An uplink that must be answered (confirmed, ADRACKReq) gets a downlink
 // even with nothing in it.
 func (s *Server) answerClassA(ss *session, rx []uplink.RxInfo, must, confirmed bool, answers []lorawan.Payload, acked bool, b *batch) (txPlan, bool) {
-	item, fPending := s.queueHead(ss.DevEUI, acked)
+	item, fPending := s.queueHead(ss.DevEUI, acked, b)
 	if !must && len(answers) == 0 && item == nil {
 		return txPlan{}, false
 	}
@@ -86,6 +86,7 @@ func (s *Server) sendClassC(ctx context.Context) {
 	var plans []txPlan
 	now := s.now()
 	s.mu.Lock()
+	s.expireQueues(now, b)
 	for eui, q := range s.queues {
 		if p, ok := s.classCPlan(eui, q, now, b); ok {
 			plans = append(plans, p)
@@ -95,7 +96,7 @@ func (s *Server) sendClassC(ctx context.Context) {
 	if !b.mutations {
 		return
 	}
-	if err := s.state.commit(b.dirty, nil, nil); err != nil {
+	if err := s.state.commit(b.dirty, nil, nil, b.queue...); err != nil {
 		s.log.Error("commit class c downlinks", "err", err)
 		s.rollback(b)
 		return

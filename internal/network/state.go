@@ -55,7 +55,7 @@ func OpenState(path string) (*BoltState, error) {
 // NewState uses an already opened bbolt database; Close leaves it open.
 func NewState(db *bolt.DB) (*BoltState, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketPrevSessions, bucketDevNonces, bucketWindows} {
+		for _, b := range [][]byte{bucketSessions, bucketPrevSessions, bucketDevNonces, bucketWindows, bucketDownlinks, bucketDownlinkMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -410,9 +410,10 @@ func (st *BoltState) loadJoin(devEUI lorawan.EUI64) (*joinState, error) {
 }
 
 // commit writes the given sessions and join histories and deletes the
-// previous sessions of dropPrev, all in one transaction.
-func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinState, dropPrev []lorawan.EUI64) error {
-	if len(sessions) == 0 && len(joins) == 0 && len(dropPrev) == 0 {
+// previous sessions of dropPrev and the downlink queue changes, all in one
+// transaction.
+func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinState, dropPrev []lorawan.EUI64, queue ...queueOp) error {
+	if len(sessions) == 0 && len(joins) == 0 && len(dropPrev) == 0 && len(queue) == 0 {
 		return nil
 	}
 	err := st.db.Update(func(tx *bolt.Tx) error {
@@ -447,7 +448,7 @@ func (st *BoltState) commit(sessions []*session, joins map[lorawan.EUI64]*joinSt
 				return err
 			}
 		}
-		return nil
+		return applyQueueOps(tx, queue)
 	})
 	if err != nil {
 		return fmt.Errorf("commit network state: %w", err)

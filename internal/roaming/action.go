@@ -37,6 +37,11 @@ type ActionReq struct {
 	Command   string             `json:"Command"`
 	Args      map[string]float64 `json:"Args,omitempty"`
 	Confirmed bool               `json:"Confirmed,omitempty"`
+	// ExpirySeconds is how long the action may still be tried, counted
+	// when sent (a span, not an instant: the clocks of two gateways
+	// differ); the home drops the downlink unsent after it. 0 (an older
+	// sender): no expiry at the home.
+	ExpirySeconds int `json:"ExpirySeconds,omitempty"`
 }
 
 // Action results, as the home answers them.

@@ -25,14 +25,15 @@ type ledgerEntry struct {
 	Reason     string    `json:"reason,omitempty"`
 	Confirmed  bool      `json:"confirmed,omitempty"`
 	At         time.Time `json:"at"`
-	// Lost: a restart emptied the downlink queue before the outcome was
-	// final; the next resend queues it again.
+	// Lost: set by versions whose downlink queue did not survive a
+	// restart; the next resend queues it again. The queue is durable now:
+	// an entry waiting at a restart waits for its outcome.
 	Lost bool `json:"lost,omitempty"`
 }
 
 func (e ledgerEntry) final() bool {
 	switch e.State {
-	case ActionAcknowledged, ActionNotAcknowledged, ActionRefused:
+	case ActionAcknowledged, ActionNotAcknowledged, ActionRefused, ActionExpired:
 		return true
 	case ActionFailed:
 		// A confirmed downlink stays queued after a refused transmission.
@@ -53,8 +54,9 @@ type downlinkOutcome struct {
 	at                time.Time
 }
 
-// loadLedger forgets old entries and marks those still waiting as lost:
-// the network layer's downlink queue does not survive a restart.
+// loadLedger forgets old entries and follows those still waiting for
+// their downlink's outcome: the network layer's queue survives a restart,
+// so its outcome comes after it.
 func (a *Actions) loadLedger(tx *bolt.Tx) error {
 	b, err := tx.CreateBucketIfNotExists(ledgerBucket)
 	if err != nil {
@@ -68,13 +70,8 @@ func (a *Actions) loadLedger(tx *bolt.Tx) error {
 			drop = append(drop, k)
 			return nil
 		}
-		if !e.final() && !e.Lost {
-			e.Lost = true
-			nv, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			return b.Put(k, nv)
+		if !e.final() && !e.Lost && e.DownlinkID != "" {
+			a.byDownlink[e.DownlinkID] = string(k)
 		}
 		return nil
 	})
@@ -91,7 +88,8 @@ func (a *Actions) loadLedger(tx *bolt.Tx) error {
 
 // Serve takes a peer's action at the device's home: a new ActionID is
 // queued through Options.Queue and recorded; a resend is answered with
-// the recorded outcome, and queued again only when a restart lost it.
+// the recorded outcome, and queued again only when an older version's
+// restart lost it.
 // The link has authenticated the sender.
 func (a *Actions) Serve(ctx context.Context, from *Peer, req ActionReq) ActionAns {
 	if req.ActionID == "" || a.opts.Queue == nil {

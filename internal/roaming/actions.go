@@ -299,7 +299,10 @@ func (a *Actions) try(ctx context.Context, peer *Peer, e outboxEntry) time.Durat
 		a.finish(peer, e, ActionExpired, reason)
 		return 0
 	}
-	ans, err := a.opts.Link.sendActionTo(ctx, peer, e.Req)
+	req := e.Req
+	// Rounded up: an action sent in its last second still expires.
+	req.ExpirySeconds = int((e.Expires.Sub(now) + time.Second - 1) / time.Second)
+	ans, err := a.opts.Link.sendActionTo(ctx, peer, req)
 	if err != nil && ctx.Err() != nil {
 		return 0 // shutting down: not the peer's fault, nothing to record
 	}
@@ -392,7 +395,7 @@ func newActionsMetrics(reg prometheus.Registerer) actionsMetrics {
 			Help: "Outcome changes of outbox actions, by peer and state (pending, queued, sent, acknowledged, not_acknowledged, failed, refused, expired)."},
 			[]string{"peer", "state"}),
 		ledger: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "loraedge_roaming_action_requests_total",
-			Help: "Action requests from peers at the device's home: new (queued), repeat (answered from the ledger), requeued (after a restart lost the queue)."},
+			Help: "Action requests from peers at the device's home: new (queued), repeat (answered from the ledger), requeued (a resend of an action an older version lost at its restart)."},
 			[]string{"peer", "kind"}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "loraedge_roaming_action_outcomes_dropped_total",
 			Help: "Downlink outcomes for the action ledger dropped because its queue was full."}),
