@@ -14,8 +14,10 @@ import (
 
 // A forwarder that could not reach a device's home keeps the device's
 // frames and delivers them later, marked late; by then the home may have
-// heard newer frames of the device through its own gateway. The window
-// lets such a frame in once: a late frame whose counter lies within
+// heard newer frames of the device through its own gateway. Requests in
+// flight to the home may also overtake each other, so a frame forwarded at
+// once can arrive after a newer one. The window lets such a frame in once:
+// a forwarded frame whose counter lies within
 // fcntWindow below the session's and was not accepted before is stored as
 // the past reading it is (no MAC, no ADR, no downlink). Anything else below
 // the session's counter stays a replay (seen) or too_old (below the window).
@@ -26,7 +28,7 @@ const fcntWindow = 64
 // is then refused as a replay).
 const maxUndurable = 64
 
-// resultTooOld: a late frame whose counter lies below the window.
+// resultTooOld: a forwarded frame whose counter lies below the window.
 const resultTooOld = "too_old"
 
 // bucketWindows holds each session's window and undurable counters, keyed
@@ -106,7 +108,7 @@ const (
 // pastFrame handles a frame of a peer's forwarding whose counter is not
 // above the session's: a re-send of an uplink accepted but not known to be
 // stored (after a restart, or while its commit is pending) and a late
-// frame from a forwarder's queue inside the window.
+// or overtaken forwarded frame inside the window.
 func (s *Server) pastFrame(m sessionMatch, e *dedupEntry, b *batch) (pastKind, string) {
 	ss := m.ss
 	if !e.remote || !ss.HasUp || m.dev.SkipFCntCheck || m.fcnt > ss.FCntUp || (!m.replay && m.fcnt != ss.FCntUp) {
@@ -121,7 +123,7 @@ func (s *Server) pastFrame(m sessionMatch, e *dedupEntry, b *batch) (pastKind, s
 	if slices.Contains(ss.Undurable, m.fcnt) {
 		return pastAccepted, ""
 	}
-	if m.fcnt == ss.FCntUp || !e.late {
+	if m.fcnt == ss.FCntUp {
 		return pastNo, ""
 	}
 	bit, ok := windowBit(ss.FCntUp, m.fcnt)
