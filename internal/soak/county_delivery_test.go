@@ -159,7 +159,9 @@ func TestCountyLinkCutLateFrames(t *testing.T) {
 	assert.Equal(t, 1.0, c.home.metric(mTooOld), "the held frame is below the window")
 	assert.Equal(t, 1.0, c.home.metric(`loraedge_roaming_frames_received_total{peer="fwd",result="too_old"}`))
 
-	u, ok := fleet.sentAt(1) // a genuine replay of a stored frame
+	// A genuine replay of a stored frame inside the window (one further
+	// back is too old, counted as that).
+	u, ok := fleet.sentAt(75)
 	require.True(t, ok)
 	fwdRadio.push(u.phy, u.at)
 	c.fwd.waitMetric(mForwardedReplay, 10*time.Second, func(v float64) bool { return v == 2 }, "replay and too old refused, final")
