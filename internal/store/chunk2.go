@@ -348,20 +348,14 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 	base := len(dst)
 	dst = slices.Grow(dst, cnt)[:base+cnt]
 	pts := dst[base:]
-	// Timestamps first, then the values over the same points; each in two
-	// call-free loops, the varints and then the sums.
-	j, ok := readVarints(ns[1:], raw)
+	// Timestamps first, then the values over the same points, in loops
+	// free of calls.
+	pts[0].T = h.firstT * unit
+	j, ok := decodeTimes(pts, raw, h.firstT, unit)
 	if !ok {
-		return dst[:base], fmt.Errorf("%w: truncated at point %d", errChunk, 1+j)
+		return dst[:base], fmt.Errorf("%w: truncated at point %d", errChunk, j)
 	}
 	raw = raw[j:]
-	t, dt := h.firstT, int64(0)
-	pts[0].T = t * unit
-	for i := 1; i < cnt; i++ {
-		dt += ns[i]
-		t += dt
-		pts[i].T = t * unit
-	}
 	ns[0] = h.firstN
 	if j, ok = readVarints(ns[1:], raw); !ok {
 		return dst[:base], fmt.Errorf("%w: truncated at value %d", errChunk, 1+j)
@@ -406,8 +400,8 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 
 // readVarints decodes len(out) varints from raw into out. It returns the
 // bytes read and true, or the number of varints read and false if raw
-// ends early. Nearly all of a chunk's varints are one byte (regular
-// timestamps, residuals of a few units): those skip binary.Varint.
+// ends early. Nearly all of a chunk's varints are one byte (residuals of
+// a few units): those skip binary.Varint, which does not inline.
 func readVarints(out []int64, raw []byte) (int, bool) {
 	j := 0
 	for i := range out {
@@ -423,6 +417,42 @@ func readVarints(out []int64, raw []byte) (int, bool) {
 		}
 		out[i] = v
 		j += n
+	}
+	return j, true
+}
+
+// decodeTimes sets the times of pts[1:] from pts[0]'s, t in the time
+// unit, and the delta-of-deltas in raw. It returns the bytes read and
+// true, or the point it stopped at and false if raw ends early.
+func decodeTimes(pts []point, raw []byte, t, unit int64) (int, bool) {
+	j, dt := 0, int64(0)
+	for i := 1; i < len(pts); {
+		// A regular time axis is runs of zero bytes: eight at a time.
+		if i+8 <= len(pts) && j+8 <= len(raw) && binary.LittleEndian.Uint64(raw[j:]) == 0 {
+			for x := range pts[i : i+8] {
+				t += dt
+				pts[i+x].T = t * unit
+			}
+			i, j = i+8, j+8
+			continue
+		}
+		// Irregular steps: mostly one byte too (readVarints).
+		var dd int64
+		if j < len(raw) && raw[j] < 0x80 {
+			dd = int64(raw[j]>>1) ^ -int64(raw[j]&1)
+			j++
+		} else {
+			v, n := binary.Varint(raw[j:])
+			if n <= 0 {
+				return i, false
+			}
+			dd = v
+			j += n
+		}
+		dt += dd
+		t += dt
+		pts[i].T = t * unit
+		i++
 	}
 	return j, true
 }
