@@ -133,8 +133,22 @@ func unpredict(ns []int64, pred predictor) {
 		}
 	case predDaily1, predDaily4:
 		p, k := pred.period, predSpan[pred.kind]
+		// The first day: the last delta, as predict falls back to.
+		if i < len(ns) {
+			ns[i] += ns[i-1]
+			i++
+		}
+		for ; i < len(ns) && i <= p; i++ {
+			ns[i] += 2*ns[i-1] - ns[i-2]
+		}
+		// Days 2 to k: the mean over the m days there are.
 		for ; i < len(ns) && i <= k*p; i++ {
-			ns[i] += pred.predict(ns, i)
+			m := (i - 1) / p
+			var sum int64
+			for j := 1; j <= m; j++ {
+				sum += ns[i-j*p] - ns[i-j*p-1]
+			}
+			ns[i] += ns[i-1] + sum/int64(m)
 		}
 		if i >= len(ns) {
 			return
