@@ -12,11 +12,7 @@ import (
 // plainAggregate folds point by point into the buckets: the reference
 // that aggregate must match bit for bit.
 func plainAggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
-	bs := make([]Bucket, len(ns)-1)
-	nan := math.NaN()
-	for i := range bs {
-		bs[i] = Bucket{Start: edges[i], End: edges[i+1], Min: nan, Max: nan, Mean: nan, First: nan, Last: nan}
-	}
+	bs := newBuckets(edges)
 	bi := 0
 	for i, p := range pts {
 		if p.T < ns[0] {

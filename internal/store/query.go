@@ -281,12 +281,18 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 	return out, nil
 }
 
-func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
-	bs := make([]Bucket, len(ns)-1)
+// newBuckets returns the empty buckets between edges.
+func newBuckets(edges []time.Time) []Bucket {
+	bs := make([]Bucket, len(edges)-1)
 	nan := math.NaN()
 	for i := range bs {
 		bs[i] = Bucket{Start: edges[i], End: edges[i+1], Min: nan, Max: nan, Mean: nan, First: nan, Last: nan}
 	}
+	return bs
+}
+
+func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
+	bs := newBuckets(edges)
 	// Bucket by bucket, so that the sums stay in registers: the folds'
 	// order, and so every result bit, is the point-by-point loop's.
 	i := 0
