@@ -133,17 +133,42 @@ func unpredict(ns []int64, pred predictor) {
 		}
 	case predDaily1, predDaily4:
 		p, k := pred.period, predSpan[pred.kind]
-		for ; i < len(ns) && i <= k*p; i++ {
-			ns[i] += pred.predict(ns, i)
+		// The first day: the last delta, as predict falls back to.
+		if i < len(ns) {
+			ns[i] += ns[i-1]
+			i++
 		}
+		for ; i < len(ns) && i <= p; i++ {
+			ns[i] += 2*ns[i-1] - ns[i-2]
+		}
+		// Days 2 to k: the mean over the m days there are.
+		for ; i < len(ns) && i <= k*p; i++ {
+			m := (i - 1) / p
+			var sum int64
+			for j := 1; j <= m; j++ {
+				sum += ns[i-j*p] - ns[i-j*p-1]
+			}
+			ns[i] += ns[i-1] + sum/int64(m)
+		}
+		if i >= len(ns) {
+			return
+		}
+		// Equal-length windows onto ns, so that the loops run without
+		// bounds checks; out[x-1] is prev[x], written the step before.
+		out := ns[i:]
+		n := len(out)
+		prev, a1, b1 := ns[i-1:][:n], ns[i-p:][:n], ns[i-p-1:][:n]
 		if k == 1 {
-			for ; i < len(ns); i++ {
-				ns[i] += ns[i-1] + ns[i-p] - ns[i-p-1]
+			for x := range out {
+				out[x] += prev[x] + a1[x] - b1[x]
 			}
 			return
 		}
-		for ; i < len(ns); i++ {
-			ns[i] += ns[i-1] + (ns[i-p]-ns[i-p-1]+ns[i-2*p]-ns[i-2*p-1]+ns[i-3*p]-ns[i-3*p-1]+ns[i-4*p]-ns[i-4*p-1])/4
+		a2, b2 := ns[i-2*p:][:n], ns[i-2*p-1:][:n]
+		a3, b3 := ns[i-3*p:][:n], ns[i-3*p-1:][:n]
+		a4, b4 := ns[i-4*p:][:n], ns[i-4*p-1:][:n]
+		for x := range out {
+			out[x] += prev[x] + (a1[x]-b1[x]+a2[x]-b2[x]+a3[x]-b3[x]+a4[x]-b4[x])/4
 		}
 	}
 }
@@ -330,52 +355,36 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 	if err != nil {
 		return dst, fmt.Errorf("%w: %w", errChunk, err)
 	}
-	t, nv := h.firstT, h.firstN
-	scale := func(n int64) float64 {
-		if mul {
-			return float64(n) * negPow10[k]
-		}
-		return float64(n) / pow10[k]
-	}
-	base := len(dst)
-	dst = slices.Grow(dst, int(cnt))
-	dst = append(dst, point{T: t * unit, V: scale(nv)})
-	// Timestamps first, then the values over the same points.
-	var dt int64
-	for i := 1; i < int(cnt); i++ {
-		dd, n := binary.Varint(raw)
-		if n <= 0 {
-			return dst[:base], fmt.Errorf("%w: truncated at point %d", errChunk, i)
-		}
-		raw = raw[n:]
-		dt += dd
-		t += dt
-		dst = append(dst, point{T: t * unit})
-	}
 	np := nsPool.Get().(*[]int64)
 	defer nsPool.Put(np)
-	ns := slices.Grow((*np)[:0], int(cnt))[:cnt]
+	ns := slices.Grow((*np)[:0], cnt)[:cnt]
 	*np = ns
-	ns[0] = nv
+	base := len(dst)
+	dst = slices.Grow(dst, cnt)[:base+cnt]
 	pts := dst[base:]
-	// The residuals first, then the predictions over them: the loops stay
-	// free of calls, which the query's decoding time is mostly made of.
-	for i := 1; i < len(pts); i++ {
-		r, n := binary.Varint(raw)
-		if n <= 0 {
-			return dst[:base], fmt.Errorf("%w: truncated at value %d", errChunk, i)
-		}
-		raw = raw[n:]
-		ns[i] = r
+	// Timestamps first, then the values over the same points, in loops
+	// free of calls.
+	pts[0].T = h.firstT * unit
+	j, ok := decodeTimes(pts, raw, h.firstT, unit)
+	if !ok {
+		return dst[:base], fmt.Errorf("%w: truncated at point %d", errChunk, j)
 	}
+	raw = raw[j:]
+	ns[0] = h.firstN
+	if j, ok = readVarints(ns[1:], raw); !ok {
+		return dst[:base], fmt.Errorf("%w: truncated at value %d", errChunk, 1+j)
+	}
+	raw = raw[j:]
 	unpredict(ns, pred)
 	if mul {
-		for i := 1; i < len(pts); i++ {
-			pts[i].V = float64(ns[i]) * negPow10[k]
+		m := negPow10[k]
+		for i, n := range ns {
+			pts[i].V = float64(n) * m
 		}
 	} else {
-		for i := 1; i < len(pts); i++ {
-			pts[i].V = float64(ns[i]) / pow10[k]
+		d := pow10[k]
+		for i, n := range ns {
+			pts[i].V = float64(n) / d
 		}
 	}
 	ne, n := binary.Uvarint(raw)
@@ -401,4 +410,63 @@ func decodeChunk2(dst []point, b []byte) ([]point, error) {
 		return dst[:base], fmt.Errorf("%w: header times do not match the points", errChunk)
 	}
 	return dst, nil
+}
+
+// readVarints decodes len(out) varints from raw into out. It returns the
+// bytes read and true, or the number of varints read and false if raw
+// ends early. Nearly all of a chunk's varints are one byte (residuals of
+// a few units): those skip binary.Varint, which does not inline.
+func readVarints(out []int64, raw []byte) (int, bool) {
+	j := 0
+	for i := range out {
+		if j < len(raw) && raw[j] < 0x80 {
+			b := raw[j]
+			out[i] = int64(b>>1) ^ -int64(b&1)
+			j++
+			continue
+		}
+		v, n := binary.Varint(raw[j:])
+		if n <= 0 {
+			return i, false
+		}
+		out[i] = v
+		j += n
+	}
+	return j, true
+}
+
+// decodeTimes sets the times of pts[1:] from pts[0]'s, t in the time
+// unit, and the delta-of-deltas in raw. It returns the bytes read and
+// true, or the point it stopped at and false if raw ends early.
+func decodeTimes(pts []point, raw []byte, t, unit int64) (int, bool) {
+	j, dt := 0, int64(0)
+	for i := 1; i < len(pts); {
+		// A regular time axis is runs of zero bytes: eight at a time.
+		if i+8 <= len(pts) && j+8 <= len(raw) && binary.LittleEndian.Uint64(raw[j:]) == 0 {
+			for x := range pts[i : i+8] {
+				t += dt
+				pts[i+x].T = t * unit
+			}
+			i, j = i+8, j+8
+			continue
+		}
+		// Irregular steps: mostly one byte too (readVarints).
+		var dd int64
+		if j < len(raw) && raw[j] < 0x80 {
+			dd = int64(raw[j]>>1) ^ -int64(raw[j]&1)
+			j++
+		} else {
+			v, n := binary.Varint(raw[j:])
+			if n <= 0 {
+				return i, false
+			}
+			dd = v
+			j += n
+		}
+		dt += dd
+		t += dt
+		pts[i].T = t * unit
+		i++
+	}
+	return j, true
 }

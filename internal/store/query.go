@@ -281,43 +281,33 @@ func (s *Store) Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateSer
 	return out, nil
 }
 
-func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
-	bs := make([]Bucket, len(ns)-1)
+// newBuckets returns the empty buckets between edges.
+func newBuckets(edges []time.Time) []Bucket {
+	bs := make([]Bucket, len(edges)-1)
 	nan := math.NaN()
 	for i := range bs {
 		bs[i] = Bucket{Start: edges[i], End: edges[i+1], Min: nan, Max: nan, Mean: nan, First: nan, Last: nan}
 	}
-	bi := 0
-	for i, p := range pts {
-		if p.T < ns[0] {
-			continue // lookback: only the previous value for Increase
+	return bs
+}
+
+func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
+	bs := newBuckets(edges)
+	// Bucket by bucket, so that the sums stay in registers: the folds'
+	// order, and so every result bit, is the point-by-point loop's.
+	i := 0
+	for i < len(pts) && pts[i].T < ns[0] {
+		i++ // lookback: only the previous value for Increase
+	}
+	for bi := range bs {
+		j := i
+		for j < len(pts) && pts[j].T < ns[bi+1] {
+			j++
 		}
-		for bi < len(bs) && p.T >= ns[bi+1] {
-			bi++
+		if j > i {
+			fold(&bs[bi], pts, i, j)
 		}
-		if bi == len(bs) {
-			break
-		}
-		b := &bs[bi]
-		if b.Count == 0 {
-			b.Min, b.Max, b.First = p.V, p.V, p.V
-		}
-		b.Count++
-		b.Sum += p.V
-		b.Last = p.V
-		if p.V < b.Min {
-			b.Min = p.V
-		}
-		if p.V > b.Max {
-			b.Max = p.V
-		}
-		if i > 0 {
-			if d := p.V - pts[i-1].V; d >= 0 {
-				b.Increase += d
-			} else {
-				b.Increase += p.V
-			}
-		}
+		i = j
 	}
 	for i := range bs {
 		if bs[i].Count > 0 {
@@ -325,6 +315,36 @@ func aggregate(pts []point, edges []time.Time, ns []int64) []Bucket {
 		}
 	}
 	return bs
+}
+
+// fold sets b's aggregates from pts[i:j] (not empty), with pts[i-1], if
+// any, as the previous reading for Increase.
+func fold(b *Bucket, pts []point, i, j int) {
+	v := pts[i].V
+	mn, mx, sum, inc := v, v, 0.0, 0.0
+	prev := v
+	if i > 0 {
+		prev = pts[i-1].V
+	}
+	for x, p := range pts[i:j] {
+		sum += p.V
+		if p.V < mn {
+			mn = p.V
+		}
+		if p.V > mx {
+			mx = p.V
+		}
+		if x > 0 || i > 0 {
+			if d := p.V - prev; d >= 0 {
+				inc += d
+			} else {
+				inc += p.V
+			}
+		}
+		prev = p.V
+	}
+	b.Count, b.Min, b.Max, b.Sum = j-i, mn, mx, sum
+	b.First, b.Last, b.Increase = v, pts[j-1].V, inc
 }
 
 // chunkPoints appends the points in [from, to) of the chunks of series m
