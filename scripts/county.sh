@@ -6,10 +6,15 @@ set -euo pipefail
 bin=$1 dir=$2 token=$3 speed=$4
 shift 4
 
-# Keys, tokens and configs are written afresh; the data directories (and
-# so the stored readings and OTAA sessions) stay.
+# The county is written once: a second start keeps its keys, tokens, peer
+# table and configs (an instance added by hand stays) as well as the data.
+# COUNTY_FRESH=1 writes them afresh, e.g. after changing the init flags.
 mkdir -p "$dir"
-"$bin" county init "$dir" --force --admin-token "$token" "$@" >"$dir/init.txt" 2>&1 || { cat "$dir/init.txt"; exit 1; }
+if [ "${COUNTY_FRESH:-}" = 1 ] || [ ! -f "$dir/peers.yaml" ] || [ ! -f "$dir/init.txt" ]; then
+	"$bin" county init "$dir" --force --admin-token "$token" "$@" >"$dir/init.txt" 2>&1 || { cat "$dir/init.txt"; exit 1; }
+else
+	echo "county: using the configuration in $dir (COUNTY_FRESH=1 writes it afresh)"
+fi
 
 pids=()
 stop() {
