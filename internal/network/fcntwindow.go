@@ -21,7 +21,28 @@ import (
 // fcntWindow below the session's and was not accepted before is stored as
 // the past reading it is (no MAC, no ADR, no downlink). Anything else below
 // the session's counter stays a replay (seen) or too_old (below the window).
-const fcntWindow = 64
+//
+// 1,024 counters cover a week of 10-minute readings the home heard directly
+// while a forwarder held one: a long backhaul outage, not just a short one.
+// The bitmap is 128 bytes per session.
+const fcntWindow = 1024
+
+// fcntBits marks the counters below a session's FCntUp already accepted:
+// bit i is FCntUp-1-i.
+type fcntBits [fcntWindow / 64]uint64
+
+// fullWindow marks every counter as seen: nothing below is let in.
+func fullWindow() fcntBits {
+	var w fcntBits
+	for i := range w {
+		w[i] = ^uint64(0)
+	}
+	return w
+}
+
+func (w fcntBits) has(i uint32) bool { return w[i/64]&(1<<(i%64)) != 0 }
+
+func (w *fcntBits) set(i uint32) { w[i/64] |= 1 << (i % 64) }
 
 // maxUndurable bounds the accepted counters of a session whose uplinks are
 // not yet known durable; past it the oldest is forgotten (a re-send of it
@@ -45,26 +66,46 @@ func windowKey(eui lorawan.EUI64, prev bool) []byte {
 
 // advanceWindow moves the window of a session whose counter rises by d:
 // the old counter and everything marked below it shift down by d.
-func advanceWindow(w uint64, d uint32) uint64 {
+func advanceWindow(w fcntBits, d uint32) fcntBits {
+	var out fcntBits
 	if d == 0 || d > fcntWindow {
-		return 0
+		return out
 	}
-	return w<<d | 1<<(d-1)
+	words, bits := int(d/64), d%64
+	for i := len(w) - 1; i >= words; i-- {
+		v := w[i-words] << bits
+		if bits != 0 && i-words > 0 {
+			v |= w[i-words-1] >> (64 - bits)
+		}
+		out[i] = v
+	}
+	out.set(d - 1)
+	return out
 }
 
-// windowBit is the bit of counter fcnt below last; false when fcnt is not
-// within the window.
-func windowBit(last, fcnt uint32) (uint64, bool) {
+// windowBit is the index of counter fcnt below last; false when fcnt is
+// not within the window.
+func windowBit(last, fcnt uint32) (uint32, bool) {
 	if fcnt >= last || last-fcnt > fcntWindow {
 		return 0, false
 	}
-	return 1 << (last - fcnt - 1), true
+	return last - fcnt - 1, true
 }
 
+// Window records: version 1 held a 64-counter window (one word), version 2
+// the whole bitmap; both are followed by the undurable counters.
+const (
+	windowRecordV1 = 1
+	windowRecordV2 = 2
+	windowBytes    = 8 * len(fcntBits{})
+)
+
 func (ss *session) putWindow(tx *bolt.Tx) error {
-	b := make([]byte, 1+8, 1+8+4*len(ss.Undurable))
-	b[0] = 1
-	binary.BigEndian.PutUint64(b[1:9], ss.Window)
+	b := make([]byte, 1, 1+windowBytes+4*len(ss.Undurable))
+	b[0] = windowRecordV2
+	for _, w := range ss.Window {
+		b = binary.BigEndian.AppendUint64(b, w)
+	}
 	for _, c := range ss.Undurable {
 		b = binary.BigEndian.AppendUint32(b, c)
 	}
@@ -75,21 +116,35 @@ func (ss *session) putWindow(tx *bolt.Tx) error {
 }
 
 // loadWindow reads the session's window. A session stored before windows
-// existed gets a full one: nothing below its counter is let in.
+// existed gets a full one: nothing below its counter is let in. A version 1
+// record knew only the 64 counters below; the rest count as seen.
 func (ss *session) loadWindow(tx *bolt.Tx) error {
 	v := tx.Bucket(bucketWindows).Get(windowKey(ss.DevEUI, ss.prev))
 	if v == nil {
 		if ss.HasUp {
-			ss.Window = ^uint64(0)
+			ss.Window = fullWindow()
 		}
 		return nil
 	}
-	if len(v) < 9 || v[0] != 1 || (len(v)-9)%4 != 0 {
+	var n int
+	switch {
+	case len(v) >= 1+8 && v[0] == windowRecordV1:
+		ss.Window = fullWindow()
+		ss.Window[0] = binary.BigEndian.Uint64(v[1:])
+		n = 1 + 8
+	case len(v) >= 1+windowBytes && v[0] == windowRecordV2:
+		for i := range ss.Window {
+			ss.Window[i] = binary.BigEndian.Uint64(v[1+8*i:])
+		}
+		n = 1 + windowBytes
+	default:
 		return errors.New("bad frame counter window record")
 	}
-	ss.Window = binary.BigEndian.Uint64(v[1:9])
+	if (len(v)-n)%4 != 0 {
+		return errors.New("bad frame counter window record")
+	}
 	ss.Undurable = ss.Undurable[:0]
-	for i := 9; i < len(v); i += 4 {
+	for i := n; i < len(v); i += 4 {
 		ss.Undurable = append(ss.Undurable, binary.BigEndian.Uint32(v[i:]))
 	}
 	return nil
@@ -130,10 +185,10 @@ func (s *Server) pastFrame(m sessionMatch, e *dedupEntry, b *batch) (pastKind, s
 	switch {
 	case !ok:
 		return pastRefused, resultTooOld
-	case ss.Window&bit != 0:
+	case ss.Window.has(bit):
 		return pastRefused, resultReplay
 	}
-	ss.Window |= bit
+	ss.Window.set(bit)
 	b.touch(ss)
 	return pastAccepted, ""
 }

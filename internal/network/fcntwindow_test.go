@@ -8,33 +8,88 @@ import (
 	"github.com/brocaar/lorawan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/loraedge/loraedge/internal/device"
 )
 
 func TestFCntWindowBits(t *testing.T) {
-	w := advanceWindow(0, 1) // 10 accepted, then 11
+	w := advanceWindow(fcntBits{}, 1) // 10 accepted, then 11
 	bit, ok := windowBit(11, 10)
 	require.True(t, ok)
-	assert.NotZero(t, w&bit, "the old counter is marked")
+	assert.True(t, w.has(bit), "the old counter is marked")
 	w = advanceWindow(w, 4) // then 15: 12, 13, 14 unseen
 	for _, c := range []uint32{12, 13, 14} {
 		bit, ok := windowBit(15, c)
 		require.True(t, ok)
-		assert.Zero(t, w&bit, "%d not seen", c)
+		assert.False(t, w.has(bit), "%d not seen", c)
 	}
 	for _, c := range []uint32{10, 11} {
 		bit, _ := windowBit(15, c)
-		assert.NotZero(t, w&bit, "%d seen", c)
+		assert.True(t, w.has(bit), "%d seen", c)
 	}
 	_, ok = windowBit(15, 15)
 	assert.False(t, ok, "the session's counter is not below it")
-	_, ok = windowBit(100, 100-fcntWindow)
+	_, ok = windowBit(2000, 2000-fcntWindow)
 	assert.True(t, ok, "the window's last counter")
-	_, ok = windowBit(100, 100-fcntWindow-1)
+	_, ok = windowBit(2000, 2000-fcntWindow-1)
 	assert.False(t, ok, "below the window")
-	assert.Equal(t, uint64(1)<<63, advanceWindow(0, 64), "a jump of 64 keeps only the old counter")
-	assert.Zero(t, advanceWindow(^uint64(0), 65), "a longer jump forgets everything")
+	last := advanceWindow(fcntBits{}, fcntWindow)
+	assert.True(t, last.has(fcntWindow-1), "a jump of the window's size keeps only the old counter")
+	last[len(last)-1] &^= 1 << 63
+	assert.Equal(t, fcntBits{}, last)
+	assert.Equal(t, fcntBits{}, advanceWindow(fullWindow(), fcntWindow+1), "a longer jump forgets everything")
+}
+
+// Marks cross the bitmap's words as the counter rises by any step: each
+// seen counter stays seen, each skipped one unseen, until it falls out.
+func TestFCntWindowAcrossWords(t *testing.T) {
+	seen := map[uint32]bool{}
+	var w fcntBits
+	fcnt := uint32(1)
+	for _, d := range []uint32{1, 63, 64, 65, 1, 127, 200, 3, 64, 500, 7} {
+		seen[fcnt] = true
+		w = advanceWindow(w, d)
+		fcnt += d
+		for c := uint32(1); c < fcnt; c++ {
+			bit, in := windowBit(fcnt, c)
+			if !in {
+				continue
+			}
+			assert.Equal(t, seen[c], w.has(bit), "counter %d below %d", c, fcnt)
+		}
+	}
+}
+
+// A version 1 record (64 counters) loads with everything beyond its word
+// marked seen, so the larger window opens nothing that was not checked.
+func TestFCntWindowRecordV1(t *testing.T) {
+	db, err := bolt.Open(t.TempDir()+"/w.db", 0o600, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	ss := &session{DevEUI: lorawan.EUI64{7}, HasUp: true}
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketWindows)
+		if err != nil {
+			return err
+		}
+		rec := []byte{windowRecordV1, 0, 0, 0, 0, 0, 0, 0, 0b101, 0, 0, 0, 9}
+		return b.Put(windowKey(ss.DevEUI, false), rec)
+	}))
+	require.NoError(t, db.View(ss.loadWindow))
+	assert.True(t, ss.Window.has(0))
+	assert.False(t, ss.Window.has(1), "unseen in the old window")
+	assert.True(t, ss.Window.has(2))
+	assert.True(t, ss.Window.has(64), "beyond the old window: seen")
+	assert.True(t, ss.Window.has(fcntWindow-1))
+	assert.Equal(t, []uint32{9}, ss.Undurable)
+
+	// Written back as version 2, read the same.
+	require.NoError(t, db.Update(ss.putWindow))
+	back := &session{DevEUI: ss.DevEUI}
+	require.NoError(t, db.View(back.loadWindow))
+	assert.Equal(t, ss.Window, back.Window)
+	assert.Equal(t, ss.Undurable, back.Undurable)
 }
 
 // windowEnv is a home in a county network whose handler reports
@@ -123,10 +178,10 @@ func TestLateFramesInsideWindow(t *testing.T) {
 	assert.Equal(t, results{ResultReplay, ResultOK}, r, "the window survived the restart")
 	require.Len(t, h.all(), 5)
 
-	e.deliver(abpFrame(d, 100, []byte{100}).bytes(t))
+	e.deliver(abpFrame(d, 2000, []byte{100}).bytes(t))
 	e.settleAll(t, h, done)
 	r = nil
-	e.remote(t, abpFrame(d, 100-fcntWindow-1, []byte{1}).bytes(t), true, &r)
+	e.remote(t, abpFrame(d, 2000-fcntWindow-1, []byte{1}).bytes(t), true, &r)
 	assert.Equal(t, results{resultTooOld}, r)
 	assert.Equal(t, 1.0, e.uplinks(resultTooOld))
 	assert.Equal(t, 1.0, e.uplinks(ResultReplay), "since the restart")

@@ -226,7 +226,7 @@ type session struct {
 	// Window marks the counters below FCntUp already accepted (bit i is
 	// FCntUp-1-i); Undurable the accepted counters whose uplink is not yet
 	// known to be stored (fcntwindow.go). Both are kept in their own bucket.
-	Window    uint64
+	Window    fcntBits
 	Undurable []uint32
 	// prev marks the session a device had before its latest join. It stays
 	// valid until the new session's first uplink, so a join-accept the device

@@ -186,7 +186,7 @@ func (s *Server) acceptUplink(m sessionMatch, rx []uplink.RxInfo, b *batch) {
 	if ss.HasUp && m.fcnt > ss.FCntUp {
 		ss.Window = advanceWindow(ss.Window, m.fcnt-ss.FCntUp)
 	} else {
-		ss.Window = 0
+		ss.Window = fcntBits{}
 	}
 	ss.FCntUp, ss.HasUp, ss.ReAcked = m.fcnt, true, false
 	ss.LastGateway = rx[0].GatewayID

@@ -131,15 +131,16 @@ func TestCountyLinkCutLateFrames(t *testing.T) {
 	both(3)
 	c.home.waitMetric(mStored, 20*time.Second, func(v float64) bool { return v == 3 }, "heard by both: stored once each")
 	held := fleet.nextUplink(time.Time{}) // heard by no gateway now
-	for range 70 {                        // the home hears 70 newer ones alone
+	const alone = 1030                    // the home hears more than the window's newer ones alone
+	for range alone {
 		u := fleet.nextUplink(time.Time{})
 		homeRadio.push(u.phy, u.at)
-		time.Sleep(3 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
-	c.home.waitMetric(mStored, 20*time.Second, func(v float64) bool { return v == 73 }, "heard by the home alone")
+	c.home.waitMetric(mStored, 60*time.Second, func(v float64) bool { return v == 3+alone }, "heard by the home alone")
 
 	c.link.cut()
-	fwdRadio.push(held.phy, held.at) // 71 below the latest when it arrives
+	fwdRadio.push(held.phy, held.at) // 1,031 below the latest when it arrives
 	for range 5 {                    // only the forwarder hears these
 		u := fleet.nextUplink(time.Time{})
 		fwdRadio.push(u.phy, u.at)
@@ -151,17 +152,17 @@ func TestCountyLinkCutLateFrames(t *testing.T) {
 		homeRadio.push(u.phy, u.at)
 		time.Sleep(5 * time.Millisecond)
 	}
-	c.home.waitMetric(mStored, 20*time.Second, func(v float64) bool { return v == 75 }, "heard directly during the cut")
+	c.home.waitMetric(mStored, 20*time.Second, func(v float64) bool { return v == 3+alone+2 }, "heard directly during the cut")
 
 	c.link.restore()
 	c.fwd.waitMetric(mQueued, 30*time.Second, func(v float64) bool { return v == 0 }, "the queue drained")
-	c.home.waitMetric(mStored, 20*time.Second, func(v float64) bool { return v == 80 }, "the kept frames stored late")
+	c.home.waitMetric(mStored, 20*time.Second, func(v float64) bool { return v == 3+alone+7 }, "the kept frames stored late")
 	assert.Equal(t, 1.0, c.home.metric(mTooOld), "the held frame is below the window")
 	assert.Equal(t, 1.0, c.home.metric(`loraedge_roaming_frames_received_total{peer="fwd",result="too_old"}`))
 
 	// A genuine replay of a stored frame inside the window (one further
 	// back is too old, counted as that).
-	u, ok := fleet.sentAt(75)
+	u, ok := fleet.sentAt(3 + alone + 2) // one the forwarder kept
 	require.True(t, ok)
 	fwdRadio.push(u.phy, u.at)
 	c.fwd.waitMetric(mForwardedReplay, 10*time.Second, func(v float64) bool { return v == 2 }, "replay and too old refused, final")
@@ -172,7 +173,7 @@ func TestCountyLinkCutLateFrames(t *testing.T) {
 	// The store: everything but the too old frame, each once.
 	c.home.stop()
 	got, _ := readStore(t, c.home.dataDir)
-	assert.Equal(t, 80, got.uplinks())
+	assert.Equal(t, 3+alone+7, got.uplinks())
 	_, present := got[fleet.devs[0].EUI.String()][held.at.UnixNano()]
 	assert.False(t, present, "the too old frame is not stored")
 }
