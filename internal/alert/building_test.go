@@ -89,18 +89,24 @@ func TestClassroomCO2(t *testing.T) {
 	assert.Less(t, last.Value, 800.0, "cleared only below 800 ppm")
 }
 
-// Hysteresis 1000 on / 800 off on the 5-min mean: values wandering around
-// 1000 give exactly one firing and one resolved notification.
-func TestCO2Hysteresis(t *testing.T) {
-	start := time.Date(2026, 1, 13, 8, 0, 0, 0, cet)
+// co2Harness runs the CO2 rule alone on the school-day scenario and
+// returns its first device.
+func co2Harness(t *testing.T, start time.Time) (*harness, string) {
+	t.Helper()
 	cfg := Config{
 		RepeatInterval:   24 * time.Hour,
 		Receivers:        []ReceiverConfig{{Name: "hm", Type: "webhook"}},
 		DefaultReceivers: []string{"hm"},
 		Rules:            []RuleConfig{{Name: "co2", Kind: KindCO2}},
 	}
-	h := newHarness(t, cfg, "school-day", start)
-	dev := eui(sim.Devices("school-day")[0])
+	return newHarness(t, cfg, "school-day", start), eui(sim.Devices("school-day")[0])
+}
+
+// Hysteresis 1000 on / 800 off on the 5-min mean: values wandering around
+// 1000 give exactly one firing and one resolved notification.
+func TestCO2Hysteresis(t *testing.T) {
+	start := time.Date(2026, 1, 13, 8, 0, 0, 0, cet)
+	h, dev := co2Harness(t, start)
 	values := []float64{900, 1010, 990, 950, 1030, 850, 990, 810, 1005, 790, 805, 900, 799}
 	for i, v := range values {
 		h.feed(m(dev, measurement.CO2, v, start.Add(time.Duration(i)*10*time.Minute)))

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loraedge/loraedge/internal/measurement"
-	"github.com/loraedge/loraedge/internal/sim"
 )
 
 // A reading that arrives after a newer one of its series (a county
@@ -17,14 +16,7 @@ import (
 // fired; the next current reading does.
 func TestLateReadingIsPast(t *testing.T) {
 	start := time.Date(2026, 1, 13, 8, 0, 0, 0, cet)
-	cfg := Config{
-		RepeatInterval:   24 * time.Hour,
-		Receivers:        []ReceiverConfig{{Name: "hm", Type: "webhook"}},
-		DefaultReceivers: []string{"hm"},
-		Rules:            []RuleConfig{{Name: "co2", Kind: KindCO2}},
-	}
-	h := newHarness(t, cfg, "school-day", start)
-	dev := eui(sim.Devices("school-day")[0])
+	h, dev := co2Harness(t, start)
 	h.feed(m(dev, measurement.CO2, 900, start))
 	h.feed(m(dev, measurement.CO2, 1050, start.Add(20*time.Minute)))
 	h.drain()
